@@ -1,0 +1,242 @@
+/** Departures board state: filters → list, grouped by corridor, kept live by availability events. */
+import { api, ApiError, errorMessage } from './api';
+import { live } from './live.svelte';
+import { refdata } from './refdata.svelte';
+import { utcDayBounds } from './format';
+import type { AvailabilityEvent, Corridor, Departure, Mode, Room } from './types';
+
+export interface BoardFilters {
+  from: string;
+  to: string;
+  mode: '' | Mode;
+  date: string;
+}
+
+export interface CorridorGroup {
+  corridorId: string;
+  corridor: Corridor | undefined;
+  /** "DEDUI-ITBLQ" */
+  key: string;
+  mode: Mode;
+  title: string;
+  departures: Departure[];
+}
+
+/**
+ * Apply an availability event to a departure in place.
+ * 'stale' = older or equal seq (ignored), 'applied' = next seq, 'gap' = applied but seq jumped (re-read).
+ */
+export function applyAvailability(dep: Departure, e: AvailabilityEvent): 'stale' | 'applied' | 'gap' {
+  const cur = typeof dep.seq === 'number' ? dep.seq : null;
+  if (cur !== null && typeof e.seq === 'number' && e.seq <= cur) return 'stale';
+  const gap = cur !== null && typeof e.seq === 'number' && e.seq > cur + 1;
+  if (typeof e.freeTeu === 'number') dep.freeTeu = e.freeTeu;
+  if (typeof e.freeTonnes === 'number') dep.freeTonnes = e.freeTonnes;
+  if (typeof e.seq === 'number') dep.seq = e.seq;
+  return gap ? 'gap' : 'applied';
+}
+
+/** Merge a freshly read departure into the one shown, unless the shown one is newer. Returns true if availability changed. */
+export function mergeFresh(dep: Departure, fresh: Departure): boolean {
+  if (typeof dep.seq === 'number' && typeof fresh.seq === 'number' && fresh.seq < dep.seq) return false;
+  const changed = dep.freeTeu !== fresh.freeTeu || dep.freeTonnes !== fresh.freeTonnes;
+  for (const k of Object.keys(fresh) as (keyof Departure)[]) {
+    if (k === 'listings' && !('listings' in dep)) continue;
+    (dep as any)[k] = fresh[k];
+  }
+  return changed;
+}
+
+export class Flash {
+  ids = $state<Record<string, number>>({});
+  #n = 0;
+  mark(id: string, ms = 1800) {
+    const token = ++this.#n;
+    this.ids[id] = token;
+    setTimeout(() => {
+      if (this.ids[id] === token) delete this.ids[id];
+    }, ms);
+  }
+  has(id: string) {
+    return id in this.ids;
+  }
+}
+
+export class DeparturesBoard {
+  departures = $state<Departure[]>([]);
+  status = $state<'idle' | 'loading' | 'ready' | 'error'>('idle');
+  error = $state<string | null>(null);
+  /** error of a background refresh while data is still shown */
+  staleError = $state<string | null>(null);
+  refreshing = $state(false);
+  flash = new Flash();
+
+  #filters: BoardFilters | null = null;
+  #token = 0;
+  #rooms: { release: () => void } | null = null;
+  #extraRooms: { release: () => void } | null = null;
+  #fetchStartedAt = 0;
+  #gapReads = new Set<string>();
+
+  groups: CorridorGroup[] = $derived.by(() => {
+    const byId = new Map<string, CorridorGroup>();
+    const out: CorridorGroup[] = [];
+    for (const d of this.departures) {
+      let g = byId.get(d.corridorId);
+      if (!g) {
+        const corridor = refdata.corridorById.get(d.corridorId);
+        const codes = corridor ? refdata.corridorCodes(corridor) : { from: d.origin, to: d.destination };
+        g = {
+          corridorId: d.corridorId,
+          corridor,
+          key: `${codes.from}-${codes.to}`,
+          mode: corridor?.mode ?? d.mode,
+          title: corridor
+            ? refdata.corridorTitle(corridor)
+            : `${refdata.clusterName(d.origin)} → ${refdata.clusterName(d.destination)} · ${d.mode}`,
+          departures: [],
+        };
+        byId.set(d.corridorId, g);
+        out.push(g);
+      }
+      g.departures.push(d);
+    }
+    return out;
+  });
+
+  get filters() {
+    return this.#filters;
+  }
+
+  /** Corridors that can appear on the board for these filters. */
+  static matchingCorridors(f: BoardFilters): Corridor[] {
+    return refdata.corridors.filter((c) => {
+      const codes = refdata.corridorCodes(c);
+      return (!f.from || codes.from === f.from) && (!f.to || codes.to === f.to) && (!f.mode || c.mode === f.mode);
+    });
+  }
+
+  async load(filters: BoardFilters, { silent = false } = {}) {
+    const token = ++this.#token;
+    this.#filters = filters;
+    if (silent) this.refreshing = true;
+    else {
+      this.status = 'loading';
+      this.error = null;
+    }
+    let watch: { ready: Promise<void>; release: () => void } | null = null;
+    try {
+      await refdata.ensure();
+      if (token !== this.#token) return;
+      // join the corridor rooms first so that no change between the read and the join is missed
+      const rooms: Room[] = DeparturesBoard.matchingCorridors(filters).map((c) => ({ corridorId: c.id }));
+      watch = live.watch(rooms);
+      await watch.ready;
+      if (token !== this.#token) return watch.release();
+
+      const bounds = filters.date ? utcDayBounds(filters.date) : null;
+      this.#fetchStartedAt = Date.now();
+      const list = await api.get<Departure[]>('/departures', {
+        query: {
+          from: filters.from,
+          to: filters.to,
+          mode: filters.mode,
+          after: bounds?.after,
+          before: bounds?.before,
+        },
+      });
+      if (token !== this.#token) return watch.release();
+
+      this.#rooms?.release();
+      this.#rooms = watch;
+      watch = null;
+
+      // corridors on the board that reference data did not know about
+      const known = new Set(rooms.map((r) => (r as { corridorId: string }).corridorId));
+      const extra = [...new Set(list.map((d) => d.corridorId))].filter((id) => !known.has(id));
+      this.#extraRooms?.release();
+      this.#extraRooms = extra.length ? live.watch(extra.map((corridorId) => ({ corridorId }))) : null;
+
+      if (silent) this.#mergeList(list);
+      else this.departures = sortByDeparture(list);
+      this.status = 'ready';
+      this.error = null;
+      this.staleError = null;
+    } catch (e) {
+      watch?.release();
+      if (token !== this.#token) return;
+      if (e instanceof ApiError && e.status === 401) return; // session handler takes over
+      if (silent && this.status === 'ready') this.staleError = errorMessage(e);
+      else {
+        this.status = 'error';
+        this.error = errorMessage(e);
+      }
+    } finally {
+      if (token === this.#token) this.refreshing = false;
+    }
+  }
+
+  retry() {
+    if (this.#filters) void this.load(this.#filters);
+  }
+
+  /** the live connection (re)joined its rooms: re-read anything that may have been missed */
+  onSync() {
+    if (!this.#filters) return;
+    if (this.status === 'error') return void this.load(this.#filters);
+    if (this.status === 'ready' && this.#fetchStartedAt < live.lastSyncAt) void this.load(this.#filters, { silent: true });
+  }
+
+  applyEvent(e: AvailabilityEvent) {
+    const dep = this.departures.find((d) => d.id === e?.departureId);
+    if (!dep) return;
+    const before = [dep.freeTeu, dep.freeTonnes];
+    const r = applyAvailability(dep, e);
+    if (r === 'stale') return;
+    if (before[0] !== dep.freeTeu || before[1] !== dep.freeTonnes) this.flash.mark(dep.id);
+    if (r === 'gap') void this.#reread(dep.id);
+  }
+
+  async #reread(id: string) {
+    if (this.#gapReads.has(id)) return;
+    this.#gapReads.add(id);
+    try {
+      const fresh = await api.get<Departure>(`/departures/${encodeURIComponent(id)}`);
+      const dep = this.departures.find((d) => d.id === id);
+      if (dep && mergeFresh(dep, stripListings(fresh))) this.flash.mark(id);
+    } catch {
+      /* next event or reconnect will fix it */
+    } finally {
+      this.#gapReads.delete(id);
+    }
+  }
+
+  #mergeList(list: Departure[]) {
+    const cur = new Map(this.departures.map((d) => [d.id, d]));
+    const next: Departure[] = [];
+    for (const fresh of sortByDeparture(list)) {
+      const dep = cur.get(fresh.id);
+      if (dep) {
+        if (mergeFresh(dep, fresh)) this.flash.mark(dep.id);
+        next.push(dep);
+      } else next.push(fresh);
+    }
+    this.departures = next;
+  }
+
+  dispose() {
+    this.#token++;
+    this.#rooms?.release();
+    this.#extraRooms?.release();
+    this.#rooms = this.#extraRooms = null;
+  }
+}
+
+function stripListings(d: Departure): Departure {
+  const { listings: _l, ...rest } = d;
+  return rest as Departure;
+}
+
+function sortByDeparture(list: Departure[]) {
+  return [...list].sort((a, b) => a.departsAt.localeCompare(b.departsAt));
+}

@@ -1,0 +1,43 @@
+// npm test: the same bootstrap as npm start, then every test (unit, integration, browser).
+// Stops the Postgres and Redis it started itself; leaves running what was already running.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { ensureStack, fail, log, ROOT, stopPostgres, stopRedis } from './stack.mjs';
+
+const bin = (name) => path.join(ROOT, 'node_modules', '.bin', name);
+const started = Date.now();
+const stack = await ensureStack();
+
+if (!fs.existsSync(process.env.CHROMIUM_PATH ?? '/usr/bin/chromium')) {
+  if (process.getuid?.() !== 0) fail('Browser tests need Chromium: sudo apt-get install chromium (or set CHROMIUM_PATH).');
+  log('installing Chromium for the browser tests…');
+  spawnSync('apt-get', ['update', '-q'], { stdio: 'ignore' });
+  const r = spawnSync('apt-get', ['install', '-y', '-q', '--no-install-recommends', 'chromium'], {
+    stdio: 'inherit',
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
+  if (r.status !== 0) fail('apt-get install chromium failed');
+}
+
+let code = 0;
+const step = (what, cmd, args, env = {}) => {
+  if (code !== 0) return;
+  log(what);
+  const r = spawnSync(cmd, args, { cwd: ROOT, stdio: 'inherit', env: { ...process.env, ...env } });
+  code = r.status ?? 1;
+  if (code !== 0) process.stderr.write(`\n✖ ${what} failed\n`);
+};
+
+step('type-checking…', bin('tsc'), ['--noEmit', '-p', '.']);
+step('building the client…', bin('vite'), ['build', '--logLevel', 'warn']);
+step('running the tests…', bin('vitest'), ['run', ...process.argv.slice(2)], {
+  DATABASE_URL: stack.databaseUrl,
+  REDIS_URL: stack.redisUrl,
+  CI: process.env.CI ?? '',
+});
+
+if (stack.startedRedis) stopRedis();
+if (stack.startedPostgres) stopPostgres();
+log(`npm test finished in ${((Date.now() - started) / 1000).toFixed(0)}s`);
+process.exit(code);

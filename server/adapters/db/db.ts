@@ -1,0 +1,35 @@
+import { Kysely, PostgresDialect, type Transaction } from 'kysely';
+import pg from 'pg';
+import type { DB } from './schema.ts';
+
+// int8 (bigint: money in cents, seq) as JS numbers: values stay far below 2^53.
+pg.types.setTypeParser(20, (v) => Number(v));
+
+export type Db = Kysely<DB>;
+export type Tx = Transaction<DB>;
+
+export function createDb(databaseUrl: string, opts: { max?: number } = {}): Db {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: opts.max ?? 20, idleTimeoutMillis: 10_000 });
+  // A dropped connection must not crash the process; the next query gets a fresh one.
+  pool.on('error', () => {});
+  return new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+}
+
+const RETRYABLE = new Set(['40001', '40P01']);
+
+/** Runs `fn` in a transaction, retrying serialization failures and deadlocks a few times. */
+export async function inTransaction<T>(db: Db, fn: (tx: Tx) => Promise<T>, attempts = 5): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await db.transaction().execute(fn);
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (i >= attempts || !code || !RETRYABLE.has(code)) throw err;
+      await new Promise((r) => setTimeout(r, 5 * i + Math.random() * 10));
+    }
+  }
+}
+
+export function pgErrorCode(err: unknown): string | undefined {
+  return (err as { code?: string } | null)?.code;
+}

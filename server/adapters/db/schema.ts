@@ -1,0 +1,209 @@
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+
+/** Typed view of the database (kept in step with migrations/). */
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type CreatedAt = ColumnType<Date, Date | string | undefined, Date | string>;
+
+export type OrgKind = 'operator' | 'forwarder' | 'scheduler' | 'platform';
+export type Role = 'admin' | 'member';
+export type Mode = 'rail' | 'barge';
+export type ListingFormat = 'fixed' | 'ascending' | 'sealed' | 'falling';
+
+export interface OrganisationsTable {
+  id: Generated<string>;
+  slug: string;
+  name: string;
+  kind: OrgKind;
+  created_at: CreatedAt;
+}
+export interface UsersTable {
+  id: Generated<string>;
+  email: string;
+  name: string;
+  password_hash: string;
+  disabled_at: Timestamp | null;
+  created_at: CreatedAt;
+}
+export interface MembershipsTable {
+  user_id: string;
+  org_id: string;
+  role: Role;
+  created_at: CreatedAt;
+}
+export interface SessionsTable {
+  id: string;
+  user_id: string;
+  org_id: string;
+  csrf_token: string;
+  ip: string | null;
+  user_agent: string | null;
+  created_at: CreatedAt;
+  expires_at: Timestamp;
+  revoked_at: Timestamp | null;
+}
+export interface ApiKeysTable {
+  id: Generated<string>;
+  org_id: string;
+  created_by: string | null;
+  name: string;
+  prefix: string;
+  key_hash: string;
+  role: Role;
+  created_at: CreatedAt;
+  last_used_at: Timestamp | null;
+  revoked_at: Timestamp | null;
+}
+export interface ClustersTable {
+  id: Generated<string>;
+  code: string;
+  name: string;
+  country: string;
+  lat: number;
+  lon: number;
+  terminals: string[];
+  gateway: boolean;
+}
+export interface CorridorsTable {
+  id: Generated<string>;
+  code: string;
+  from_cluster_id: string;
+  to_cluster_id: string;
+  mode: Mode;
+  distance_km: number;
+}
+export interface ServicesTable {
+  id: Generated<string>;
+  code: string;
+  operator_org_id: string;
+  corridor_id: string;
+  asset_name: string;
+  weekdays: number[];
+  depart_time_utc: string;
+  transit_minutes: number;
+  cutoff_minutes_before: number;
+  capacity_teu: number;
+  capacity_tonnes: number;
+  listed_teu: number;
+  unit_price_cents: number;
+  active: ColumnType<boolean, boolean | undefined, boolean>;
+  created_at: CreatedAt;
+}
+export interface DeparturesTable {
+  id: Generated<string>;
+  corridor_id: string;
+  operator_org_id: string;
+  service_id: string | null;
+  asset_name: string;
+  departs_at: Timestamp;
+  arrives_at: Timestamp;
+  cutoff_at: Timestamp;
+  capacity_teu: number;
+  capacity_tonnes: number;
+  held_teu: Generated<number>;
+  held_tonnes: Generated<number>;
+  booked_teu: Generated<number>;
+  booked_tonnes: Generated<number>;
+  reefer_plugs: Generated<number>;
+  dangerous_goods: Generated<boolean>;
+  seq: Generated<number>;
+  status: Generated<'scheduled' | 'cancelled'>;
+  created_at: CreatedAt;
+  updated_at: CreatedAt;
+}
+export interface ListingsTable {
+  id: Generated<string>;
+  departure_id: string;
+  format: ListingFormat;
+  teu: number;
+  remaining_teu: number;
+  status: Generated<'open' | 'closed' | 'cancelled'>;
+  unit_price_cents: number | null;
+  reserve_price_cents: number | null;
+  min_increment_cents: number | null;
+  floor_price_cents: number | null;
+  step_cents: number | null;
+  step_every_minutes: number | null;
+  opens_at: Timestamp | null;
+  closes_at: Timestamp | null;
+  fee_rule: unknown;
+  unsold_action: Generated<'return' | 'relist'>;
+  created_by: string | null;
+  created_at: CreatedAt;
+  updated_at: CreatedAt;
+  closed_at: Timestamp | null;
+}
+export interface HoldsTable {
+  id: Generated<string>;
+  listing_id: string;
+  departure_id: string;
+  org_id: string;
+  user_id: string | null;
+  teu: number;
+  tonnes: number;
+  unit_price_cents: number;
+  status: Generated<'active' | 'confirmed' | 'released' | 'expired' | 'cancelled'>;
+  expires_at: Timestamp;
+  created_at: CreatedAt;
+  ended_at: Timestamp | null;
+}
+export interface BookingsTable {
+  id: Generated<string>;
+  departure_id: string;
+  listing_id: string;
+  hold_id: string | null;
+  forwarder_org_id: string;
+  user_id: string | null;
+  teu: number;
+  tonnes: number;
+  unit_price_cents: number;
+  total_cents: number;
+  status: Generated<'confirmed' | 'cancelled' | 'settled'>;
+  reference: string | null;
+  cargo: unknown;
+  co2e_kg: Generated<number>;
+  road_co2e_kg: Generated<number>;
+  cancellation_fee_cents: number | null;
+  created_at: CreatedAt;
+  cancelled_at: Timestamp | null;
+}
+export interface IdempotencyKeysTable {
+  org_id: string;
+  key: string;
+  route: string;
+  request_hash: string;
+  status_code: number;
+  response: unknown;
+  created_at: CreatedAt;
+}
+export interface AuditLogTable {
+  id: Generated<number>;
+  at: CreatedAt;
+  actor_user_id: string | null;
+  actor_org_id: string | null;
+  api_key_id: string | null;
+  action: string;
+  entity_type: string;
+  entity_id: string | null;
+  data: unknown;
+  ip: string | null;
+}
+
+export interface DB {
+  organisations: OrganisationsTable;
+  users: UsersTable;
+  memberships: MembershipsTable;
+  sessions: SessionsTable;
+  api_keys: ApiKeysTable;
+  clusters: ClustersTable;
+  corridors: CorridorsTable;
+  services: ServicesTable;
+  departures: DeparturesTable;
+  listings: ListingsTable;
+  holds: HoldsTable;
+  bookings: BookingsTable;
+  idempotency_keys: IdempotencyKeysTable;
+  audit_log: AuditLogTable;
+}
+
+export type DepartureRow = Selectable<DeparturesTable>;
+export type NewAudit = Insertable<AuditLogTable>;

@@ -1,0 +1,48 @@
+import { Queue, type JobsOptions } from 'bullmq';
+import type { Redis } from '../redis/redis.ts';
+
+/**
+ * The typed registry of every job: its name, its queue and its data. Workers must register exactly one
+ * handler per name (checked at start-up). Job ids are derived from the business key, so enqueuing the
+ * same work twice is a no-op.
+ */
+export interface JobDataMap {
+  /** Roll the departure window forward from the weekly timetables. Idempotent. */
+  'timetable.roll': { days?: number };
+}
+export type JobName = keyof JobDataMap;
+
+export const JOB_QUEUES: Record<JobName, QueueName> = {
+  'timetable.roll': 'maintenance',
+};
+export type QueueName = 'maintenance';
+export const QUEUE_NAMES: QueueName[] = ['maintenance'];
+
+export class Queues {
+  private readonly queues = new Map<QueueName, Queue>();
+  constructor(private readonly connection: Redis, private readonly prefix: string) {}
+
+  get(name: QueueName): Queue {
+    let q = this.queues.get(name);
+    if (!q) {
+      q = new Queue(name, { connection: this.connection, prefix: `${this.prefix}bull` });
+      this.queues.set(name, q);
+    }
+    return q;
+  }
+
+  /** Enqueues `name` with a job id derived from its business key (BullMQ forbids `:` in custom ids). */
+  async add<N extends JobName>(name: N, data: JobDataMap[N], opts: JobsOptions & { jobId: string }) {
+    return this.get(JOB_QUEUES[name]).add(name, data, {
+      removeOnComplete: { age: 24 * 3600, count: 10_000 },
+      removeOnFail: { age: 7 * 24 * 3600 },
+      attempts: 5,
+      backoff: { type: 'exponential', delay: 1000 },
+      ...opts,
+    });
+  }
+
+  async close() {
+    await Promise.all([...this.queues.values()].map((q) => q.close()));
+  }
+}

@@ -1,0 +1,54 @@
+/** Process configuration, read once from the environment. Documented in README.md. */
+export interface Config {
+  databaseUrl: string;
+  redisUrl: string;
+  /** Prefix of every Redis key (and BullMQ queue prefix); tests give each file its own. */
+  redisPrefix: string;
+  host: string;
+  port: number;
+  logLevel: string;
+  /** Session lifetime in milliseconds. */
+  sessionTtlMs: number;
+  /** Hold lifetime in milliseconds (issue: 10 minutes by default). */
+  holdTtlMs: number;
+  /** `true` when running behind a TLS-terminating proxy: cookies get `Secure`, client IPs come from X-Forwarded-For. */
+  trustProxy: boolean;
+  /** Origins allowed for Socket.IO handshakes (besides same-origin). */
+  allowedOrigins: string[];
+  /** Sign-in attempts allowed per minute per address and e-mail. */
+  signInPerMinute: number;
+  /** API requests per minute per session, key or address. */
+  apiPerMinute: number;
+  /** Days of departures the timetable roll keeps ahead. */
+  departureWindowDays: number;
+  clientDir: string;
+}
+
+function int(name: string, def: number): number {
+  const v = process.env[name];
+  if (v === undefined || v === '') return def;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got ${v}`);
+  return n;
+}
+
+export function loadConfig(overrides: Partial<Config> = {}): Config {
+  const env = process.env;
+  const cfg: Config = {
+    databaseUrl: env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:54329/cluster_exchange',
+    redisUrl: env.REDIS_URL ?? 'redis://127.0.0.1:63799',
+    redisPrefix: env.REDIS_PREFIX ?? 'cx:',
+    host: env.HOST ?? '127.0.0.1',
+    port: int('PORT', 3000),
+    logLevel: env.LOG_LEVEL ?? 'info',
+    sessionTtlMs: int('SESSION_TTL_HOURS', 12) * 3_600_000,
+    holdTtlMs: int('HOLD_TTL_SECONDS', 600) * 1000,
+    trustProxy: env.TRUST_PROXY === 'true' || env.TRUST_PROXY === '1',
+    allowedOrigins: (env.ALLOWED_ORIGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    signInPerMinute: int('SIGNIN_PER_MINUTE', 10),
+    apiPerMinute: int('API_PER_MINUTE', 6000),
+    departureWindowDays: int('DEPARTURE_WINDOW_DAYS', 14),
+    clientDir: env.CLIENT_DIR ?? new URL('../dist/client', import.meta.url).pathname,
+  };
+  return { ...cfg, ...overrides };
+}

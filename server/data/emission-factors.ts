@@ -1,0 +1,11 @@
+/**
+ * Loads the emission factor data file for the (I/O-free) CO2 core.
+ * Not part of the pure core: it reads a JSON module.
+ */
+import type { EmissionFactors } from '../core/co2.ts';
+import data from './emission-factors.json' with { type: 'json' };
+
+/** The emission factors in use, with their source named in `source`. */
+export const emissionFactors: EmissionFactors = data;
+
+export default emissionFactors;

@@ -1,0 +1,129 @@
+import fs from 'node:fs';
+import cookie from '@fastify/cookie';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import fastifyStatic from '@fastify/static';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Server } from 'socket.io';
+import { createRedis } from '../adapters/redis/redis.ts';
+import { SocketEventSink } from '../adapters/realtime/emitter.ts';
+import { StreamRelay } from '../adapters/realtime/relay.ts';
+import { createSocketServer } from '../adapters/realtime/socket-server.ts';
+import { createContext, type Context, type ServiceHooks } from '../context.ts';
+import type { Config } from '../config.ts';
+import { bearer, registerAuth, SESSION_COOKIE } from './plugins/auth.ts';
+import { registerErrorHandling } from './plugins/errors.ts';
+import { healthRoutes } from './routes/health.ts';
+import { networkRoutes } from './routes/network.ts';
+import { sessionRoutes } from './routes/session.ts';
+
+export interface App {
+  app: FastifyInstance;
+  ctx: Context;
+  io: Server;
+}
+
+/**
+ * Builds the whole HTTP + Socket.IO application (not listening). Plugins are registered in the order
+ * external → application → routes; process concerns (signals, listen) live in server.ts.
+ */
+export async function build(cfg: Config, opts: { logger?: boolean | object } = {}): Promise<App> {
+  const app = Fastify({
+    logger: opts.logger ?? { level: cfg.logLevel },
+    trustProxy: cfg.trustProxy,
+    bodyLimit: 64 * 1024,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  // The Socket.IO sink is created once io exists; until then events wait in this holder.
+  let socketSink: SocketEventSink | undefined;
+  const hooks: ServiceHooks = {};
+  const ctx = createContext(cfg, () => ({ emit: async (events) => socketSink?.emit(events) }), hooks);
+
+  // external
+  await app.register(cookie);
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'", 'ws:', 'wss:'],
+      },
+    },
+  });
+  await app.register(rateLimit, {
+    global: true,
+    max: cfg.apiPerMinute,
+    timeWindow: 60_000,
+    redis: ctx.redis,
+    nameSpace: `${cfg.redisPrefix}rl:`,
+    skipOnError: true,
+    keyGenerator: (req) => bearer(req.headers.authorization) ?? req.cookies?.[SESSION_COOKIE] ?? req.ip,
+    allowList: (req) => !req.url.startsWith('/api/'),
+  });
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'Cluster Exchange API',
+        version: '0.1.0',
+        description: 'Live marketplace for spare rail and barge capacity between European logistics clusters.',
+      },
+      components: {
+        securitySchemes: {
+          session: { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE },
+          apiKey: { type: 'http', scheme: 'bearer' },
+        },
+      },
+      security: [{ session: [] }, { apiKey: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+
+  // application
+  registerErrorHandling(app);
+  registerAuth(app, ctx.services.auth);
+
+  // routes
+  await app.register(healthRoutes, { ctx });
+  await app.register(sessionRoutes, { ctx });
+  await app.register(networkRoutes, { ctx });
+
+  if (fs.existsSync(cfg.clientDir)) {
+    await app.register(fastifyStatic, { root: cfg.clientDir, prefix: '/', wildcard: false, index: 'index.html' });
+  }
+
+  const io = createSocketServer({
+    httpServer: app.server,
+    redis: createRedis(cfg.redisUrl, { name: 'cx-socket-adapter' }),
+    prefix: cfg.redisPrefix,
+    auth: ctx.services.auth,
+    db: ctx.db,
+    allowedOrigins: cfg.allowedOrigins,
+    cookieName: SESSION_COOKIE,
+  });
+  socketSink = new SocketEventSink(io);
+  hooks.onRevoke = (room) => io.in(room).disconnectSockets(true);
+
+  const relay = new StreamRelay(
+    createRedis(cfg.redisUrl, { name: 'cx-relay' }),
+    cfg.redisPrefix,
+    socketSink,
+    `server-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
+    app.log,
+  );
+  await relay.start();
+
+  app.addHook('onClose', async () => {
+    socketSink?.flush();
+    await new Promise<void>((r) => io.close(() => r()));
+    await relay.stop();
+    await ctx.close();
+  });
+
+  return { app, ctx, io };
+}

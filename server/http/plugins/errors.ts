@@ -1,0 +1,48 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { AppError } from '../../services/errors.ts';
+
+function body(code: string, message: string, details?: Record<string, unknown>) {
+  return { error: { code, message, ...(details ?? {}) } };
+}
+
+/** One error shape everywhere: `{ error: { code, message } }`; never a stack trace to the client. */
+export function registerErrorHandling(app: FastifyInstance) {
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    if (err instanceof AppError) {
+      return reply.status(err.status).send(body(err.code, err.message, err.details));
+    }
+    if (err.validation) {
+      const where = err.validationContext ?? 'request';
+      return reply.status(400).send(body('invalid_input', `${where}: ${err.message}`));
+    }
+    const status = err.statusCode ?? 500;
+    if (status === 429) {
+      return reply.status(429).send(body('rate_limited', 'too many requests; slow down and retry later'));
+    }
+    if (status >= 400 && status < 500) {
+      const code =
+        err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err instanceof SyntaxError
+          ? 'malformed_json'
+          : err.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+            ? 'body_too_large'
+            : err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+              ? 'unsupported_media_type'
+              : err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY'
+                ? 'invalid_input'
+                : 'bad_request';
+      return reply.status(status).send(body(code, err.message));
+    }
+    // Postgres refusing a value we failed to validate is still the client's input: answer 400, not 500.
+    const pg = (err as { code?: string }).code;
+    if (pg === '22P02' || pg === '22003' || pg === '22007' || pg === '22008' || pg === '23514') {
+      req.log.warn({ err }, 'database refused input');
+      return reply.status(400).send(body('invalid_input', 'a value is out of range or malformed'));
+    }
+    req.log.error({ err }, 'unhandled error');
+    return reply.status(500).send(body('internal', 'something went wrong on our side'));
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    reply.status(404).send(body('not_found', `no route ${req.method} ${req.url.split('?')[0]}`));
+  });
+}

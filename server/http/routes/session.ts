@@ -1,0 +1,90 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { Context } from '../../context.ts';
+import { meOf } from '../../services/auth.ts';
+import { SESSION_COOKIE, principalOf } from '../plugins/auth.ts';
+import { errors, IdParams } from '../schemas/common.ts';
+import { ApiKeyBody, ApiKeyCreated, ApiKeyListItem, Me, SignInBody } from '../schemas/session.ts';
+
+export const sessionRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async (app, { ctx }) => {
+  const { auth } = ctx.services;
+
+  app.post(
+    '/api/session',
+    {
+      config: {
+        auth: 'public',
+        rateLimit: {
+          max: ctx.cfg.signInPerMinute,
+          timeWindow: 60_000,
+          keyGenerator: (req) => {
+            const email = (req.body as { email?: unknown } | undefined)?.email;
+            return `signin:${req.ip}:${typeof email === 'string' ? email.toLowerCase().slice(0, 254) : ''}`;
+          },
+        },
+      },
+      schema: { tags: ['session'], summary: 'Sign in', body: SignInBody, response: { 200: Me, ...errors(400, 401, 429) } },
+    },
+    async (req, reply) => {
+      const { cookieValue, principal } = await auth.signIn(req.body.email, req.body.password, {
+        ip: req.ip,
+        userAgent: req.headers['user-agent'],
+      });
+      reply.setCookie(SESSION_COOKIE, cookieValue, {
+        path: '/',
+        httpOnly: true,
+        sameSite: 'lax',
+        secure: req.protocol === 'https',
+        maxAge: Math.floor(ctx.cfg.sessionTtlMs / 1000),
+      });
+      return meOf(principal);
+    },
+  );
+
+  app.delete(
+    '/api/session',
+    { schema: { tags: ['session'], summary: 'Sign out', response: { 204: Type.Null(), ...errors(401, 403) } } },
+    async (req, reply) => {
+      await auth.signOut(principalOf(req), req.ip);
+      reply.clearCookie(SESSION_COOKIE, { path: '/' });
+      return reply.status(204).send(null);
+    },
+  );
+
+  app.get(
+    '/api/me',
+    { schema: { tags: ['session'], summary: 'Who am I', response: { 200: Me, ...errors(401) } } },
+    async (req) => meOf(principalOf(req)),
+  );
+
+  app.post(
+    '/api/api-keys',
+    {
+      schema: {
+        tags: ['api keys'],
+        summary: 'Create an API key (organisation admin); the key is shown once',
+        body: Type.Optional(ApiKeyBody),
+        response: { 201: ApiKeyCreated, ...errors(400, 401, 403) },
+      },
+    },
+    async (req, reply) => {
+      const created = await auth.createApiKey(principalOf(req), req.body ?? {}, req.ip);
+      return reply.status(201).send(created);
+    },
+  );
+
+  app.get(
+    '/api/api-keys',
+    { schema: { tags: ['api keys'], summary: "List the organisation's API keys", response: { 200: Type.Array(ApiKeyListItem), ...errors(401, 403) } } },
+    async (req) => auth.listApiKeys(principalOf(req)),
+  );
+
+  app.delete(
+    '/api/api-keys/:id',
+    { schema: { tags: ['api keys'], summary: 'Revoke an API key; it stops working at once', params: IdParams, response: { 204: Type.Null(), ...errors(400, 401, 403, 404) } } },
+    async (req, reply) => {
+      await auth.revokeApiKey(principalOf(req), req.params.id, req.ip);
+      return reply.status(204).send(null);
+    },
+  );
+};

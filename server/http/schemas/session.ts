@@ -1,0 +1,45 @@
+import { Type } from 'typebox';
+import { Uuid } from './common.ts';
+
+export const SignInBody = Type.Object(
+  {
+    email: Type.String({ minLength: 3, maxLength: 254 }),
+    password: Type.String({ minLength: 1, maxLength: 1024 }),
+  },
+  { additionalProperties: false },
+);
+
+export const Me = Type.Object({
+  user: Type.Union([Type.Object({ id: Uuid, email: Type.String(), name: Type.String() }), Type.Null()]),
+  org: Type.Object({
+    id: Uuid,
+    name: Type.String(),
+    kind: Type.Union([Type.Literal('operator'), Type.Literal('forwarder'), Type.Literal('scheduler'), Type.Literal('platform')]),
+  }),
+  role: Type.Union([Type.Literal('admin'), Type.Literal('member')]),
+  csrfToken: Type.Optional(Type.String()),
+});
+
+export const ApiKeyBody = Type.Object(
+  {
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+    role: Type.Optional(Type.Union([Type.Literal('admin'), Type.Literal('member')])),
+  },
+  { additionalProperties: false },
+);
+export const ApiKeyCreated = Type.Object({
+  id: Uuid,
+  key: Type.String({ description: 'shown once; send as Authorization: Bearer <key>' }),
+  name: Type.String(),
+  role: Type.String(),
+  prefix: Type.String(),
+  createdAt: Type.String(),
+});
+export const ApiKeyListItem = Type.Object({
+  id: Uuid,
+  name: Type.String(),
+  prefix: Type.String(),
+  role: Type.String(),
+  createdAt: Type.String(),
+  revokedAt: Type.Union([Type.String(), Type.Null()]),
+});

@@ -1,0 +1,204 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Db } from '../adapters/db/db.ts';
+import { audit } from '../adapters/db/audit.ts';
+import type { Role } from '../adapters/db/schema.ts';
+import { AppError, notFound, unauthorized } from './errors.ts';
+import { verifyPassword } from './passwords.ts';
+import { policy, type Principal } from './principal.ts';
+
+export const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+const token = (bytes: number) => randomBytes(bytes).toString('base64url');
+
+export interface Me {
+  user: { id: string; email: string; name: string } | null;
+  org: { id: string; name: string; kind: Principal['orgKind'] };
+  role: Role;
+  csrfToken?: string;
+}
+
+export function meOf(p: Principal): Me {
+  return {
+    user: p.userId ? { id: p.userId, email: p.email ?? '', name: p.name ?? '' } : null,
+    org: { id: p.orgId, name: p.orgName, kind: p.orgKind },
+    role: p.role,
+    ...(p.csrfToken ? { csrfToken: p.csrfToken } : {}),
+  };
+}
+
+/** Called when a session or key stops being valid, so live connections are cut at once. */
+export type RevocationHook = (room: string) => void;
+
+export class AuthService {
+  constructor(
+    private readonly db: Db,
+    private readonly opts: { sessionTtlMs: number },
+    private readonly onRevoke: RevocationHook = () => {},
+  ) {}
+
+  /** Signs in with e-mail and password; a new session id every time. */
+  async signIn(email: string, password: string, meta: { ip?: string; userAgent?: string } = {}) {
+    const row = await this.db
+      .selectFrom('users as u')
+      .innerJoin('memberships as m', 'm.user_id', 'u.id')
+      .innerJoin('organisations as o', 'o.id', 'm.org_id')
+      .select(['u.id', 'u.email', 'u.name', 'u.password_hash', 'u.disabled_at', 'm.role', 'o.id as org_id', 'o.name as org_name', 'o.kind as org_kind'])
+      .where((eb) => eb(eb.fn('lower', ['u.email']), '=', email.trim().toLowerCase()))
+      .executeTakeFirst();
+    const ok = await verifyPassword(row?.password_hash ?? null, password);
+    if (!row || !ok || row.disabled_at) {
+      await audit(this.db, null, 'session.sign_in_failed', { type: 'user', id: row?.id ?? null }, { email: email.slice(0, 200) }, meta.ip);
+      throw new AppError(401, 'invalid_credentials', 'e-mail or password is wrong');
+    }
+    const secret = token(32);
+    const csrfToken = token(24);
+    const sessionId = sha256(secret);
+    await this.db.transaction().execute(async (tx) => {
+      await tx
+        .insertInto('sessions')
+        .values({
+          id: sessionId,
+          user_id: row.id,
+          org_id: row.org_id,
+          csrf_token: csrfToken,
+          ip: meta.ip ?? null,
+          user_agent: meta.userAgent?.slice(0, 500) ?? null,
+          expires_at: new Date(Date.now() + this.opts.sessionTtlMs),
+        })
+        .execute();
+      await audit(tx, { userId: row.id, orgId: row.org_id }, 'session.sign_in', { type: 'session', id: sessionId.slice(0, 12) }, undefined, meta.ip);
+    });
+    const principal: Principal = {
+      kind: 'session',
+      userId: row.id,
+      email: row.email,
+      name: row.name,
+      orgId: row.org_id,
+      orgName: row.org_name,
+      orgKind: row.org_kind,
+      role: row.role,
+      sessionId,
+      csrfToken,
+    };
+    return { cookieValue: secret, principal };
+  }
+
+  async signOut(p: Principal, ip?: string): Promise<void> {
+    if (!p.sessionId) return;
+    await this.db.transaction().execute(async (tx) => {
+      await tx.updateTable('sessions').set({ revoked_at: new Date() }).where('id', '=', p.sessionId!).execute();
+      await audit(tx, p, 'session.sign_out', { type: 'session', id: p.sessionId!.slice(0, 12) }, undefined, ip);
+    });
+    this.onRevoke(`session:${p.sessionId}`);
+  }
+
+  /** The principal behind a session cookie, or null when missing, expired, revoked or disabled. */
+  async fromSession(cookieValue: string | undefined): Promise<Principal | null> {
+    if (!cookieValue || cookieValue.length > 200) return null;
+    const id = sha256(cookieValue);
+    const row = await this.db
+      .selectFrom('sessions as s')
+      .innerJoin('users as u', 'u.id', 's.user_id')
+      .innerJoin('memberships as m', (j) => j.onRef('m.user_id', '=', 's.user_id').onRef('m.org_id', '=', 's.org_id'))
+      .innerJoin('organisations as o', 'o.id', 's.org_id')
+      .select(['s.id', 's.csrf_token', 'u.id as user_id', 'u.email', 'u.name', 'm.role', 'o.id as org_id', 'o.name as org_name', 'o.kind as org_kind'])
+      .where('s.id', '=', id)
+      .where('s.revoked_at', 'is', null)
+      .where('s.expires_at', '>', new Date())
+      .where('u.disabled_at', 'is', null)
+      .executeTakeFirst();
+    if (!row) return null;
+    return {
+      kind: 'session',
+      userId: row.user_id,
+      email: row.email,
+      name: row.name,
+      orgId: row.org_id,
+      orgName: row.org_name,
+      orgKind: row.org_kind,
+      role: row.role,
+      sessionId: row.id,
+      csrfToken: row.csrf_token,
+    };
+  }
+
+  /** The principal behind an API key (`cxk_<prefix>_<secret>`), or null. */
+  async fromApiKey(key: string | undefined): Promise<Principal | null> {
+    if (!key || key.length > 200 || !key.startsWith('cxk_')) return null;
+    const row = await this.db
+      .selectFrom('api_keys as k')
+      .innerJoin('organisations as o', 'o.id', 'k.org_id')
+      .select(['k.id', 'k.role', 'o.id as org_id', 'o.name as org_name', 'o.kind as org_kind'])
+      .where('k.key_hash', '=', sha256(key))
+      .where('k.revoked_at', 'is', null)
+      .executeTakeFirst();
+    if (!row) return null;
+    return {
+      kind: 'apiKey',
+      userId: null,
+      email: null,
+      name: null,
+      orgId: row.org_id,
+      orgName: row.org_name,
+      orgKind: row.org_kind,
+      role: row.role,
+      apiKeyId: row.id,
+    };
+  }
+
+  /** Creates an API key for the caller's organisation. The secret is returned once and stored hashed:
+   *  it has 256 bits of entropy, so a fast SHA-256 is the right hash (argon2 is for guessable passwords). */
+  async createApiKey(p: Principal, input: { name?: string; role?: Role }, ip?: string) {
+    policy.requireAdmin(p);
+    const prefix = token(6);
+    const key = `cxk_${prefix}_${token(32)}`;
+    const role = input.role ?? 'member';
+    const name = input.name?.trim() || 'API key';
+    return this.db.transaction().execute(async (tx) => {
+      const row = await tx
+        .insertInto('api_keys')
+        .values({ org_id: p.orgId, created_by: p.userId, name, prefix, key_hash: sha256(key), role })
+        .returning(['id', 'created_at'])
+        .executeTakeFirstOrThrow();
+      await audit(tx, p, 'api_key.create', { type: 'api_key', id: row.id }, { name, role }, ip);
+      return { id: row.id, key, name, role, prefix, createdAt: row.created_at.toISOString() };
+    });
+  }
+
+  async listApiKeys(p: Principal) {
+    policy.requireAdmin(p);
+    const rows = await this.db
+      .selectFrom('api_keys')
+      .select(['id', 'name', 'prefix', 'role', 'created_at', 'revoked_at'])
+      .where('org_id', '=', p.orgId)
+      .orderBy('created_at', 'desc')
+      .execute();
+    return rows.map((r) => ({
+      id: r.id,
+      name: r.name,
+      prefix: r.prefix,
+      role: r.role,
+      createdAt: r.created_at.toISOString(),
+      revokedAt: r.revoked_at?.toISOString() ?? null,
+    }));
+  }
+
+  async revokeApiKey(p: Principal, id: string, ip?: string): Promise<void> {
+    policy.requireAdmin(p);
+    const done = await this.db.transaction().execute(async (tx) => {
+      const res = await tx
+        .updateTable('api_keys')
+        .set({ revoked_at: new Date() })
+        .where('id', '=', id)
+        .where('org_id', '=', p.orgId)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
+      if (Number(res.numUpdatedRows) === 0) return false;
+      await audit(tx, p, 'api_key.revoke', { type: 'api_key', id }, undefined, ip);
+      return true;
+    });
+    if (!done) throw notFound('API key');
+    this.onRevoke(`apikey:${id}`);
+  }
+
+  static unauthorized = unauthorized;
+}

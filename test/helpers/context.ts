@@ -1,0 +1,60 @@
+import { randomBytes } from 'node:crypto';
+import { sql } from 'kysely';
+import { inject } from 'vitest';
+import { createDb, type Db } from '../../server/adapters/db/db.ts';
+import { createRedis, type Redis } from '../../server/adapters/redis/redis.ts';
+import { loadConfig, type Config } from '../../server/config.ts';
+import { dbUrl, dropDatabase, recreateDatabase, TEMPLATE_DEMO, TEMPLATE_EMPTY, TEST_DB_PREFIX } from './pg-admin.ts';
+
+export interface TestEnv {
+  cfg: Config;
+  db: Db;
+  redis: Redis;
+  databaseUrl: string;
+  cleanup(): Promise<void>;
+}
+
+/**
+ * A private world for one test file: its own database cloned from a template (demo data by default)
+ * and its own Redis key prefix. `cleanup` drops both.
+ */
+export async function createTestEnv(opts: { template?: 'demo' | 'empty' | 'none'; cfg?: Partial<Config> } = {}): Promise<TestEnv> {
+  const id = `${inject('runId')}_${randomBytes(4).toString('hex')}`;
+  const name = `${TEST_DB_PREFIX}${id}`;
+  const template = opts.template ?? 'demo';
+  await recreateDatabase(name, template === 'none' ? undefined : template === 'demo' ? TEMPLATE_DEMO : TEMPLATE_EMPTY);
+  const databaseUrl = dbUrl(name);
+  const cfg = loadConfig({
+    databaseUrl,
+    redisUrl: process.env.REDIS_URL!,
+    redisPrefix: `t${id}:`,
+    logLevel: 'warn',
+    ...opts.cfg,
+  });
+  const db = createDb(databaseUrl, { max: 5 });
+  const redis = createRedis(cfg.redisUrl);
+  return {
+    cfg,
+    db,
+    redis,
+    databaseUrl,
+    async cleanup() {
+      const keys = await redis.keys(`${cfg.redisPrefix}*`);
+      for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
+      redis.disconnect();
+      await db.destroy();
+      await dropDatabase(name);
+    },
+  };
+}
+
+/** Row counts of every table: a fingerprint to show that a refused request changed nothing. */
+export async function tableCounts(db: Db): Promise<Record<string, number>> {
+  const tables = await sql<{ tablename: string }>`select tablename from pg_tables where schemaname = 'public' and tablename not like 'kysely_%' order by tablename`.execute(db);
+  const out: Record<string, number> = {};
+  for (const { tablename } of tables.rows) {
+    const r = await sql<{ n: number }>`select count(*)::int as n from ${sql.table(tablename)}`.execute(db);
+    out[tablename] = r.rows[0]!.n;
+  }
+  return out;
+}

@@ -1,0 +1,39 @@
+import { sql } from 'kysely';
+import { createDb } from '../../server/adapters/db/db.ts';
+
+const base = () => new URL(process.env.DATABASE_URL!);
+const baseName = () => base().pathname.slice(1) || 'cluster_exchange';
+
+export const TEST_DB_PREFIX = `${baseName()}_t_`;
+export const TEMPLATE_EMPTY = `${baseName()}_tpl_empty`;
+export const TEMPLATE_DEMO = `${baseName()}_tpl_demo`;
+
+export function dbUrl(name: string): string {
+  const u = base();
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+export const adminUrl = () => dbUrl('postgres');
+const ident = (name: string) => sql.raw(`"${name.replace(/"/g, '""')}"`);
+
+export async function dropDatabase(name: string): Promise<void> {
+  const admin = createDb(adminUrl(), { max: 1 });
+  try {
+    await sql`drop database if exists ${ident(name)} with (force)`.execute(admin);
+  } finally {
+    await admin.destroy();
+  }
+}
+
+/** (Re)creates `name`, optionally as a copy of `template`. */
+export async function recreateDatabase(name: string, template?: string): Promise<void> {
+  const admin = createDb(adminUrl(), { max: 1 });
+  try {
+    await sql`drop database if exists ${ident(name)} with (force)`.execute(admin);
+    if (template) await sql`create database ${ident(name)} template ${ident(template)}`.execute(admin);
+    else await sql`create database ${ident(name)}`.execute(admin);
+  } finally {
+    await admin.destroy();
+  }
+}

@@ -1,0 +1,22 @@
+import type { Job } from 'bullmq';
+import type { JobDataMap, JobName } from '../server/adapters/queue/jobs.ts';
+import type { Context } from '../server/context.ts';
+import { rollDepartures } from '../server/services/timetable.ts';
+
+export type Handler<N extends JobName> = (data: JobDataMap[N], ctx: Context, job: Job) => Promise<unknown>;
+export type HandlerMap = { [N in JobName]: Handler<N> };
+
+/** One handler per job name; each stays thin and calls a service. */
+export const handlers: HandlerMap = {
+  'timetable.roll': async (data, ctx) => rollDepartures(ctx.db, new Date(), data.days ?? ctx.cfg.departureWindowDays),
+};
+
+/** Start-up check: every registered job name has exactly one handler and no handler is unknown. */
+export function checkHandlers(names: readonly string[], map: Record<string, unknown>): void {
+  const missing = names.filter((n) => typeof map[n] !== 'function');
+  const unknown = Object.keys(map).filter((n) => !names.includes(n));
+  const dup = names.filter((n, i) => names.indexOf(n) !== i);
+  if (missing.length || unknown.length || dup.length) {
+    throw new Error(`job registry mismatch: missing ${missing.join(',') || '-'}; unknown ${unknown.join(',') || '-'}; duplicate ${dup.join(',') || '-'}`);
+  }
+}

@@ -1,0 +1,60 @@
+import { Worker } from 'bullmq';
+import { JOB_QUEUES, Queues, QUEUE_NAMES, type JobName } from '../server/adapters/queue/jobs.ts';
+import { StreamEventSink } from '../server/adapters/realtime/events.ts';
+import { assertNoEviction, createRedis } from '../server/adapters/redis/redis.ts';
+import type { Config } from '../server/config.ts';
+import { createContext } from '../server/context.ts';
+import { checkHandlers, handlers } from './handlers.ts';
+
+export interface WorkerRuntime {
+  close(timeoutMs?: number): Promise<void>;
+  queues: Queues;
+}
+
+type Log = { info: (...a: unknown[]) => void; error: (...a: unknown[]) => void };
+
+/** Builds the services (the same as the server's, without Fastify) and one BullMQ worker per queue. */
+export async function startWorkers(cfg: Config, log: Log = console): Promise<WorkerRuntime> {
+  checkHandlers(Object.keys(JOB_QUEUES), handlers);
+  const ctx = createContext(cfg, (redis) => new StreamEventSink(redis, cfg.redisPrefix));
+  await assertNoEviction(ctx.redis);
+  const bull = createRedis(cfg.redisUrl, { forBullmq: true, name: 'cx-worker' });
+  const queues = new Queues(bull, cfg.redisPrefix);
+
+  const workers = QUEUE_NAMES.map(
+    (queue) =>
+      new Worker(
+        queue,
+        async (job) => {
+          const handler = handlers[job.name as JobName] as (d: unknown, c: typeof ctx, j: typeof job) => Promise<unknown>;
+          if (!handler) throw new Error(`no handler for job ${job.name}`);
+          return handler(job.data, ctx, job);
+        },
+        { connection: bull, prefix: `${cfg.redisPrefix}bull`, concurrency: 8 },
+      ),
+  );
+  for (const w of workers) {
+    w.on('failed', (job, err) => log.error(`job ${job?.name} ${job?.id} failed: ${err.message}`));
+    w.on('error', (err) => log.error(`worker error: ${err.message}`));
+  }
+
+  // Daily roll of the departure window (01:05 UTC), and once now so a fresh start has a full window.
+  await queues
+    .get('maintenance')
+    .upsertJobScheduler('timetable-roll-daily', { pattern: '5 1 * * *', tz: 'UTC' }, { name: 'timetable.roll', data: {} });
+  await queues.add('timetable.roll', {}, { jobId: `timetable.roll-${new Date().toISOString().slice(0, 10)}` });
+  log.info(`worker ${process.pid} running queues: ${QUEUE_NAMES.join(', ')}`);
+
+  return {
+    queues,
+    /** Graceful stop: finish running jobs, bounded by `timeoutMs` (BullMQ's close waits forever otherwise). */
+    async close(timeoutMs = 10_000) {
+      const graceful = Promise.all(workers.map((w) => w.close()));
+      const timedOut = await Promise.race([graceful.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), timeoutMs).unref())]);
+      if (timedOut) await Promise.all(workers.map((w) => w.close(true)));
+      await queues.close();
+      bull.disconnect();
+      await ctx.close();
+    },
+  };
+}
