@@ -1,8 +1,12 @@
 import type { Config } from './config.ts';
 import { createDb, type Db } from './adapters/db/db.ts';
+import { Queues } from './adapters/queue/jobs.ts';
+import { AvailabilityCache } from './adapters/redis/availability.ts';
 import { createRedis, type Redis } from './adapters/redis/redis.ts';
 import type { EventSink } from './adapters/realtime/events.ts';
 import { AuthService } from './services/auth.ts';
+import { HoldsService } from './services/holds.ts';
+import { ListingsService } from './services/listings.ts';
 import { NetworkService } from './services/network.ts';
 
 /** Everything a process needs to serve requests or run jobs. Built the same way by server, worker and CLI. */
@@ -11,6 +15,8 @@ export interface Context {
   db: Db;
   redis: Redis;
   events: EventSink;
+  queues: Queues;
+  cache: AvailabilityCache;
   services: Services;
   close(): Promise<void>;
 }
@@ -18,6 +24,8 @@ export interface Context {
 export interface Services {
   auth: AuthService;
   network: NetworkService;
+  holds: HoldsService;
+  listings: ListingsService;
 }
 
 export interface ServiceHooks {
@@ -25,25 +33,31 @@ export interface ServiceHooks {
   onRevoke?: (room: string) => void;
 }
 
-export function createServices(deps: { cfg: Config; db: Db; redis: Redis; events: EventSink }, hooks: ServiceHooks = {}): Services {
-  return {
-    auth: new AuthService(deps.db, { sessionTtlMs: deps.cfg.sessionTtlMs }, (room) => hooks.onRevoke?.(room)),
-    network: new NetworkService(deps.db),
-  };
-}
-
 export function createContext(cfg: Config, events: (redis: Redis) => EventSink, hooks: ServiceHooks = {}): Context {
   const db = createDb(cfg.databaseUrl);
   const redis = createRedis(cfg.redisUrl, { name: 'cx-main' });
+  const bull = createRedis(cfg.redisUrl, { forBullmq: true, name: 'cx-queues' });
+  const queues = new Queues(bull, cfg.redisPrefix);
+  const cache = new AvailabilityCache(redis, db, cfg.redisPrefix);
   const sink = events(redis);
-  const services = createServices({ cfg, db, redis, events: sink }, hooks);
+  const holds = new HoldsService(db, cache, sink, queues, { holdTtlMs: cfg.holdTtlMs });
+  const services: Services = {
+    auth: new AuthService(db, { sessionTtlMs: cfg.sessionTtlMs }, (room) => hooks.onRevoke?.(room)),
+    network: new NetworkService(db),
+    holds,
+    listings: new ListingsService(db, cache, sink, holds),
+  };
   return {
     cfg,
     db,
     redis,
     events: sink,
+    queues,
+    cache,
     services,
     async close() {
+      await queues.close().catch(() => {});
+      bull.disconnect();
       await db.destroy().catch(() => {});
       redis.disconnect();
     },

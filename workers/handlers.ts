@@ -9,6 +9,14 @@ export type HandlerMap = { [N in JobName]: Handler<N> };
 /** One handler per job name; each stays thin and calls a service. */
 export const handlers: HandlerMap = {
   'timetable.roll': async (data, ctx) => rollDepartures(ctx.db, new Date(), data.days ?? ctx.cfg.departureWindowDays),
+  'hold.expire': async (data, ctx) => {
+    const ended = await ctx.services.holds.end(data.holdId, 'expired', null);
+    if (!ended && (await ctx.services.holds.isActiveAndNotYetDue(data.holdId))) {
+      throw new Error('hold not yet due (clock skew); retried with backoff'); // the sweep is the second net
+    }
+    return { expired: ended !== null };
+  },
+  'holds.sweep': async (_data, ctx) => ({ expired: await ctx.services.holds.sweepExpired() }),
 };
 
 /** Start-up check: every registered job name has exactly one handler and no handler is unknown. */

@@ -1,14 +1,15 @@
 import { Worker } from 'bullmq';
-import { JOB_QUEUES, Queues, QUEUE_NAMES, type JobName } from '../server/adapters/queue/jobs.ts';
+import { JOB_QUEUES, QUEUE_NAMES, type JobName } from '../server/adapters/queue/jobs.ts';
 import { StreamEventSink } from '../server/adapters/realtime/events.ts';
 import { assertNoEviction, createRedis } from '../server/adapters/redis/redis.ts';
 import type { Config } from '../server/config.ts';
-import { createContext } from '../server/context.ts';
+import { createContext, type Context } from '../server/context.ts';
 import { checkHandlers, handlers } from './handlers.ts';
 
 export interface WorkerRuntime {
+  ctx: Context;
   close(timeoutMs?: number): Promise<void>;
-  queues: Queues;
+  queues: Context['queues'];
 }
 
 type Log = { info: (...a: unknown[]) => void; error: (...a: unknown[]) => void };
@@ -19,7 +20,7 @@ export async function startWorkers(cfg: Config, log: Log = console): Promise<Wor
   const ctx = createContext(cfg, (redis) => new StreamEventSink(redis, cfg.redisPrefix));
   await assertNoEviction(ctx.redis);
   const bull = createRedis(cfg.redisUrl, { forBullmq: true, name: 'cx-worker' });
-  const queues = new Queues(bull, cfg.redisPrefix);
+  const queues = ctx.queues;
 
   const workers = QUEUE_NAMES.map(
     (queue) =>
@@ -43,16 +44,19 @@ export async function startWorkers(cfg: Config, log: Log = console): Promise<Wor
     .get('maintenance')
     .upsertJobScheduler('timetable-roll-daily', { pattern: '5 1 * * *', tz: 'UTC' }, { name: 'timetable.roll', data: {} });
   await queues.add('timetable.roll', {}, { jobId: `timetable.roll-${new Date().toISOString().slice(0, 10)}` });
+  // Holds: a sweep now catches any expiry missed while no worker ran; then every minute.
+  await queues.get('holds').upsertJobScheduler('holds-sweep', { every: 60_000 }, { name: 'holds.sweep', data: {} });
+  await ctx.services.holds.sweepExpired();
   log.info(`worker ${process.pid} running queues: ${QUEUE_NAMES.join(', ')}`);
 
   return {
+    ctx,
     queues,
     /** Graceful stop: finish running jobs, bounded by `timeoutMs` (BullMQ's close waits forever otherwise). */
     async close(timeoutMs = 10_000) {
       const graceful = Promise.all(workers.map((w) => w.close()));
       const timedOut = await Promise.race([graceful.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), timeoutMs).unref())]);
       if (timedOut) await Promise.all(workers.map((w) => w.close(true)));
-      await queues.close();
       bull.disconnect();
       await ctx.close();
     },

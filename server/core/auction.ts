@@ -24,7 +24,7 @@
  * bid must be at least the reserve when it can take unallocated TEU (a partial
  * bid while any TEU are unallocated; an all-or-nothing bid when its TEU fit in
  * the unallocated TEU); otherwise it must beat the lowest winning unit price by
- * the minimum increment. A bid placed less than `softCloseWindowMs` before the
+ * the minimum increment. A bid placed at most `softCloseWindowMs` before the
  * close moves the close to `now + softCloseExtendMs` (never earlier than it
  * was, never later than the cap = departure cut-off). Other bidders are shown
  * as "Bidder N", numbered by their first bid.
@@ -37,9 +37,8 @@
  * that price is within the maximum; otherwise it stays as it is. (Two
  * auto-bidders competing for the same TEU thus leapfrog each other by the
  * increment until one reaches its maximum; long wars are computed in one jump
- * with the same result.) Outbid
- * auto-bids are handled one at a time, earliest `seq` first, until none can
- * improve; each raise strictly increases a price that is capped, so the
+ * with the same result.) Outbid auto-bids are handled one at a time,
+ * earliest `seq` first, until none can improve; each raise strictly increases a price that is capped, so the
  * process ends (with an extra hard cap of {@link MAX_AUTO_BID_RAISES} raises).
  * A raise is a new bid (new `seq`, later than the incoming bid) that replaces
  * the earlier one (`replacesBidId`); it therefore loses ties. The maximum is
@@ -615,7 +614,6 @@ function leapfrog(
   const lastIsY = m % 2 === 1;
   const other = lastIsY ? X : Y;
   const mover = lastIsY ? Y : X;
-  (globalThis as any).JUMPS = ((globalThis as any).JUMPS ?? 0) + 1;
   const o = replace(other, x + (m - 1) * step);
   const v = replace(mover, x + m * step);
   history.push({ from: other, to: o }, { from: mover, to: v });

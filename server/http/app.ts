@@ -19,6 +19,7 @@ import { registerErrorHandling } from './plugins/errors.ts';
 import { healthRoutes } from './routes/health.ts';
 import { networkRoutes } from './routes/network.ts';
 import { sessionRoutes } from './routes/session.ts';
+import { tradeRoutes } from './routes/trade.ts';
 
 export interface App {
   app: FastifyInstance;
@@ -92,9 +93,10 @@ export async function build(cfg: Config, opts: { logger?: boolean | object } = {
   await app.register(healthRoutes, { ctx });
   await app.register(sessionRoutes, { ctx });
   await app.register(networkRoutes, { ctx });
+  await app.register(tradeRoutes, { ctx });
 
   if (fs.existsSync(cfg.clientDir)) {
-    await app.register(fastifyStatic, { root: cfg.clientDir, prefix: '/', wildcard: false, index: 'index.html' });
+    await app.register(fastifyStatic, { root: cfg.clientDir, prefix: '/', wildcard: true, index: 'index.html' });
   }
 
   const io = createSocketServer({

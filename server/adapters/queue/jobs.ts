@@ -9,14 +9,20 @@ import type { Redis } from '../redis/redis.ts';
 export interface JobDataMap {
   /** Roll the departure window forward from the weekly timetables. Idempotent. */
   'timetable.roll': { days?: number };
+  /** Expire one hold at its expiry time. Idempotent: a hold no longer active is left alone. */
+  'hold.expire': { holdId: string };
+  /** Expire every hold past its time (start-up and every minute): catches any missed expiry job. */
+  'holds.sweep': Record<string, never>;
 }
 export type JobName = keyof JobDataMap;
 
 export const JOB_QUEUES: Record<JobName, QueueName> = {
   'timetable.roll': 'maintenance',
+  'hold.expire': 'holds',
+  'holds.sweep': 'holds',
 };
-export type QueueName = 'maintenance';
-export const QUEUE_NAMES: QueueName[] = ['maintenance'];
+export type QueueName = 'maintenance' | 'holds';
+export const QUEUE_NAMES: QueueName[] = ['maintenance', 'holds'];
 
 export class Queues {
   private readonly queues = new Map<QueueName, Queue>();
@@ -40,6 +46,11 @@ export class Queues {
       backoff: { type: 'exponential', delay: 1000 },
       ...opts,
     });
+  }
+
+  /** Removes a job that is no longer needed (e.g. the expiry of a confirmed hold); absent is fine. */
+  async remove(name: JobName, jobId: string) {
+    await this.get(JOB_QUEUES[name]).remove(jobId);
   }
 
   async close() {

@@ -1,0 +1,136 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { idemKey } from '../../adapters/db/idempotency.ts';
+import type { Context } from '../../context.ts';
+import { principalOf } from '../plugins/auth.ts';
+import { errors, IdParams } from '../schemas/common.ts';
+import { Departure, Listing } from '../schemas/network.ts';
+import {
+  Booking, CancellationPreview, ConfirmBody, Hold, IdempotencyHeaders, NewDepartureBody, NewHoldBody, NewListingBody,
+} from '../schemas/trade.ts';
+
+/** Departures and listings (operators), holds and bookings (forwarders). Handlers stay thin. */
+export const tradeRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async (app, { ctx }) => {
+  const { holds, listings } = ctx.services;
+
+  app.post(
+    '/api/departures',
+    { schema: { tags: ['departures'], summary: 'Publish a departure (operator)', body: NewDepartureBody, response: { 201: Departure, ...errors(400, 401, 403) } } },
+    async (req, reply) => reply.status(201).send(await listings.createDeparture(principalOf(req), req.body)),
+  );
+
+  app.get(
+    '/api/operator/departures',
+    { schema: { tags: ['operator'], summary: "My organisation's departures with their load", response: { 200: Type.Array(Departure), ...errors(401, 403) } } },
+    async (req) => listings.operatorDepartures(principalOf(req)),
+  );
+
+  app.get(
+    '/api/operator/holds',
+    { schema: { tags: ['operator'], summary: 'Active holds on my departures', response: { 200: Type.Array(Type.Unknown()), ...errors(401, 403) } } },
+    async (req) => listings.operatorHolds(principalOf(req)),
+  );
+
+  app.post(
+    '/api/listings',
+    { schema: { tags: ['listings'], summary: 'Offer capacity of a departure (its operator)', body: NewListingBody, response: { 201: Listing, ...errors(400, 401, 403, 404, 409) } } },
+    async (req, reply) => reply.status(201).send(await listings.createListing(principalOf(req), req.body)),
+  );
+
+  app.get(
+    '/api/listings/:id',
+    { schema: { tags: ['listings'], summary: 'A listing', params: IdParams, response: { 200: Listing, ...errors(400, 401, 404) } } },
+    async (req) => listings.getListing(principalOf(req), req.params.id),
+  );
+
+  app.delete(
+    '/api/listings/:id',
+    { schema: { tags: ['listings'], summary: 'Cancel a listing; its holds are released and their holders told', params: IdParams, response: { 200: Listing, ...errors(400, 401, 403, 404, 409) } } },
+    async (req) => listings.cancelListing(principalOf(req), req.params.id),
+  );
+
+  app.post(
+    '/api/holds',
+    {
+      schema: {
+        tags: ['holds'],
+        summary: 'Hold capacity for a few minutes (forwarder)',
+        headers: IdempotencyHeaders,
+        body: NewHoldBody,
+        response: { 201: Hold, ...errors(400, 401, 403, 404, 409) },
+      },
+    },
+    async (req, reply) => {
+      const p = principalOf(req);
+      const hold = await holds.create(p, req.body, idemKey(p.orgId, req.headers['idempotency-key'], 'POST /api/holds', req.body));
+      return reply.status(201).send(hold);
+    },
+  );
+
+  app.get(
+    '/api/holds',
+    { schema: { tags: ['holds'], summary: "My organisation's active holds", response: { 200: Type.Array(Hold), ...errors(401, 403) } } },
+    async (req) => holds.list(principalOf(req)),
+  );
+
+  app.post(
+    '/api/holds/:id/confirm',
+    {
+      schema: {
+        tags: ['holds'],
+        summary: 'Confirm a hold into a booking',
+        params: IdParams,
+        headers: IdempotencyHeaders,
+        body: Type.Optional(ConfirmBody),
+        response: { 201: Booking, ...errors(400, 401, 403, 404, 409) },
+      },
+    },
+    async (req, reply) => {
+      const p = principalOf(req);
+      const body = req.body ?? {};
+      const key = idemKey(p.orgId, req.headers['idempotency-key'], `POST /api/holds/${req.params.id}/confirm`, body);
+      return reply.status(201).send(await holds.confirm(p, req.params.id, body, key));
+    },
+  );
+
+  app.delete(
+    '/api/holds/:id',
+    { schema: { tags: ['holds'], summary: 'Release a hold', params: IdParams, response: { 204: Type.Null(), ...errors(400, 401, 403, 404, 409) } } },
+    async (req, reply) => {
+      await holds.release(principalOf(req), req.params.id);
+      return reply.status(204).send(null);
+    },
+  );
+
+  app.get(
+    '/api/bookings',
+    { schema: { tags: ['bookings'], summary: "Own organisation's bookings (an operator: bookings on its departures)", response: { 200: Type.Array(Booking), ...errors(401) } } },
+    async (req) => holds.bookings(principalOf(req)),
+  );
+
+  app.get(
+    '/api/bookings/:id/cancellation',
+    { schema: { tags: ['bookings'], summary: 'What cancelling now would cost', params: IdParams, response: { 200: CancellationPreview, ...errors(400, 401, 404) } } },
+    async (req) => {
+      const { feeCents, refundCents, percent, band } = await holds.cancellationPreview(principalOf(req), req.params.id);
+      return { feeCents, refundCents, percent, band };
+    },
+  );
+
+  app.delete(
+    '/api/bookings/:id',
+    {
+      schema: {
+        tags: ['bookings'],
+        summary: "Cancel a booking under the listing's fee rule",
+        params: IdParams,
+        headers: IdempotencyHeaders,
+        response: { 200: Booking, ...errors(400, 401, 403, 404, 409) },
+      },
+    },
+    async (req) => {
+      const p = principalOf(req);
+      return holds.cancel(p, req.params.id, idemKey(p.orgId, req.headers['idempotency-key'], `DELETE /api/bookings/${req.params.id}`, null));
+    },
+  );
+};

@@ -1,0 +1,118 @@
+import { Type } from 'typebox';
+import { IsoTime, Uuid } from './common.ts';
+
+const Teu = Type.Integer({ minimum: 1, maximum: 10_000, description: 'whole TEU' });
+const Tonnes = Type.Integer({ minimum: 0, maximum: 1_000_000, description: 'integer tonnes' });
+const Cents = Type.Integer({ minimum: 0, maximum: 100_000_000_00, description: 'integer EUR cents' });
+
+export const IdempotencyHeaders = Type.Object({
+  'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+});
+
+export const NewDepartureBody = Type.Object(
+  {
+    corridorId: Uuid,
+    departsAt: IsoTime,
+    arrivesAt: IsoTime,
+    cutoffAt: IsoTime,
+    capacityTeu: Type.Integer({ minimum: 1, maximum: 10_000 }),
+    capacityTonnes: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
+    assetName: Type.String({ minLength: 1, maxLength: 120 }),
+    reeferPlugs: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000 })),
+    dangerousGoods: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+
+export const FeeRuleSchema = Type.Object(
+  {
+    tiers: Type.Array(
+      Type.Object({ fromMinutesBeforeDeparture: Type.Integer({ minimum: 0, maximum: 525_600 }), percent: Type.Integer({ minimum: 0, maximum: 100 }) }, { additionalProperties: false }),
+      { maxItems: 10 },
+    ),
+    afterCutoffPercent: Type.Integer({ minimum: 0, maximum: 100 }),
+  },
+  { additionalProperties: false },
+);
+
+export const NewListingBody = Type.Object(
+  {
+    departureId: Uuid,
+    format: Type.Union([Type.Literal('fixed'), Type.Literal('ascending'), Type.Literal('sealed'), Type.Literal('falling')]),
+    teu: Teu,
+    unitPriceCents: Type.Optional(Cents),
+    reservePriceCents: Type.Optional(Cents),
+    minIncrementCents: Type.Optional(Cents),
+    floorPriceCents: Type.Optional(Cents),
+    stepCents: Type.Optional(Cents),
+    stepEveryMinutes: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_080 })),
+    opensAt: Type.Optional(IsoTime),
+    closesAt: Type.Optional(IsoTime),
+    feeRule: Type.Optional(FeeRuleSchema),
+    unsoldAction: Type.Optional(Type.Union([Type.Literal('return'), Type.Literal('relist')])),
+  },
+  { additionalProperties: false },
+);
+
+export const NewHoldBody = Type.Object({ listingId: Uuid, teu: Teu, tonnes: Tonnes }, { additionalProperties: false });
+
+export const Hold = Type.Object({
+  id: Uuid,
+  listingId: Uuid,
+  departureId: Uuid,
+  teu: Type.Integer(),
+  tonnes: Type.Integer(),
+  unitPriceCents: Type.Integer(),
+  totalCents: Type.Integer(),
+  status: Type.String(),
+  expiresAt: IsoTime,
+  createdAt: IsoTime,
+});
+
+export const ConfirmBody = Type.Object(
+  {
+    reference: Type.Optional(Type.String({ maxLength: 120 })),
+    cargo: Type.Optional(
+      Type.Object(
+        {
+          containers: Type.Optional(
+            Type.Union([
+              Type.Integer({ minimum: 0, maximum: 10_000 }),
+              Type.Array(Type.String({ maxLength: 20 }), { maxItems: 1000 }),
+              Type.String({ maxLength: 2000 }),
+            ]),
+          ),
+          dangerousGoods: Type.Optional(Type.Boolean()),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const Booking = Type.Object({
+  id: Uuid,
+  departureId: Uuid,
+  listingId: Uuid,
+  forwarderOrgId: Uuid,
+  teu: Type.Integer(),
+  tonnes: Type.Integer(),
+  unitPriceCents: Type.Integer(),
+  totalCents: Type.Integer(),
+  status: Type.String(),
+  co2eKg: Type.Integer(),
+  roadCo2eKg: Type.Integer(),
+  reference: Type.Union([Type.String(), Type.Null()]),
+  cargo: Type.Unknown(),
+  cancellationFeeCents: Type.Union([Type.Integer(), Type.Null()]),
+  createdAt: IsoTime,
+  cancelledAt: Type.Union([IsoTime, Type.Null()]),
+});
+
+export const CancellationPreview = Type.Object({
+  feeCents: Type.Integer(),
+  refundCents: Type.Integer(),
+  percent: Type.Integer(),
+  band: Type.String(),
+});

@@ -1,0 +1,249 @@
+import { sql } from 'kysely';
+import type { Db } from '../adapters/db/db.ts';
+import { inTransaction } from '../adapters/db/db.ts';
+import { audit } from '../adapters/db/audit.ts';
+import { departureQuery, toDeparture } from '../adapters/db/departures-repo.ts';
+import { toListing } from '../adapters/db/listings-repo.ts';
+import type { ListingFormat } from '../adapters/db/schema.ts';
+import type { AvailabilityCache } from '../adapters/redis/availability.ts';
+import type { EventSink } from '../adapters/realtime/events.ts';
+import { validateFeeRule, type FeeRule } from '../core/fees.ts';
+import { validateFallingSchedule } from '../core/pricing.ts';
+import { AppError, badRequest, conflict, notFound } from './errors.ts';
+import type { HoldsService } from './holds.ts';
+import { policy, type Principal } from './principal.ts';
+
+export interface NewDeparture {
+  corridorId: string;
+  departsAt: string;
+  arrivesAt: string;
+  cutoffAt: string;
+  capacityTeu: number;
+  capacityTonnes: number;
+  assetName: string;
+  reeferPlugs?: number;
+  dangerousGoods?: boolean;
+}
+
+export interface NewListing {
+  departureId: string;
+  format: ListingFormat;
+  teu: number;
+  unitPriceCents?: number;
+  reservePriceCents?: number;
+  minIncrementCents?: number;
+  floorPriceCents?: number;
+  stepCents?: number;
+  stepEveryMinutes?: number;
+  opensAt?: string;
+  closesAt?: string;
+  feeRule?: FeeRule;
+  unsoldAction?: 'return' | 'relist';
+}
+
+/** Operators publish departures and sell their capacity through listings. */
+export class ListingsService {
+  constructor(
+    private readonly db: Db,
+    private readonly cache: AvailabilityCache,
+    private readonly events: EventSink,
+    private readonly holds: HoldsService,
+  ) {}
+
+  async createDeparture(p: Principal, input: NewDeparture, now = new Date()) {
+    policy.requireOrgKind(p, 'operator');
+    const departsAt = new Date(input.departsAt);
+    const arrivesAt = new Date(input.arrivesAt);
+    const cutoffAt = new Date(input.cutoffAt);
+    if (!(cutoffAt <= departsAt)) throw badRequest('invalid_times', 'cutoffAt must be at or before departsAt');
+    if (!(departsAt < arrivesAt)) throw badRequest('invalid_times', 'arrivesAt must be after departsAt');
+    if (cutoffAt <= now) throw badRequest('invalid_times', 'cutoffAt must be in the future');
+    if (departsAt.getTime() - now.getTime() > 366 * 86_400_000) throw badRequest('invalid_times', 'departsAt must be within a year');
+    if (arrivesAt.getTime() - departsAt.getTime() > 30 * 86_400_000) throw badRequest('invalid_times', 'a run lasts at most 30 days');
+    const corridor = await this.db.selectFrom('corridors').select('id').where('id', '=', input.corridorId).executeTakeFirst();
+    if (!corridor) throw badRequest('unknown_corridor', 'no corridor with this id');
+    const id = await inTransaction(this.db, async (tx) => {
+      const d = await tx
+        .insertInto('departures')
+        .values({
+          corridor_id: input.corridorId,
+          operator_org_id: p.orgId,
+          asset_name: input.assetName.trim(),
+          departs_at: departsAt,
+          arrives_at: arrivesAt,
+          cutoff_at: cutoffAt,
+          capacity_teu: input.capacityTeu,
+          capacity_tonnes: input.capacityTonnes,
+          reefer_plugs: input.reeferPlugs ?? 0,
+          dangerous_goods: input.dangerousGoods ?? false,
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      await audit(tx, p, 'departure.create', { type: 'departure', id: d.id }, { ...input });
+      return d.id;
+    });
+    const row = await departureQuery(this.db).where('d.id', '=', id).executeTakeFirstOrThrow();
+    return toDeparture(row);
+  }
+
+  async createListing(p: Principal, input: NewListing, now = new Date()) {
+    policy.requireOrgKind(p, 'operator', 'platform');
+    const dep = await this.db
+      .selectFrom('departures')
+      .select(['id', 'operator_org_id', 'corridor_id', 'cutoff_at', 'capacity_teu', 'status'])
+      .where('id', '=', input.departureId)
+      .executeTakeFirst();
+    if (!dep) throw notFound('departure');
+    policy.requireOperatorOf(p, dep.operator_org_id);
+    if (dep.status !== 'scheduled' || dep.cutoff_at <= now) throw conflict('past_cutoff', 'this departure no longer sells capacity');
+    const f = input.format;
+    const need = (v: number | undefined, name: string) => {
+      if (v === undefined) throw badRequest('invalid_listing', `${name} is required for a ${f} listing`);
+      return v;
+    };
+    let unitPrice: number | null = null;
+    let reserve: number | null = null;
+    let minIncrement: number | null = null;
+    let floor: number | null = null;
+    let step: number | null = null;
+    let stepEvery: number | null = null;
+    let opensAt: Date | null = input.opensAt ? new Date(input.opensAt) : null;
+    let closesAt: Date | null = input.closesAt ? new Date(input.closesAt) : null;
+    if (f === 'fixed') {
+      unitPrice = need(input.unitPriceCents, 'unitPriceCents');
+    } else if (f === 'falling') {
+      unitPrice = need(input.unitPriceCents, 'unitPriceCents (the start price)');
+      // Defaults: the floor is the reserve (or the start price), one step an hour reaching the floor at cut-off.
+      floor = input.floorPriceCents ?? input.reservePriceCents ?? unitPrice;
+      opensAt ??= now;
+      stepEvery = input.stepEveryMinutes ?? 60;
+      const steps = Math.max(1, Math.floor((dep.cutoff_at.getTime() - opensAt.getTime()) / (stepEvery * 60_000)));
+      step = input.stepCents ?? Math.max(1, Math.ceil((unitPrice - floor) / steps));
+      const v = validateFallingSchedule({ startPriceCents: unitPrice, floorPriceCents: floor, stepCents: step, stepEveryMinutes: stepEvery, startsAt: opensAt });
+      if (!v.ok) throw badRequest(v.code, v.message);
+    } else {
+      reserve = input.reservePriceCents ?? 0;
+      minIncrement = input.minIncrementCents ?? 100;
+      opensAt ??= now;
+      closesAt = need(closesAt ? 1 : undefined, 'closesAt') ? closesAt! : null;
+      if (closesAt! <= opensAt) throw badRequest('invalid_listing', 'closesAt must be after opensAt');
+      if (closesAt! > dep.cutoff_at) throw badRequest('invalid_listing', "an auction closes no later than the departure's cut-off");
+      if (closesAt! <= now) throw badRequest('invalid_listing', 'closesAt must be in the future');
+    }
+    let feeRule: FeeRule | null = null;
+    if (input.feeRule !== undefined) {
+      const v = validateFeeRule(input.feeRule);
+      if (!v.ok) throw badRequest(v.code, v.message);
+      feeRule = v.rule;
+    }
+    const listing = await inTransaction(this.db, async (tx) => {
+      // Listings of one departure may not offer more TEU than it has (row lock serialises creators).
+      const d = await tx
+        .selectFrom('departures')
+        .select(['capacity_teu', 'booked_teu'])
+        .where('id', '=', dep.id)
+        .forUpdate()
+        .executeTakeFirstOrThrow();
+      const offered = await tx
+        .selectFrom('listings')
+        .select(sql<number>`coalesce(sum(remaining_teu), 0)::int`.as('n'))
+        .where('departure_id', '=', dep.id)
+        .where('status', '=', 'open')
+        .executeTakeFirstOrThrow();
+      const free = d.capacity_teu - d.booked_teu - offered.n;
+      if (input.teu > free) {
+        throw conflict('insufficient_capacity', `only ${Math.max(0, free)} TEU of this departure are not yet offered or booked`);
+      }
+      const row = await tx
+        .insertInto('listings')
+        .values({
+          departure_id: dep.id,
+          format: f,
+          teu: input.teu,
+          remaining_teu: input.teu,
+          unit_price_cents: unitPrice,
+          reserve_price_cents: reserve,
+          min_increment_cents: minIncrement,
+          floor_price_cents: floor,
+          step_cents: step,
+          step_every_minutes: stepEvery,
+          opens_at: opensAt,
+          closes_at: closesAt,
+          fee_rule: feeRule ? JSON.stringify(feeRule) : null,
+          unsold_action: input.unsoldAction ?? 'return',
+          created_by: p.userId,
+          created_at: now,
+          updated_at: now,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      await audit(tx, p, 'listing.create', { type: 'listing', id: row.id }, { format: f, teu: input.teu });
+      return row;
+    });
+    await this.cache.invalidate(dep.corridor_id, dep.id);
+    return toListing(listing, now);
+  }
+
+  async getListing(_p: Principal, id: string, now = new Date()) {
+    const l = await this.db.selectFrom('listings').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!l) throw notFound('listing');
+    return toListing(l, now);
+  }
+
+  /** Cancels a listing: it stops selling, its active holds are released and their holders told. */
+  async cancelListing(p: Principal, id: string, now = new Date()) {
+    const l = await this.db
+      .selectFrom('listings as l')
+      .innerJoin('departures as d', 'd.id', 'l.departure_id')
+      .select(['l.id', 'l.status', 'd.operator_org_id', 'd.corridor_id', 'd.id as departure_id'])
+      .where('l.id', '=', id)
+      .executeTakeFirst();
+    if (!l) throw notFound('listing');
+    policy.requireOperatorOf(p, l.operator_org_id);
+    if (l.status !== 'open') throw conflict('listing_closed', `this listing is already ${l.status}`);
+    const updated = await inTransaction(this.db, async (tx) => {
+      const row = await tx
+        .updateTable('listings')
+        .set({ status: 'cancelled', closed_at: now, updated_at: now })
+        .where('id', '=', id)
+        .where('status', '=', 'open')
+        .returningAll()
+        .executeTakeFirst();
+      if (!row) throw conflict('listing_closed', 'this listing is no longer open');
+      await audit(tx, p, 'listing.cancel', { type: 'listing', id });
+      return row;
+    });
+    await this.cache.invalidate(l.corridor_id, l.departure_id);
+    const active = await this.db.selectFrom('holds').select('id').where('listing_id', '=', id).where('status', '=', 'active').execute();
+    for (const h of active) await this.holds.end(h.id, 'cancelled', p, now);
+    await this.events
+      .emit([{ rooms: [`listing:${id}`], event: 'listing:update', payload: { listingId: id, status: 'cancelled', remainingTeu: updated.remaining_teu } }])
+      .catch(() => {});
+    return toListing(updated, now);
+  }
+
+  /** The operator console: my departures (from now on) with their load. */
+  async operatorDepartures(p: Principal, now = new Date()) {
+    policy.requireOrgKind(p, 'operator', 'platform');
+    let q = departureQuery(this.db).where('d.departs_at', '>=', new Date(now.getTime() - 86_400_000));
+    if (p.orgKind === 'operator') q = q.where('d.operator_org_id', '=', p.orgId);
+    const rows = await q.orderBy('d.departs_at').limit(500).execute();
+    return rows.map(toDeparture);
+  }
+
+  /** Active holds on an operator's own departures (operator console). */
+  async operatorHolds(p: Principal) {
+    policy.requireOrgKind(p, 'operator');
+    return this.db
+      .selectFrom('holds as h')
+      .innerJoin('departures as d', 'd.id', 'h.departure_id')
+      .select(['h.id', 'h.departure_id as departureId', 'h.listing_id as listingId', 'h.teu', 'h.tonnes', 'h.expires_at as expiresAt'])
+      .where('d.operator_org_id', '=', p.orgId)
+      .where('h.status', '=', 'active')
+      .orderBy('h.expires_at')
+      .limit(500)
+      .execute();
+  }
+}
+
+export { AppError };
