@@ -366,10 +366,10 @@ describe('sign-in rate limit', () => {
     expect(right.headers['set-cookie']).toBeUndefined();
   });
 
-  // Config.signInPerMinute is documented as "per address and e-mail", and the route's keyGenerator
-  // builds `signin:<ip>:<email>` — but it reads req.body in the onRequest hook (the rate-limit plugin's
-  // default), where the body is not parsed yet, so the key is `signin:<ip>:` for every e-mail.
-  // SERVER BUG (see report): one person's failed attempts lock out everyone behind the same address.
+  // Config.signInPerMinute is "per address and e-mail". Regression guard: the route's keyGenerator reads
+  // req.body, which only works if the limit runs after body parsing (hook: 'preHandler'); in the
+  // rate-limit plugin's default onRequest hook the key was `signin:<ip>:` for every e-mail, so one
+  // person's failed attempts locked out everyone behind the same address.
   it('counts attempts per address and e-mail: another user from the same address can still sign in', async () => {
     const other = await app.inject({ method: 'POST', url: '/api/session', payload: { email: 'forwarder2@demo.test', password: PASSWORD } });
     expect(other.statusCode).toBe(200);

@@ -98,14 +98,16 @@ describe('Socket.IO authentication, origin check, subscriptions and revocation',
     });
 
     it('refuses a garbage token, an unknown key and an unknown cookie', async () => {
-      for (const s of [
-        client({ token: 'garbage' }),
-        client({ token: 'cxk_abcdefgh_' + 'A'.repeat(43) }),
-        client({ token: 12345 }),
-        client({ cookie: 'cx_session=' + 'z'.repeat(43) }),
+      // one at a time, so that each connect_error is listened for before it can arrive
+      for (const opts of [
+        { token: 'garbage' },
+        { token: 'cxk_abcdefgh_' + 'A'.repeat(43) },
+        { token: 12345 },
+        { token: { token: 'x' } },
+        { cookie: 'cx_session=' + 'z'.repeat(43) },
       ]) {
-        const err = await refused(s);
-        expect(err.message).toBe('unauthorized');
+        const err = await refused(client(opts));
+        expect(err.message, JSON.stringify(opts)).toBe('unauthorized');
       }
     });
 

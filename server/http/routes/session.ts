@@ -15,6 +15,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async 
       config: {
         auth: 'public',
         rateLimit: {
+          hook: 'preHandler', // after body parsing, so the key can include the e-mail
           max: ctx.cfg.signInPerMinute,
           timeWindow: 60_000,
           keyGenerator: (req) => {
