@@ -22,6 +22,8 @@ export interface Config {
   /** Days of departures the timetable roll keeps ahead. */
   departureWindowDays: number;
   clientDir: string;
+  /** Registers /api/bench/* (the naive baseline paths the benchmark compares against). Never in production. */
+  benchRoutes: boolean;
 }
 
 function int(name: string, def: number): number {
@@ -49,6 +51,7 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     apiPerMinute: int('API_PER_MINUTE', 6000),
     departureWindowDays: int('DEPARTURE_WINDOW_DAYS', 14),
     clientDir: env.CLIENT_DIR ?? new URL('../dist/client', import.meta.url).pathname,
+    benchRoutes: env.BENCH_ROUTES === '1',
   };
   return { ...cfg, ...overrides };
 }

@@ -45,7 +45,7 @@ export function createContext(cfg: Config, events: (redis: Redis) => EventSink, 
     auth: new AuthService(db, { sessionTtlMs: cfg.sessionTtlMs }, (room) => hooks.onRevoke?.(room)),
     network: new NetworkService(db),
     holds,
-    listings: new ListingsService(db, cache, sink, holds),
+    listings: new ListingsService(db, cache, sink, holds, queues),
   };
   return {
     cfg,

@@ -17,6 +17,7 @@ export const handlers: HandlerMap = {
     return { expired: ended !== null };
   },
   'holds.sweep': async (_data, ctx) => ({ expired: await ctx.services.holds.sweepExpired() }),
+  'listing.price-step': async (data, ctx) => ctx.services.listings.priceStep(data.listingId),
 };
 
 /** Start-up check: every registered job name has exactly one handler and no handler is unknown. */

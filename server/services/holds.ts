@@ -285,6 +285,42 @@ export class HoldsService {
     return hold;
   }
 
+  /**
+   * The naive baseline the benchmark compares against: one Postgres transaction with SELECT … FOR UPDATE
+   * per hold and no Redis. Correct, but every request — accepted or refused — queues on the row lock.
+   */
+  async createNaive(p: Principal, input: { listingId: string; teu: number; tonnes: number }, now = new Date()) {
+    policy.requireOrgKind(p, 'forwarder');
+    return inTransaction(this.db, async (tx) => {
+      const l = await tx.selectFrom('listings').selectAll().where('id', '=', input.listingId).forUpdate().executeTakeFirst();
+      if (!l) throw notFound('listing');
+      const d = await tx.selectFrom('departures').selectAll().where('id', '=', l.departure_id).forUpdate().executeTakeFirstOrThrow();
+      const check = checkHold(
+        { capacityTeu: d.capacity_teu, capacityTonnes: d.capacity_tonnes, heldTeu: d.held_teu, heldTonnes: d.held_tonnes, bookedTeu: d.booked_teu, bookedTonnes: d.booked_tonnes, cutoffAt: d.cutoff_at },
+        input,
+        now,
+      );
+      if (!check.ok) throw this.refusal(check.code, check.message);
+      if (l.status !== 'open' || l.remaining_teu < input.teu) throw this.refusal('insufficient_capacity');
+      await tx.updateTable('listings').set({ remaining_teu: l.remaining_teu - input.teu }).where('id', '=', l.id).execute();
+      await tx
+        .updateTable('departures')
+        .set({ held_teu: d.held_teu + input.teu, held_tonnes: d.held_tonnes + input.tonnes, seq: Number(d.seq) + 1 })
+        .where('id', '=', d.id)
+        .execute();
+      const row = await tx
+        .insertInto('holds')
+        .values({
+          listing_id: l.id, departure_id: d.id, org_id: p.orgId, user_id: p.userId, teu: input.teu, tonnes: input.tonnes,
+          unit_price_cents: currentUnitPrice(l, now) ?? 0, expires_at: holdExpiresAt(now, this.opts.holdTtlMs), created_at: now,
+        })
+        .returning(['id', 'listing_id', 'departure_id', 'teu', 'tonnes', 'unit_price_cents', 'status', 'expires_at', 'created_at'])
+        .executeTakeFirstOrThrow();
+      await audit(tx, p, 'hold.create', { type: 'hold', id: row.id }, { naive: true });
+      return toHold(row);
+    });
+  }
+
   private refusal(code: string, message?: string): AppError {
     switch (code) {
       case 'past_cutoff':

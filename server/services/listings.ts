@@ -7,8 +7,10 @@ import { toListing } from '../adapters/db/listings-repo.ts';
 import type { ListingFormat } from '../adapters/db/schema.ts';
 import type { AvailabilityCache } from '../adapters/redis/availability.ts';
 import type { EventSink } from '../adapters/realtime/events.ts';
+import type { Queues } from '../adapters/queue/jobs.ts';
+import { currentUnitPrice } from '../adapters/db/listings-repo.ts';
 import { validateFeeRule, type FeeRule } from '../core/fees.ts';
-import { validateFallingSchedule } from '../core/pricing.ts';
+import { nextPriceChangeAt, validateFallingSchedule } from '../core/pricing.ts';
 import { AppError, badRequest, conflict, notFound } from './errors.ts';
 import type { HoldsService } from './holds.ts';
 import { policy, type Principal } from './principal.ts';
@@ -48,6 +50,7 @@ export class ListingsService {
     private readonly cache: AvailabilityCache,
     private readonly events: EventSink,
     private readonly holds: HoldsService,
+    private readonly queues: Queues | null,
   ) {}
 
   async createDeparture(p: Principal, input: NewDeparture, now = new Date()) {
@@ -181,7 +184,34 @@ export class ListingsService {
       return row;
     });
     await this.cache.invalidate(dep.corridor_id, dep.id);
+    if (listing.format === 'falling') await this.schedulePriceStep(listing.id, now);
     return toListing(listing, now);
+  }
+
+  /** Schedules the next price step of a falling listing (job id from listing and time: idempotent). */
+  private async schedulePriceStep(listingId: string, now: Date) {
+    const l = await this.db.selectFrom('listings').selectAll().where('id', '=', listingId).executeTakeFirst();
+    if (!l || l.status !== 'open' || l.format !== 'falling' || l.unit_price_cents === null) return;
+    const at = nextPriceChangeAt(
+      { startPriceCents: l.unit_price_cents, floorPriceCents: l.floor_price_cents ?? l.unit_price_cents, stepCents: l.step_cents ?? 0,
+        stepEveryMinutes: l.step_every_minutes ?? 60, startsAt: l.opens_at ?? l.created_at },
+      now,
+    );
+    if (!at) return;
+    await this.queues
+      ?.add('listing.price-step', { listingId, at: at.toISOString() }, { jobId: `listing.price-${listingId}-${at.getTime()}`, delay: Math.max(0, at.getTime() - Date.now()) })
+      .catch(() => {});
+  }
+
+  /** Job: a falling listing reached a price step — push the price to watchers and schedule the next. */
+  async priceStep(listingId: string, now = new Date()) {
+    const l = await this.db.selectFrom('listings').selectAll().where('id', '=', listingId).executeTakeFirst();
+    if (!l || l.status !== 'open') return { pushed: false };
+    await this.events
+      .emit([{ rooms: [`listing:${l.id}`], event: 'listing:update', payload: { listingId: l.id, status: l.status, remainingTeu: l.remaining_teu, currentPriceCents: currentUnitPrice(l, now) } }])
+      .catch(() => {});
+    await this.schedulePriceStep(listingId, now);
+    return { pushed: true };
   }
 
   async getListing(_p: Principal, id: string, now = new Date()) {

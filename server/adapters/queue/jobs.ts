@@ -13,6 +13,8 @@ export interface JobDataMap {
   'hold.expire': { holdId: string };
   /** Expire every hold past its time (start-up and every minute): catches any missed expiry job. */
   'holds.sweep': Record<string, never>;
+  /** A falling listing's price steps down: push the new price, schedule the next step. */
+  'listing.price-step': { listingId: string; at: string };
 }
 export type JobName = keyof JobDataMap;
 
@@ -20,6 +22,7 @@ export const JOB_QUEUES: Record<JobName, QueueName> = {
   'timetable.roll': 'maintenance',
   'hold.expire': 'holds',
   'holds.sweep': 'holds',
+  'listing.price-step': 'holds',
 };
 export type QueueName = 'maintenance' | 'holds';
 export const QUEUE_NAMES: QueueName[] = ['maintenance', 'holds'];

@@ -1,0 +1,182 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestEnv, type TestEnv } from '../helpers/context.ts';
+import { httpSignIn, startServer, type Proc } from '../helpers/procs.ts';
+
+/**
+ * Issue 2 acceptance: a forwarder signs in through the form, filters the departures board to
+ * Duisburg → Bologna, sees capacity bars per departure and a live connection, and a hold placed by
+ * another forwarder shows up on the board without a reload. The board also fits a phone screen.
+ */
+
+const RESULTS = path.resolve('test-results');
+const WAIT = 15_000;
+
+function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+  });
+}
+
+/** Collects uncaught page errors and console errors, to explain failures. */
+function watchPage(page: Page, errors: string[]) {
+  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(`console: ${m.text()}`);
+  });
+}
+
+async function signInThroughForm(page: Page, url: string, email: string, password: string) {
+  await page.goto(`${url}/`);
+  await page.getByTestId('signin-email').waitFor({ timeout: WAIT });
+  await page.getByTestId('signin-email').fill(email);
+  await page.getByTestId('signin-password').fill(password);
+  await page.getByTestId('signin-submit').click();
+}
+
+async function numAttr(page: Page, selector: string, attr: string): Promise<number> {
+  const v = await page.locator(selector).first().getAttribute(attr, { timeout: WAIT });
+  return Number(v);
+}
+
+describe('departures board in the browser', () => {
+  let env: TestEnv;
+  let server: Proc;
+  let browser: Browser;
+  const contexts: BrowserContext[] = [];
+  const errors: string[] = [];
+
+  beforeAll(async () => {
+    fs.mkdirSync(RESULTS, { recursive: true });
+    env = await createTestEnv();
+    [server, browser] = await Promise.all([startServer(env.cfg), launchChromium()]);
+  });
+
+  afterAll(async () => {
+    for (const c of contexts) await c.close().catch(() => {});
+    await browser?.close().catch(() => {});
+    await server?.stop();
+    await env?.cleanup();
+  });
+
+  async function newContext(viewport: { width: number; height: number }, storageState?: Awaited<ReturnType<BrowserContext['storageState']>>) {
+    const ctx = await browser.newContext({ viewport, storageState });
+    contexts.push(ctx);
+    const page = await ctx.newPage();
+    watchPage(page, errors);
+    return { ctx, page };
+  }
+
+  it('shows a sign-in error for a wrong password', async () => {
+    const { page } = await newContext({ width: 1280, height: 800 });
+    await signInThroughForm(page, server.url, 'forwarder1@demo.test', 'not-the-password');
+    const err = page.getByTestId('signin-error');
+    await err.waitFor({ timeout: WAIT });
+    expect((await err.textContent())?.trim()).toBeTruthy();
+    // still on the sign-in form, no board
+    expect(await page.getByTestId('board').count()).toBe(0);
+    await page.context().close();
+  });
+
+  it('signs in, filters DEDUI → ITBLQ, shows capacity, goes live, updates without reload and fits a phone', async () => {
+    const { ctx, page } = await newContext({ width: 1280, height: 800 });
+    await signInThroughForm(page, server.url, 'forwarder1@demo.test', 'cluster-demo');
+    await page.getByTestId('board').waitFor({ timeout: WAIT });
+
+    // filters: the <select>s are filled from reference data
+    await page.locator('[data-testid="filter-origin"] option[value="DEDUI"]').waitFor({ state: 'attached', timeout: WAIT });
+    await page.getByTestId('filter-origin').selectOption('DEDUI');
+    await page.locator('[data-testid="filter-destination"] option[value="ITBLQ"]').waitFor({ state: 'attached', timeout: WAIT });
+    await page.getByTestId('filter-destination').selectOption('ITBLQ');
+    await expect.poll(() => page.evaluate(() => location.hash), { timeout: WAIT }).toMatch(/from=DEDUI/);
+    expect(await page.evaluate(() => location.hash)).toMatch(/to=ITBLQ/);
+
+    const group = page.locator('[data-testid="corridor-group"][data-corridor="DEDUI-ITBLQ"]').first();
+    await group.waitFor({ timeout: WAIT });
+    await expect.poll(() => page.locator('[data-testid="board"]').getAttribute('data-status'), { timeout: WAIT }).toBe('ready');
+    // only the chosen corridor is on the board
+    const corridors = await page.locator('[data-testid="corridor-group"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-corridor')));
+    expect(corridors.length).toBeGreaterThan(0);
+    for (const c of corridors) expect(c).toBe('DEDUI-ITBLQ');
+
+    const rows = group.locator('[data-testid="departure-row"]');
+    await rows.first().waitFor({ timeout: WAIT });
+    const n = await rows.count();
+    expect(n).toBeGreaterThan(0);
+    for (let i = 0; i < n; i++) {
+      const row = rows.nth(i);
+      expect(await row.getAttribute('data-departure-id')).toMatch(/^[0-9a-f-]{36}$/);
+      for (const bar of ['capacity-teu', 'capacity-tonnes']) {
+        const el = row.getByTestId(bar);
+        const free = Number(await el.getAttribute('data-free'));
+        const total = Number(await el.getAttribute('data-total'));
+        expect(Number.isFinite(free), `${bar} data-free`).toBe(true);
+        expect(Number.isFinite(total), `${bar} data-total`).toBe(true);
+        expect(total).toBeGreaterThan(0);
+        expect(free).toBeGreaterThanOrEqual(0);
+        expect(free).toBeLessThanOrEqual(total);
+      }
+    }
+
+    await expect.poll(() => page.getByTestId('live-status').getAttribute('data-state'), { timeout: WAIT }).toBe('live');
+    await page.screenshot({ path: path.join(RESULTS, 'board.png'), fullPage: true });
+
+    // ---- a live change: another forwarder holds capacity on a visible departure through the API ----
+    const other = await httpSignIn(server.url, 'forwarder2@demo.test');
+    const ids = await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-departure-id')!));
+    let target: { departureId: string; listingId: string } | undefined;
+    for (const id of ids) {
+      const res = await fetch(`${server.url}/api/departures/${id}`, { headers: { cookie: other.cookie } });
+      expect(res.status).toBe(200);
+      const dep = (await res.json()) as {
+        freeTeu: number;
+        freeTonnes: number;
+        cutoffAt: string;
+        listings: { id: string; format: string; status: string; remainingTeu: number }[];
+      };
+      const l = dep.listings.find((x) => x.format === 'fixed' && x.status === 'open' && x.remainingTeu >= 2);
+      if (l && dep.freeTeu >= 2 && dep.freeTonnes >= 20 && new Date(dep.cutoffAt).getTime() > Date.now() + 60_000) {
+        target = { departureId: id, listingId: l.id };
+        break;
+      }
+    }
+    expect(target, 'a visible departure with an open fixed-price listing').toBeDefined();
+    const teuBar = `[data-testid="departure-row"][data-departure-id="${target!.departureId}"] [data-testid="capacity-teu"]`;
+    const tonnesBar = `[data-testid="departure-row"][data-departure-id="${target!.departureId}"] [data-testid="capacity-tonnes"]`;
+    const freeBefore = await numAttr(page, teuBar, 'data-free');
+    const tonnesBefore = await numAttr(page, tonnesBar, 'data-free');
+    // a marker that a reload would wipe out
+    await page.evaluate(() => ((window as unknown as { __noReload: number }).__noReload = 42));
+
+    const res = await fetch(`${server.url}/api/holds`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', cookie: other.cookie, 'x-csrf-token': other.csrf },
+      body: JSON.stringify({ listingId: target!.listingId, teu: 2, tonnes: 20 }),
+    });
+    expect(res.status, await res.clone().text()).toBe(201);
+
+    await expect.poll(() => numAttr(page, teuBar, 'data-free'), { timeout: WAIT }).toBe(freeBefore - 2);
+    await expect.poll(() => numAttr(page, tonnesBar, 'data-free'), { timeout: WAIT }).toBe(tonnesBefore - 20);
+    expect(await page.evaluate(() => (window as unknown as { __noReload?: number }).__noReload)).toBe(42);
+
+    // ---- phone layout: same session, 390×844 ----
+    const phone = await newContext({ width: 390, height: 844 }, await ctx.storageState());
+    await phone.page.goto(`${server.url}/#/board?from=DEDUI&to=ITBLQ`);
+    await phone.page.locator('[data-testid="corridor-group"][data-corridor="DEDUI-ITBLQ"] [data-testid="departure-row"]').first().waitFor({ timeout: WAIT });
+    await expect.poll(() => phone.page.getByTestId('live-status').getAttribute('data-state'), { timeout: WAIT }).toBe('live');
+    const widths = await phone.page.evaluate(() => ({ doc: document.documentElement.scrollWidth, body: document.body.scrollWidth }));
+    expect(widths.doc, 'no horizontal overflow on a phone').toBeLessThanOrEqual(390 + 1);
+    expect(widths.body).toBeLessThanOrEqual(390 + 1);
+    // the capacity bars are readable on the phone, inside the viewport
+    const box = await phone.page.locator('[data-testid="capacity-teu"]').first().boundingBox();
+    expect(box).not.toBeNull();
+    expect(box!.x).toBeGreaterThanOrEqual(0);
+    expect(box!.x + box!.width).toBeLessThanOrEqual(390 + 1);
+    await phone.page.screenshot({ path: path.join(RESULTS, 'board-phone.png'), fullPage: true });
+
+    expect(errors.filter((e) => e.startsWith('pageerror')), errors.join('\n')).toEqual([]);
+  });
+});
