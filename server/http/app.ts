@@ -15,7 +15,7 @@ import { createSocketServer } from '../adapters/realtime/socket-server.ts';
 import { createContext, type Context, type ServiceHooks } from '../context.ts';
 import type { Config } from '../config.ts';
 import { bearer, registerAuth, SESSION_COOKIE } from './plugins/auth.ts';
-import { registerErrorHandling } from './plugins/errors.ts';
+import { body as errorBody, registerErrorHandling } from './plugins/errors.ts';
 import { healthRoutes } from './routes/health.ts';
 import { networkRoutes } from './routes/network.ts';
 import { sessionRoutes } from './routes/session.ts';
@@ -37,6 +37,11 @@ export async function build(cfg: Config, opts: { logger?: boolean | object } = {
     trustProxy: cfg.trustProxy,
     bodyLimit: 64 * 1024,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+    // Errors Fastify raises before routing (bad URL encoding, over-long parameters) in the API.md shape too.
+    frameworkErrors: (err, _req, reply) => {
+      const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 400;
+      (reply as unknown as { status(n: number): { send(b: unknown): void } }).status(status).send(errorBody('bad_request', err.message));
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   // The Socket.IO sink is created once io exists; until then events wait in this holder.

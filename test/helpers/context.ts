@@ -4,7 +4,7 @@ import { inject } from 'vitest';
 import { createDb, type Db } from '../../server/adapters/db/db.ts';
 import { createRedis, type Redis } from '../../server/adapters/redis/redis.ts';
 import { loadConfig, type Config } from '../../server/config.ts';
-import { dbUrl, dropDatabase, recreateDatabase, TEMPLATE_DEMO, TEMPLATE_EMPTY, TEST_DB_PREFIX } from './pg-admin.ts';
+import { dbUrl, dropDatabase, recreateDatabase, templateName, TEST_DB_PREFIX } from './pg-admin.ts';
 
 export interface TestEnv {
   cfg: Config;
@@ -22,7 +22,7 @@ export async function createTestEnv(opts: { template?: 'demo' | 'empty' | 'none'
   const id = `${inject('runId')}_${randomBytes(4).toString('hex')}`;
   const name = `${TEST_DB_PREFIX}${id}`;
   const template = opts.template ?? 'demo';
-  await recreateDatabase(name, template === 'none' ? undefined : template === 'demo' ? TEMPLATE_DEMO : TEMPLATE_EMPTY);
+  await recreateDatabase(name, template === 'none' ? undefined : templateName(inject('runId'), template));
   const databaseUrl = dbUrl(name);
   const cfg = loadConfig({
     databaseUrl,

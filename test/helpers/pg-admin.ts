@@ -5,8 +5,8 @@ const base = () => new URL(process.env.DATABASE_URL!);
 const baseName = () => base().pathname.slice(1) || 'cluster_exchange';
 
 export const TEST_DB_PREFIX = `${baseName()}_t_`;
-export const TEMPLATE_EMPTY = `${baseName()}_tpl_empty`;
-export const TEMPLATE_DEMO = `${baseName()}_tpl_demo`;
+/** Template databases of one test run (runs on one machine never share them). */
+export const templateName = (runId: string, kind: 'empty' | 'demo') => `${baseName()}_tpl_${runId}_${kind}`;
 
 export function dbUrl(name: string): string {
   const u = base();

@@ -2,7 +2,7 @@ import type { TestProject } from 'vitest/node';
 import { createDb } from '../../server/adapters/db/db.ts';
 import { migrateToLatest } from '../../server/adapters/db/migrate.ts';
 import { seedDemo } from '../../server/seed/seed.ts';
-import { adminUrl, dbUrl, dropDatabase, recreateDatabase, TEMPLATE_DEMO, TEMPLATE_EMPTY, TEST_DB_PREFIX } from '../helpers/pg-admin.ts';
+import { adminUrl, dbUrl, dropDatabase, recreateDatabase, templateName, TEST_DB_PREFIX } from '../helpers/pg-admin.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -20,6 +20,8 @@ export default async function setup(project: TestProject) {
   }
   const runId = Math.random().toString(36).slice(2, 8);
   project.provide('runId', runId);
+  const TEMPLATE_EMPTY = templateName(runId, 'empty');
+  const TEMPLATE_DEMO = templateName(runId, 'demo');
 
   await recreateDatabase(TEMPLATE_EMPTY);
   const empty = createDb(dbUrl(TEMPLATE_EMPTY), { max: 2 });
@@ -34,7 +36,7 @@ export default async function setup(project: TestProject) {
   return async () => {
     const admin = createDb(adminUrl(), { max: 1 });
     const { rows } = await import('kysely').then(({ sql }) =>
-      sql<{ datname: string }>`select datname from pg_database where datname like ${TEST_DB_PREFIX + '%'}`.execute(admin),
+      sql<{ datname: string }>`select datname from pg_database where datname like ${`${TEST_DB_PREFIX}${runId}%`} or datname in (${TEMPLATE_EMPTY}, ${TEMPLATE_DEMO})`.execute(admin),
     );
     await admin.destroy();
     for (const r of rows) await dropDatabase(r.datname);

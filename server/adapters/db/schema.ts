@@ -131,6 +131,10 @@ export interface ListingsTable {
   created_at: CreatedAt;
   updated_at: CreatedAt;
   closed_at: Timestamp | null;
+  bid_seq: Generated<number>;
+  max_close_at: Timestamp | null;
+  awarded_teu: number | null;
+  clearing_price_cents: number | null;
 }
 export interface HoldsTable {
   id: Generated<string>;
@@ -165,6 +169,7 @@ export interface BookingsTable {
   cancellation_fee_cents: number | null;
   created_at: CreatedAt;
   cancelled_at: Timestamp | null;
+  bid_id: string | null;
 }
 export interface IdempotencyKeysTable {
   org_id: string;
@@ -188,6 +193,82 @@ export interface AuditLogTable {
   ip: string | null;
 }
 
+export interface BidsTable {
+  id: Generated<string>;
+  listing_id: string;
+  org_id: string;
+  user_id: string | null;
+  seq: number;
+  teu: number;
+  unit_price_cents: number;
+  all_or_nothing: boolean;
+  max_unit_price_cents: number | null;
+  replaces_bid_id: string | null;
+  status: Generated<'active' | 'replaced' | 'won' | 'lost'>;
+  awarded_teu: number | null;
+  placed_at: Timestamp;
+}
+export interface OutboxTable {
+  id: Generated<number>;
+  job_name: string;
+  job_id: string;
+  data: unknown;
+  run_at: CreatedAt;
+  created_at: CreatedAt;
+  enqueued_at: Timestamp | null;
+}
+export type LedgerAccountKind = 'forwarder_payable' | 'operator_receivable' | 'platform_revenue' | 'escrow';
+export interface LedgerAccountsTable {
+  id: Generated<string>;
+  org_id: string | null;
+  kind: LedgerAccountKind;
+  currency: Generated<string>;
+  created_at: CreatedAt;
+}
+export interface LedgerTransactionsTable {
+  id: Generated<string>;
+  idempotency_key: string;
+  kind: string;
+  booking_id: string | null;
+  description: string;
+  created_at: CreatedAt;
+}
+export interface LedgerEntriesTable {
+  id: Generated<number>;
+  transaction_id: string;
+  account_id: string;
+  direction: 'debit' | 'credit';
+  amount_cents: number;
+}
+export interface InvoiceCountersTable {
+  issuer_org_id: string;
+  year: number;
+  last_number: number;
+}
+export interface InvoicesTable {
+  id: Generated<string>;
+  issuer_org_id: string;
+  recipient_org_id: string;
+  year: number;
+  seq: number;
+  number: string;
+  kind: Generated<'invoice' | 'credit_note'>;
+  net_cents: number;
+  vat_cents: number;
+  total_cents: number;
+  vat_note: string | null;
+  issued_at: CreatedAt;
+}
+export interface InvoiceLinesTable {
+  id: Generated<number>;
+  invoice_id: string;
+  booking_id: string | null;
+  description: string;
+  quantity_teu: number;
+  unit_price_cents: number;
+  amount_cents: number;
+}
+
 export interface DB {
   organisations: OrganisationsTable;
   users: UsersTable;
@@ -203,6 +284,14 @@ export interface DB {
   bookings: BookingsTable;
   idempotency_keys: IdempotencyKeysTable;
   audit_log: AuditLogTable;
+  bids: BidsTable;
+  outbox: OutboxTable;
+  ledger_accounts: LedgerAccountsTable;
+  ledger_transactions: LedgerTransactionsTable;
+  ledger_entries: LedgerEntriesTable;
+  invoice_counters: InvoiceCountersTable;
+  invoices: InvoicesTable;
+  invoice_lines: InvoiceLinesTable;
 }
 
 export type DepartureRow = Selectable<DeparturesTable>;

@@ -34,7 +34,8 @@ export function bearer(header: string | undefined): string | undefined {
 export function registerAuth(app: FastifyInstance, auth: AuthService) {
   app.decorateRequest('principal', null);
   app.addHook('onRequest', async (req: FastifyRequest) => {
-    if (!req.url.startsWith('/api/') || req.is404) return;
+    // Unknown routes (including /api/* falling through to the static catch-all) answer 404, not 401.
+    if (!req.url.startsWith('/api/') || req.is404 || req.routeOptions.url === '/*') return;
     const key = bearer(req.headers.authorization);
     if (key !== undefined) {
       req.principal = await auth.fromApiKey(key);

@@ -1,7 +1,10 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { AppError } from '../../services/errors.ts';
 
-function body(code: string, message: string, details?: Record<string, unknown>) {
+/** Postgres refusing a value: bad text representation, out of range, bad datetime, NUL byte, bad JSON escape, CHECK. */
+const CLIENT_DATA_ERRORS = new Set(['22P02', '22003', '22007', '22008', '22021', '22P05', '22001', '23514']);
+
+export function body(code: string, message: string, details?: Record<string, unknown>) {
   return { error: { code, message, ...(details ?? {}) } };
 }
 
@@ -34,7 +37,7 @@ export function registerErrorHandling(app: FastifyInstance) {
     }
     // Postgres refusing a value we failed to validate is still the client's input: answer 400, not 500.
     const pg = (err as { code?: string }).code;
-    if (pg === '22P02' || pg === '22003' || pg === '22007' || pg === '22008' || pg === '23514') {
+    if (pg && CLIENT_DATA_ERRORS.has(pg)) {
       req.log.warn({ err }, 'database refused input');
       return reply.status(400).send(body('invalid_input', 'a value is out of range or malformed'));
     }
