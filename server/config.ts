@@ -22,8 +22,21 @@ export interface Config {
   /** Days of departures the timetable roll keeps ahead. */
   departureWindowDays: number;
   clientDir: string;
+  /** Soft close: a bid this close to the end of an ascending auction… */
+  softCloseWindowMs: number;
+  /** …moves the close to now + this (capped at the departure's cut-off). */
+  softCloseExtendMs: number;
   /** Registers /api/bench/* (the naive baseline paths the benchmark compares against). Never in production. */
   benchRoutes: boolean;
+  /** Platform fee on every settled amount, in basis points (300 = 3 %); fee = floor(amount × bps / 10 000). */
+  platformFeeBps: number;
+  /** VAT rate printed on invoices, in basis points (0: reverse charge note). */
+  vatRateBps: number;
+  /**
+   * TEST-ONLY fault injection: when > 0, `settleBooking` sleeps this long inside its transaction after posting
+   * the charge, so a test can SIGKILL the worker half way through a settlement. Never set it in production.
+   */
+  settlePauseMs: number;
 }
 
 function int(name: string, def: number): number {
@@ -31,6 +44,13 @@ function int(name: string, def: number): number {
   if (v === undefined || v === '') return def;
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got ${v}`);
+  return n;
+}
+
+/** A rate in basis points, 0..10 000. */
+function bp(name: string, def: number): number {
+  const n = int(name, def);
+  if (n > 10_000) throw new Error(`${name} is in basis points (0..10000), got ${n}`);
   return n;
 }
 
@@ -52,6 +72,11 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     departureWindowDays: int('DEPARTURE_WINDOW_DAYS', 14),
     clientDir: env.CLIENT_DIR ?? new URL('../dist/client', import.meta.url).pathname,
     benchRoutes: env.BENCH_ROUTES === '1',
+    softCloseWindowMs: int('SOFT_CLOSE_WINDOW_SECONDS', 120) * 1000,
+    softCloseExtendMs: int('SOFT_CLOSE_EXTEND_SECONDS', 120) * 1000,
+    platformFeeBps: bp('PLATFORM_FEE_BPS', 300),
+    vatRateBps: bp('VAT_RATE_BPS', 0),
+    settlePauseMs: int('SETTLE_PAUSE_MS', 0),
   };
   return { ...cfg, ...overrides };
 }

@@ -7,6 +7,8 @@ import type { EventSink } from './adapters/realtime/events.ts';
 import { AuthService } from './services/auth.ts';
 import { HoldsService } from './services/holds.ts';
 import { ListingsService } from './services/listings.ts';
+import { LedgerService } from './services/ledger.ts';
+import { AuctionsService } from './services/auctions.ts';
 import { NetworkService } from './services/network.ts';
 
 /** Everything a process needs to serve requests or run jobs. Built the same way by server, worker and CLI. */
@@ -26,6 +28,8 @@ export interface Services {
   network: NetworkService;
   holds: HoldsService;
   listings: ListingsService;
+  ledger: LedgerService;
+  auctions: AuctionsService;
 }
 
 export interface ServiceHooks {
@@ -41,11 +45,17 @@ export function createContext(cfg: Config, events: (redis: Redis) => EventSink, 
   const cache = new AvailabilityCache(redis, db, cfg.redisPrefix);
   const sink = events(redis);
   const holds = new HoldsService(db, cache, sink, queues, { holdTtlMs: cfg.holdTtlMs });
+  const auctions = new AuctionsService(db, redis, cfg.redisPrefix, cache, sink, queues, {
+    softCloseWindowMs: cfg.softCloseWindowMs,
+    softCloseExtendMs: cfg.softCloseExtendMs,
+  });
   const services: Services = {
     auth: new AuthService(db, { sessionTtlMs: cfg.sessionTtlMs }, (room) => hooks.onRevoke?.(room)),
     network: new NetworkService(db),
     holds,
-    listings: new ListingsService(db, cache, sink, holds, queues),
+    listings: new ListingsService(db, cache, sink, holds, queues, auctions),
+    ledger: new LedgerService(db, cfg),
+    auctions,
   };
   return {
     cfg,

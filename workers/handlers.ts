@@ -2,6 +2,7 @@ import type { Job } from 'bullmq';
 import type { JobDataMap, JobName } from '../server/adapters/queue/jobs.ts';
 import type { Context } from '../server/context.ts';
 import { rollDepartures } from '../server/services/timetable.ts';
+import { drainOutbox } from '../server/adapters/db/outbox.ts';
 
 export type Handler<N extends JobName> = (data: JobDataMap[N], ctx: Context, job: Job) => Promise<unknown>;
 export type HandlerMap = { [N in JobName]: Handler<N> };
@@ -18,6 +19,12 @@ export const handlers: HandlerMap = {
   },
   'holds.sweep': async (_data, ctx) => ({ expired: await ctx.services.holds.sweepExpired() }),
   'listing.price-step': async (data, ctx) => ctx.services.listings.priceStep(data.listingId),
+  'outbox.drain': async (_data, ctx) => ({ enqueued: await drainOutbox(ctx.db, ctx.queues) }),
+  'auction.close': async (data, ctx) => ctx.services.auctions.close(data.listingId),
+  'auctions.sweep': async (_data, ctx) => ({ closed: await ctx.services.auctions.sweepDue() }),
+  'booking.settle': async (data, ctx) => ctx.services.ledger.settleBooking(data.bookingId),
+  'booking.refund': async (data, ctx) => ctx.services.ledger.refundBooking(data.bookingId),
+  'settlement.sweep': async (_data, ctx) => ctx.services.ledger.sweep(),
 };
 
 /** Start-up check: every registered job name has exactly one handler and no handler is unknown. */

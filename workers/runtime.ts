@@ -47,6 +47,13 @@ export async function startWorkers(cfg: Config, log: Log = console): Promise<Wor
   // Holds: a sweep now catches any expiry missed while no worker ran; then every minute.
   await queues.get('holds').upsertJobScheduler('holds-sweep', { every: 60_000 }, { name: 'holds.sweep', data: {} });
   await ctx.services.holds.sweepExpired();
+  await queues.get('auctions').upsertJobScheduler('auctions-sweep', { every: 15_000 }, { name: 'auctions.sweep', data: {} });
+  // Outbox: anything committed but not yet enqueued (a process died between commit and enqueue).
+  await queues.get('maintenance').upsertJobScheduler('outbox-drain', { every: 1000 }, { name: 'outbox.drain', data: {} });
+  // Settlement: a booking whose job is lost or stuck on a killed worker (BullMQ only notices a stalled job
+  // after its lock expires) is settled by this sweep — now, and every 30 s. Idempotent like the jobs.
+  await queues.get('settlement').upsertJobScheduler('settlement-sweep', { every: 30_000 }, { name: 'settlement.sweep', data: {} });
+  await ctx.services.ledger.sweep(0).catch((err: Error) => log.error(`settlement sweep failed: ${err.message}`));
   log.info(`worker ${process.pid} running queues: ${QUEUE_NAMES.join(', ')}`);
 
   return {

@@ -20,6 +20,8 @@ import { healthRoutes } from './routes/health.ts';
 import { networkRoutes } from './routes/network.ts';
 import { sessionRoutes } from './routes/session.ts';
 import { tradeRoutes } from './routes/trade.ts';
+import { financeRoutes } from './routes/finance.ts';
+import { auctionRoutes } from './routes/auctions.ts';
 
 export interface App {
   app: FastifyInstance;
@@ -99,6 +101,8 @@ export async function build(cfg: Config, opts: { logger?: boolean | object } = {
   await app.register(sessionRoutes, { ctx });
   await app.register(networkRoutes, { ctx });
   await app.register(tradeRoutes, { ctx });
+  await app.register(financeRoutes, { ctx });
+  await app.register(auctionRoutes, { ctx });
 
   if (fs.existsSync(cfg.clientDir)) {
     await app.register(fastifyStatic, { root: cfg.clientDir, prefix: '/', wildcard: true, index: 'index.html' });

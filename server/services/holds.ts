@@ -3,6 +3,7 @@ import type { Db, Tx } from '../adapters/db/db.ts';
 import { inTransaction } from '../adapters/db/db.ts';
 import { audit } from '../adapters/db/audit.ts';
 import { claimKey, storeAnswer, type IdemKey } from '../adapters/db/idempotency.ts';
+import { drainOutbox, enqueueInTx } from '../adapters/db/outbox.ts';
 import { currentUnitPrice } from '../adapters/db/listings-repo.ts';
 import type { AvailabilityCache } from '../adapters/redis/availability.ts';
 import type { EventSink, LiveEvent } from '../adapters/realtime/events.ts';
@@ -153,6 +154,23 @@ export function listingUpdateEvent(l: { id: string; status: string; remaining_te
     payload: { listingId: l.id, status: l.status, remainingTeu: l.remaining_teu, ...(currentPriceCents !== undefined ? { currentPriceCents } : {}) },
     coalesceKey: `listing:${l.id}`,
   };
+}
+
+/** CO2e of moving `tonnes` along a corridor, beside the road alternative (GLEC-style tonne-km × factor). */
+export async function emissionsFor(tx: Tx, corridorId: string, tonnes: number) {
+  const route = await tx
+    .selectFrom('corridors as c')
+    .innerJoin('clusters as f', 'f.id', 'c.from_cluster_id')
+    .innerJoin('clusters as t', 't.id', 'c.to_cluster_id')
+    .select(['c.mode', 'c.distance_km', 'f.lat as flat', 'f.lon as flon', 't.lat as tlat', 't.lon as tlon'])
+    .where('c.id', '=', corridorId)
+    .executeTakeFirstOrThrow();
+  return bookingEmissions(emissionFactors, {
+    mode: route.mode,
+    tonnes,
+    distanceKm: route.distance_km,
+    roadDistanceKm: roadDistanceKm(emissionFactors, { lat: route.flat, lon: route.flon }, { lat: route.tlat, lon: route.tlon }),
+  });
 }
 
 export interface HoldsOptions {
@@ -348,6 +366,11 @@ export class HoldsService {
     return conflict('insufficient_capacity', `only ${l.remaining_teu} TEU remain on this listing`);
   }
 
+  /** Enqueues what the transaction wrote to the outbox (the worker's drainer is the safety net). */
+  private async drain() {
+    if (this.queues) await drainOutbox(this.db, this.queues).catch(() => {});
+  }
+
   private async afterCommit(events: LiveEvent[]) {
     await this.events.emit(events).catch(() => {}); // live pushes are best effort; clients re-read on seq gaps
   }
@@ -491,19 +514,7 @@ export class HoldsService {
         .where('id', '=', h.departure_id)
         .returning(['operator_org_id', 'corridor_id'])
         .executeTakeFirstOrThrow();
-      const route = await tx
-        .selectFrom('corridors as c')
-        .innerJoin('clusters as f', 'f.id', 'c.from_cluster_id')
-        .innerJoin('clusters as t', 't.id', 'c.to_cluster_id')
-        .select(['c.mode', 'c.distance_km', 'f.lat as flat', 'f.lon as flon', 't.lat as tlat', 't.lon as tlon'])
-        .where('c.id', '=', dep.corridor_id)
-        .executeTakeFirstOrThrow();
-      const em = bookingEmissions(emissionFactors, {
-        mode: route.mode,
-        tonnes: h.tonnes,
-        distanceKm: route.distance_km,
-        roadDistanceKm: roadDistanceKm(emissionFactors, { lat: route.flat, lon: route.flon }, { lat: route.tlat, lon: route.tlon }),
-      });
+      const em = await emissionsFor(tx, dep.corridor_id, h.tonnes);
       const b = await tx
         .insertInto('bookings')
         .values({
@@ -525,11 +536,13 @@ export class HoldsService {
         .returningAll()
         .executeTakeFirstOrThrow();
       await audit(tx, p, 'booking.confirm', { type: 'booking', id: b.id }, { holdId: h.id, totalCents: b.total_cents });
+      await enqueueInTx(tx, 'booking.settle', { bookingId: b.id }, `booking.settle-${b.id}`);
       const booking = toBooking(b);
       if (idem) await storeAnswer(tx, idem, 201, booking);
       return { booking, operatorOrgId: dep.operator_org_id, replay: false };
     });
     if (!result.replay) {
+      await this.drain();
       await this.queues?.remove('hold.expire', `hold.expire-${holdId}`).catch(() => {});
       await this.afterCommit([
         { rooms: [rooms.org(p.orgId), rooms.org(result.operatorOrgId!)], event: 'booking:confirmed', payload: result.booking },
@@ -593,7 +606,9 @@ export class HoldsService {
         .where('b.id', '=', id)
         .forUpdate('b')
         .executeTakeFirstOrThrow();
-      if (cur.status !== 'confirmed') throw conflict('booking_not_active', `this booking is ${cur.status}`);
+      // 'settled' is the money state of a live booking: it can still be cancelled (the refund job gives back
+      // charge − fee with a credit note).
+      if (cur.status !== 'confirmed' && cur.status !== 'settled') throw conflict('booking_not_active', `this booking is ${cur.status}`);
       const fee = cancellationFee(rule, cur.total_cents, { departsAt: cur.departs_at, cutoffAt: cur.cutoff_at }, now);
       const b = await tx
         .updateTable('bookings')
@@ -614,11 +629,13 @@ export class HoldsService {
         .returning(DEP_AVAIL)
         .executeTakeFirstOrThrow();
       await audit(tx, p, 'booking.cancel', { type: 'booking', id }, { feeCents: fee.feeCents, band: fee.band });
+      await enqueueInTx(tx, 'booking.refund', { bookingId: id }, `booking.refund-${id}`);
       const booking = toBooking(b);
       if (idem) await storeAnswer(tx, idem, 200, booking);
       return { booking, dep, l, replay: false };
     });
     if (!result.replay && result.dep && result.l) {
+      await this.drain();
       const { dep, l } = result;
       await this.cache.settle(dep.corridor_id, dep.id, null, {
         seq: Number(dep.seq),

@@ -3,7 +3,8 @@ import type { Db } from '../adapters/db/db.ts';
 import { inTransaction } from '../adapters/db/db.ts';
 import { audit } from '../adapters/db/audit.ts';
 import { departureQuery, toDeparture } from '../adapters/db/departures-repo.ts';
-import { toListing } from '../adapters/db/listings-repo.ts';
+import { toListing, type ListingRow } from '../adapters/db/listings-repo.ts';
+import { enqueueInTx, drainOutbox } from '../adapters/db/outbox.ts';
 import type { ListingFormat } from '../adapters/db/schema.ts';
 import type { AvailabilityCache } from '../adapters/redis/availability.ts';
 import type { EventSink } from '../adapters/realtime/events.ts';
@@ -13,6 +14,7 @@ import { validateFeeRule, type FeeRule } from '../core/fees.ts';
 import { nextPriceChangeAt, validateFallingSchedule } from '../core/pricing.ts';
 import { AppError, badRequest, conflict, notFound } from './errors.ts';
 import type { HoldsService } from './holds.ts';
+import type { AuctionsService } from './auctions.ts';
 import { policy, type Principal } from './principal.ts';
 
 export interface NewDeparture {
@@ -51,6 +53,7 @@ export class ListingsService {
     private readonly events: EventSink,
     private readonly holds: HoldsService,
     private readonly queues: Queues | null,
+    private readonly auctions: AuctionsService,
   ) {}
 
   async createDeparture(p: Principal, input: NewDeparture, now = new Date()) {
@@ -174,6 +177,7 @@ export class ListingsService {
           closes_at: closesAt,
           fee_rule: feeRule ? JSON.stringify(feeRule) : null,
           unsold_action: input.unsoldAction ?? 'return',
+          max_close_at: f === 'ascending' || f === 'sealed' ? dep.cutoff_at : null,
           created_by: p.userId,
           created_at: now,
           updated_at: now,
@@ -181,11 +185,15 @@ export class ListingsService {
         .returningAll()
         .executeTakeFirstOrThrow();
       await audit(tx, p, 'listing.create', { type: 'listing', id: row.id }, { format: f, teu: input.teu });
+      if (row.closes_at && (f === 'ascending' || f === 'sealed')) {
+        await enqueueInTx(tx, 'auction.close', { listingId: row.id }, `auction.close-${row.id}-${row.closes_at.getTime()}`, row.closes_at);
+      }
       return row;
     });
     await this.cache.invalidate(dep.corridor_id, dep.id);
+    if (this.queues) await drainOutbox(this.db, this.queues).catch(() => {});
     if (listing.format === 'falling') await this.schedulePriceStep(listing.id, now);
-    return toListing(listing, now);
+    return this.withAuction(p, listing as ListingRow, now);
   }
 
   /** Schedules the next price step of a falling listing (job id from listing and time: idempotent). */
@@ -214,10 +222,17 @@ export class ListingsService {
     return { pushed: true };
   }
 
-  async getListing(_p: Principal, id: string, now = new Date()) {
+  async getListing(p: Principal, id: string, now = new Date()) {
     const l = await this.db.selectFrom('listings').selectAll().where('id', '=', id).executeTakeFirst();
     if (!l) throw notFound('listing');
-    return toListing(l, now);
+    return this.withAuction(p, l as ListingRow, now);
+  }
+
+  /** A listing as `p` may see it; auctions add their live state (sealed: never others' prices). */
+  private async withAuction(p: Principal, l: ListingRow, now: Date) {
+    const base = toListing(l, now);
+    if (l.format !== 'ascending' && l.format !== 'sealed') return base;
+    return { ...base, ...(await this.auctions.view(p, l)) };
   }
 
   /** Cancels a listing: it stops selling, its active holds are released and their holders told. */

@@ -4,6 +4,7 @@ import { inject } from 'vitest';
 import { createDb, type Db } from '../../server/adapters/db/db.ts';
 import { createRedis, type Redis } from '../../server/adapters/redis/redis.ts';
 import { loadConfig, type Config } from '../../server/config.ts';
+import { verifyLedger } from '../../server/services/ledger.ts';
 import { dbUrl, dropDatabase, recreateDatabase, templateName, TEST_DB_PREFIX } from './pg-admin.ts';
 
 export interface TestEnv {
@@ -18,7 +19,9 @@ export interface TestEnv {
  * A private world for one test file: its own database cloned from a template (demo data by default)
  * and its own Redis key prefix. `cleanup` drops both.
  */
-export async function createTestEnv(opts: { template?: 'demo' | 'empty' | 'none'; cfg?: Partial<Config> } = {}): Promise<TestEnv> {
+export async function createTestEnv(
+  opts: { template?: 'demo' | 'empty' | 'none'; cfg?: Partial<Config>; /** false only for a test that corrupts the ledger on purpose */ ledgerCheck?: boolean } = {},
+): Promise<TestEnv> {
   const id = `${inject('runId')}_${randomBytes(4).toString('hex')}`;
   const name = `${TEST_DB_PREFIX}${id}`;
   const template = opts.template ?? 'demo';
@@ -39,11 +42,14 @@ export async function createTestEnv(opts: { template?: 'demo' | 'empty' | 'none'
     redis,
     databaseUrl,
     async cleanup() {
+      // Every integration test that may move money ends with the ledger check (ledger:verify's checks).
+      const verdict = opts.ledgerCheck === false ? { ok: true } : await verifyLedger(db).catch((err) => ({ ok: false, error: String(err) }));
       const keys = await redis.keys(`${cfg.redisPrefix}*`);
       for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
       redis.disconnect();
       await db.destroy();
       await dropDatabase(name);
+      if (!verdict.ok) throw new Error(`ledger verification failed: ${JSON.stringify(verdict)}`);
     },
   };
 }

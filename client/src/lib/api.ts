@@ -6,11 +6,14 @@
 export class ApiError extends Error {
   readonly status: number;
   readonly code: string;
-  constructor(status: number, code: string, message: string) {
+  /** the whole `error` object of the answer (extra fields such as `minUnitPriceCents`) */
+  readonly details: Record<string, unknown>;
+  constructor(status: number, code: string, message: string, details: Record<string, unknown> = {}) {
     super(message);
     this.name = 'ApiError';
     this.status = status;
     this.code = code;
+    this.details = details;
   }
   /** true when the request never reached the server (network down, server restarting) */
   get isNetwork() {
@@ -96,11 +99,11 @@ export async function request<T>(method: string, path: string, opts: RequestOpti
     }
   }
   if (!res.ok) {
-    const err = (data as { error?: { code?: string; message?: string } } | undefined)?.error;
+    const err = (data as { error?: { code?: string; message?: string } & Record<string, unknown> } | undefined)?.error;
     const code = err?.code ?? defaultCode(res.status);
     const message = err?.message ?? defaultMessage(res.status);
     if (res.status === 401 && !opts.quiet401) onUnauthorized?.();
-    throw new ApiError(res.status, code, message);
+    throw new ApiError(res.status, code, message, err && typeof err === 'object' ? err : {});
   }
   return data as T;
 }
@@ -144,6 +147,7 @@ export function errorMessage(e: unknown): string {
       hold_expired: 'This hold has expired; the capacity was released.',
       auction_closed: 'This auction is closed.',
       bid_too_low: 'Your bid is too low.',
+      auction_not_open: 'This auction is not open for bids yet.',
       csrf: 'Your session token is stale. Reload the page and try again.',
       rate_limited: 'Too many requests. Please wait a moment and try again.',
     };

@@ -40,7 +40,109 @@ export interface Listing {
   minIncrementCents?: number;
   opensAt?: string;
   closesAt?: string;
-  leadingBids?: unknown[];
+  leadingBids?: LeadingBid[];
+  /** ascending: the minimum unit price a new bid must carry */
+  minNextBidCents?: number;
+  /** after close */
+  awardedTeu?: number;
+  clearingPriceCents?: number;
+  unallocatedTeu?: number;
+  unsoldAction?: 'return' | 'relist';
+}
+
+/** A current winner of an ascending auction ('You' when the viewer placed it, else 'Bidder N'). */
+export interface LeadingBid {
+  label: string;
+  teu: number;
+  unitPriceCents: number;
+  allocatedTeu: number;
+  seq?: number;
+  placedAt?: string;
+}
+
+export interface Bid {
+  id: string;
+  listingId: string;
+  teu: number;
+  unitPriceCents: number;
+  allOrNothing: boolean;
+  maxUnitPriceCents?: number | null;
+  status: 'active' | 'replaced' | 'won' | 'lost';
+  placedAt: string;
+  seq?: number;
+  label?: string;
+  orgName?: string;
+  awardedTeu?: number | null;
+}
+
+export interface BidResult {
+  id: string;
+  status: 'leading' | 'outbid' | 'sealed';
+  closesAt?: string;
+  minNextBidCents?: number;
+}
+
+export interface ListingUpdateEvent {
+  listingId: string;
+  status?: Listing['status'];
+  remainingTeu?: number;
+  currentPriceCents?: number;
+  closesAt?: string;
+  leadingBids?: LeadingBid[];
+  minNextBidCents?: number;
+}
+
+export interface ListingClosedEvent {
+  listingId: string;
+  clearingPriceCents?: number;
+  awardedTeu?: number;
+}
+
+export interface AuctionResultEvent {
+  listingId: string;
+  won: boolean;
+  awardedTeu: number;
+  bookingIds?: string[];
+}
+
+export interface LedgerAccount {
+  id: string;
+  kind: string;
+  balanceCents: number;
+}
+
+export interface Transfer {
+  transactionId?: string;
+  kind?: string;
+  description?: string;
+  bookingId?: string | null;
+  direction?: 'debit' | 'credit';
+  amountCents?: number;
+  createdAt?: string;
+  accountKind?: string;
+}
+
+export interface InvoiceLine {
+  description: string;
+  quantityTeu: number;
+  unitPriceCents: number;
+  amountCents: number;
+  bookingId?: string | null;
+}
+
+export interface Invoice {
+  id: string;
+  number: string;
+  issuerOrgId: string;
+  recipientOrgId: string;
+  totalCents: number;
+  vatCents: number;
+  issuedAt: string;
+  kind?: 'invoice' | 'credit_note' | string;
+  netCents?: number;
+  issuerName?: string;
+  recipientName?: string;
+  lines?: InvoiceLine[];
 }
 
 export interface Departure {
@@ -93,6 +195,8 @@ export interface Booking {
   cancellationFeeCents?: number;
   cancellationPreview?: unknown;
   departure?: Partial<Departure>;
+  invoiceId?: string | null;
+  listingId?: string;
 }
 
 export interface AvailabilityEvent {

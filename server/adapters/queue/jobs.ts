@@ -15,6 +15,18 @@ export interface JobDataMap {
   'holds.sweep': Record<string, never>;
   /** A falling listing's price steps down: push the new price, schedule the next step. */
   'listing.price-step': { listingId: string; at: string };
+  /** Move pending outbox rows into their queues (every second; also right after each commit). */
+  'outbox.drain': Record<string, never>;
+  /** Close an auction at its closing time (re-added on every extension; a run before the close is a no-op). */
+  'auction.close': { listingId: string };
+  /** Close every auction past its time (start-up and every 15 s): catches a missed close job. */
+  'auctions.sweep': Record<string, never>;
+  /** Post a booking's ledger transfers and its invoice, exactly once. */
+  'booking.settle': { bookingId: string };
+  /** Post the balancing transfers of a cancelled booking (refund minus fee), exactly once. */
+  'booking.refund': { bookingId: string };
+  /** Settle / refund every booking whose job was lost or is stuck on a dead worker (start-up and every 30 s). */
+  'settlement.sweep': Record<string, never>;
 }
 export type JobName = keyof JobDataMap;
 
@@ -23,9 +35,15 @@ export const JOB_QUEUES: Record<JobName, QueueName> = {
   'hold.expire': 'holds',
   'holds.sweep': 'holds',
   'listing.price-step': 'holds',
+  'outbox.drain': 'maintenance',
+  'auction.close': 'auctions',
+  'auctions.sweep': 'auctions',
+  'booking.settle': 'settlement',
+  'booking.refund': 'settlement',
+  'settlement.sweep': 'settlement',
 };
-export type QueueName = 'maintenance' | 'holds';
-export const QUEUE_NAMES: QueueName[] = ['maintenance', 'holds'];
+export type QueueName = 'maintenance' | 'holds' | 'auctions' | 'settlement';
+export const QUEUE_NAMES: QueueName[] = ['maintenance', 'holds', 'auctions', 'settlement'];
 
 export class Queues {
   private readonly queues = new Map<QueueName, Queue>();

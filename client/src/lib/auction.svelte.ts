@@ -1,0 +1,344 @@
+/**
+ * Auction room state: one ascending or sealed listing, its bids and its live updates.
+ *
+ * The listing room is joined first, then the listing is read (nothing between the two is
+ * missed); `listing:update` / `listing:closed` keep it current, `auction:result` arrives in
+ * the organisation's room. After a reconnect everything is read again.
+ */
+import { api, ApiError, errorMessage } from './api';
+import { live } from './live.svelte';
+import { session } from './session.svelte';
+import type {
+  AuctionResultEvent,
+  Bid,
+  BidResult,
+  Departure,
+  LeadingBid,
+  Listing,
+  ListingClosedEvent,
+  ListingUpdateEvent,
+} from './types';
+
+export const AUCTION_RULES: Record<'ascending' | 'sealed', { title: string; rules: string[] }> = {
+  ascending: {
+    title: 'Ascending auction — open, multi-unit, pay-as-bid',
+    rules: [
+      "The listing's TEU go to the highest unit prices first; on equal prices the earlier bid wins. Every winner pays its own bid.",
+      'A new bid must beat the lowest winning price by the minimum increment, or take unallocated TEU at no less than the reserve.',
+      "A bid in the last 2 minutes moves the close to now + 2 minutes (never past the departure's cut-off).",
+      'Auto-bid raises your bid by the minimum step whenever you are outbid, up to your maximum.',
+      'All-or-nothing bids are filled completely or not at all.',
+    ],
+  },
+  sealed: {
+    title: 'Sealed-bid auction — multi-unit, uniform price',
+    rules: [
+      'Bids are invisible to everyone else until the close.',
+      'At the close the TEU go to the highest unit prices first; everyone who wins pays the lowest winning unit price (the clearing price).',
+      'All-or-nothing bids that do not fit are skipped.',
+    ],
+  },
+};
+
+export const FORMAT_LABEL: Record<string, string> = {
+  fixed: 'Fixed price',
+  falling: 'Falling price',
+  ascending: 'Ascending auction',
+  sealed: 'Sealed bid',
+};
+
+export interface LadderRow extends LeadingBid {
+  mine: boolean;
+  /** label to show ('You' for the viewer's own bids) */
+  shown: string;
+}
+
+export interface AuctionOutcome {
+  won: boolean;
+  awardedTeu: number;
+  /** sealed: the clearing price; ascending: the (average) price of the winning bids */
+  unitPriceCents?: number;
+  averaged: boolean;
+}
+
+const EXTENDED_SHOW_MS = 6000;
+
+export class AuctionRoom {
+  readonly id: string;
+  listing = $state<Listing | null>(null);
+  departure = $state<Departure | null>(null);
+  bids = $state<Bid[]>([]);
+  bidsLoaded = $state(false);
+  status = $state<'loading' | 'ready' | 'error' | 'notfound'>('loading');
+  error = $state<string | null>(null);
+  result = $state<AuctionResultEvent | null>(null);
+  /** Date.now() when the close last moved later (0 = never) */
+  extendedAt = $state(0);
+  /** labels ('Bidder N') learned to be the viewer's own */
+  #myLabels = $state<string[]>([]);
+
+  #token = 0;
+  #fetchStartedAt = 0;
+  #bidsTimer: ReturnType<typeof setTimeout> | null = null;
+  #bidsInFlight: Promise<void> | null = null;
+  #bidsAgain = false;
+  #disposed = false;
+
+  constructor(id: string) {
+    this.id = id;
+  }
+
+  isForwarder = $derived(session.me?.org.kind === 'forwarder');
+  /** the operator organisation that owns the listing's departure */
+  isOwner = $derived(
+    session.me?.org.kind === 'operator' &&
+      ((!!this.departure && this.departure.operatorOrgId === session.me.org.id) ||
+        (!this.departure && this.bids.some((b) => !!b.orgName))),
+  );
+  isAuction = $derived(this.listing?.format === 'ascending' || this.listing?.format === 'sealed');
+  isOpen = $derived(this.listing?.status === 'open');
+  canBid = $derived(this.isForwarder && this.isAuction && this.isOpen);
+
+  mySeqs = $derived(new Set(this.isForwarder ? this.bids.map((b) => b.seq).filter((s): s is number => typeof s === 'number') : []));
+  myLabelSet = $derived(
+    new Set([...(this.isForwarder ? this.bids.map((b) => b.label).filter((l): l is string => !!l && l !== 'You') : []), ...this.#myLabels]),
+  );
+
+  ladder: LadderRow[] = $derived.by(() => {
+    const rows = this.listing?.format === 'ascending' ? (this.listing.leadingBids ?? []) : [];
+    return rows.map((r) => {
+      const mine =
+        r.label === 'You' ||
+        (this.isForwarder && typeof r.seq === 'number' && this.mySeqs.has(r.seq)) ||
+        (this.isForwarder && this.myLabelSet.has(r.label));
+      return { ...r, mine, shown: mine ? 'You' : r.label };
+    });
+  });
+
+  /** my standing in an open ascending auction */
+  position = $derived.by(() => {
+    if (!this.isForwarder || this.listing?.format !== 'ascending') return null;
+    const mineRows = this.ladder.filter((r) => r.mine);
+    const active = this.bids.filter((b) => b.status === 'active');
+    if (!active.length && !mineRows.length) return null;
+    const allocated = mineRows.reduce((s, r) => s + (r.allocatedTeu ?? 0), 0);
+    const wanted = active.length ? active.reduce((s, b) => s + b.teu, 0) : mineRows.reduce((s, r) => s + r.teu, 0);
+    return {
+      allocated,
+      wanted: Math.max(wanted, allocated),
+      state: allocated <= 0 ? ('outbid' as const) : allocated >= wanted ? ('winning' as const) : ('partly' as const),
+    };
+  });
+
+  /** the minimum unit price a new bid must carry (cents), when known */
+  minBidCents = $derived.by(() => {
+    const l = this.listing;
+    if (!l) return undefined;
+    if (typeof l.minNextBidCents === 'number') return l.minNextBidCents;
+    return typeof l.reservePriceCents === 'number' && l.reservePriceCents > 0 ? l.reservePriceCents : undefined;
+  });
+
+  /** after the close: what the viewer (a forwarder) won */
+  outcome: AuctionOutcome | null = $derived.by(() => {
+    const l = this.listing;
+    if (!l || !this.isForwarder || (l.status !== 'closed' && !this.result)) return null;
+    const won = this.bids.filter((b) => b.status === 'won' || (typeof b.awardedTeu === 'number' && b.awardedTeu > 0));
+    const fromBids = won.reduce((s, b) => s + (typeof b.awardedTeu === 'number' ? b.awardedTeu : b.teu), 0);
+    const awardedTeu = this.result ? Math.max(this.result.awardedTeu ?? 0, fromBids) : fromBids;
+    const isWon = this.result ? this.result.won || awardedTeu > 0 : awardedTeu > 0;
+    if (!isWon) {
+      // bids not yet settled: no verdict before the bids say won/lost or the result event arrived
+      if (!this.result && this.bids.some((b) => b.status === 'active')) return null;
+      return { won: false, awardedTeu: 0, averaged: false };
+    }
+    if (l.format === 'sealed' && typeof l.clearingPriceCents === 'number') {
+      return { won: true, awardedTeu, unitPriceCents: l.clearingPriceCents, averaged: false };
+    }
+    const prices = new Set(won.map((b) => b.unitPriceCents));
+    const teu = won.reduce((s, b) => s + (typeof b.awardedTeu === 'number' ? b.awardedTeu : b.teu), 0);
+    const unit = teu ? Math.round(won.reduce((s, b) => s + b.unitPriceCents * (typeof b.awardedTeu === 'number' ? b.awardedTeu : b.teu), 0) / teu) : undefined;
+    return { won: true, awardedTeu, unitPriceCents: unit ?? l.clearingPriceCents, averaged: prices.size > 1 };
+  });
+
+  /** was the close moved later within the last few seconds (reads the given clock value) */
+  extendedRecently(now: number) {
+    return this.extendedAt > 0 && now - this.extendedAt < EXTENDED_SHOW_MS;
+  }
+
+  /** Join the listing room, read, and follow live events. Returns the cleanup. */
+  connect(): () => void {
+    this.#disposed = false;
+    const w = live.watch([{ listingId: this.id }]);
+    w.ready.then(() => {
+      if (!this.#disposed) void this.load();
+    });
+    const offs = [
+      live.on('listing:update', (u: ListingUpdateEvent) => this.applyUpdate(u)),
+      live.on('listing:closed', (e: ListingClosedEvent) => this.applyClosed(e)),
+      live.on('auction:result', (e: AuctionResultEvent) => this.applyResult(e)),
+      live.onSync(() => {
+        if (this.#fetchStartedAt < live.lastSyncAt) void this.load(this.status === 'ready');
+      }),
+    ];
+    return () => {
+      this.#disposed = true;
+      this.#token++;
+      if (this.#bidsTimer) clearTimeout(this.#bidsTimer);
+      w.release();
+      for (const off of offs) off();
+    };
+  }
+
+  async load(silent = false) {
+    const token = ++this.#token;
+    if (!silent) {
+      this.status = 'loading';
+      this.error = null;
+    }
+    this.#fetchStartedAt = Date.now();
+    try {
+      const l = await api.get<Listing>(`/listings/${encodeURIComponent(this.id)}`);
+      if (token !== this.#token) return;
+      this.#setListing(l);
+      this.status = 'ready';
+      this.error = null;
+      void this.loadBids();
+      if (!this.departure || this.departure.id !== l.departureId) void this.#loadDeparture(l.departureId);
+    } catch (e) {
+      if (token !== this.#token) return;
+      if (e instanceof ApiError && e.status === 401) return;
+      if (silent && this.listing) return;
+      this.status = e instanceof ApiError && e.status === 404 ? 'notfound' : 'error';
+      this.error = errorMessage(e);
+    }
+  }
+
+  /** (re)read the bids visible to the viewer; concurrent calls collapse into one extra read */
+  loadBids(): Promise<void> {
+    if (this.#bidsInFlight) {
+      this.#bidsAgain = true;
+      return this.#bidsInFlight;
+    }
+    const run = async () => {
+      do {
+        this.#bidsAgain = false;
+        try {
+          const list = await api.get<Bid[]>(`/listings/${encodeURIComponent(this.id)}/bids`);
+          if (this.#disposed) return;
+          this.bids = Array.isArray(list) ? sortBids(list) : [];
+          this.bidsLoaded = true;
+          this.#learnLabels();
+        } catch {
+          // not allowed to see bids (another operator, scheduler) or a passing failure: keep what we have
+          this.bidsLoaded = true;
+        }
+      } while (this.#bidsAgain && !this.#disposed);
+    };
+    this.#bidsInFlight = run().finally(() => (this.#bidsInFlight = null));
+    return this.#bidsInFlight;
+  }
+
+  async #loadDeparture(departureId: string) {
+    try {
+      const d = await api.get<Departure>(`/departures/${encodeURIComponent(departureId)}`);
+      if (!this.#disposed) this.departure = d;
+    } catch {
+      /* header shows less */
+    }
+  }
+
+  #setListing(l: Listing) {
+    const prev = this.listing;
+    if (prev?.closesAt && l.closesAt && new Date(l.closesAt).getTime() > new Date(prev.closesAt).getTime() && l.status === 'open') {
+      this.extendedAt = Date.now();
+    }
+    // keep a clearing price / award learned from listing:closed if the read lacks it
+    if (prev && l.clearingPriceCents === undefined && prev.clearingPriceCents !== undefined) l.clearingPriceCents = prev.clearingPriceCents;
+    if (prev && l.awardedTeu === undefined && prev.awardedTeu !== undefined) l.awardedTeu = prev.awardedTeu;
+    this.listing = l;
+    this.#learnLabels();
+  }
+
+  #setClosesAt(iso: string | undefined) {
+    const l = this.listing;
+    if (!l || !iso || iso === l.closesAt) return;
+    if (l.closesAt && new Date(iso).getTime() > new Date(l.closesAt).getTime()) this.extendedAt = Date.now();
+    l.closesAt = iso;
+  }
+
+  /** a 'You' row with a seq tells which 'Bidder N' label is ours in later updates */
+  #learnLabels() {
+    if (!this.isForwarder) return;
+    const rows = this.listing?.leadingBids ?? [];
+    const seqs = this.mySeqs;
+    const add: string[] = [];
+    for (const r of rows) {
+      if (r.label && r.label !== 'You' && typeof r.seq === 'number' && seqs.has(r.seq) && !this.#myLabels.includes(r.label)) add.push(r.label);
+    }
+    if (add.length) this.#myLabels = [...this.#myLabels, ...add];
+  }
+
+  applyUpdate(u: ListingUpdateEvent) {
+    const l = this.listing;
+    if (!l || u?.listingId !== this.id) return;
+    const wasOpen = l.status === 'open';
+    if (u.status) l.status = u.status;
+    if (typeof u.remainingTeu === 'number') l.remainingTeu = u.remainingTeu;
+    if (typeof u.currentPriceCents === 'number') l.currentPriceCents = u.currentPriceCents;
+    if (typeof u.minNextBidCents === 'number') l.minNextBidCents = u.minNextBidCents;
+    if (Array.isArray(u.leadingBids)) l.leadingBids = u.leadingBids;
+    this.#setClosesAt(u.closesAt);
+    this.#learnLabels();
+    if (wasOpen && l.status !== 'open') void this.load(true);
+    // my bids may have changed (outbid, auto-bid raised): re-read them shortly
+    if (this.isForwarder || this.isOwner) this.#scheduleBids();
+  }
+
+  applyClosed(e: ListingClosedEvent) {
+    const l = this.listing;
+    if (!l || e?.listingId !== this.id) return;
+    l.status = 'closed';
+    if (typeof e.clearingPriceCents === 'number') l.clearingPriceCents = e.clearingPriceCents;
+    if (typeof e.awardedTeu === 'number') l.awardedTeu = e.awardedTeu;
+    void this.load(true);
+    this.#scheduleBids(0);
+  }
+
+  applyResult(e: AuctionResultEvent) {
+    if (e?.listingId !== this.id) return;
+    this.result = e;
+    if (this.listing && this.listing.status === 'open') this.listing.status = 'closed';
+    void this.load(true);
+    this.#scheduleBids(0);
+  }
+
+  #scheduleBids(ms = 300) {
+    if (this.#bidsTimer) clearTimeout(this.#bidsTimer);
+    this.#bidsTimer = setTimeout(() => {
+      this.#bidsTimer = null;
+      if (!this.#disposed) void this.loadBids();
+    }, ms);
+  }
+
+  /** POST a bid; throws ApiError. Applies what the answer tells at once, then re-reads. */
+  async placeBid(
+    body: { teu: number; unitPriceCents: number; allOrNothing?: boolean; maxUnitPriceCents?: number },
+    idempotencyKey: string,
+  ): Promise<BidResult> {
+    const r = await api.post<BidResult>(`/listings/${encodeURIComponent(this.id)}/bids`, body, { idempotencyKey });
+    if (this.listing) {
+      this.#setClosesAt(r?.closesAt);
+      if (typeof r?.minNextBidCents === 'number') this.listing.minNextBidCents = r.minNextBidCents;
+    }
+    await this.loadBids();
+    void this.load(true);
+    return r;
+  }
+}
+
+function sortBids(list: Bid[]) {
+  return [...list].sort((a, b) => {
+    if (typeof a.seq === 'number' && typeof b.seq === 'number') return b.seq - a.seq;
+    return (b.placedAt ?? '').localeCompare(a.placedAt ?? '');
+  });
+}

@@ -1,0 +1,116 @@
+/** Finance: ledger balances, recent transfers and invoices of the signed-in organisation. */
+import { api, ApiError, errorMessage } from './api';
+import type { Invoice, LedgerAccount, Transfer } from './types';
+
+export const ACCOUNT_INFO: Record<string, { title: string; text: string }> = {
+  forwarder_payable: {
+    title: 'Payable',
+    text: 'What your organisation owes for capacity it booked or won; settled against invoices.',
+  },
+  operator_receivable: {
+    title: 'Receivable',
+    text: 'What you are owed for capacity sold on your departures, after platform fees.',
+  },
+  platform_revenue: {
+    title: 'Platform revenue',
+    text: 'Fees the exchange earned on settled trades.',
+  },
+  escrow: {
+    title: 'Escrow',
+    text: 'Money held between buyer and seller until a booking is settled.',
+  },
+};
+
+/** bigint columns may arrive as strings: make the money fields numbers */
+function cents<T extends object>(o: T, keys: string[]): T {
+  const r = { ...o } as Record<string, unknown>;
+  for (const k of keys) {
+    const v = r[k];
+    if (typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v))) r[k] = Number(v);
+  }
+  return r as T;
+}
+
+export function accountTitle(kind: string | undefined) {
+  if (!kind) return '—';
+  return ACCOUNT_INFO[kind]?.title ?? kind.replace(/_/g, ' ');
+}
+
+export class Finance {
+  accounts = $state<LedgerAccount[]>([]);
+  transfers = $state<Transfer[]>([]);
+  invoices = $state<Invoice[]>([]);
+  status = $state<'loading' | 'ready' | 'error'>('loading');
+  error = $state<string | null>(null);
+  /** per part errors while the rest still loaded */
+  partErrors = $state<{ balance?: string; transfers?: string; invoices?: string }>({});
+  refreshing = $state(false);
+  /** invoice id → loaded detail (with lines) */
+  details = $state<Record<string, Invoice | 'loading' | { error: string }>>({});
+  fetchStartedAt = 0;
+  #token = 0;
+
+  async load(silent = false) {
+    const token = ++this.#token;
+    if (silent) this.refreshing = true;
+    else {
+      this.status = 'loading';
+      this.error = null;
+    }
+    this.fetchStartedAt = Date.now();
+    const [bal, tr, inv] = await Promise.allSettled([
+      api.get<{ accounts?: LedgerAccount[] } | LedgerAccount[]>('/ledger/balance'),
+      api.get<Transfer[] | { transfers?: Transfer[] }>('/ledger/transfers'),
+      api.get<Invoice[] | { invoices?: Invoice[] }>('/invoices'),
+    ]);
+    if (token !== this.#token) return;
+    this.refreshing = false;
+    const all = [bal, tr, inv];
+    if (all.some((r) => r.status === 'rejected' && r.reason instanceof ApiError && r.reason.status === 401)) return;
+    if (all.every((r) => r.status === 'rejected')) {
+      if (silent && this.status === 'ready') return;
+      this.status = 'error';
+      this.error = errorMessage((bal as PromiseRejectedResult).reason);
+      return;
+    }
+    const errs: { balance?: string; transfers?: string; invoices?: string } = {};
+    if (bal.status === 'fulfilled') {
+      const v = bal.value;
+      this.accounts = (Array.isArray(v) ? v : (v?.accounts ?? [])).filter(Boolean).map((a) => cents(a, ['balanceCents']));
+    } else errs.balance = errorMessage(bal.reason);
+    if (tr.status === 'fulfilled') {
+      const v = tr.value;
+      const list = Array.isArray(v) ? v : (v?.transfers ?? []);
+      this.transfers = list.filter(Boolean).map((t) => cents(t, ['amountCents'])).sort((a, b) => (b.createdAt ?? '').localeCompare(a.createdAt ?? ''));
+    } else errs.transfers = errorMessage(tr.reason);
+    if (inv.status === 'fulfilled') {
+      const v = inv.value;
+      const list = Array.isArray(v) ? v : (v?.invoices ?? []);
+      this.invoices = list.filter(Boolean).map((i) => cents(i, ['totalCents', 'vatCents', 'netCents'])).sort((a, b) => (b.issuedAt ?? '').localeCompare(a.issuedAt ?? ''));
+    } else errs.invoices = errorMessage(inv.reason);
+    this.partErrors = errs;
+    this.status = 'ready';
+    this.error = null;
+  }
+
+  async toggleDetail(id: string) {
+    if (this.details[id] && this.details[id] !== 'loading') {
+      delete this.details[id];
+      return;
+    }
+    this.details[id] = 'loading';
+    try {
+      const inv = await api.get<Invoice>(`/invoices/${encodeURIComponent(id)}`);
+      this.details[id] = {
+        ...cents(inv, ['totalCents', 'vatCents', 'netCents']),
+        lines: (inv.lines ?? []).map((line) => cents(line, ['unitPriceCents', 'amountCents'])),
+      };
+    } catch (e) {
+      this.details[id] = { error: errorMessage(e) };
+    }
+  }
+
+  dispose() {
+    this.#token++;
+  }
+}

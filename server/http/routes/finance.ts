@@ -1,0 +1,75 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { Context } from '../../context.ts';
+import { principalOf } from '../plugins/auth.ts';
+import { errors, IdParams } from '../schemas/common.ts';
+import { Balance, InvoiceDetail, InvoiceSummary, Transfer, TransfersQuery } from '../schemas/finance.ts';
+
+/** Ledger balance, transfers and invoices of the caller's organisation. Handlers stay thin. */
+export const financeRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async (app, { ctx }) => {
+  const { ledger } = ctx.services;
+
+  app.get(
+    '/api/ledger/balance',
+    { schema: { tags: ['money'], summary: "My organisation's ledger accounts and balances", response: { 200: Balance, ...errors(401) } } },
+    async (req) => ledger.balance(principalOf(req)),
+  );
+
+  app.get(
+    '/api/ledger/transfers',
+    {
+      schema: {
+        tags: ['money'],
+        summary: "Recent ledger entries on my organisation's accounts",
+        querystring: TransfersQuery,
+        response: { 200: Type.Array(Transfer), ...errors(400, 401) },
+      },
+    },
+    async (req) => ledger.transfers(principalOf(req), req.query.limit ?? 100),
+  );
+
+  app.get(
+    '/api/invoices',
+    { schema: { tags: ['money'], summary: 'Invoices and credit notes my organisation issued or received', response: { 200: Type.Array(InvoiceSummary), ...errors(401) } } },
+    async (req) => ledger.invoices(principalOf(req)),
+  );
+
+  app.get(
+    '/api/invoices.csv',
+    {
+      schema: {
+        tags: ['money'],
+        summary: 'The same list as CSV',
+        produces: ['text/csv'],
+        response: { 200: Type.String({ description: 'text/csv' }), ...errors(401) },
+      },
+    },
+    async (req, reply) => {
+      const csv = await ledger.invoicesCsv(principalOf(req));
+      return reply
+        .type('text/csv; charset=utf-8')
+        .header('content-disposition', 'attachment; filename="invoices.csv"')
+        .send(csv);
+    },
+  );
+
+  app.get(
+    '/api/invoices/:id',
+    { schema: { tags: ['money'], summary: 'An invoice with its lines (issuer or recipient)', params: IdParams, response: { 200: InvoiceDetail, ...errors(400, 401, 404) } } },
+    async (req) => ledger.invoice(principalOf(req), req.params.id),
+  );
+
+  app.get(
+    '/api/invoices/:id/print',
+    {
+      schema: {
+        tags: ['money'],
+        summary: 'Print-ready HTML of an invoice (issuer or recipient)',
+        params: IdParams,
+        produces: ['text/html'],
+        response: { 200: Type.String({ description: 'text/html' }), ...errors(400, 401, 404) },
+      },
+    },
+    async (req, reply) => reply.type('text/html; charset=utf-8').send(await ledger.invoiceHtml(principalOf(req), req.params.id)),
+  );
+};

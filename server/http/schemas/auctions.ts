@@ -1,0 +1,38 @@
+import { Type } from 'typebox';
+import { IsoTime, Uuid } from './common.ts';
+
+const Cents = Type.Integer({ minimum: 1, maximum: 100_000_000_00, description: 'integer EUR cents per TEU' });
+
+export const NewBidBody = Type.Object(
+  {
+    teu: Type.Integer({ minimum: 1, maximum: 10_000 }),
+    unitPriceCents: Cents,
+    allOrNothing: Type.Optional(Type.Boolean()),
+    maxUnitPriceCents: Type.Optional(Cents),
+  },
+  { additionalProperties: false },
+);
+
+export const BidAccepted = Type.Object({
+  id: Uuid,
+  status: Type.Union([Type.Literal('leading'), Type.Literal('outbid'), Type.Literal('sealed')]),
+  closesAt: IsoTime,
+  unitPriceCents: Type.Integer(),
+  minNextBidCents: Type.Optional(Type.Integer()),
+  allocatedTeu: Type.Optional(Type.Integer()),
+});
+
+export const Bid = Type.Object({
+  id: Uuid,
+  listingId: Uuid,
+  teu: Type.Integer(),
+  unitPriceCents: Type.Integer(),
+  allOrNothing: Type.Boolean(),
+  maxUnitPriceCents: Type.Optional(Type.Integer()),
+  status: Type.String(),
+  seq: Type.Integer(),
+  placedAt: IsoTime,
+  label: Type.String(),
+  orgName: Type.Optional(Type.String()),
+  awardedTeu: Type.Optional(Type.Integer()),
+});

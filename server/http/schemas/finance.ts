@@ -1,0 +1,74 @@
+import { Type } from 'typebox';
+import { IsoTime, Uuid } from './common.ts';
+
+const Cents = Type.Integer({ description: 'integer EUR cents' });
+const AccountKind = Type.Union([
+  Type.Literal('forwarder_payable'),
+  Type.Literal('operator_receivable'),
+  Type.Literal('platform_revenue'),
+  Type.Literal('escrow'),
+]);
+
+export const Account = Type.Object({
+  id: Uuid,
+  kind: AccountKind,
+  orgId: Type.Union([Uuid, Type.Null()], { description: 'null for the platform accounts' }),
+  normalSide: Type.Union([Type.Literal('debit'), Type.Literal('credit')], {
+    description: 'forwarder_payable is debit-normal (what the forwarder owes); the others are credit-normal',
+  }),
+  debitsCents: Cents,
+  creditsCents: Cents,
+  balanceCents: Type.Integer({ description: 'balance on the normal side: debits − credits for debit-normal accounts, credits − debits otherwise' }),
+});
+
+export const Balance = Type.Object({ accounts: Type.Array(Account) });
+
+export const TransfersQuery = Type.Object(
+  { limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })) },
+  { additionalProperties: false },
+);
+
+export const Transfer = Type.Object({
+  entryId: Type.Integer(),
+  accountId: Uuid,
+  accountKind: AccountKind,
+  direction: Type.Union([Type.Literal('debit'), Type.Literal('credit')]),
+  amountCents: Cents,
+  transactionId: Uuid,
+  kind: Type.String({ description: 'charge, release or refund' }),
+  description: Type.String(),
+  bookingId: Type.Union([Uuid, Type.Null()]),
+  createdAt: IsoTime,
+});
+
+export const InvoiceSummary = Type.Object({
+  id: Uuid,
+  number: Type.String({ description: 'ISSUERSLUG-YEAR-000123, gapless per issuer and year' }),
+  kind: Type.Union([Type.Literal('invoice'), Type.Literal('credit_note')], { description: 'credit notes carry positive amounts' }),
+  issuerOrgId: Uuid,
+  issuerName: Type.String(),
+  recipientOrgId: Uuid,
+  recipientName: Type.String(),
+  netCents: Cents,
+  vatCents: Cents,
+  totalCents: Cents,
+  currency: Type.Literal('EUR'),
+  vatNote: Type.Union([Type.String(), Type.Null()]),
+  issuedAt: IsoTime,
+});
+
+export const InvoiceLine = Type.Object({
+  id: Type.Integer(),
+  bookingId: Type.Union([Uuid, Type.Null()]),
+  description: Type.String(),
+  quantityTeu: Type.Integer(),
+  unitPriceCents: Cents,
+  amountCents: Cents,
+});
+
+export const InvoiceDetail = Type.Object({
+  ...InvoiceSummary.properties,
+  year: Type.Integer(),
+  seq: Type.Integer(),
+  lines: Type.Array(InvoiceLine),
+});

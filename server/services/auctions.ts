@@ -1,0 +1,474 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
+import type { Db, Tx } from '../adapters/db/db.ts';
+import { inTransaction } from '../adapters/db/db.ts';
+import { audit } from '../adapters/db/audit.ts';
+import { claimKey, storeAnswer, type IdemKey } from '../adapters/db/idempotency.ts';
+import { drainOutbox, enqueueInTx } from '../adapters/db/outbox.ts';
+import type { ListingRow } from '../adapters/db/listings-repo.ts';
+import type { Queues } from '../adapters/queue/jobs.ts';
+import type { AvailabilityCache } from '../adapters/redis/availability.ts';
+import type { Redis } from '../adapters/redis/redis.ts';
+import { rooms, type EventSink, type LiveEvent } from '../adapters/realtime/events.ts';
+import {
+  acceptBid, activeBids, allocate, bidderLabels, clearAuction, effectiveCloseAt, publicLadder,
+  type AuctionBid, type AuctionConfig,
+} from '../core/auction.ts';
+import { totalCents } from '../core/pricing.ts';
+import { AppError, conflict, notFound } from './errors.ts';
+import { availabilityEvent, emissionsFor, toBooking } from './holds.ts';
+import { policy, type Principal } from './principal.ts';
+
+export interface BidAnswer {
+  id: string;
+  status: 'leading' | 'outbid' | 'sealed';
+  closesAt: string;
+  unitPriceCents: number;
+  minNextBidCents?: number;
+  allocatedTeu?: number;
+}
+
+export interface AuctionOptions {
+  softCloseWindowMs: number;
+  softCloseExtendMs: number;
+}
+
+type BidRow = {
+  id: string;
+  listing_id: string;
+  org_id: string;
+  seq: number;
+  teu: number;
+  unit_price_cents: number;
+  all_or_nothing: boolean;
+  max_unit_price_cents: number | null;
+  replaces_bid_id: string | null;
+  status: string;
+  awarded_teu: number | null;
+  placed_at: Date;
+};
+
+const toCore = (b: BidRow): AuctionBid => ({
+  id: b.id,
+  bidderId: b.org_id,
+  teu: b.teu,
+  unitPriceCents: b.unit_price_cents,
+  allOrNothing: b.all_or_nothing,
+  seq: Number(b.seq),
+  placedAt: b.placed_at,
+  ...(b.max_unit_price_cents !== null ? { maxUnitPriceCents: b.max_unit_price_cents } : {}),
+  ...(b.replaces_bid_id ? { replacesBidId: b.replaces_bid_id } : {}),
+});
+
+const LOCK_RELEASE = `
+-- KEYS[1] lock key; ARGV[1] token. Deletes the lock only if this caller still holds it.
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
+
+/**
+ * Ascending and sealed auctions. A bid is serialised per listing — first by a short token-checked Redis
+ * lock (to keep contention off Postgres), then by the listing's row lock in Postgres, which is the guard —
+ * and is durable before the 201. The close time is decided by the database's clock, one clock for all
+ * processes. Clearing is the pure core's; winners become bookings in the same transaction as the close.
+ */
+export class AuctionsService {
+  constructor(
+    private readonly db: Db,
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly cache: AvailabilityCache,
+    private readonly events: EventSink,
+    private readonly queues: Queues | null,
+    private readonly opts: AuctionOptions,
+  ) {}
+
+  configOf(l: ListingRow): AuctionConfig {
+    return {
+      format: l.format as 'ascending' | 'sealed',
+      teu: l.teu,
+      reservePriceCents: l.reserve_price_cents ?? 0,
+      minIncrementCents: l.min_increment_cents ?? 1,
+      opensAt: l.opens_at ?? l.created_at,
+      closesAt: l.closes_at ?? l.created_at,
+      softCloseWindowMs: this.opts.softCloseWindowMs,
+      softCloseExtendMs: this.opts.softCloseExtendMs,
+      maxCloseAt: l.max_close_at ?? l.closes_at ?? l.created_at,
+    };
+  }
+
+  private async dbNow(tx: Tx | Db): Promise<Date> {
+    const r = await sql<{ now: Date }>`select clock_timestamp() as now`.execute(tx);
+    return r.rows[0]!.now;
+  }
+
+  /** In-process queue per listing: one request per listing at a time leaves this process. */
+  private readonly local = new Map<string, Promise<void>>();
+
+  /**
+   * Serialises bids on one listing: an in-process queue (so waiters do not poll), then a short
+   * token-checked Redis lock across processes (so waiters do not hold Postgres connections). Both only
+   * reduce contention; the listing's row lock in Postgres is the guard.
+   */
+  private async lock(listingId: string): Promise<() => Promise<void>> {
+    const prev = this.local.get(listingId) ?? Promise.resolve();
+    let done!: () => void;
+    const mine = new Promise<void>((r) => (done = r));
+    const chained = prev.then(() => mine);
+    this.local.set(listingId, chained);
+    await prev;
+    const key = `${this.prefix}lock:{l:${listingId}}`;
+    const token = randomBytes(8).toString('hex');
+    let held = false;
+    try {
+      for (let i = 0; i < 400 && !held; i++) {
+        held = (await this.redis.set(key, token, 'PX', 3000, 'NX')) === 'OK';
+        if (!held) await new Promise((r) => setTimeout(r, 1 + Math.min(i, 10)));
+      }
+    } catch {
+      /* Redis unavailable: Postgres' row lock alone serialises */
+    }
+    return async () => {
+      if (held) await this.redis.eval(LOCK_RELEASE, 1, key, token).catch(() => {});
+      done();
+      if (this.local.get(listingId) === chained) this.local.delete(listingId);
+    };
+  }
+
+  private async bidsOf(tx: Tx | Db, listingId: string): Promise<BidRow[]> {
+    return tx.selectFrom('bids').selectAll().where('listing_id', '=', listingId).orderBy('seq').execute() as Promise<BidRow[]>;
+  }
+
+  /** POST /api/listings/:id/bids */
+  async placeBid(
+    p: Principal,
+    listingId: string,
+    input: { teu: number; unitPriceCents: number; allOrNothing?: boolean; maxUnitPriceCents?: number },
+    idem?: IdemKey,
+  ) {
+    policy.requireOrgKind(p, 'forwarder');
+    const exists = await this.db.selectFrom('listings').select(['format']).where('id', '=', listingId).executeTakeFirst();
+    if (!exists) throw notFound('listing');
+    if (exists.format !== 'ascending' && exists.format !== 'sealed') throw conflict('wrong_format', `a ${exists.format} listing is held, not bid on`);
+    const release = await this.lock(listingId);
+    let outcome;
+    try {
+      outcome = await inTransaction(this.db, async (tx) => {
+        if (idem) {
+          const claim = await claimKey<BidAnswer>(tx, idem);
+          if (claim.kind === 'replay') return { answer: claim.body, replay: true as const };
+        }
+        const l = (await tx.selectFrom('listings').selectAll().where('id', '=', listingId).forUpdate().executeTakeFirstOrThrow()) as ListingRow;
+        const now = await this.dbNow(tx);
+        if (l.status !== 'open') throw conflict('auction_closed', `this auction is ${l.status}`);
+        const config = this.configOf(l);
+        const rows = await this.bidsOf(tx, listingId);
+        const bids = rows.map(toCore);
+        const seq = Number(l.bid_seq) + 1;
+        const res = acceptBid(
+          config,
+          bids,
+          {
+            id: randomUUID(),
+            bidderId: p.orgId,
+            teu: input.teu,
+            unitPriceCents: input.unitPriceCents,
+            allOrNothing: input.allOrNothing ?? false,
+            ...(input.maxUnitPriceCents !== undefined ? { maxUnitPriceCents: input.maxUnitPriceCents } : {}),
+          },
+          now,
+          seq,
+          { newBidId: () => randomUUID() },
+        );
+        if (!res.ok) {
+          if (res.code === 'invalid_bid') throw new AppError(400, 'invalid_bid', res.message);
+          throw conflict(res.code, res.message, res.minUnitPriceCents !== undefined ? { minUnitPriceCents: res.minUnitPriceCents } : undefined);
+        }
+        const stored = [res.bid, ...res.autoBids];
+        await tx
+          .insertInto('bids')
+          .values(
+            stored.map((b) => ({
+              id: b.id,
+              listing_id: listingId,
+              org_id: b.bidderId,
+              user_id: b.bidderId === p.orgId && b.id === res.bid.id ? p.userId : null,
+              seq: b.seq,
+              teu: b.teu,
+              unit_price_cents: b.unitPriceCents,
+              all_or_nothing: b.allOrNothing,
+              max_unit_price_cents: b.maxUnitPriceCents ?? null,
+              replaces_bid_id: b.replacesBidId ?? null,
+              placed_at: b.placedAt,
+            })),
+          )
+          .execute();
+        const replaced = res.autoBids.map((b) => b.replacesBidId).filter((x): x is string => !!x);
+        if (replaced.length) await tx.updateTable('bids').set({ status: 'replaced' }).where('id', 'in', replaced).execute();
+        await tx
+          .updateTable('listings')
+          .set({ bid_seq: seq + res.autoBids.length, closes_at: res.closesAt, updated_at: now })
+          .where('id', '=', listingId)
+          .execute();
+        await audit(tx, p, 'bid.place', { type: 'bid', id: res.bid.id }, { listingId, teu: input.teu, unitPriceCents: res.bid.unitPriceCents, extended: res.extended, autoBids: res.autoBids.length });
+        if (res.extended) {
+          await enqueueInTx(tx, 'auction.close', { listingId }, `auction.close-${listingId}-${res.closesAt.getTime()}`, res.closesAt);
+        }
+        const all = [...bids, ...stored]; // the core treats bids named by a raise's replacesBidId as inactive
+        const ladder = publicLadder({ ...config, closesAt: res.closesAt }, all, null);
+        const answer: BidAnswer = {
+          id: res.bid.id,
+          status: res.status,
+          closesAt: res.closesAt.toISOString(),
+          unitPriceCents: res.bid.unitPriceCents,
+          ...(ladder.format === 'ascending' ? { minNextBidCents: ladder.minNextBidCents, allocatedTeu: res.allocatedTeu } : {}),
+        };
+        if (idem) await storeAnswer(tx, idem, 201, answer);
+        const seqOf = new Map(all.map((b) => [b.id, b.seq] as const));
+        return { answer, replay: false as const, ladder, listing: l, extended: res.extended, seqOf };
+      });
+    } finally {
+      await release();
+    }
+    if (!outcome.replay) {
+      if (outcome.extended && this.queues) await drainOutbox(this.db, this.queues).catch(() => {});
+      await this.events.emit([this.updateEvent(outcome.listing, outcome.ladder, outcome.seqOf)]).catch(() => {});
+    }
+    return outcome.answer;
+  }
+
+  private updateEvent(l: ListingRow, ladder: ReturnType<typeof publicLadder>, seqOf: Map<string, number>): LiveEvent {
+    const base = { listingId: l.id, status: l.status, remainingTeu: l.remaining_teu, closesAt: ladder.closesAt.toISOString() };
+    const payload =
+      ladder.format === 'ascending'
+        ? {
+            ...base,
+            currentPriceCents: ladder.currentPriceCents ?? undefined,
+            minNextBidCents: ladder.minNextBidCents,
+            leadingBids: ladder.leadingBids.map((b) => ({ label: b.label, teu: b.bidTeu, allocatedTeu: b.teu, unitPriceCents: b.unitPriceCents, seq: seqOf.get(b.bidId) })),
+          }
+        : base; // sealed: no prices, no bids, no counts
+    return { rooms: [rooms.listing(l.id)], event: 'listing:update', payload, coalesceKey: `listing:${l.id}` };
+  }
+
+  /** Auction fields of `GET /api/listings/:id` as `p` may see them. */
+  async view(p: Principal, l: ListingRow) {
+    const config = this.configOf(l);
+    const bids = (await this.bidsOf(this.db, l.id)).map(toCore);
+    const closed = l.status !== 'open';
+    const extra: Record<string, unknown> = { closesAt: effectiveCloseAt(config).toISOString() };
+    if (closed) Object.assign(extra, { awardedTeu: l.awarded_teu ?? 0, clearingPriceCents: l.clearing_price_cents ?? undefined });
+    if (config.format === 'ascending') {
+      const ladder = publicLadder(config, bids, p.orgKind === 'forwarder' ? p.orgId : null);
+      if (ladder.format === 'ascending') {
+        Object.assign(extra, {
+          leadingBids: ladder.leadingBids.map((b) => ({
+            label: b.label, teu: b.bidTeu, allocatedTeu: b.teu, unitPriceCents: b.unitPriceCents, seq: bids.find((x) => x.id === b.bidId)?.seq,
+          })),
+          currentPriceCents: ladder.currentPriceCents ?? undefined,
+          minNextBidCents: closed ? undefined : ladder.minNextBidCents,
+          unallocatedTeu: ladder.unallocatedTeu,
+        });
+      }
+    } else if (!closed) {
+      Object.assign(extra, { minNextBidCents: config.reservePriceCents });
+    }
+    return extra;
+  }
+
+  /** GET /api/listings/:id/bids — the owning operator sees all; a forwarder only its own. */
+  async listBids(p: Principal, listingId: string) {
+    const l = await this.db
+      .selectFrom('listings as l')
+      .innerJoin('departures as d', 'd.id', 'l.departure_id')
+      .select(['l.id', 'd.operator_org_id'])
+      .where('l.id', '=', listingId)
+      .executeTakeFirst();
+    if (!l) throw notFound('listing');
+    const rows = await this.db
+      .selectFrom('bids as b')
+      .innerJoin('organisations as o', 'o.id', 'b.org_id')
+      .selectAll('b')
+      .select('o.name as org_name')
+      .where('b.listing_id', '=', listingId)
+      .orderBy('b.seq')
+      .execute();
+    const seesAll = p.orgKind === 'platform' || (p.orgKind === 'operator' && p.orgId === l.operator_org_id);
+    if (!seesAll && p.orgKind !== 'forwarder') throw notFound('listing');
+    const labels = bidderLabels(rows.map((r) => toCore(r as BidRow)), seesAll ? null : p.orgId);
+    return rows
+      .filter((r) => seesAll || r.org_id === p.orgId)
+      .map((r) => ({
+        id: r.id,
+        listingId: r.listing_id,
+        teu: r.teu,
+        unitPriceCents: r.unit_price_cents,
+        allOrNothing: r.all_or_nothing,
+        ...(r.max_unit_price_cents !== null ? { maxUnitPriceCents: r.max_unit_price_cents } : {}),
+        status: r.status,
+        seq: Number(r.seq),
+        placedAt: r.placed_at.toISOString(),
+        label: labels.get(r.org_id) ?? '',
+        ...(seesAll ? { orgName: r.org_name } : {}),
+        ...(r.awarded_teu !== null ? { awardedTeu: r.awarded_teu } : {}),
+      }));
+  }
+
+  /**
+   * The close job: safe to run any number of times, early (no-op until the database clock passes the
+   * close) or late. Clears with the pure core, turns winners into bookings (settlement goes to the outbox
+   * in the same transaction), marks losers, and returns or re-lists unsold TEU.
+   */
+  async close(listingId: string) {
+    const out = await inTransaction(this.db, async (tx) => {
+      const l = (await tx.selectFrom('listings').selectAll().where('id', '=', listingId).forUpdate().executeTakeFirst()) as ListingRow | undefined;
+      if (!l || (l.format !== 'ascending' && l.format !== 'sealed')) return { done: false as const, reason: 'not_an_auction' };
+      if (l.status !== 'open') return { done: false as const, reason: 'already_closed' };
+      const now = await this.dbNow(tx);
+      const config = this.configOf(l);
+      if (now < effectiveCloseAt(config)) return { done: false as const, reason: 'not_yet' };
+      const bidRows = await this.bidsOf(tx, listingId);
+      const bids = bidRows.map(toCore);
+      const result = clearAuction(config, bids);
+      const dep = await tx
+        .selectFrom('departures')
+        .select(['id', 'corridor_id', 'operator_org_id', 'capacity_teu', 'capacity_tonnes', 'held_teu', 'held_tonnes', 'booked_teu', 'booked_tonnes'])
+        .where('id', '=', l.departure_id)
+        .forUpdate()
+        .executeTakeFirstOrThrow();
+      let freeTonnes = dep.capacity_tonnes - dep.held_tonnes - dep.booked_tonnes;
+      const tonnesPerTeu = dep.capacity_tonnes / dep.capacity_teu;
+      const bookings = [];
+      let bookedTeu = 0;
+      let bookedTonnes = 0;
+      for (const w of result.winners) {
+        // Bids carry TEU only; each booking gets the departure's weight allowance per TEU (what is left).
+        const tonnes = Math.max(0, Math.min(freeTonnes, Math.floor(w.teu * tonnesPerTeu)));
+        freeTonnes -= tonnes;
+        const em = await emissionsFor(tx, dep.corridor_id, tonnes);
+        const b = await tx
+          .insertInto('bookings')
+          .values({
+            departure_id: dep.id,
+            listing_id: l.id,
+            bid_id: w.bidId,
+            forwarder_org_id: w.bidderId,
+            teu: w.teu,
+            tonnes,
+            unit_price_cents: w.unitPriceCents,
+            total_cents: totalCents(w.unitPriceCents, w.teu),
+            co2e_kg: em.co2eKg,
+            road_co2e_kg: em.roadCo2eKg,
+            reference: `Auction ${l.id.slice(0, 8)}`,
+            created_at: now,
+          })
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        bookings.push(b);
+        bookedTeu += w.teu;
+        bookedTonnes += tonnes;
+        await tx.updateTable('bids').set({ status: 'won', awarded_teu: w.teu }).where('id', '=', w.bidId).execute();
+        await enqueueInTx(tx, 'booking.settle', { bookingId: b.id }, `booking.settle-${b.id}`);
+      }
+      const winnerIds = result.winners.map((w) => w.bidId);
+      let lostQ = tx.updateTable('bids').set({ status: 'lost', awarded_teu: 0 }).where('listing_id', '=', l.id).where('status', '=', 'active');
+      if (winnerIds.length) lostQ = lostQ.where('id', 'not in', winnerIds);
+      await lostQ.execute();
+      // The conditional update is the overbooking guard here too (CHECK constraints back it).
+      const depAfter = await tx
+        .updateTable('departures')
+        .set({
+          booked_teu: sql`booked_teu + ${bookedTeu}`,
+          booked_tonnes: sql`booked_tonnes + ${bookedTonnes}`,
+          seq: sql`seq + 1`,
+          updated_at: now,
+        })
+        .where('id', '=', dep.id)
+        .where(sql<boolean>`held_teu + booked_teu + ${bookedTeu} <= capacity_teu`)
+        .returning(['id', 'corridor_id', 'operator_org_id', 'seq', 'capacity_teu', 'capacity_tonnes', 'held_teu', 'held_tonnes', 'booked_teu', 'booked_tonnes'])
+        .executeTakeFirst();
+      if (!depAfter) throw conflict('insufficient_capacity', 'the departure cannot take the awarded TEU');
+      let relisted: string | null = null;
+      if (result.unallocatedTeu > 0 && l.unsold_action === 'relist') {
+        const price = Math.max(1, result.clearingPriceCents ?? l.reserve_price_cents ?? 1);
+        const r = await tx
+          .insertInto('listings')
+          .values({
+            departure_id: dep.id, format: 'fixed', teu: result.unallocatedTeu, remaining_teu: result.unallocatedTeu, unit_price_cents: price,
+            fee_rule: l.fee_rule === null ? null : JSON.stringify(l.fee_rule), created_by: l.created_by, created_at: now, updated_at: now,
+          })
+          .returning('id')
+          .executeTakeFirstOrThrow();
+        relisted = r.id;
+      }
+      await tx
+        .updateTable('listings')
+        .set({
+          status: 'closed',
+          closed_at: now,
+          updated_at: now,
+          awarded_teu: result.awardedTeu,
+          clearing_price_cents: result.clearingPriceCents,
+          remaining_teu: relisted ? 0 : result.unallocatedTeu,
+        })
+        .where('id', '=', l.id)
+        .execute();
+      await audit(tx, null, 'auction.close', { type: 'listing', id: l.id }, {
+        awardedTeu: result.awardedTeu, clearingPriceCents: result.clearingPriceCents, winners: result.winners.length, relisted,
+      });
+      const bidders = [...new Set(bids.map((b) => b.bidderId))];
+      return { done: true as const, l, result, bookings, depAfter, bidders, relisted };
+    });
+    if (!out.done) return out;
+    if (this.queues) await drainOutbox(this.db, this.queues).catch(() => {});
+    await this.cache.invalidate(out.depAfter.corridor_id, out.depAfter.id);
+    const events: LiveEvent[] = [
+      {
+        rooms: [rooms.listing(out.l.id)],
+        event: 'listing:closed',
+        payload: { listingId: out.l.id, clearingPriceCents: out.result.clearingPriceCents ?? undefined, awardedTeu: out.result.awardedTeu },
+      },
+      availabilityEvent(out.depAfter),
+    ];
+    for (const org of out.bidders) {
+      const mine = out.bookings.filter((b) => b.forwarder_org_id === org);
+      events.push({
+        rooms: [rooms.org(org)],
+        event: 'auction:result',
+        payload: { listingId: out.l.id, won: mine.length > 0, awardedTeu: mine.reduce((s, b) => s + b.teu, 0), bookingIds: mine.map((b) => b.id) },
+      });
+    }
+    for (const b of out.bookings) {
+      events.push({ rooms: [rooms.org(b.forwarder_org_id), rooms.org(out.depAfter.operator_org_id)], event: 'booking:confirmed', payload: toBooking(b) });
+    }
+    await this.events.emit(events).catch(() => {});
+    return {
+      done: true,
+      awardedTeu: out.result.awardedTeu,
+      clearingPriceCents: out.result.clearingPriceCents,
+      bookings: out.bookings.map((b) => b.id),
+      relisted: out.relisted,
+    };
+  }
+
+  /** Closes every auction past its close time (worker start-up and periodic sweep: catches missed jobs). */
+  async sweepDue(): Promise<number> {
+    const due = await this.db
+      .selectFrom('listings')
+      .select('id')
+      .where('status', '=', 'open')
+      .where('format', 'in', ['ascending', 'sealed'])
+      .where(sql<boolean>`least(closes_at, coalesce(max_close_at, closes_at)) <= now()`)
+      .limit(200)
+      .execute();
+    let n = 0;
+    for (const { id } of due) if ((await this.close(id)).done) n++;
+    return n;
+  }
+
+  /** The live allocation of an ascending auction as the pure core computes it (tests, operator console). */
+  async allocation(listingId: string) {
+    const l = (await this.db.selectFrom('listings').selectAll().where('id', '=', listingId).executeTakeFirstOrThrow()) as ListingRow;
+    const bids = (await this.bidsOf(this.db, listingId)).map(toCore);
+    return allocate(this.configOf(l), activeBids(bids));
+  }
+}

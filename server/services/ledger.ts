@@ -1,0 +1,859 @@
+import { sql } from 'kysely';
+import type { Db, Tx } from '../adapters/db/db.ts';
+import { inTransaction } from '../adapters/db/db.ts';
+import { audit } from '../adapters/db/audit.ts';
+import type { LedgerAccountKind, OrgKind } from '../adapters/db/schema.ts';
+import type { Config } from '../config.ts';
+import { euros, invoiceNumber, refundSplit, releaseSplit, vatNote, vatOf } from '../core/settlement.ts';
+import { notFound } from './errors.ts';
+import { policy, type Principal } from './principal.ts';
+
+/**
+ * Double-entry ledger, settlement and invoices (issue 4, money part).
+ *
+ * Accounts: per organisation a forwarder's `forwarder_payable` and an operator's `operator_receivable`;
+ * platform-wide (org_id null) `escrow` and `platform_revenue`. Per booking, in ONE Postgres transaction:
+ *
+ *   charge   booking:<id>:charge    debit forwarder_payable A     credit escrow A
+ *   release  booking:<id>:release   debit escrow A                credit operator_receivable A − fee,
+ *                                                                 credit platform_revenue fee
+ *   + the invoice (operator → forwarder), gapless number per issuer and year
+ *
+ * and, for a booking cancelled after it was charged, later:
+ *
+ *   refund   booking:<id>:refund    debit operator_receivable, debit platform_revenue, credit forwarder_payable
+ *   + a credit note
+ *
+ * A = total for a confirmed booking; the cancellation fee for one cancelled before settlement.
+ * Entries are never updated or deleted (a trigger refuses it); a deferred constraint trigger refuses any
+ * transaction whose debits and credits differ at commit.
+ *
+ * Exactly once: settle and refund lock the booking row (FOR UPDATE) first — so do cancellation and each
+ * other — then look for their idempotency key; the key is unique, so even a path that skipped the lock
+ * could not post twice. Everything (transfers, status, invoice, counter, audit) commits or rolls back
+ * together, so a crash anywhere leaves either all of it or nothing, and a retry finishes the job.
+ *
+ * Balance sign convention: `balanceCents` is on the account's normal side — `forwarder_payable` is
+ * debit-normal (debits − credits = what the forwarder owes), the others credit-normal (credits − debits:
+ * what is owed to the operator, the platform's earned fees, money held in escrow).
+ */
+
+export const ledgerKeys = {
+  charge: (bookingId: string) => `booking:${bookingId}:charge`,
+  release: (bookingId: string) => `booking:${bookingId}:release`,
+  refund: (bookingId: string) => `booking:${bookingId}:refund`,
+};
+
+const DEBIT_NORMAL: ReadonlySet<LedgerAccountKind> = new Set(['forwarder_payable']);
+export const normalSide = (kind: LedgerAccountKind): 'debit' | 'credit' => (DEBIT_NORMAL.has(kind) ? 'debit' : 'credit');
+
+/** The accounts an organisation of this kind owns (the platform's have org_id null). */
+function accountKindsOf(kind: OrgKind): LedgerAccountKind[] {
+  switch (kind) {
+    case 'forwarder':
+      return ['forwarder_payable'];
+    case 'operator':
+      return ['operator_receivable'];
+    case 'platform':
+      return ['escrow', 'platform_revenue'];
+    default:
+      return [];
+  }
+}
+
+type Entry = { accountId: string; direction: 'debit' | 'credit'; amountCents: number };
+
+export interface SettleResult {
+  bookingId: string;
+  already: boolean;
+  /** What was charged (0: nothing posted — a booking cancelled free of charge before settlement). */
+  amountCents: number;
+  feeCents?: number;
+  operatorCents?: number;
+  chargeTransactionId?: string;
+  releaseTransactionId?: string;
+  invoiceId?: string;
+  invoiceNumber?: string;
+}
+
+export interface RefundResult {
+  bookingId: string;
+  already?: boolean;
+  skipped?: 'not_found' | 'not_cancelled' | 'not_charged' | 'nothing_to_refund';
+  refundCents?: number;
+  fromOperatorCents?: number;
+  fromPlatformCents?: number;
+  transactionId?: string;
+  creditNoteId?: string;
+  creditNoteNumber?: string;
+}
+
+export interface Account {
+  id: string;
+  kind: LedgerAccountKind;
+  orgId: string | null;
+  normalSide: 'debit' | 'credit';
+  debitsCents: number;
+  creditsCents: number;
+  balanceCents: number;
+}
+
+export interface Transfer {
+  entryId: number;
+  accountId: string;
+  accountKind: LedgerAccountKind;
+  direction: 'debit' | 'credit';
+  amountCents: number;
+  transactionId: string;
+  kind: string;
+  description: string;
+  bookingId: string | null;
+  createdAt: string;
+}
+
+export interface InvoiceSummary {
+  id: string;
+  number: string;
+  kind: 'invoice' | 'credit_note';
+  issuerOrgId: string;
+  issuerName: string;
+  recipientOrgId: string;
+  recipientName: string;
+  netCents: number;
+  vatCents: number;
+  totalCents: number;
+  currency: 'EUR';
+  vatNote: string | null;
+  issuedAt: string;
+}
+
+export interface InvoiceLine {
+  id: number;
+  bookingId: string | null;
+  description: string;
+  quantityTeu: number;
+  unitPriceCents: number;
+  amountCents: number;
+}
+
+export type InvoiceDetail = InvoiceSummary & { year: number; seq: number; lines: InvoiceLine[] };
+
+/** The booking with everything a settlement, a refund or an invoice line needs (locked FOR UPDATE). */
+async function lockBooking(tx: Tx, bookingId: string) {
+  const b = await tx
+    .selectFrom('bookings')
+    .select(['id', 'status', 'forwarder_org_id', 'departure_id', 'teu', 'unit_price_cents', 'total_cents', 'cancellation_fee_cents'])
+    .where('id', '=', bookingId)
+    .forUpdate()
+    .executeTakeFirst();
+  if (!b) return null;
+  const d = await tx
+    .selectFrom('departures as d')
+    .innerJoin('corridors as c', 'c.id', 'd.corridor_id')
+    .innerJoin('clusters as f', 'f.id', 'c.from_cluster_id')
+    .innerJoin('clusters as t', 't.id', 'c.to_cluster_id')
+    .innerJoin('organisations as o', 'o.id', 'd.operator_org_id')
+    .select(['d.operator_org_id', 'd.asset_name', 'd.departs_at', 'c.mode', 'f.code as origin', 't.code as destination', 'o.slug as operator_slug'])
+    .where('d.id', '=', b.departure_id)
+    .executeTakeFirstOrThrow();
+  return { ...b, ...d };
+}
+type LockedBooking = NonNullable<Awaited<ReturnType<typeof lockBooking>>>;
+
+function routeText(b: LockedBooking): string {
+  const mode = b.mode.charAt(0).toUpperCase() + b.mode.slice(1);
+  const when = b.departs_at.toISOString().slice(0, 16).replace('T', ' ');
+  return `${mode} ${b.origin}→${b.destination}, ${b.asset_name}, departs ${when} UTC, ${b.teu} TEU × ${euros(b.unit_price_cents)}`;
+}
+
+async function postTransaction(
+  tx: Tx,
+  t: { key: string; kind: string; bookingId: string; description: string },
+  entries: Entry[],
+): Promise<string> {
+  const lines = entries.filter((e) => e.amountCents > 0);
+  const row = await tx
+    .insertInto('ledger_transactions')
+    .values({ idempotency_key: t.key, kind: t.kind, booking_id: t.bookingId, description: t.description })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  await tx
+    .insertInto('ledger_entries')
+    .values(lines.map((e) => ({ transaction_id: row.id, account_id: e.accountId, direction: e.direction, amount_cents: e.amountCents })))
+    .execute();
+  return row.id;
+}
+
+/** Issues an invoice or credit note with the issuer's next number of the year (counter row locked by the upsert). */
+async function issueInvoice(
+  tx: Tx,
+  o: {
+    kind: 'invoice' | 'credit_note';
+    issuerOrgId: string;
+    issuerSlug: string;
+    recipientOrgId: string;
+    vatBps: number;
+    now: Date;
+    lines: { bookingId: string; description: string; quantityTeu: number; unitPriceCents: number; amountCents: number }[];
+  },
+): Promise<{ id: string; number: string }> {
+  const year = o.now.getUTCFullYear();
+  const counter = await tx
+    .insertInto('invoice_counters')
+    .values({ issuer_org_id: o.issuerOrgId, year, last_number: 1 })
+    .onConflict((oc) => oc.columns(['issuer_org_id', 'year']).doUpdateSet({ last_number: sql`invoice_counters.last_number + 1` }))
+    .returning('last_number')
+    .executeTakeFirstOrThrow();
+  const net = o.lines.reduce((s, l) => s + l.amountCents, 0);
+  const vat = vatOf(net, o.vatBps);
+  const number = invoiceNumber(o.issuerSlug, year, counter.last_number);
+  const inv = await tx
+    .insertInto('invoices')
+    .values({
+      issuer_org_id: o.issuerOrgId,
+      recipient_org_id: o.recipientOrgId,
+      year,
+      seq: counter.last_number,
+      number,
+      kind: o.kind,
+      net_cents: net,
+      vat_cents: vat,
+      total_cents: net + vat,
+      vat_note: vatNote(o.vatBps),
+      issued_at: o.now,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  await tx
+    .insertInto('invoice_lines')
+    .values(
+      o.lines.map((l) => ({
+        invoice_id: inv.id,
+        booking_id: l.bookingId,
+        description: l.description,
+        quantity_teu: l.quantityTeu,
+        unit_price_cents: l.unitPriceCents,
+        amount_cents: l.amountCents,
+      })),
+    )
+    .execute();
+  return { id: inv.id, number };
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export class LedgerService {
+  constructor(
+    private readonly db: Db,
+    private readonly cfg: Config,
+  ) {}
+
+  /**
+   * The account of (org, kind), created on first use. Runs outside the settlement transaction (its own
+   * autocommit statement), so settlement transactions never wait on each other's account inserts.
+   */
+  async account(orgId: string | null, kind: LedgerAccountKind): Promise<string> {
+    await this.db
+      .insertInto('ledger_accounts')
+      .values({ org_id: orgId, kind })
+      .onConflict((oc) => oc.doNothing())
+      .execute();
+    const row = await this.db
+      .selectFrom('ledger_accounts')
+      .select('id')
+      .where((eb) => (orgId === null ? eb('org_id', 'is', null) : eb('org_id', '=', orgId)))
+      .where('kind', '=', kind)
+      .executeTakeFirstOrThrow();
+    return row.id;
+  }
+
+  /**
+   * Posts a booking's charge and release and issues its invoice, exactly once (see the class comment).
+   * A booking cancelled before settlement is charged its cancellation fee only (nothing at all if 0).
+   */
+  async settleBooking(bookingId: string): Promise<SettleResult> {
+    const pre = await this.db
+      .selectFrom('bookings as b')
+      .innerJoin('departures as d', 'd.id', 'b.departure_id')
+      .select(['b.forwarder_org_id', 'd.operator_org_id'])
+      .where('b.id', '=', bookingId)
+      .executeTakeFirst();
+    if (!pre) return { bookingId, already: false, amountCents: 0 };
+    const [payable, receivable, escrow, revenue] = await Promise.all([
+      this.account(pre.forwarder_org_id, 'forwarder_payable'),
+      this.account(pre.operator_org_id, 'operator_receivable'),
+      this.account(null, 'escrow'),
+      this.account(null, 'platform_revenue'),
+    ]);
+
+    return inTransaction(this.db, async (tx) => {
+      const b = await lockBooking(tx, bookingId);
+      if (!b) return { bookingId, already: false, amountCents: 0 };
+      const existing = await tx
+        .selectFrom('ledger_transactions as t')
+        .innerJoin('ledger_entries as e', 'e.transaction_id', 't.id')
+        .select(['t.id', sql<number>`sum(e.amount_cents) filter (where e.direction = 'debit')::bigint`.as('amount')])
+        .where('t.idempotency_key', '=', ledgerKeys.charge(bookingId))
+        .groupBy('t.id')
+        .executeTakeFirst();
+      if (existing) return { bookingId, already: true, amountCents: existing.amount, chargeTransactionId: existing.id };
+
+      const cancelled = b.status === 'cancelled';
+      const amount = cancelled ? (b.cancellation_fee_cents ?? 0) : b.total_cents;
+      if (amount <= 0) {
+        // Cancelled free of charge before settlement: nothing to post. The audit row records the decision;
+        // refundBooking finds no charge and does nothing either.
+        const seen = await tx
+          .selectFrom('audit_log')
+          .select('id')
+          .where('action', '=', 'ledger.settle')
+          .where('entity_type', '=', 'booking')
+          .where('entity_id', '=', bookingId)
+          .executeTakeFirst();
+        if (seen) return { bookingId, already: true, amountCents: 0 };
+        await audit(tx, null, 'ledger.settle', { type: 'booking', id: bookingId }, { amountCents: 0, reason: 'cancelled_free' });
+        return { bookingId, already: false, amountCents: 0 };
+      }
+
+      const { operatorCents, feeCents } = releaseSplit(amount, this.cfg.platformFeeBps);
+      const what = cancelled ? `cancellation fee of booking ${bookingId}` : `booking ${bookingId}`;
+      const chargeId = await postTransaction(
+        tx,
+        { key: ledgerKeys.charge(bookingId), kind: 'charge', bookingId, description: `Charge for ${what}` },
+        [
+          { accountId: payable, direction: 'debit', amountCents: amount },
+          { accountId: escrow, direction: 'credit', amountCents: amount },
+        ],
+      );
+      // TEST-ONLY fault injection (SETTLE_PAUSE_MS): hold the transaction open half way so that a test can
+      // SIGKILL the worker here and show that nothing of the settlement survives.
+      if (this.cfg.settlePauseMs > 0) await sleep(this.cfg.settlePauseMs);
+      const releaseId = await postTransaction(
+        tx,
+        {
+          key: ledgerKeys.release(bookingId),
+          kind: 'release',
+          bookingId,
+          description: `Release of ${what}: operator ${euros(operatorCents)}, platform fee ${euros(feeCents)} (${this.cfg.platformFeeBps} bp)`,
+        },
+        [
+          { accountId: escrow, direction: 'debit', amountCents: amount },
+          { accountId: receivable, direction: 'credit', amountCents: operatorCents },
+          { accountId: revenue, direction: 'credit', amountCents: feeCents },
+        ],
+      );
+      if (b.status === 'confirmed') {
+        await tx.updateTable('bookings').set({ status: 'settled' }).where('id', '=', bookingId).where('status', '=', 'confirmed').execute();
+      }
+      const line = cancelled
+        ? {
+            description: `Cancellation fee (${euros(amount)} of ${euros(b.total_cents)}) — ${routeText(b)}`,
+            quantityTeu: b.teu,
+            unitPriceCents: b.unit_price_cents,
+            amountCents: amount,
+          }
+        : { description: routeText(b), quantityTeu: b.teu, unitPriceCents: b.unit_price_cents, amountCents: amount };
+      const invoice = await issueInvoice(tx, {
+        kind: 'invoice',
+        issuerOrgId: b.operator_org_id,
+        issuerSlug: b.operator_slug,
+        recipientOrgId: b.forwarder_org_id,
+        vatBps: this.cfg.vatRateBps,
+        now: new Date(),
+        lines: [{ bookingId, ...line }],
+      });
+      await audit(tx, null, 'ledger.settle', { type: 'booking', id: bookingId }, {
+        amountCents: amount,
+        feeCents,
+        operatorCents,
+        chargeTransactionId: chargeId,
+        releaseTransactionId: releaseId,
+        invoiceId: invoice.id,
+        invoiceNumber: invoice.number,
+        cancelled,
+      });
+      return {
+        bookingId,
+        already: false,
+        amountCents: amount,
+        feeCents,
+        operatorCents,
+        chargeTransactionId: chargeId,
+        releaseTransactionId: releaseId,
+        invoiceId: invoice.id,
+        invoiceNumber: invoice.number,
+      };
+    });
+  }
+
+  /**
+   * For a cancelled booking that was charged: gives back charge − cancellation fee, taken from the operator's
+   * and the platform's shares (see `refundSplit`), with a credit note. Never charged yet → nothing to do:
+   * the settlement will then charge the fee only. Safe in any order with settleBooking (both lock the booking).
+   */
+  async refundBooking(bookingId: string): Promise<RefundResult> {
+    const pre = await this.db
+      .selectFrom('bookings as b')
+      .innerJoin('departures as d', 'd.id', 'b.departure_id')
+      .select(['b.forwarder_org_id', 'd.operator_org_id'])
+      .where('b.id', '=', bookingId)
+      .executeTakeFirst();
+    if (!pre) return { bookingId, skipped: 'not_found' };
+    const [payable, receivable, revenue] = await Promise.all([
+      this.account(pre.forwarder_org_id, 'forwarder_payable'),
+      this.account(pre.operator_org_id, 'operator_receivable'),
+      this.account(null, 'platform_revenue'),
+    ]);
+
+    return inTransaction(this.db, async (tx): Promise<RefundResult> => {
+      const b = await lockBooking(tx, bookingId);
+      if (!b) return { bookingId, skipped: 'not_found' };
+      if (b.status !== 'cancelled') return { bookingId, skipped: 'not_cancelled' };
+      const done = await tx.selectFrom('ledger_transactions').select('id').where('idempotency_key', '=', ledgerKeys.refund(bookingId)).executeTakeFirst();
+      if (done) return { bookingId, already: true, transactionId: done.id };
+      const charge = await tx
+        .selectFrom('ledger_transactions as t')
+        .innerJoin('ledger_entries as e', 'e.transaction_id', 't.id')
+        .select(sql<number>`sum(e.amount_cents) filter (where e.direction = 'debit')::bigint`.as('amount'))
+        .where('t.idempotency_key', '=', ledgerKeys.charge(bookingId))
+        .groupBy('t.id')
+        .executeTakeFirst();
+      if (!charge) return { bookingId, skipped: 'not_charged' };
+      const split = refundSplit(charge.amount, b.cancellation_fee_cents ?? 0, this.cfg.platformFeeBps);
+      if (split.refundCents <= 0) return { bookingId, skipped: 'nothing_to_refund', refundCents: 0 };
+
+      const transactionId = await postTransaction(
+        tx,
+        {
+          key: ledgerKeys.refund(bookingId),
+          kind: 'refund',
+          bookingId,
+          description: `Refund of cancelled booking ${bookingId}: ${euros(split.refundCents)} (fee kept ${euros(b.cancellation_fee_cents ?? 0)})`,
+        },
+        [
+          { accountId: receivable, direction: 'debit', amountCents: split.fromOperatorCents },
+          { accountId: revenue, direction: 'debit', amountCents: split.fromPlatformCents },
+          { accountId: payable, direction: 'credit', amountCents: split.refundCents },
+        ],
+      );
+      const original = await tx
+        .selectFrom('invoice_lines as l')
+        .innerJoin('invoices as i', 'i.id', 'l.invoice_id')
+        .select('i.number')
+        .where('l.booking_id', '=', bookingId)
+        .where('i.kind', '=', 'invoice')
+        .executeTakeFirst();
+      const note = await issueInvoice(tx, {
+        kind: 'credit_note',
+        issuerOrgId: b.operator_org_id,
+        issuerSlug: b.operator_slug,
+        recipientOrgId: b.forwarder_org_id,
+        vatBps: this.cfg.vatRateBps,
+        now: new Date(),
+        lines: [
+          {
+            bookingId,
+            description: `Refund on cancellation${original ? ` (invoice ${original.number})` : ''}, fee kept ${euros(b.cancellation_fee_cents ?? 0)} — ${routeText(b)}`,
+            quantityTeu: b.teu,
+            unitPriceCents: b.unit_price_cents,
+            amountCents: split.refundCents,
+          },
+        ],
+      });
+      await audit(tx, null, 'ledger.refund', { type: 'booking', id: bookingId }, {
+        ...split,
+        transactionId,
+        creditNoteId: note.id,
+        creditNoteNumber: note.number,
+      });
+      return { bookingId, ...split, transactionId, creditNoteId: note.id, creditNoteNumber: note.number };
+    });
+  }
+
+  /**
+   * The safety net behind the outbox and BullMQ: settles every booking that should have been charged but
+   * was not (a job lost, or stuck on a killed worker until BullMQ's stalled-job check), and refunds every
+   * cancelled, charged booking without its refund. Idempotent like the jobs it stands in for.
+   */
+  async sweep(olderThanMs = 5_000, limit = 500): Promise<{ settled: number; refunded: number }> {
+    const cutoff = new Date(Date.now() - olderThanMs);
+    const chargeKey = sql<string>`'booking:' || b.id::text || ':charge'`;
+    const unsettled = await this.db
+      .selectFrom('bookings as b')
+      .select('b.id')
+      .where((eb) => eb.or([eb('b.status', '=', 'confirmed'), eb.and([eb('b.status', '=', 'cancelled'), eb('b.cancellation_fee_cents', '>', 0)])]))
+      .where('b.created_at', '<=', cutoff)
+      .where(({ not, exists, selectFrom }) => not(exists(selectFrom('ledger_transactions as t').select('t.id').where('t.idempotency_key', '=', chargeKey))))
+      .orderBy('b.created_at')
+      .limit(limit)
+      .execute();
+    let settled = 0;
+    for (const { id } of unsettled) if (!(await this.settleBooking(id)).already) settled++;
+
+    const unrefunded = await this.db
+      .selectFrom('bookings as b')
+      .innerJoin('ledger_transactions as t', (j) => j.on('t.idempotency_key', '=', chargeKey))
+      .select('b.id')
+      .where('b.status', '=', 'cancelled')
+      .where('b.cancelled_at', '<=', cutoff)
+      .where(({ not, exists, selectFrom }) =>
+        not(exists(selectFrom('ledger_transactions as r').select('r.id').where('r.idempotency_key', '=', sql<string>`'booking:' || b.id::text || ':refund'`))),
+      )
+      .where(
+        sql<boolean>`(select sum(e.amount_cents) from ledger_entries e where e.transaction_id = t.id and e.direction = 'debit') > coalesce(b.cancellation_fee_cents, 0)`,
+      )
+      .limit(limit)
+      .execute();
+    let refunded = 0;
+    for (const { id } of unrefunded) {
+      const r = await this.refundBooking(id);
+      if (r.transactionId && !r.already) refunded++;
+    }
+    return { settled, refunded };
+  }
+
+  /** The caller's organisation's accounts with their balances (platform: the platform accounts). */
+  async balance(p: Principal): Promise<{ accounts: Account[] }> {
+    const orgId = p.orgKind === 'platform' ? null : p.orgId;
+    for (const kind of accountKindsOf(p.orgKind)) await this.account(orgId, kind);
+    const rows = await this.db
+      .selectFrom('ledger_accounts as a')
+      .leftJoin('ledger_entries as e', 'e.account_id', 'a.id')
+      .select([
+        'a.id',
+        'a.kind',
+        'a.org_id',
+        sql<number>`coalesce(sum(e.amount_cents) filter (where e.direction = 'debit'), 0)::bigint`.as('debits'),
+        sql<number>`coalesce(sum(e.amount_cents) filter (where e.direction = 'credit'), 0)::bigint`.as('credits'),
+      ])
+      .where((eb) => (orgId === null ? eb('a.org_id', 'is', null) : eb('a.org_id', '=', orgId)))
+      .groupBy(['a.id', 'a.kind', 'a.org_id'])
+      .orderBy('a.kind')
+      .execute();
+    return {
+      accounts: rows.map((r) => ({
+        id: r.id,
+        kind: r.kind,
+        orgId: r.org_id,
+        normalSide: normalSide(r.kind),
+        debitsCents: r.debits,
+        creditsCents: r.credits,
+        balanceCents: normalSide(r.kind) === 'debit' ? r.debits - r.credits : r.credits - r.debits,
+      })),
+    };
+  }
+
+  /** Recent entries on the caller's accounts, newest first, with their transaction. */
+  async transfers(p: Principal, limit = 100): Promise<Transfer[]> {
+    const orgId = p.orgKind === 'platform' ? null : p.orgId;
+    const rows = await this.db
+      .selectFrom('ledger_entries as e')
+      .innerJoin('ledger_accounts as a', 'a.id', 'e.account_id')
+      .innerJoin('ledger_transactions as t', 't.id', 'e.transaction_id')
+      .select(['e.id', 'e.account_id', 'a.kind as account_kind', 'e.direction', 'e.amount_cents', 't.id as tx_id', 't.kind', 't.description', 't.booking_id', 't.created_at'])
+      .where((eb) => (orgId === null ? eb('a.org_id', 'is', null) : eb('a.org_id', '=', orgId)))
+      .orderBy('e.id', 'desc')
+      .limit(Math.max(1, Math.min(limit, 1000)))
+      .execute();
+    return rows.map((r) => ({
+      entryId: Number(r.id),
+      accountId: r.account_id,
+      accountKind: r.account_kind,
+      direction: r.direction,
+      amountCents: r.amount_cents,
+      transactionId: r.tx_id,
+      kind: r.kind,
+      description: r.description,
+      bookingId: r.booking_id,
+      createdAt: r.created_at.toISOString(),
+    }));
+  }
+
+  private invoiceQuery() {
+    return this.db
+      .selectFrom('invoices as i')
+      .innerJoin('organisations as io', 'io.id', 'i.issuer_org_id')
+      .innerJoin('organisations as ro', 'ro.id', 'i.recipient_org_id')
+      .select([
+        'i.id', 'i.number', 'i.kind', 'i.issuer_org_id', 'io.name as issuer_name', 'i.recipient_org_id', 'ro.name as recipient_name',
+        'i.net_cents', 'i.vat_cents', 'i.total_cents', 'i.vat_note', 'i.issued_at', 'i.year', 'i.seq',
+      ]);
+  }
+
+  private static summary(r: {
+    id: string; number: string; kind: 'invoice' | 'credit_note'; issuer_org_id: string; issuer_name: string; recipient_org_id: string;
+    recipient_name: string; net_cents: number; vat_cents: number; total_cents: number; vat_note: string | null; issued_at: Date;
+  }): InvoiceSummary {
+    return {
+      id: r.id,
+      number: r.number,
+      kind: r.kind,
+      issuerOrgId: r.issuer_org_id,
+      issuerName: r.issuer_name,
+      recipientOrgId: r.recipient_org_id,
+      recipientName: r.recipient_name,
+      netCents: r.net_cents,
+      vatCents: r.vat_cents,
+      totalCents: r.total_cents,
+      currency: 'EUR',
+      vatNote: r.vat_note,
+      issuedAt: r.issued_at.toISOString(),
+    };
+  }
+
+  /** Invoices and credit notes the caller's organisation issued or received (platform: all), newest first. */
+  async invoices(p: Principal, limit = 1000): Promise<InvoiceSummary[]> {
+    let q = this.invoiceQuery();
+    if (p.orgKind !== 'platform') q = q.where((eb) => eb.or([eb('i.issuer_org_id', '=', p.orgId), eb('i.recipient_org_id', '=', p.orgId)]));
+    const rows = await q.orderBy('i.issued_at', 'desc').orderBy('i.seq', 'desc').limit(limit).execute();
+    return rows.map(LedgerService.summary);
+  }
+
+  /** One invoice with its lines: its issuer and recipient only (404 for anyone else). */
+  async invoice(p: Principal, id: string): Promise<InvoiceDetail> {
+    const r = await this.invoiceQuery().where('i.id', '=', id).executeTakeFirst();
+    if (!r) throw notFound('invoice');
+    policy.requireSeePrivate(p, [r.issuer_org_id, r.recipient_org_id], 'invoice');
+    const lines = await this.db.selectFrom('invoice_lines').selectAll().where('invoice_id', '=', id).orderBy('id').execute();
+    return {
+      ...LedgerService.summary(r),
+      year: r.year,
+      seq: r.seq,
+      lines: lines.map((l) => ({
+        id: Number(l.id),
+        bookingId: l.booking_id,
+        description: l.description,
+        quantityTeu: l.quantity_teu,
+        unitPriceCents: l.unit_price_cents,
+        amountCents: l.amount_cents,
+      })),
+    };
+  }
+
+  /** A print-ready HTML page of one invoice (same permission as `invoice`). */
+  async invoiceHtml(p: Principal, id: string): Promise<string> {
+    const inv = await this.invoice(p, id);
+    const title = inv.kind === 'credit_note' ? 'Credit note' : 'Invoice';
+    const rows = inv.lines
+      .map(
+        (l) => `<tr><td>${esc(l.description)}</td><td class="num">${l.quantityTeu}</td><td class="num">${euros(l.unitPriceCents)}</td><td class="num">${euros(l.amountCents)}</td></tr>`,
+      )
+      .join('\n');
+    return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>${title} ${esc(inv.number)}</title>
+<style>
+  body { font: 14px/1.45 system-ui, sans-serif; color: #111; max-width: 52rem; margin: 2rem auto; padding: 0 1rem; }
+  h1 { font-size: 1.6rem; margin: 0 0 .25rem; }
+  .meta, .parties { display: flex; justify-content: space-between; gap: 2rem; margin: 1rem 0; }
+  table { width: 100%; border-collapse: collapse; margin-top: 1rem; }
+  th, td { border-bottom: 1px solid #ccc; padding: .4rem .3rem; text-align: left; vertical-align: top; }
+  .num { text-align: right; white-space: nowrap; }
+  tfoot td { border: none; font-weight: 600; }
+  .note { margin-top: 1.5rem; font-size: .9rem; color: #333; }
+  .credit { color: #a00; }
+  @page { size: A4; margin: 18mm; }
+  @media print {
+    body { margin: 0; max-width: none; font-size: 11pt; }
+    .noprint { display: none; }
+    tr { page-break-inside: avoid; }
+  }
+</style>
+</head>
+<body>
+<p class="noprint">Print this page (Ctrl+P / ⌘P) or save it as PDF.</p>
+<h1 class="${inv.kind === 'credit_note' ? 'credit' : ''}">${title} ${esc(inv.number)}</h1>
+<div class="meta"><div>Issued ${esc(inv.issuedAt.slice(0, 10))}</div><div>Currency EUR</div></div>
+<div class="parties">
+  <div><strong>From</strong><br>${esc(inv.issuerName)}</div>
+  <div><strong>To</strong><br>${esc(inv.recipientName)}</div>
+</div>
+<table>
+<thead><tr><th>Description</th><th class="num">TEU</th><th class="num">Unit price</th><th class="num">Amount</th></tr></thead>
+<tbody>
+${rows}
+</tbody>
+<tfoot>
+<tr><td colspan="3" class="num">Net</td><td class="num">${euros(inv.netCents)}</td></tr>
+<tr><td colspan="3" class="num">VAT</td><td class="num">${euros(inv.vatCents)}</td></tr>
+<tr><td colspan="3" class="num">${inv.kind === 'credit_note' ? 'Total credited' : 'Total due'}</td><td class="num">${euros(inv.totalCents)}</td></tr>
+</tfoot>
+</table>
+${inv.vatNote ? `<p class="note">${esc(inv.vatNote)}</p>` : ''}
+<p class="note">Issued through Cluster Exchange on behalf of ${esc(inv.issuerName)}.</p>
+</body>
+</html>
+`;
+  }
+
+  /** The caller's invoices as CSV (amounts in cents; credit notes carry positive amounts and kind credit_note). */
+  async invoicesCsv(p: Principal): Promise<string> {
+    const list = await this.invoices(p, 100_000);
+    const head = ['number', 'kind', 'issued_at', 'issuer', 'recipient', 'net_cents', 'vat_cents', 'total_cents', 'currency', 'id'];
+    const lines = list.map((i) =>
+      [i.number, i.kind, i.issuedAt, i.issuerName, i.recipientName, i.netCents, i.vatCents, i.totalCents, i.currency, i.id].map(csvCell).join(','),
+    );
+    return [head.join(','), ...lines].join('\r\n') + '\r\n';
+  }
+
+  verify(): Promise<LedgerVerification> {
+    return verifyLedger(this.db);
+  }
+}
+
+function esc(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+/** RFC 4180 quoting; text starting with = + - @ is prefixed with ' so spreadsheets do not run it as a formula. */
+function csvCell(v: string | number): string {
+  if (typeof v === 'number') return String(v);
+  const s = /^[=+\-@\t\r]/.test(v) ? `'${v}` : v;
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+export interface CheckResult {
+  ok: boolean;
+  /** How many items were checked. */
+  checked: number;
+  /** How many broke the rule. */
+  violations: number;
+  /** Up to 5 offending ids or descriptions. */
+  examples: string[];
+}
+export interface LedgerVerification {
+  ok: boolean;
+  checks: Record<string, CheckResult & { rule: string }>;
+}
+
+/**
+ * Checks the whole ledger (reusable from tests and `npm run ledger:verify`). Every rule is computed from
+ * the raw rows, and balances two independent ways (per transaction and per account).
+ */
+export async function verifyLedger(db: Db): Promise<LedgerVerification> {
+  const checks: LedgerVerification['checks'] = {};
+  const add = (name: string, rule: string, checked: number, bad: string[]) => {
+    checks[name] = { rule, ok: bad.length === 0, checked, violations: bad.length, examples: bad.slice(0, 5) };
+  };
+
+  // 1. Per transaction: debits = credits, and at least two entries.
+  const perTx = await sql<{ id: string; kind: string; booking_id: string | null; n: number; d: number; c: number }>`
+    select t.id, t.kind, t.booking_id, count(e.id)::int as n,
+           coalesce(sum(e.amount_cents) filter (where e.direction = 'debit'), 0)::bigint as d,
+           coalesce(sum(e.amount_cents) filter (where e.direction = 'credit'), 0)::bigint as c
+      from ledger_transactions t left join ledger_entries e on e.transaction_id = t.id
+     group by t.id`.execute(db);
+  const txs = perTx.rows;
+  add('transactions_balanced', 'every transaction has debits = credits', txs.length, txs.filter((t) => t.d !== t.c).map((t) => `${t.id}: debits ${t.d} credits ${t.c}`));
+  add('transactions_have_entries', 'every transaction has at least two entries', txs.length, txs.filter((t) => t.n < 2).map((t) => `${t.id}: ${t.n} entries`));
+
+  // 2. Per account, two ways: one aggregate over entries, and the fold of per-(transaction, account) subtotals.
+  const perAccount = await sql<{ id: string; kind: LedgerAccountKind; d: number; c: number }>`
+    select a.id, a.kind,
+           coalesce(sum(e.amount_cents) filter (where e.direction = 'debit'), 0)::bigint as d,
+           coalesce(sum(e.amount_cents) filter (where e.direction = 'credit'), 0)::bigint as c
+      from ledger_accounts a left join ledger_entries e on e.account_id = a.id
+     group by a.id`.execute(db);
+  const parts = await sql<{ account_id: string; net: number }>`
+    select account_id, sum(case when direction = 'debit' then amount_cents else -amount_cents end)::bigint as net
+      from ledger_entries group by transaction_id, account_id`.execute(db);
+  const folded = new Map<string, number>();
+  for (const p of parts.rows) folded.set(p.account_id, (folded.get(p.account_id) ?? 0) + p.net);
+  const accBad: string[] = [];
+  for (const a of perAccount.rows) {
+    const viaTx = folded.get(a.id) ?? 0;
+    if (a.d - a.c !== viaTx) accBad.push(`${a.id} (${a.kind}): per-account ${a.d - a.c}, per-transaction ${viaTx}`);
+    folded.delete(a.id);
+  }
+  for (const [id] of folded) accBad.push(`entries on unknown account ${id}`);
+  add('account_balances_agree', "each account's balance is the same summed per account and per transaction", perAccount.rows.length, accBad);
+
+  // 3. Trial balance: all debit-minus-credit balances add up to zero, both from accounts and from transactions.
+  const sumAccounts = perAccount.rows.reduce((s, a) => s + a.d - a.c, 0);
+  const sumTx = txs.reduce((s, t) => s + t.d - t.c, 0);
+  const totalD = txs.reduce((s, t) => s + t.d, 0);
+  const totalC = perAccount.rows.reduce((s, a) => s + a.c, 0);
+  add('trial_balance', 'the sum of all account balances is zero; total debits = total credits', 1, [
+    ...(sumAccounts !== 0 ? [`accounts sum to ${sumAccounts}`] : []),
+    ...(sumTx !== 0 ? [`transactions sum to ${sumTx}`] : []),
+    ...(totalD !== totalC ? [`total debits ${totalD} ≠ total credits ${totalC}`] : []),
+  ]);
+
+  // 4. Bookings: one charge each, released in full, refunds within the charge, settled ⇒ charged.
+  const charges = new Map<string, number>();
+  const releases = new Map<string, number>();
+  const refunds = new Map<string, number>();
+  const chargeBad: string[] = [];
+  for (const t of txs) {
+    if (!t.booking_id) continue;
+    const m = t.kind === 'charge' ? charges : t.kind === 'release' ? releases : t.kind === 'refund' ? refunds : null;
+    if (!m) continue;
+    if (m.has(t.booking_id)) chargeBad.push(`booking ${t.booking_id} has two ${t.kind} transactions`);
+    m.set(t.booking_id, (m.get(t.booking_id) ?? 0) + t.d);
+  }
+  add('one_charge_per_booking', 'no booking has two charge (or release, or refund) transactions', charges.size, chargeBad);
+  const escrowBad: string[] = [];
+  for (const [b, amount] of charges) if (releases.get(b) !== amount) escrowBad.push(`booking ${b}: charged ${amount}, released ${releases.get(b) ?? 0}`);
+  for (const [b] of releases) if (!charges.has(b)) escrowBad.push(`booking ${b}: released without a charge`);
+  add('escrow_released', "every charge is released from escrow in full, in the same booking's release", charges.size, escrowBad);
+  const bookingRows = await db.selectFrom('bookings').select(['id', 'status', 'cancellation_fee_cents']).execute();
+  const byId = new Map(bookingRows.map((b) => [b.id, b]));
+  const refundBad: string[] = [];
+  for (const [b, amount] of refunds) {
+    const charged = charges.get(b) ?? 0;
+    const fee = byId.get(b)?.cancellation_fee_cents ?? 0;
+    if (byId.get(b)?.status !== 'cancelled') refundBad.push(`booking ${b}: refunded but not cancelled`);
+    if (amount !== charged - Math.min(fee, charged)) refundBad.push(`booking ${b}: refunded ${amount}, charged ${charged}, fee ${fee}`);
+  }
+  add('refunds_match', 'a refund is exactly charge − cancellation fee, and only for a cancelled booking', refunds.size, refundBad);
+  const settled = bookingRows.filter((b) => b.status === 'settled');
+  add('settled_bookings_charged', "every booking in status 'settled' has its charge", settled.length, settled.filter((b) => !charges.has(b.id)).map((b) => b.id));
+
+  // 5. Invoices: numbers 1..n per issuer and year without gaps, counters agree, totals add up, one document per posting.
+  const invs = await db.selectFrom('invoices').select(['id', 'issuer_org_id', 'year', 'seq', 'number', 'kind', 'net_cents', 'vat_cents', 'total_cents']).execute();
+  const counters = await db.selectFrom('invoice_counters').selectAll().execute();
+  const seqs = new Map<string, number[]>();
+  for (const i of invs) {
+    const k = `${i.issuer_org_id}/${i.year}`;
+    seqs.set(k, [...(seqs.get(k) ?? []), i.seq]);
+  }
+  const numBad: string[] = [];
+  for (const [k, list] of seqs) {
+    list.sort((a, b) => a - b);
+    list.forEach((s, idx) => {
+      if (s !== idx + 1) numBad.push(`${k}: position ${idx + 1} has number ${s}`);
+    });
+    const c = counters.find((c) => `${c.issuer_org_id}/${c.year}` === k);
+    if (!c || c.last_number !== list.length) numBad.push(`${k}: counter ${c?.last_number ?? 'missing'} but ${list.length} invoices`);
+  }
+  for (const c of counters) if (!seqs.has(`${c.issuer_org_id}/${c.year}`) && c.last_number !== 0) numBad.push(`${c.issuer_org_id}/${c.year}: counter ${c.last_number} but no invoices`);
+  if (new Set(invs.map((i) => i.number)).size !== invs.length) numBad.push('two invoices share a number');
+  add('invoice_numbers_gapless', 'invoice numbers per issuer and year are 1..n without gaps or duplicates', invs.length, numBad);
+
+  const lineSums = await db
+    .selectFrom('invoice_lines')
+    .select(['invoice_id', sql<number>`sum(amount_cents)::bigint`.as('sum'), sql<string | null>`min(booking_id::text)`.as('booking_id'), sql<number>`count(*)::int`.as('n')])
+    .groupBy('invoice_id')
+    .execute();
+  const linesOf = new Map(lineSums.map((l) => [l.invoice_id, l]));
+  const totBad: string[] = [];
+  const docs = new Map<string, number>();
+  for (const i of invs) {
+    const l = linesOf.get(i.id);
+    if (!l || l.sum !== i.net_cents) totBad.push(`${i.number}: net ${i.net_cents}, lines ${l?.sum ?? 0}`);
+    if (i.total_cents !== i.net_cents + i.vat_cents) totBad.push(`${i.number}: total ≠ net + VAT`);
+    if (l?.booking_id) {
+      const k = `${i.kind}:${l.booking_id}`;
+      docs.set(k, (docs.get(k) ?? 0) + 1);
+      const posted = i.kind === 'invoice' ? charges.get(l.booking_id) : refunds.get(l.booking_id);
+      if (l.n === 1 && posted !== undefined && posted !== i.net_cents) totBad.push(`${i.number}: net ${i.net_cents}, ledger ${posted}`);
+    }
+  }
+  for (const [b] of charges) if (docs.get(`invoice:${b}`) !== 1) totBad.push(`booking ${b}: ${docs.get(`invoice:${b}`) ?? 0} invoices for one charge`);
+  for (const [b] of refunds) if (docs.get(`credit_note:${b}`) !== 1) totBad.push(`booking ${b}: ${docs.get(`credit_note:${b}`) ?? 0} credit notes for one refund`);
+  add('invoices_match_ledger', 'totals add up; one invoice per charge and one credit note per refund, for the posted amount', invs.length, totBad);
+
+  return { ok: Object.values(checks).every((c) => c.ok), checks };
+}

@@ -1,0 +1,189 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { App } from '../../server/http/app.ts';
+import { verifyLedger } from '../../server/services/ledger.ts';
+import { createTestEnv, type TestEnv } from '../helpers/context.ts';
+import { createDepartureWithListing } from '../helpers/fixtures.ts';
+import { as, buildApp, expectErrorShape, signIn, type Session } from '../helpers/http.ts';
+
+/** Who sees which balance, transfers and invoices (issue 4 permissions; API.md "Money and keys"). */
+describe('finance endpoints: balances, transfers and invoices per organisation', () => {
+  let env: TestEnv;
+  let built: App;
+  let f1: Session;
+  let f2: Session;
+  let op1: Session;
+  let op2: Session;
+  let admin: Session;
+  let bookingId: string;
+  let invoiceId: string;
+  let invoiceNumber: string;
+
+  beforeAll(async () => {
+    env = await createTestEnv();
+    built = await buildApp(env.cfg);
+    [f1, f2, op1, op2, admin] = await Promise.all([
+      signIn(built.app, 'forwarder1@demo.test'),
+      signIn(built.app, 'forwarder2@demo.test'),
+      signIn(built.app, 'operator1@demo.test'),
+      signIn(built.app, 'operator2@demo.test'),
+      signIn(built.app, 'admin@demo.test'),
+    ]);
+    const d = await createDepartureWithListing(env.db, { capacityTeu: 50, capacityTonnes: 1000, listedTeu: 20, unitPriceCents: 120_000 });
+    await env.db.updateTable('departures').set({ operator_org_id: op1.me.org.id }).where('id', '=', d.departureId).execute();
+    const h = await as(built.app, f1)({ method: 'POST', url: '/api/holds', payload: { listingId: d.listingId, teu: 2, tonnes: 20 } });
+    const b = await as(built.app, f1)({ method: 'POST', url: `/api/holds/${h.json().id}/confirm`, payload: { reference: 'PO-<script>' } });
+    expect(b.statusCode).toBe(201);
+    bookingId = b.json().id;
+    const s = await built.ctx.services.ledger.settleBooking(bookingId);
+    invoiceId = s.invoiceId!;
+    invoiceNumber = s.invoiceNumber!;
+  });
+  afterEach(async () => {
+    const v = await verifyLedger(env.db);
+    expect(v.ok, JSON.stringify(v.checks, null, 2)).toBe(true);
+  });
+  afterAll(async () => {
+    await built?.app.close();
+    await env?.cleanup();
+  });
+
+  it('GET /api/invoices lists own invoices only (API.md shape); another forwarder and operator see none of them', async () => {
+    const mine = await as(built.app, f1)({ method: 'GET', url: '/api/invoices' });
+    expect(mine.statusCode).toBe(200);
+    const inv = mine.json().find((i: { id: string }) => i.id === invoiceId);
+    expect(inv).toMatchObject({
+      id: invoiceId,
+      number: invoiceNumber,
+      issuerOrgId: op1.me.org.id,
+      recipientOrgId: f1.me.org.id,
+      totalCents: 240_000,
+      vatCents: 0,
+      netCents: 240_000,
+      kind: 'invoice',
+    });
+    expect(inv.issuedAt).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect(invoiceNumber).toMatch(/^[A-Z0-9-]+-\d{4}-\d{6}$/);
+    expect((await as(built.app, op1)({ method: 'GET', url: '/api/invoices' })).json().some((i: { id: string }) => i.id === invoiceId)).toBe(true);
+    expect((await as(built.app, admin)({ method: 'GET', url: '/api/invoices' })).json().some((i: { id: string }) => i.id === invoiceId)).toBe(true);
+    for (const other of [f2, op2]) {
+      const list = await as(built.app, other)({ method: 'GET', url: '/api/invoices' });
+      expect(list.statusCode).toBe(200);
+      expect(list.json().some((i: { id: string }) => i.id === invoiceId)).toBe(false);
+    }
+    expect((await as(built.app, null)({ method: 'GET', url: '/api/invoices' })).statusCode).toBe(401);
+  });
+
+  it('GET /api/invoices/:id: issuer and recipient 200 with lines; anyone else 404; bad id 400', async () => {
+    for (const who of [f1, op1, admin]) {
+      const r = await as(built.app, who)({ method: 'GET', url: `/api/invoices/${invoiceId}` });
+      expect(r.statusCode).toBe(200);
+      expect(r.json().lines).toEqual([expect.objectContaining({ bookingId, quantityTeu: 2, unitPriceCents: 120_000, amountCents: 240_000 })]);
+    }
+    for (const other of [f2, op2]) {
+      const r = await as(built.app, other)({ method: 'GET', url: `/api/invoices/${invoiceId}` });
+      expect(r.statusCode).toBe(404);
+      expectErrorShape(r.json());
+      expect((await as(built.app, other)({ method: 'GET', url: `/api/invoices/${invoiceId}/print` })).statusCode).toBe(404);
+    }
+    expect((await as(built.app, f1)({ method: 'GET', url: '/api/invoices/00000000-0000-4000-8000-000000000000' })).statusCode).toBe(404);
+    expect((await as(built.app, f1)({ method: 'GET', url: '/api/invoices/not-a-uuid' })).statusCode).toBe(400);
+  });
+
+  it('print (HTML) and CSV work for issuer and recipient; CSV of another forwarder does not contain the invoice', async () => {
+    for (const who of [f1, op1]) {
+      const html = await as(built.app, who)({ method: 'GET', url: `/api/invoices/${invoiceId}/print` });
+      expect(html.statusCode).toBe(200);
+      expect(html.headers['content-type']).toMatch(/^text\/html/);
+      expect(html.body).toContain(invoiceNumber);
+      expect(html.body).toContain('@media print');
+      expect(html.body).toContain('€2,400.00');
+      expect(html.body).toContain('Reverse charge');
+      const csv = await as(built.app, who)({ method: 'GET', url: '/api/invoices.csv' });
+      expect(csv.statusCode).toBe(200);
+      expect(csv.headers['content-type']).toMatch(/^text\/csv/);
+      const lines = csv.body.trim().split('\r\n');
+      expect(lines[0]).toBe('number,kind,issued_at,issuer,recipient,net_cents,vat_cents,total_cents,currency,id');
+      expect(lines.some((l) => l.startsWith(`${invoiceNumber},invoice,`) && l.includes(',240000,0,240000,EUR,'))).toBe(true);
+    }
+    const other = await as(built.app, f2)({ method: 'GET', url: '/api/invoices.csv' });
+    expect(other.statusCode).toBe(200);
+    expect(other.body).not.toContain(invoiceNumber);
+  });
+
+  it("balance and transfers show the caller's own accounts only", async () => {
+    const fb = (await as(built.app, f1)({ method: 'GET', url: '/api/ledger/balance' })).json();
+    expect(fb.accounts).toEqual([expect.objectContaining({ kind: 'forwarder_payable', orgId: f1.me.org.id, balanceCents: 240_000, normalSide: 'debit' })]);
+    const ob = (await as(built.app, op1)({ method: 'GET', url: '/api/ledger/balance' })).json();
+    expect(ob.accounts).toEqual([expect.objectContaining({ kind: 'operator_receivable', orgId: op1.me.org.id, balanceCents: 232_800 })]);
+    const pb = (await as(built.app, admin)({ method: 'GET', url: '/api/ledger/balance' })).json();
+    expect(Object.fromEntries(pb.accounts.map((a: { kind: string; balanceCents: number }) => [a.kind, a.balanceCents]))).toEqual({ escrow: 0, platform_revenue: 7_200 });
+    const f2b = (await as(built.app, f2)({ method: 'GET', url: '/api/ledger/balance' })).json();
+    expect(f2b.accounts).toEqual([expect.objectContaining({ kind: 'forwarder_payable', orgId: f2.me.org.id, balanceCents: 0 })]);
+    const sched = await as(built.app, await signIn(built.app, 'scheduler@demo.test'))({ method: 'GET', url: '/api/ledger/balance' });
+    expect(sched.json()).toEqual({ accounts: [] });
+
+    const ft = (await as(built.app, f1)({ method: 'GET', url: '/api/ledger/transfers?limit=10' })).json();
+    expect(ft).toEqual([expect.objectContaining({ kind: 'charge', direction: 'debit', amountCents: 240_000, bookingId, accountKind: 'forwarder_payable' })]);
+    const ot = (await as(built.app, op1)({ method: 'GET', url: '/api/ledger/transfers' })).json();
+    expect(ot).toEqual([expect.objectContaining({ kind: 'release', direction: 'credit', amountCents: 232_800, bookingId })]);
+    expect((await as(built.app, f2)({ method: 'GET', url: '/api/ledger/transfers' })).json()).toEqual([]);
+    expect((await as(built.app, f1)({ method: 'GET', url: '/api/ledger/transfers?limit=0' })).statusCode).toBe(400);
+    expect((await as(built.app, null)({ method: 'GET', url: '/api/ledger/balance' })).statusCode).toBe(401);
+  });
+});
+
+/** verifyLedger finds what it is meant to find (the database cannot refuse everything by itself). */
+describe('verifyLedger detects violations', () => {
+  let env: TestEnv;
+  beforeAll(async () => {
+    env = await createTestEnv({ ledgerCheck: false }) // corrupts the ledger on purpose;
+  });
+  afterAll(() => env?.cleanup());
+
+  it('reports a charge without its release and a gap in invoice numbers', async () => {
+    expect((await verifyLedger(env.db)).ok).toBe(true);
+    const [fwd, op] = await Promise.all([
+      env.db.selectFrom('organisations').select('id').where('kind', '=', 'forwarder').executeTakeFirstOrThrow(),
+      env.db.selectFrom('organisations').select('id').where('kind', '=', 'operator').executeTakeFirstOrThrow(),
+    ]);
+    const d = await createDepartureWithListing(env.db, { capacityTeu: 10, capacityTonnes: 100 });
+    const b = await env.db
+      .insertInto('bookings')
+      .values({ departure_id: d.departureId, listing_id: d.listingId, forwarder_org_id: fwd.id, teu: 1, tonnes: 1, unit_price_cents: 100, total_cents: 100 })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    await env.db.transaction().execute(async (tx) => {
+      const [a1, a2] = await Promise.all(
+        (['forwarder_payable', 'escrow'] as const).map((kind) =>
+          tx.insertInto('ledger_accounts').values({ org_id: kind === 'escrow' ? null : fwd.id, kind }).returning('id').executeTakeFirstOrThrow(),
+        ),
+      );
+      const t = await tx
+        .insertInto('ledger_transactions')
+        .values({ idempotency_key: `booking:${b.id}:charge`, kind: 'charge', booking_id: b.id, description: 'charge only' })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      await tx
+        .insertInto('ledger_entries')
+        .values([
+          { transaction_id: t.id, account_id: a1!.id, direction: 'debit', amount_cents: 100 },
+          { transaction_id: t.id, account_id: a2!.id, direction: 'credit', amount_cents: 100 },
+        ])
+        .execute();
+      await tx.insertInto('invoice_counters').values({ issuer_org_id: op.id, year: 2026, last_number: 2 }).execute();
+      const inv = await tx
+        .insertInto('invoices')
+        .values({ issuer_org_id: op.id, recipient_org_id: fwd.id, year: 2026, seq: 2, number: 'X-2026-000002', net_cents: 100, vat_cents: 0, total_cents: 100 })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      await tx.insertInto('invoice_lines').values({ invoice_id: inv.id, booking_id: b.id, description: 'x', quantity_teu: 1, unit_price_cents: 100, amount_cents: 100 }).execute();
+    });
+    const v = await verifyLedger(env.db);
+    expect(v.ok).toBe(false);
+    expect(v.checks.escrow_released!.ok).toBe(false);
+    expect(v.checks.invoice_numbers_gapless!.ok).toBe(false);
+    expect(v.checks.transactions_balanced!.ok).toBe(true);
+    expect(v.checks.account_balances_agree!.ok).toBe(true);
+    expect(v.checks.trial_balance!.ok).toBe(true);
+  });
+});
