@@ -31,11 +31,15 @@ const step = (what, cmd, args, env = {}) => {
 
 step('type-checking…', bin('tsc'), ['--noEmit', '-p', '.']);
 step('building the client…', bin('vite'), ['build', '--logLevel', 'warn']);
-step('running the tests…', bin('vitest'), ['run', ...process.argv.slice(2)], {
-  DATABASE_URL: stack.databaseUrl,
-  REDIS_URL: stack.redisUrl,
-  CI: process.env.CI ?? '',
-});
+const testEnv = { DATABASE_URL: stack.databaseUrl, REDIS_URL: stack.redisUrl, CI: process.env.CI ?? '' };
+const filters = process.argv.slice(2);
+if (filters.length > 0) {
+  step('running the tests…', bin('vitest'), ['run', ...filters], testEnv);
+} else {
+  // Browser tests run after the rest, so the heavy multi-process suites (chaos, races) never starve them.
+  step('running unit and integration tests…', bin('vitest'), ['run', 'test/unit', 'test/integration'], testEnv);
+  step('running browser tests (headless Chromium)…', bin('vitest'), ['run', 'test/browser'], testEnv);
+}
 
 if (stack.startedRedis) stopRedis();
 if (stack.startedPostgres) stopPostgres();

@@ -15,7 +15,7 @@ import { createSocketServer } from '../adapters/realtime/socket-server.ts';
 import { createContext, type Context, type ServiceHooks } from '../context.ts';
 import type { Config } from '../config.ts';
 import { bearer, registerAuth, SESSION_COOKIE } from './plugins/auth.ts';
-import { body as errorBody, registerErrorHandling } from './plugins/errors.ts';
+import { body as errorBody, registerErrorHandling, rejectNonFiniteNumbers } from './plugins/errors.ts';
 import { healthRoutes } from './routes/health.ts';
 import { networkRoutes } from './routes/network.ts';
 import { sessionRoutes } from './routes/session.ts';
@@ -94,6 +94,7 @@ export async function build(cfg: Config, opts: { logger?: boolean | object } = {
 
   // application
   registerErrorHandling(app);
+  rejectNonFiniteNumbers(app);
   registerAuth(app, ctx.services.auth);
 
   // routes

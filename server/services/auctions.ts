@@ -277,6 +277,9 @@ export class AuctionsService {
 
   /** GET /api/listings/:id/bids — the owning operator sees all; a forwarder only its own. */
   async listBids(p: Principal, listingId: string) {
+    // Bids are for the trading kinds only: a scheduler is refused with 403 (a kind rule, API.md), not 404 like
+    // an operator looking at another operator's listing (access matrix, issue 5).
+    policy.requireOrgKind(p, 'forwarder', 'operator', 'platform');
     const l = await this.db
       .selectFrom('listings as l')
       .innerJoin('departures as d', 'd.id', 'l.departure_id')

@@ -133,6 +133,30 @@ const DEP_AVAIL = [
   'id', 'corridor_id', 'operator_org_id', 'seq', 'capacity_teu', 'capacity_tonnes', 'held_teu', 'held_tonnes', 'booked_teu', 'booked_tonnes',
 ] as const;
 
+/**
+ * Gives held or booked capacity back to its listing and departure (in the caller's transaction, which has
+ * already locked the departure). The listing never exceeds its offered TEU.
+ */
+async function giveBack(tx: Tx, kind: 'held' | 'booked', listingId: string, departureId: string, teu: number, tonnes: number, now: Date) {
+  const l = await tx
+    .updateTable('listings')
+    .set({ remaining_teu: sql`least(teu, remaining_teu + ${teu})`, updated_at: now })
+    .where('id', '=', listingId)
+    .returning(['id', 'status', 'remaining_teu'])
+    .executeTakeFirstOrThrow();
+  const dep = await tx
+    .updateTable('departures')
+    .set(
+      kind === 'held'
+        ? { held_teu: sql`held_teu - ${teu}`, held_tonnes: sql`held_tonnes - ${tonnes}`, seq: sql`seq + 1`, updated_at: now }
+        : { booked_teu: sql`booked_teu - ${teu}`, booked_tonnes: sql`booked_tonnes - ${tonnes}`, seq: sql`seq + 1`, updated_at: now },
+    )
+    .where('id', '=', departureId)
+    .returning(DEP_AVAIL)
+    .executeTakeFirstOrThrow();
+  return { l, dep };
+}
+
 export function availabilityEvent(d: DepAvail): LiveEvent {
   return {
     rooms: [rooms.departure(d.id), rooms.corridor(d.corridor_id)],
@@ -142,6 +166,8 @@ export function availabilityEvent(d: DepAvail): LiveEvent {
       seq: Number(d.seq),
       freeTeu: d.capacity_teu - d.held_teu - d.booked_teu,
       freeTonnes: d.capacity_tonnes - d.held_tonnes - d.booked_tonnes,
+      /** When the server committed the change (epoch ms): lets clients and the benchmark measure push latency. */
+      at: Date.now(),
     },
     coalesceKey: `avail:${d.id}`,
   };
@@ -173,6 +199,65 @@ export async function emissionsFor(tx: Tx, corridorId: string, tonnes: number) {
   });
 }
 
+type BatchItem = {
+  listingId: string; teu: number; tonnes: number; unitPriceCents: number; expiresAt: string; orgId: string; userId: string; apiKeyId: string;
+};
+type BatchResult = { status: string; id?: string; listingRemaining?: number };
+type Waiter = { item: BatchItem; resolve: (r: { result: BatchResult; departure: DepAvail; at: Date }) => void; reject: (e: unknown) => void };
+
+/**
+ * Group commit per departure: while one batch for a departure is being committed, new holds for it wait
+ * and go together in the next batch (no timer: a lone request goes at once). One statement, one commit
+ * per batch; requests on different departures never wait for each other.
+ */
+export class HoldBatcher {
+  private readonly pending = new Map<string, Waiter[]>();
+  private readonly running = new Set<string>();
+
+  constructor(private readonly db: Db, private readonly maxBatch = 200) {}
+
+  submit(departureId: string, item: BatchItem) {
+    return new Promise<{ result: BatchResult; departure: DepAvail; at: Date }>((resolve, reject) => {
+      const q = this.pending.get(departureId) ?? [];
+      q.push({ item, resolve, reject });
+      this.pending.set(departureId, q);
+      if (!this.running.has(departureId)) void this.drain(departureId);
+    });
+  }
+
+  private async drain(departureId: string) {
+    this.running.add(departureId);
+    try {
+      for (;;) {
+        const q = this.pending.get(departureId);
+        if (!q || q.length === 0) break;
+        const batch = q.splice(0, this.maxBatch);
+        const at = new Date();
+        try {
+          const out = await this.run(departureId, batch.map((w) => w.item), at);
+          batch.forEach((w, i) => w.resolve({ result: out.results[i] ?? { status: 'insufficient_capacity' }, departure: out.departure, at }));
+        } catch (err) {
+          for (const w of batch) w.reject(err);
+        }
+      }
+    } finally {
+      this.running.delete(departureId);
+      if (this.pending.get(departureId)?.length === 0) this.pending.delete(departureId);
+    }
+  }
+
+  private async run(departureId: string, items: BatchItem[], at: Date, attempt = 1): Promise<{ results: BatchResult[]; departure: DepAvail }> {
+    try {
+      const r = await sql<{ r: { results: BatchResult[]; departure: DepAvail } }>`select cx_place_holds(${departureId}::uuid, ${JSON.stringify(items)}::jsonb, ${at}) as r`.execute(this.db);
+      return r.rows[0]!.r;
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (attempt < 5 && (code === '40P01' || code === '40001')) return this.run(departureId, items, at, attempt + 1);
+      throw err;
+    }
+  }
+}
+
 export interface HoldsOptions {
   holdTtlMs: number;
 }
@@ -191,17 +276,40 @@ export class HoldsService {
     private readonly events: EventSink,
     private readonly queues: Queues | null,
     private readonly opts: HoldsOptions,
-  ) {}
+  ) {
+    this.batcher = new HoldBatcher(db);
+  }
 
-  async create(p: Principal, input: { listingId: string; teu: number; tonnes: number }, idem?: IdemKey, now = new Date()) {
-    policy.requireOrgKind(p, 'forwarder');
-    const listing = await this.db
+  private readonly batcher: HoldBatcher;
+
+  /**
+   * A listing with the departure fields the hold path needs, cached in-process for 2 s. Staleness is
+   * harmless: whether the listing is open and has capacity is decided by Redis and then Postgres.
+   */
+  private async listingMeta(listingId: string, now: Date) {
+    const hit = this.metaCache.get(listingId);
+    if (hit && hit.until > now.getTime()) return hit.row;
+    const row = await this.loadMeta(listingId);
+    if (this.metaCache.size > 10_000) this.metaCache.clear();
+    if (row) this.metaCache.set(listingId, { row, until: now.getTime() + 2000 });
+    return row;
+  }
+
+  private readonly metaCache = new Map<string, { row: NonNullable<Awaited<ReturnType<HoldsService['loadMeta']>>>; until: number }>();
+
+  private loadMeta(listingId: string) {
+    return this.db
       .selectFrom('listings as l')
       .innerJoin('departures as d', 'd.id', 'l.departure_id')
       .selectAll('l')
       .select(['d.corridor_id', 'd.cutoff_at', 'd.capacity_teu', 'd.capacity_tonnes'])
-      .where('l.id', '=', input.listingId)
+      .where('l.id', '=', listingId)
       .executeTakeFirst();
+  }
+
+  async create(p: Principal, input: { listingId: string; teu: number; tonnes: number }, idem?: IdemKey, now = new Date()) {
+    policy.requireOrgKind(p, 'forwarder');
+    const listing = await this.listingMeta(input.listingId, now);
     if (!listing) throw notFound('listing');
     if (listing.format !== 'fixed' && listing.format !== 'falling') {
       throw conflict('wrong_format', `a ${listing.format} listing takes bids, not holds`);
@@ -226,11 +334,13 @@ export class HoldsService {
     const expiresAt = holdExpiresAt(now, this.opts.holdTtlMs);
     let outcome: { hold: Hold; dep: DepAvail; remaining: number; replay: boolean } | undefined;
     try {
-      outcome = await inTransaction(this.db, async (tx) => {
-        if (idem) {
-          const claim = await claimKey<Hold>(tx, idem);
-          if (claim.kind === 'replay') return { hold: claim.body, dep: null as never, remaining: -1, replay: true };
-        }
+      outcome = !idem
+        ? await this.placeBatched(p, listing.departure_id, { listingId: listing.id, teu: input.teu, tonnes: input.tonnes, unitPrice, expiresAt }, now)
+        : await inTransaction(this.db, async (tx) => {
+        const claim = await claimKey<Hold>(tx, idem);
+        if (claim.kind === 'replay') return { hold: claim.body, dep: null as never, remaining: -1, replay: true };
+        // lock order of every capacity path: departure, then listing
+        await tx.selectFrom('departures').select('id').where('id', '=', listing.departure_id).forUpdate().execute();
         const l = await tx
           .updateTable('listings')
           .set({ remaining_teu: sql`remaining_teu - ${input.teu}`, updated_at: now })
@@ -273,7 +383,7 @@ export class HoldsService {
           .executeTakeFirstOrThrow();
         await audit(tx, p, 'hold.create', { type: 'hold', id: row.id }, { listingId: listing.id, teu: input.teu, tonnes: input.tonnes });
         const hold = toHold(row);
-        if (idem) await storeAnswer(tx, idem, 201, hold);
+        await storeAnswer(tx, idem, 201, hold);
         return { hold, dep, remaining: l.remaining_teu, replay: false };
       });
     } catch (err) {
@@ -301,6 +411,44 @@ export class HoldsService {
       ?.add('hold.expire', { holdId: hold.id }, { jobId: `hold.expire-${hold.id}`, delay: Math.max(0, expiresAt.getTime() - Date.now()) })
       .catch(() => {}); // the periodic sweep catches a hold whose job could not be enqueued
     return hold;
+  }
+
+  /**
+   * Places a hold through the per-departure batcher: concurrent holds on one departure share one
+   * statement (cx_place_holds) and one commit — group commit at the application level. Each request still
+   * gets its own answer only after the commit that made its hold durable.
+   */
+  private async placeBatched(
+    p: Principal,
+    departureId: string,
+    item: { listingId: string; teu: number; tonnes: number; unitPrice: number; expiresAt: Date },
+    now: Date,
+  ): Promise<{ hold: Hold; dep: DepAvail; remaining: number; replay: boolean }> {
+    const r = await this.batcher.submit(departureId, {
+      listingId: item.listingId,
+      teu: item.teu,
+      tonnes: item.tonnes,
+      unitPriceCents: item.unitPrice,
+      expiresAt: item.expiresAt.toISOString(),
+      orgId: p.orgId,
+      userId: p.userId ?? '',
+      apiKeyId: p.apiKeyId ?? '',
+    });
+    if (r.result.status !== 'ok') throw this.refusal(r.result.status);
+    const hold: Hold = {
+      id: r.result.id!,
+      listingId: item.listingId,
+      departureId,
+      teu: item.teu,
+      tonnes: item.tonnes,
+      unitPriceCents: item.unitPrice,
+      totalCents: totalCents(item.unitPrice, item.teu),
+      status: 'active',
+      expiresAt: item.expiresAt.toISOString(),
+      createdAt: r.at.toISOString(),
+    };
+    void now;
+    return { hold, dep: r.departure, remaining: r.result.listingRemaining!, replay: false };
   }
 
   /**
@@ -398,7 +546,11 @@ export class HoldsService {
     actor: Principal | null,
     now = new Date(),
   ): Promise<{ hold: Hold; orgId: string } | null> {
+    const where = await this.db.selectFrom('holds').select('departure_id').where('id', '=', holdId).executeTakeFirst();
+    if (!where) return null;
     const done = await inTransaction(this.db, async (tx) => {
+      // lock order of every capacity path: departure, then listing
+      await tx.selectFrom('departures').select('id').where('id', '=', where.departure_id).forUpdate().execute();
       let q = tx
         .updateTable('holds')
         .set({ status: how, ended_at: now })
@@ -410,18 +562,7 @@ export class HoldsService {
         .returning(['id', 'listing_id', 'departure_id', 'org_id', 'teu', 'tonnes', 'unit_price_cents', 'status', 'expires_at', 'created_at'])
         .executeTakeFirst();
       if (!h) return null;
-      const l = await tx
-        .updateTable('listings')
-        .set({ remaining_teu: sql`least(teu, remaining_teu + ${h.teu})`, updated_at: now })
-        .where('id', '=', h.listing_id)
-        .returning(['id', 'status', 'remaining_teu'])
-        .executeTakeFirstOrThrow();
-      const dep = await tx
-        .updateTable('departures')
-        .set({ held_teu: sql`held_teu - ${h.teu}`, held_tonnes: sql`held_tonnes - ${h.tonnes}`, seq: sql`seq + 1`, updated_at: now })
-        .where('id', '=', h.departure_id)
-        .returning(DEP_AVAIL)
-        .executeTakeFirstOrThrow();
+      const { l, dep } = await giveBack(tx, 'held', h.listing_id, h.departure_id, h.teu, h.tonnes, now);
       await audit(tx, actor, `hold.${how === 'released' ? 'release' : how === 'expired' ? 'expire' : 'cancel'}`, { type: 'hold', id: h.id });
       return { h, l, dep };
     });
@@ -449,6 +590,9 @@ export class HoldsService {
 
   /** DELETE /api/holds/:id — the holder gives the capacity back. */
   async release(p: Principal, holdId: string) {
+    // Only a forwarder (the holder) or the platform may ever release a hold: any other organisation kind is
+    // refused with 403 before the lookup, like confirm — it used to get 404 (access matrix, issue 5).
+    policy.requireOrgKind(p, 'forwarder', 'platform');
     const owner = await this.db.selectFrom('holds').select(['org_id', 'status']).where('id', '=', holdId).executeTakeFirst();
     if (!owner || !policy.canSeePrivate(p, [owner.org_id])) throw notFound('hold');
     if (owner.status !== 'active') throw conflict('hold_not_active', `this hold is ${owner.status}`);
@@ -602,10 +746,12 @@ export class HoldsService {
       const cur = await tx
         .selectFrom('bookings as b')
         .innerJoin('departures as d', 'd.id', 'b.departure_id')
-        .select(['b.status', 'b.total_cents', 'd.departs_at', 'd.cutoff_at'])
+        .select(['b.status', 'b.total_cents', 'b.departure_id', 'd.departs_at', 'd.cutoff_at'])
         .where('b.id', '=', id)
         .forUpdate('b')
         .executeTakeFirstOrThrow();
+      // lock order of every capacity path: departure, then listing
+      await tx.selectFrom('departures').select('id').where('id', '=', cur.departure_id).forUpdate().execute();
       // 'settled' is the money state of a live booking: it can still be cancelled (the refund job gives back
       // charge − fee with a credit note).
       if (cur.status !== 'confirmed' && cur.status !== 'settled') throw conflict('booking_not_active', `this booking is ${cur.status}`);
@@ -616,18 +762,7 @@ export class HoldsService {
         .where('id', '=', id)
         .returningAll()
         .executeTakeFirstOrThrow();
-      const l = await tx
-        .updateTable('listings')
-        .set({ remaining_teu: sql`least(teu, remaining_teu + ${b.teu})`, updated_at: now })
-        .where('id', '=', b.listing_id)
-        .returning(['id', 'status', 'remaining_teu'])
-        .executeTakeFirstOrThrow();
-      const dep = await tx
-        .updateTable('departures')
-        .set({ booked_teu: sql`booked_teu - ${b.teu}`, booked_tonnes: sql`booked_tonnes - ${b.tonnes}`, seq: sql`seq + 1`, updated_at: now })
-        .where('id', '=', b.departure_id)
-        .returning(DEP_AVAIL)
-        .executeTakeFirstOrThrow();
+      const { l, dep } = await giveBack(tx, 'booked', b.listing_id, b.departure_id, b.teu, b.tonnes, now);
       await audit(tx, p, 'booking.cancel', { type: 'booking', id }, { feeCents: fee.feeCents, band: fee.band });
       await enqueueInTx(tx, 'booking.refund', { bookingId: id }, `booking.refund-${id}`);
       const booking = toBooking(b);

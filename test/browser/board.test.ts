@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { RESULTS, WAIT, launchChromium, signInThroughForm } from '../helpers/browser.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestEnv, type TestEnv } from '../helpers/context.ts';
 import { httpSignIn, startServer, type Proc } from '../helpers/procs.ts';
@@ -11,15 +12,7 @@ import { httpSignIn, startServer, type Proc } from '../helpers/procs.ts';
  * another forwarder shows up on the board without a reload. The board also fits a phone screen.
  */
 
-const RESULTS = path.resolve('test-results');
-const WAIT = 15_000;
 
-function launchChromium(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-  });
-}
 
 /** Collects uncaught page errors and console errors, to explain failures. */
 function watchPage(page: Page, errors: string[]) {
@@ -29,13 +22,6 @@ function watchPage(page: Page, errors: string[]) {
   });
 }
 
-async function signInThroughForm(page: Page, url: string, email: string, password: string) {
-  await page.goto(`${url}/`);
-  await page.getByTestId('signin-email').waitFor({ timeout: WAIT });
-  await page.getByTestId('signin-email').fill(email);
-  await page.getByTestId('signin-password').fill(password);
-  await page.getByTestId('signin-submit').click();
-}
 
 async function numAttr(page: Page, selector: string, attr: string): Promise<number> {
   const v = await page.locator(selector).first().getAttribute(attr, { timeout: WAIT });
@@ -72,7 +58,7 @@ describe('departures board in the browser', () => {
 
   it('shows a sign-in error for a wrong password', async () => {
     const { page } = await newContext({ width: 1280, height: 800 });
-    await signInThroughForm(page, server.url, 'forwarder1@demo.test', 'not-the-password');
+    await signInThroughForm(page, server.url, 'forwarder1@demo.test', 'not-the-password', false);
     const err = page.getByTestId('signin-error');
     await err.waitFor({ timeout: WAIT });
     expect((await err.textContent())?.trim()).toBeTruthy();
@@ -83,7 +69,7 @@ describe('departures board in the browser', () => {
 
   it('signs in, filters DEDUI → ITBLQ, shows capacity, goes live, updates without reload and fits a phone', async () => {
     const { ctx, page } = await newContext({ width: 1280, height: 800 });
-    await signInThroughForm(page, server.url, 'forwarder1@demo.test', 'cluster-demo');
+    await signInThroughForm(page, server.url, 'forwarder1@demo.test', 'cluster-demo', false);
     await page.getByTestId('board').waitFor({ timeout: WAIT });
 
     // filters: the <select>s are filled from reference data

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { RESULTS, WAIT, launchChromium, signInThroughForm, goHash } from '../helpers/browser.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestEnv, type TestEnv } from '../helpers/context.ts';
 import { createDepartureWithListing, departureState } from '../helpers/fixtures.ts';
@@ -12,31 +13,9 @@ import { startServer, startWorker, type Proc } from '../helpers/procs.ts';
  * departure's free TEU drop to 25 without reloading. Postgres ends with 5 booked, 0 held.
  */
 
-const RESULTS = path.resolve('test-results');
-const WAIT = 15_000;
 
-function launchChromium(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-  });
-}
 
-async function signInThroughForm(page: Page, url: string, email: string) {
-  await page.goto(`${url}/`);
-  await page.getByTestId('signin-email').waitFor({ timeout: WAIT });
-  await page.getByTestId('signin-email').fill(email);
-  await page.getByTestId('signin-password').fill('cluster-demo');
-  await page.getByTestId('signin-submit').click();
-  await page.getByTestId('board').waitFor({ timeout: WAIT });
-}
 
-/** Same-document navigation to another hash route (no reload). */
-async function goHash(page: Page, hash: string) {
-  await page.evaluate((h) => {
-    location.hash = h;
-  }, hash);
-}
 
 describe('a hold on one server shows live on another', () => {
   let env: TestEnv;

@@ -61,8 +61,8 @@ describe('ascending auction: 50 bidders, 500 bids, two server processes, closed 
   let bidders: { cookie: string; csrf: string }[] = [];
 
   beforeAll(async () => {
-    env = await createTestEnv({ cfg: { apiPerMinute: 1_000_000, softCloseWindowMs: 1000, softCloseExtendMs: 1000 } });
-    const extra = { SOFT_CLOSE_WINDOW_SECONDS: '1', SOFT_CLOSE_EXTEND_SECONDS: '1' };
+    env = await createTestEnv({ cfg: { apiPerMinute: 1_000_000, softCloseWindowMs: 2000, softCloseExtendMs: 2000 } });
+    const extra = { SOFT_CLOSE_WINDOW_SECONDS: '2', SOFT_CLOSE_EXTEND_SECONDS: '2' };
     [servers[0], servers[1], worker] = await Promise.all([startServer(env.cfg, extra), startServer(env.cfg, extra), startWorker(env.cfg, extra)]);
     const accounts = await createForwarders(env.db, 50, 'bid');
     bidders = await Promise.all(accounts.map((a, i) => httpSignIn(servers[i % 2]!.url, a.email)));
@@ -141,7 +141,7 @@ describe('ascending auction: 50 bidders, 500 bids, two server processes, closed 
 
   it('bids racing the close: none counts after it, the soft close extends, and a late bid gets 409 auction_closed', async () => {
     const a = await createAuction(env.db, { format: 'ascending', teu: 10, closesInMs: 1500 });
-    const outcomes: { status: number; code?: string; at: number }[] = [];
+    const outcomes: { status: number; code?: string; at: number; price: number }[] = [];
     let price = 30_000;
     // 10 bids ~100 ms apart inside the soft-close window (each moves the close), then silence longer than an
     // extension, then one more bid that must find the auction closed.
@@ -154,13 +154,13 @@ describe('ascending auction: 50 bidders, 500 bids, two server processes, closed 
         body: JSON.stringify({ teu: 10, unitPriceCents: price }),
       });
       const json = (await res.json()) as { error?: { code: string } };
-      outcomes.push({ status: res.status, code: json.error?.code, at: Date.now() });
+      outcomes.push({ status: res.status, code: json.error?.code, at: Date.now(), price });
     };
     for (let i = 0; i < 10; i++) {
       await bid(i);
       await new Promise((r) => setTimeout(r, 100));
     }
-    await new Promise((r) => setTimeout(r, 2500));
+    await new Promise((r) => setTimeout(r, 5000)); // longer than an extension: the auction is over
     await bid(10);
     expect(outcomes.at(-1)!.code).toBe('auction_closed');
     const l = await env.db.selectFrom('listings').select(['closes_at', 'status']).where('id', '=', a.listingId).executeTakeFirstOrThrow();
@@ -173,7 +173,9 @@ describe('ascending auction: 50 bidders, 500 bids, two server processes, closed 
       return r.status === 'closed';
     }, 'closed', 400);
     const booking = await env.db.selectFrom('bookings').select(['teu', 'unit_price_cents']).where('listing_id', '=', a.listingId).execute();
-    expect(booking).toEqual([{ teu: 10, unit_price_cents: price - (outcomes.at(-1)!.code === 'auction_closed' ? 600 : 0) }]);
+    const best = Math.max(...outcomes.filter((o) => o.status === 201).map((o) => o.price));
+    expect(booking).toEqual([{ teu: 10, unit_price_cents: best }]);
+    expect(outcomes.filter((o) => o.status !== 201).every((o) => o.code === 'auction_closed')).toBe(true);
   });
 });
 

@@ -235,12 +235,8 @@ describe('bad input never gets a 5xx, always gets the error shape, and changes n
       if (res.headers['set-cookie'] && String(res.headers['set-cookie']).match(/cx_session=[^;]/)) problems.push('issued a session cookie');
       if (problems.length) failures.push(`${c.name} [${c.method} ${c.url.slice(0, 80)}] → ${res.statusCode} ${res.body.slice(0, 200)}: ${problems.join('; ')}`);
     }
-    // SERVER BUGS (see report) currently listed here:
-    //  - a NUL character in the sign-in e-mail (or an API key name) reaches Postgres, which refuses it
-    //    (22021, not mapped in plugins/errors.ts) → 500 internal;
-    //  - a path with bad percent-encoding (FST_ERR_BAD_URL) or a path parameter over 100 characters
-    //    (FST_ERR_MAX_PARAM_LENGTH) is answered by Fastify's built-in handler, bypassing setErrorHandler:
-    //    `{ error: "Bad Request", code: "FST_ERR_…", … }` instead of `{ error: { code, message } }`.
+    // Regression cases for bugs this test found (now fixed): a NUL character reaching Postgres (22021) was a
+    // 500; bad percent-encoding and over-long path parameters were answered in Fastify's own error format.
     // Soft, so that the "nothing changed" checks below still run.
     expect.soft(failures, failures.join('\n')).toEqual([]);
 
@@ -278,9 +274,8 @@ describe('bad input never gets a 5xx, always gets the error shape, and changes n
     }
   });
 
-  // SERVER BUG (see report): with @fastify/static registered with `wildcard: true` (uncommitted change in
-  // server/http/app.ts), GET /api/<unknown> matches the static wildcard route, so req.is404 is false and the
-  // auth hook answers 401 before the not-found handler can answer 404.
+  // Regression: with @fastify/static's wildcard route, GET /api/<unknown> used to reach the auth hook and
+  // answer 401 instead of 404 (plugins/auth.ts now skips the static catch-all).
   it('answers an unknown route with 404 not_found when not signed in (not 401)', async () => {
     for (const [method, url, headers] of [
       ['GET', '/api/nope', {}],

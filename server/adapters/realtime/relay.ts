@@ -18,13 +18,17 @@ export class StreamRelay {
     private readonly log: { warn: (o: unknown, m: string) => void },
   ) {}
 
-  async start() {
-    const key = eventStreamKey(this.prefix);
+  private async ensureGroup(key: string) {
     try {
       await this.redis.xgroup('CREATE', key, 'servers', '$', 'MKSTREAM');
     } catch (err) {
       if (!String(err).includes('BUSYGROUP')) throw err;
     }
+  }
+
+  async start() {
+    const key = eventStreamKey(this.prefix);
+    await this.ensureGroup(key);
     this.running = true;
     this.loop = this.run(key);
   }
@@ -44,6 +48,8 @@ export class StreamRelay {
         if (res) for (const [, entries] of res) await this.handle(key, entries);
       } catch (err) {
         if (!this.running) return;
+        // Redis lost its data (FLUSHALL, a replica promoted without it): the group is gone — make it again.
+        if (String(err).includes('NOGROUP')) await this.ensureGroup(key).catch(() => {});
         this.log.warn({ err }, 'live event relay: retrying');
         await new Promise((r) => setTimeout(r, 500));
       }

@@ -49,3 +49,28 @@ export function registerErrorHandling(app: FastifyInstance) {
     reply.status(404).send(body('not_found', `no route ${req.method} ${req.url.split('?')[0]}`));
   });
 }
+
+function hasNonFinite(v: unknown, depth = 0): boolean {
+  if (typeof v === 'number') return !Number.isFinite(v);
+  if (depth > 32 || !v || typeof v !== 'object') return false;
+  for (const x of Array.isArray(v) ? v : Object.values(v)) if (hasNonFinite(x, depth + 1)) return true;
+  return false;
+}
+
+/**
+ * Ajv's type coercion (coerceTypes 'array', needed for query strings) turns the strings "Infinity",
+ * "-Infinity" and "1e400" into ±Infinity for an `integer`/`number` field and then, under its default
+ * strictNumbers, skips minimum/maximum, which it only checks for finite numbers: `GET /api/ledger/transfers?limit=Infinity` passed validation (found by
+ * test/integration/hostile-http.test.ts; a JSON body `{"teu":"Infinity"}` passed too). No API number may be
+ * infinite, so every validated part (query, params, body) is checked once more after validation; only parts
+ * with a schema are walked, so their depth is bounded by it.
+ */
+export function rejectNonFiniteNumbers(app: FastifyInstance) {
+  app.addHook('preHandler', async (req) => {
+    const schema = req.routeOptions.schema;
+    if (!schema) return;
+    if ((schema.querystring && hasNonFinite(req.query)) || (schema.params && hasNonFinite(req.params)) || (schema.body && hasNonFinite(req.body))) {
+      throw new AppError(400, 'invalid_input', 'numbers must be finite');
+    }
+  });
+}

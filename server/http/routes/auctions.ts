@@ -37,7 +37,7 @@ export const auctionRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async 
         tags: ['auctions'],
         summary: 'Bids of a listing: all for its operator, only its own for a forwarder',
         params: IdParams,
-        response: { 200: Type.Array(Bid), ...errors(400, 401, 404) },
+        response: { 200: Type.Array(Bid), ...errors(400, 401, 403, 404) },
       },
     },
     async (req) => auctions.listBids(principalOf(req), req.params.id),

@@ -1,0 +1,427 @@
+// npm run bench [-- --json FILE] [--only holds,bids,fanout,watched,settlement] [--quick]
+//
+// Starts its own stack — a private Redis, a fresh database on the project's Postgres, 2 server and 2
+// worker processes — and measures each path side by side with its baseline in the same run. Prints
+// tables (or JSON with --json), the machine's core count and the load generator's CPU share.
+// Loopback only; every loop is bounded in count and time.
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { sql } from 'kysely';
+import { WebSocketServer } from 'ws';
+import { createDb, type Db } from '../adapters/db/db.ts';
+import { migrateToLatest } from '../adapters/db/migrate.ts';
+import { loadConfig } from '../config.ts';
+import { seedDemo } from '../seed/seed.ts';
+import { hashPassword } from '../services/passwords.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const args = process.argv.slice(2);
+const flag = (name: string) => args.includes(`--${name}`);
+const opt = (name: string) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const QUICK = flag('quick');
+const ONLY = new Set((opt('only') ?? 'holds,bids,fanout,watched,settlement').split(','));
+const HOLD_REQUESTS = QUICK ? 800 : 3000;
+const BID_REQUESTS = QUICK ? 800 : 3000;
+const CONCURRENCY = 64;
+const FANOUT_SIZES = QUICK ? [200, 500] : [1000, 5000];
+const FANOUT_EVENTS = QUICK ? 10 : 20;
+const SETTLE_JOBS = QUICK ? 300 : 2000;
+const USERS = 32;
+const log = (m: string) => process.stderr.write(`▸ ${m}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+const children: ChildProcess[] = [];
+function killAll() {
+  for (const c of children) {
+    try {
+      if (c.pid) process.kill(-c.pid, 'SIGKILL');
+    } catch {
+      c.kill('SIGKILL');
+    }
+  }
+}
+process.on('exit', killAll);
+
+function tsx(file: string, env: Record<string, string>): ChildProcess {
+  const c = spawn(path.join(ROOT, 'node_modules/.bin/tsx'), [file], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+    detached: true, // a process group: stopping it reaches tsx's node child too
+  });
+  children.push(c);
+  return c;
+}
+
+async function waitHttp(url: string) {
+  for (let i = 0; i < 300; i++) {
+    if (await fetch(`${url}/health`).then((r) => r.ok, () => false)) return;
+    await sleep(100);
+  }
+  throw new Error(`${url} did not start`);
+}
+
+function pct(sorted: number[], p: number) {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+const r1 = (x: number) => Math.round(x * 10) / 10;
+
+type User = { cookie: string; csrf: string };
+
+/** Runs `total` POSTs with CONCURRENCY workers; returns throughput, latency and the load generator's CPU share. */
+async function load(
+  servers: string[],
+  users: User[],
+  total: number,
+  req: (i: number) => { path: string; body: unknown },
+) {
+  const lat: number[] = [];
+  let ok = 0;
+  let refused = 0;
+  let errors = 0;
+  let next = 0;
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async (_, w) => {
+      for (;;) {
+        const i = next++;
+        if (i >= total) return;
+        const u = users[(w + i) % users.length]!;
+        const { path: p, body } = req(i);
+        const s = performance.now();
+        const res = await fetch(`${servers[i % servers.length]}${p}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', cookie: u.cookie, 'x-csrf-token': u.csrf },
+          body: JSON.stringify(body),
+        });
+        await res.arrayBuffer();
+        lat.push(performance.now() - s);
+        if (res.status === 201) ok++;
+        else if (res.status === 409) refused++;
+        else errors++;
+      }
+    }),
+  );
+  const secs = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  lat.sort((a, b) => a - b);
+  return {
+    requests: total,
+    accepted: ok,
+    refused,
+    errors,
+    'req/s': Math.round(total / secs),
+    'accepted/s': Math.round(ok / secs),
+    'p50 ms': r1(pct(lat, 50)),
+    'p99 ms': r1(pct(lat, 99)),
+    'loadgen CPU %': Math.round(((cpu.user + cpu.system) / 1000 / (secs * 1000)) * 100),
+  };
+}
+
+async function makeListings(db: Db, n: number, teu: number, format: 'fixed' | 'ascending', tag: string, corridorCode = 'DEDUI-ITBLQ-rail') {
+  const corridor = await db.selectFrom('corridors').select('id').where('code', '=', corridorCode).executeTakeFirstOrThrow();
+  const op = await db.selectFrom('organisations').select('id').where('kind', '=', 'operator').executeTakeFirstOrThrow();
+  const out: { listingId: string; departureId: string; corridorId: string }[] = [];
+  for (let i = 0; i < n; i++) {
+    const cutoff = new Date(Date.now() + 3 * 86_400_000 + i * 60_000);
+    const d = await db
+      .insertInto('departures')
+      .values({
+        corridor_id: corridor.id, operator_org_id: op.id, asset_name: `Bench ${tag} ${i}`, departs_at: new Date(cutoff.getTime() + 3_600_000),
+        arrives_at: new Date(cutoff.getTime() + 30 * 3_600_000), cutoff_at: cutoff, capacity_teu: teu, capacity_tonnes: teu * 20,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const l = await db
+      .insertInto('listings')
+      .values({
+        departure_id: d.id, format, teu, remaining_teu: teu,
+        ...(format === 'fixed'
+          ? { unit_price_cents: 50_000 }
+          : { reserve_price_cents: 10_000, min_increment_cents: 100, opens_at: new Date(Date.now() - 1000), closes_at: cutoff, max_close_at: cutoff }),
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    out.push({ listingId: l.id, departureId: d.id, corridorId: corridor.id });
+  }
+  return out;
+}
+
+/** Fan-out: `n` clients in child processes subscribed to one corridor; `events` availability changes. */
+async function fanout(kind: 'socketio' | 'ws', n: number, events: number, url: string, cookie: string, corridorId: string, trigger: (i: number) => Promise<void>) {
+  const procs = Math.max(1, Math.min(8, Math.ceil(n / 700)));
+  const per = Math.ceil(n / procs);
+  const kids = Array.from({ length: procs }, (_, k) => {
+    const c = fork(path.join(ROOT, 'server/cli/bench-fanout-child.mjs'), [kind, url, String(k === procs - 1 ? n - per * (procs - 1) : per), cookie, corridorId], {
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    });
+    children.push(c);
+    return c;
+  });
+  await Promise.all(
+    kids.map(
+      (c) =>
+        new Promise<void>((resolve, reject) => {
+          const t = setTimeout(() => reject(new Error('fan-out clients did not connect in 120 s')), 120_000);
+          c.on('message', (m: { ready?: boolean; error?: string }) => {
+            if (m.ready) {
+              clearTimeout(t);
+              resolve();
+            }
+          });
+        }),
+    ),
+  );
+  const t0 = performance.now();
+  for (let i = 0; i < events; i++) {
+    await trigger(i);
+    await sleep(250); // spaced beyond the 100 ms coalescing window: every change is delivered
+  }
+  await sleep(1500);
+  const secs = (performance.now() - t0) / 1000;
+  const lat: number[] = [];
+  await Promise.all(
+    kids.map(
+      (c) =>
+        new Promise<void>((resolve) => {
+          c.on('message', (m: { done?: boolean; lat?: number[] }) => {
+            if (m.done) {
+              lat.push(...(m.lat ?? []));
+              resolve();
+            }
+          });
+          c.send('finish');
+        }),
+    ),
+  );
+  lat.sort((a, b) => a - b);
+  return { clients: n, path: kind, expected: n * events, delivered: lat.length, 'p50 ms': r1(pct(lat, 50)), 'p99 ms': r1(pct(lat, 99)), 'deliveries/s': Math.round(lat.length / secs) };
+}
+
+// ---------------------------------------------------------------------------------------------------
+const base = loadConfig();
+const dbName = `${new URL(base.databaseUrl).pathname.slice(1)}_bench`;
+const adminUrl = new URL(base.databaseUrl);
+adminUrl.pathname = '/postgres';
+const benchUrl = new URL(base.databaseUrl);
+benchUrl.pathname = `/${dbName}`;
+const admin = createDb(adminUrl.toString(), { max: 1 });
+const redisDir = mkdtempSync(path.join(os.tmpdir(), 'cx-bench-redis-'));
+const report: Record<string, unknown> = { cores: os.cpus().length, cpu: os.cpus()[0]?.model, quick: QUICK };
+const targets: { target: string; value: string; met: boolean }[] = [];
+let db: Db | undefined;
+try {
+  const redisPort = await freePort();
+  const redis = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--dir', redisDir, '--save', '', '--appendonly', 'yes', '--maxmemory-policy', 'noeviction'], { stdio: 'ignore', detached: true });
+  children.push(redis);
+  const redisUrl = `redis://127.0.0.1:${redisPort}`;
+  await sql`drop database if exists ${sql.raw(`"${dbName}"`)} with (force)`.execute(admin);
+  await sql`create database ${sql.raw(`"${dbName}"`)}`.execute(admin);
+  db = createDb(benchUrl.toString(), { max: 6 });
+  log(`database ${dbName}: migrating and seeding…`);
+  await migrateToLatest(db);
+  await seedDemo(db, new Date(), () => {}, 2);
+  log(`creating ${USERS} forwarders…`);
+  const hash = await hashPassword('cluster-demo');
+  for (let i = 0; i < USERS; i++) {
+    const org = await db.insertInto('organisations').values({ slug: `bench-${i}`, name: `Bench ${i}`, kind: 'forwarder' }).returning('id').executeTakeFirstOrThrow();
+    const u = await db.insertInto('users').values({ email: `bench${i}@bench.test`, name: `Bench ${i}`, password_hash: hash }).returning('id').executeTakeFirstOrThrow();
+    await db.insertInto('memberships').values({ user_id: u.id, org_id: org.id, role: 'admin' }).execute();
+  }
+  const env = {
+    DATABASE_URL: benchUrl.toString(), REDIS_URL: redisUrl, REDIS_PREFIX: 'bench:', LOG_LEVEL: 'error', BENCH_ROUTES: '1',
+    API_PER_MINUTE: '100000000', SIGNIN_PER_MINUTE: '100000',
+  };
+  log('starting 2 server and 2 worker processes…');
+  const ports = [await freePort(), await freePort()];
+  const urls = ports.map((p) => `http://127.0.0.1:${p}`);
+  for (const p of ports) tsx('server/server.ts', { ...env, PORT: String(p), HOST: '127.0.0.1' });
+  const workers = [tsx('workers/worker.ts', env), tsx('workers/worker.ts', env)];
+  await Promise.all(urls.map(waitHttp));
+  const users: User[] = await Promise.all(
+    Array.from({ length: USERS }, async (_, i) => {
+      const res = await fetch(`${urls[i % 2]}/api/session`, {
+        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: `bench${i}@bench.test`, password: 'cluster-demo' }),
+      });
+      const me = (await res.json()) as { csrfToken: string };
+      return { cookie: res.headers.getSetCookie()[0]!.split(';')[0]!, csrf: me.csrfToken };
+    }),
+  );
+
+  // --- hold path -----------------------------------------------------------------------------------
+  if (ONLY.has('holds')) {
+    const rows = [];
+    for (const [name, n, teu] of [['spread: 16 departures, room for all', 16, Math.ceil(HOLD_REQUESTS / 16) + 10], ['hot: 1 departure, 20 TEU free', 1, 20]] as const) {
+      const naive = await makeListings(db, n, teu, 'fixed', `hn${n}`);
+      const fast = await makeListings(db, n, teu, 'fixed', `hf${n}`);
+      log(`holds "${name}": naive baseline…`);
+      rows.push({ scenario: name, path: 'naive FOR UPDATE', ...(await load(urls, users, HOLD_REQUESTS, (i) => ({ path: '/api/bench/naive-holds', body: { listingId: naive[i % n]!.listingId, teu: 1, tonnes: 10 } }))) });
+      log(`holds "${name}": Redis gate + Postgres guard…`);
+      rows.push({ scenario: name, path: 'Redis + PG guard', ...(await load(urls, users, HOLD_REQUESTS, (i) => ({ path: '/api/holds', body: { listingId: fast[i % n]!.listingId, teu: 1, tonnes: 10 } }))) });
+    }
+    const over = await sql<{ n: number }>`
+      select coalesce(sum(greatest(0, held_teu + booked_teu - capacity_teu) + greatest(0, held_tonnes + booked_tonnes - capacity_tonnes)), 0)::int as n from departures`.execute(db);
+    const ratioSpread = rows[1]!['accepted/s'] / Math.max(1, rows[0]!['accepted/s']);
+    const ratioHot = rows[3]!['req/s'] / Math.max(1, rows[2]!['req/s']);
+    report.holds = { rows, ratioAcceptedSpread: r1(ratioSpread), ratioRequestsHot: r1(ratioHot), overbookedUnits: over.rows[0]!.n };
+    console.log(`\nHold path (${HOLD_REQUESTS} requests per run, ${CONCURRENCY} concurrent clients over 2 servers)`);
+    console.table(rows);
+    console.log(`ratio accepted holds/s (spread) ${r1(ratioSpread)}×, decided requests/s (hot) ${r1(ratioHot)}×; overbooked units ${over.rows[0]!.n}`);
+    targets.push({ target: 'holds ≥ 10× the naive path (accepted/s, spread)', value: `${r1(ratioSpread)}×`, met: ratioSpread >= 10 });
+    targets.push({ target: '0 overbooked units', value: String(over.rows[0]!.n), met: over.rows[0]!.n === 0 });
+  }
+
+  // --- bid path ------------------------------------------------------------------------------------
+  if (ONLY.has('bids')) {
+    const listings = await makeListings(db, 16, 1_000_000, 'ascending', 'bids');
+    log('bids: 16 hot ascending listings…');
+    const res = await load(urls, users, BID_REQUESTS, (i) => ({ path: `/api/listings/${listings[i % 16]!.listingId}/bids`, body: { teu: 1, unitPriceCents: 10_000 + (i % 50) * 100 } }));
+    const durable = await sql<{ n: number }>`select count(*)::int as n from bids where listing_id in (${sql.join(listings.map((l) => l.listingId))})`.execute(db);
+    report.bids = { ...res, durableInPostgres: durable.rows[0]!.n };
+    console.log(`\nBid path (${BID_REQUESTS} bids on 16 ascending listings)`);
+    console.table([{ ...res, 'durable rows': durable.rows[0]!.n }]);
+    targets.push({ target: '≥ 5,000 durable bids/s', value: `${res['accepted/s']}/s`, met: res['accepted/s'] >= 5000 });
+  }
+
+  // --- live fan-out --------------------------------------------------------------------------------
+  let watchedCorridor: string | undefined;
+  if (ONLY.has('fanout') || ONLY.has('watched')) {
+    const hot = await makeListings(db, 1, 1_000_000, 'fixed', 'fan', 'DEDUI-NLRTM-rail');
+    watchedCorridor = hot[0]!.corridorId;
+    const rows = [];
+    // bare ws reference server: broadcasts a stamped message to every client
+    const wsHttp = createServer();
+    const wss = new WebSocketServer({ server: wsHttp });
+    const wsPort = await freePort();
+    await new Promise<void>((r) => wsHttp.listen(wsPort, '127.0.0.1', () => r()));
+    for (const n of ONLY.has('fanout') ? FANOUT_SIZES : []) {
+      log(`fan-out: ${n} Socket.IO clients…`);
+      let k = 0;
+      rows.push(
+        await fanout('socketio', n, FANOUT_EVENTS, urls[0]!, users[0]!.cookie, hot[0]!.corridorId, async () => {
+          const u = users[k++ % users.length]!;
+          await fetch(`${urls[k % 2]}/api/holds`, {
+            method: 'POST', headers: { 'content-type': 'application/json', cookie: u.cookie, 'x-csrf-token': u.csrf },
+            body: JSON.stringify({ listingId: hot[0]!.listingId, teu: 1, tonnes: 1 }),
+          });
+        }),
+      );
+      log(`fan-out: ${n} bare ws clients…`);
+      rows.push(
+        await fanout('ws', n, FANOUT_EVENTS, `ws://127.0.0.1:${wsPort}`, '', '', async () => {
+          const msg = JSON.stringify({ departureId: 'x', seq: 1, freeTeu: 1, freeTonnes: 1, at: Date.now() });
+          for (const c of wss.clients) c.send(msg);
+        }),
+      );
+    }
+    wss.close();
+    wsHttp.close();
+    if (rows.length) {
+      report.fanout = rows;
+      console.log(`\nLive fan-out (${FANOUT_EVENTS} availability changes, clients in child processes; ws = bare reference)`);
+      console.table(rows);
+      const big = FANOUT_SIZES.at(-1)!;
+      const sio = rows.find((r) => r.path === 'socketio' && r.clients === big)!;
+      const ws = rows.find((r) => r.path === 'ws' && r.clients === big)!;
+      targets.push({ target: `fan-out p99 ≤ 150 ms at ${big} clients`, value: `${sio['p99 ms']} ms`, met: sio['p99 ms'] <= 150 });
+      targets.push({ target: 'fan-out p99 ≤ 1.5× bare ws p99', value: `${r1(sio['p99 ms'] / Math.max(0.1, ws['p99 ms']))}×`, met: sio['p99 ms'] <= 1.5 * ws['p99 ms'] });
+      targets.push({ target: 'every change delivered to every client', value: `${sio.delivered}/${sio.expected}`, met: sio.delivered === sio.expected });
+    }
+  }
+
+  // --- accept latency while watched ----------------------------------------------------------------
+  if (ONLY.has('watched') && watchedCorridor) {
+    const n = FANOUT_SIZES.at(-1)!;
+    const holdsOn = async (tag: string) => {
+      const l = await makeListings(db!, 4, 100_000, 'fixed', tag, 'DEDUI-NLRTM-rail');
+      return load(urls, users, QUICK ? 400 : 1500, (i) => ({ path: '/api/holds', body: { listingId: l[i % 4]!.listingId, teu: 1, tonnes: 1 } }));
+    };
+    log('accept latency: unwatched…');
+    const unwatched = await holdsOn('w0');
+    log(`accept latency: ${n} watchers…`);
+    const procs = Math.ceil(n / 700);
+    const kids = Array.from({ length: procs }, (_, k) => {
+      const c = fork(path.join(ROOT, 'server/cli/bench-fanout-child.mjs'), ['socketio', urls[k % 2]!, String(Math.ceil(n / procs)), users[0]!.cookie, watchedCorridor!], {
+        stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+      });
+      children.push(c);
+      return c;
+    });
+    await Promise.all(kids.map((c) => new Promise<void>((r) => c.on('message', (m: { ready?: boolean }) => m.ready && r()))));
+    const watched = await holdsOn('w1');
+    for (const c of kids) c.send('finish');
+    await sleep(500);
+    const ratio = watched['p99 ms'] / Math.max(0.1, unwatched['p99 ms']);
+    report.watched = { unwatched, watched, ratio: r1(ratio) };
+    console.log(`\nHold accept latency with ${n} watchers of the corridor vs none`);
+    console.table([{ watchers: 0, ...unwatched }, { watchers: n, ...watched }]);
+    targets.push({ target: 'accept p99 watched ≤ 1.2× unwatched', value: `${r1(ratio)}×`, met: ratio <= 1.2 });
+  }
+
+  // --- settlement ----------------------------------------------------------------------------------
+  if (ONLY.has('settlement')) {
+    log('settlement: stopping one worker, creating confirmed bookings…');
+    for (const w of workers.slice(1)) if (w.pid) process.kill(-w.pid, 'SIGTERM');
+    await sleep(2000);
+    const l = (await makeListings(db, 1, SETTLE_JOBS + 10, 'fixed', 'settle'))[0]!;
+    const fwd = await db.selectFrom('organisations').select('id').where('slug', '=', 'bench-0').executeTakeFirstOrThrow();
+    // bookings written straight into Postgres with their outbox rows, as confirm() does
+    await db.transaction().execute(async (tx) => {
+      const ids = await tx
+        .insertInto('bookings')
+        .values(Array.from({ length: SETTLE_JOBS }, () => ({
+          departure_id: l.departureId, listing_id: l.listingId, forwarder_org_id: fwd.id, teu: 1, tonnes: 10, unit_price_cents: 50_000, total_cents: 50_000,
+        })))
+        .returning('id')
+        .execute();
+      await tx.updateTable('departures').set({ booked_teu: SETTLE_JOBS, booked_tonnes: SETTLE_JOBS * 10 }).where('id', '=', l.departureId).execute();
+      await tx.insertInto('outbox').values(ids.map((b) => ({ job_name: 'booking.settle', job_id: `booking.settle-${b.id}`, data: JSON.stringify({ bookingId: b.id }) }))).execute();
+    });
+    const t0 = performance.now();
+    let settled = 0;
+    for (let i = 0; i < 1200 && settled < SETTLE_JOBS; i++) {
+      await sleep(250);
+      const r = await sql<{ n: number }>`select count(*)::int as n from bookings where listing_id = ${l.listingId} and status = 'settled'`.execute(db);
+      settled = r.rows[0]!.n;
+    }
+    const secs = (performance.now() - t0) / 1000;
+    const perSec = Math.round(settled / secs);
+    report.settlement = { jobs: SETTLE_JOBS, settled, seconds: r1(secs), 'jobs/s': perSec };
+    console.log('\nSettlement drained by one worker (outbox → BullMQ → ledger transfers + invoice per booking)');
+    console.table([report.settlement]);
+    targets.push({ target: 'settlement ≥ 4,000 jobs/s (one worker)', value: `${perSec}/s`, met: perSec >= 4000 });
+  }
+
+  console.log(`\nTargets (${os.cpus().length} cores; ratios against baselines measured in this run)`);
+  console.table(targets.map((t) => ({ ...t, met: t.met ? 'met' : 'NOT met' })));
+  report.targets = targets;
+  const jsonAt = opt('json');
+  if (jsonAt) writeFileSync(jsonAt, JSON.stringify(report, null, 2));
+} finally {
+  killAll();
+  await sleep(300);
+  await db?.destroy();
+  await sql`drop database if exists ${sql.raw(`"${dbName}"`)} with (force)`.execute(admin).catch(() => {});
+  await admin.destroy();
+  rmSync(redisDir, { recursive: true, force: true });
+}

@@ -1,0 +1,33 @@
+// npm run chaos [-- --seconds 120 --json FILE --seed N]
+//
+// Chaos run: 2 server + 2 worker processes on a private database and a private Redis (AOF), forwarders
+// holding / confirming / releasing / cancelling / bidding while servers and workers are SIGKILLed and
+// Redis is restarted; then every invariant is checked (see server/cli/chaos-run.ts). Progress on stderr,
+// the summary table on stdout, exit code 1 on any violation. Loopback only; bounded; cleans up after itself.
+import { writeFileSync } from 'node:fs';
+import { loadConfig } from '../config.ts';
+import { formatChaos, runChaos } from './chaos-run.ts';
+
+const args = process.argv.slice(2);
+const opt = (name: string) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const seconds = Number(opt('seconds') ?? 120);
+if (!Number.isFinite(seconds) || seconds < 5 || seconds > 3600) {
+  process.stderr.write('--seconds must be a number between 5 and 3600\n');
+  process.exit(2);
+}
+const seedArg = opt('seed');
+const jsonFile = opt('json');
+
+const result = await runChaos({
+  seconds,
+  databaseUrl: loadConfig().databaseUrl,
+  handleSignals: true,
+  ...(process.env.REDIS_BIN ? { redisBin: process.env.REDIS_BIN } : {}),
+  ...(seedArg !== undefined ? { seed: Number(seedArg) } : {}),
+});
+console.log(formatChaos(result));
+if (jsonFile) writeFileSync(jsonFile, JSON.stringify(result, null, 2));
+process.exit(result.ok ? 0 : 1);

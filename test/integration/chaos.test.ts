@@ -1,0 +1,21 @@
+import { describe, expect, it } from 'vitest';
+import { formatChaos, runChaos } from '../../server/cli/chaos-run.ts';
+
+/**
+ * Issue 5: 20 s of chaos — two server and two worker processes, a private Redis with AOF; servers and
+ * workers SIGKILLed and restarted, Redis restarted, while forwarders hold, confirm, release, cancel and
+ * bid and live clients watch. Every invariant check must count 0 violations. (`npm run chaos` is the
+ * longer run of the same code.)
+ */
+describe('chaos: kills and restarts under load', () => {
+  it('20 s with a server, a worker and Redis restarted: no violation of any invariant', async () => {
+    const result = await runChaos({ seconds: 20, databaseUrl: process.env.DATABASE_URL!, log: (m) => process.stderr.write(`[chaos] ${m}\n`) });
+    console.log(formatChaos(result));
+    expect(result.faultCounts['server SIGKILL']).toBeGreaterThanOrEqual(1);
+    expect(result.faultCounts['worker SIGKILL']).toBeGreaterThanOrEqual(1);
+    expect(result.faultCounts['redis restart']).toBeGreaterThanOrEqual(1);
+    expect(result.load['holds acknowledged']).toBeGreaterThan(0);
+    expect(result.load['bids acknowledged']).toBeGreaterThan(0);
+    for (const c of result.checks) expect({ check: c.check, violations: c.violations, examples: c.examples }).toEqual({ check: c.check, violations: 0, examples: [] });
+  }, 360_000);
+});
