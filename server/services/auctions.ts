@@ -18,6 +18,7 @@ import { totalCents } from '../core/pricing.ts';
 import { AppError, conflict, notFound } from './errors.ts';
 import { availabilityEvent, emissionsFor, toBooking } from './holds.ts';
 import { policy, type Principal } from './principal.ts';
+import { KeyedBatcher } from './batcher.ts';
 
 export interface BidAnswer {
   id: string;
@@ -26,6 +27,13 @@ export interface BidAnswer {
   unitPriceCents: number;
   minNextBidCents?: number;
   allocatedTeu?: number;
+}
+
+export interface BidInput {
+  teu: number;
+  unitPriceCents: number;
+  allOrNothing?: boolean;
+  maxUnitPriceCents?: number;
 }
 
 export interface AuctionOptions {
@@ -149,6 +157,7 @@ export class AuctionsService {
     const exists = await this.db.selectFrom('listings').select(['format']).where('id', '=', listingId).executeTakeFirst();
     if (!exists) throw notFound('listing');
     if (exists.format !== 'ascending' && exists.format !== 'sealed') throw conflict('wrong_format', `a ${exists.format} listing is held, not bid on`);
+    if (!idem) return this.bidBatcher.submit(listingId, { p, input });
     const release = await this.lock(listingId);
     let outcome;
     try {
@@ -235,6 +244,118 @@ export class AuctionsService {
     }
     return outcome.answer;
   }
+
+  /**
+   * One batch of bids on one listing (group commit): one lock, one read of the book, the core decides each
+   * bid in arrival order against the book as the earlier bids of the batch left it, one commit. Every bid
+   * gets the answer it would have had alone; refused ones get their own error.
+   */
+  private async placeBidBatch(listingId: string, items: { p: Principal; input: BidInput }[]): Promise<(BidAnswer | Error)[]> {
+    const release = await this.lock(listingId);
+    let out;
+    try {
+      out = await inTransaction(this.db, async (tx) => {
+        const l = (await tx.selectFrom('listings').selectAll().where('id', '=', listingId).forUpdate().executeTakeFirstOrThrow()) as ListingRow;
+        const now = await this.dbNow(tx);
+        if (l.status !== 'open') {
+          return { answers: items.map(() => conflict('auction_closed', `this auction is ${l.status}`)), changed: false as const };
+        }
+        let config = this.configOf(l);
+        // The book of this listing: from this process' cache when no other process has bid since (bid_seq
+        // is read under the row lock), else from Postgres.
+        const cached = this.books.get(listingId);
+        const bids = cached && cached.seq === Number(l.bid_seq) ? [...cached.bids] : (await this.bidsOf(tx, listingId)).map(toCore);
+        let seq = Number(l.bid_seq);
+        let extended = false;
+        const stored: { bid: AuctionBid; userId: string | null }[] = [];
+        const replaced: string[] = [];
+        const answers: (BidAnswer | Error)[] = [];
+        const audits: { p: Principal; bid: AuctionBid; autoBids: number; extended: boolean }[] = [];
+        for (const { p, input } of items) {
+          const res = acceptBid(
+            config,
+            bids,
+            {
+              id: randomUUID(), bidderId: p.orgId, teu: input.teu, unitPriceCents: input.unitPriceCents, allOrNothing: input.allOrNothing ?? false,
+              ...(input.maxUnitPriceCents !== undefined ? { maxUnitPriceCents: input.maxUnitPriceCents } : {}),
+            },
+            now,
+            seq + 1,
+            { newBidId: () => randomUUID() },
+          );
+          if (!res.ok) {
+            answers.push(
+              res.code === 'invalid_bid'
+                ? new AppError(400, 'invalid_bid', res.message)
+                : conflict(res.code, res.message, res.minUnitPriceCents !== undefined ? { minUnitPriceCents: res.minUnitPriceCents } : undefined),
+            );
+            continue;
+          }
+          seq += 1 + res.autoBids.length;
+          stored.push({ bid: res.bid, userId: p.userId }, ...res.autoBids.map((bid) => ({ bid, userId: null })));
+          bids.push(res.bid, ...res.autoBids);
+          replaced.push(...res.autoBids.map((b) => b.replacesBidId).filter((x): x is string => !!x));
+          if (res.extended) extended = true;
+          config = { ...config, closesAt: res.closesAt };
+          audits.push({ p, bid: res.bid, autoBids: res.autoBids.length, extended: res.extended });
+          answers.push({
+            id: res.bid.id,
+            status: res.status,
+            closesAt: res.closesAt.toISOString(),
+            unitPriceCents: res.bid.unitPriceCents,
+            ...(config.format === 'ascending' ? { allocatedTeu: res.allocatedTeu } : {}),
+          });
+        }
+        if (stored.length === 0) return { answers, changed: false as const };
+        // One ladder for the whole batch: every accepted bid is told the minimum as the batch left it.
+        const ladder = publicLadder(config, bids, null);
+        for (const a of answers) {
+          if (!(a instanceof Error)) {
+            a.closesAt = config.closesAt.toISOString();
+            if (ladder.format === 'ascending') a.minNextBidCents = ladder.minNextBidCents;
+          }
+        }
+        await tx
+          .insertInto('bids')
+          .values(
+            stored.map(({ bid: b, userId }) => ({
+              id: b.id, listing_id: listingId, org_id: b.bidderId, user_id: userId, seq: b.seq, teu: b.teu, unit_price_cents: b.unitPriceCents,
+              all_or_nothing: b.allOrNothing, max_unit_price_cents: b.maxUnitPriceCents ?? null, replaces_bid_id: b.replacesBidId ?? null, placed_at: b.placedAt,
+            })),
+          )
+          .execute();
+        if (replaced.length) await tx.updateTable('bids').set({ status: 'replaced' }).where('id', 'in', replaced).execute();
+        await tx.updateTable('listings').set({ bid_seq: seq, closes_at: config.closesAt, updated_at: now }).where('id', '=', listingId).execute();
+        await tx
+          .insertInto('audit_log')
+          .values(
+            audits.map((a) => ({
+              at: now, actor_user_id: a.p.userId, actor_org_id: a.p.orgId, api_key_id: a.p.apiKeyId ?? null, action: 'bid.place', entity_type: 'bid', entity_id: a.bid.id,
+              data: JSON.stringify({ listingId, teu: a.bid.teu, unitPriceCents: a.bid.unitPriceCents, extended: a.extended, autoBids: a.autoBids }),
+            })),
+          )
+          .execute();
+        if (extended) {
+          await enqueueInTx(tx, 'auction.close', { listingId }, `auction.close-${listingId}-${config.closesAt.getTime()}`, config.closesAt);
+        }
+        return { answers, changed: true as const, ladder, listing: l, extended, seqOf: new Map(bids.map((b) => [b.id, b.seq] as const)), bids, seq };
+      });
+    } finally {
+      await release();
+    }
+    if (out.changed) {
+      this.books.set(listingId, { seq: out.seq, bids: out.bids }); // committed: the cache may follow
+      if (this.books.size > 2000) this.books.delete(this.books.keys().next().value!);
+      if (out.extended && this.queues) await drainOutbox(this.db, this.queues).catch(() => {});
+      await this.events.emit([this.updateEvent(out.listing, out.ladder, out.seqOf)]).catch(() => {});
+    }
+    return out.answers;
+  }
+
+  /** Per-listing book cache (validated against bid_seq under the row lock before use). */
+  private readonly books = new Map<string, { seq: number; bids: AuctionBid[] }>();
+
+  private readonly bidBatcher = new KeyedBatcher<{ p: Principal; input: BidInput }, BidAnswer>((listingId, items) => this.placeBidBatch(listingId, items));
 
   private updateEvent(l: ListingRow, ladder: ReturnType<typeof publicLadder>, seqOf: Map<string, number>): LiveEvent {
     const base = { listingId: l.id, status: l.status, remainingTeu: l.remaining_teu, closesAt: ladder.closesAt.toISOString() };

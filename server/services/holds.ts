@@ -16,6 +16,7 @@ import { totalCents } from '../core/pricing.ts';
 import { emissionFactors } from '../data/emission-factors.ts';
 import { AppError, conflict, notFound } from './errors.ts';
 import { policy, type Principal } from './principal.ts';
+import { KeyedBatcher } from './batcher.ts';
 
 export interface Hold {
   id: string;
@@ -203,61 +204,6 @@ type BatchItem = {
   listingId: string; teu: number; tonnes: number; unitPriceCents: number; expiresAt: string; orgId: string; userId: string; apiKeyId: string;
 };
 type BatchResult = { status: string; id?: string; listingRemaining?: number };
-type Waiter = { item: BatchItem; resolve: (r: { result: BatchResult; departure: DepAvail; at: Date }) => void; reject: (e: unknown) => void };
-
-/**
- * Group commit per departure: while one batch for a departure is being committed, new holds for it wait
- * and go together in the next batch (no timer: a lone request goes at once). One statement, one commit
- * per batch; requests on different departures never wait for each other.
- */
-export class HoldBatcher {
-  private readonly pending = new Map<string, Waiter[]>();
-  private readonly running = new Set<string>();
-
-  constructor(private readonly db: Db, private readonly maxBatch = 200) {}
-
-  submit(departureId: string, item: BatchItem) {
-    return new Promise<{ result: BatchResult; departure: DepAvail; at: Date }>((resolve, reject) => {
-      const q = this.pending.get(departureId) ?? [];
-      q.push({ item, resolve, reject });
-      this.pending.set(departureId, q);
-      if (!this.running.has(departureId)) void this.drain(departureId);
-    });
-  }
-
-  private async drain(departureId: string) {
-    this.running.add(departureId);
-    try {
-      for (;;) {
-        const q = this.pending.get(departureId);
-        if (!q || q.length === 0) break;
-        const batch = q.splice(0, this.maxBatch);
-        const at = new Date();
-        try {
-          const out = await this.run(departureId, batch.map((w) => w.item), at);
-          batch.forEach((w, i) => w.resolve({ result: out.results[i] ?? { status: 'insufficient_capacity' }, departure: out.departure, at }));
-        } catch (err) {
-          for (const w of batch) w.reject(err);
-        }
-      }
-    } finally {
-      this.running.delete(departureId);
-      if (this.pending.get(departureId)?.length === 0) this.pending.delete(departureId);
-    }
-  }
-
-  private async run(departureId: string, items: BatchItem[], at: Date, attempt = 1): Promise<{ results: BatchResult[]; departure: DepAvail }> {
-    try {
-      const r = await sql<{ r: { results: BatchResult[]; departure: DepAvail } }>`select cx_place_holds(${departureId}::uuid, ${JSON.stringify(items)}::jsonb, ${at}) as r`.execute(this.db);
-      return r.rows[0]!.r;
-    } catch (err) {
-      const code = (err as { code?: string }).code;
-      if (attempt < 5 && (code === '40P01' || code === '40001')) return this.run(departureId, items, at, attempt + 1);
-      throw err;
-    }
-  }
-}
-
 export interface HoldsOptions {
   holdTtlMs: number;
 }
@@ -277,10 +223,25 @@ export class HoldsService {
     private readonly queues: Queues | null,
     private readonly opts: HoldsOptions,
   ) {
-    this.batcher = new HoldBatcher(db);
+    this.batcher = new KeyedBatcher((departureId, items) => this.placeHoldBatch(departureId, items));
   }
 
-  private readonly batcher: HoldBatcher;
+  private readonly batcher: KeyedBatcher<BatchItem, { result: BatchResult; departure: DepAvail; at: Date }>;
+
+  /** One batch of holds on one departure: one statement (cx_place_holds), one commit. */
+  private async placeHoldBatch(departureId: string, items: BatchItem[]) {
+    const at = new Date();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const r = await sql<{ r: { results: BatchResult[]; departure: DepAvail } }>`select cx_place_holds(${departureId}::uuid, ${JSON.stringify(items)}::jsonb, ${at}) as r`.execute(this.db);
+        const { results, departure } = r.rows[0]!.r;
+        return items.map((_, i) => ({ result: results[i] ?? { status: 'insufficient_capacity' }, departure, at }));
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        if (attempt >= 5 || (code !== '40P01' && code !== '40001')) throw err;
+      }
+    }
+  }
 
   /**
    * A listing with the departure fields the hold path needs, cached in-process for 2 s. Staleness is
