@@ -252,7 +252,13 @@ export class LedgerService {
    * The account of (org, kind), created on first use. Runs outside the settlement transaction (its own
    * autocommit statement), so settlement transactions never wait on each other's account inserts.
    */
+  /** Account ids never change once created: remembered per process (saves two queries per account). */
+  private readonly accountIds = new Map<string, string>();
+
   async account(orgId: string | null, kind: LedgerAccountKind): Promise<string> {
+    const memo = `${orgId ?? 'platform'}:${kind}`;
+    const known = this.accountIds.get(memo);
+    if (known) return known;
     await this.db
       .insertInto('ledger_accounts')
       .values({ org_id: orgId, kind })
@@ -264,6 +270,8 @@ export class LedgerService {
       .where((eb) => (orgId === null ? eb('org_id', 'is', null) : eb('org_id', '=', orgId)))
       .where('kind', '=', kind)
       .executeTakeFirstOrThrow();
+    if (this.accountIds.size > 50_000) this.accountIds.clear();
+    this.accountIds.set(memo, row.id);
     return row.id;
   }
 
