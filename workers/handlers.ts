@@ -19,7 +19,16 @@ export const handlers: HandlerMap = {
   },
   'holds.sweep': async (_data, ctx) => ({ expired: await ctx.services.holds.sweepExpired() }),
   'listing.price-step': async (data, ctx) => ctx.services.listings.priceStep(data.listingId),
-  'outbox.drain': async (_data, ctx) => ({ enqueued: await drainOutbox(ctx.db, ctx.queues) }),
+  'outbox.drain': async (_data, ctx) => {
+    // drain until empty (bounded), so a burst is enqueued within one run, not 500 rows a second
+    let enqueued = 0;
+    for (let i = 0; i < 40; i++) {
+      const n = await drainOutbox(ctx.db, ctx.queues);
+      enqueued += n;
+      if (n < 500) break;
+    }
+    return { enqueued };
+  },
   'auction.close': async (data, ctx) => ctx.services.auctions.close(data.listingId),
   'auctions.sweep': async (_data, ctx) => ({ closed: await ctx.services.auctions.sweepDue() }),
   'booking.settle': async (data, ctx) => ctx.services.ledger.settleBooking(data.bookingId),

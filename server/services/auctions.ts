@@ -376,7 +376,13 @@ export class AuctionsService {
     const config = this.configOf(l);
     const bids = (await this.bidsOf(this.db, l.id)).map(toCore);
     const closed = l.status !== 'open';
-    const extra: Record<string, unknown> = { closesAt: effectiveCloseAt(config).toISOString() };
+    const extra: Record<string, unknown> = {
+      closesAt: effectiveCloseAt(config).toISOString(),
+      maxCloseAt: config.maxCloseAt.toISOString(),
+      ...(config.format === 'ascending'
+        ? { softCloseWindowSeconds: Math.round(config.softCloseWindowMs / 1000), softCloseExtendSeconds: Math.round(config.softCloseExtendMs / 1000) }
+        : {}),
+    };
     if (closed) Object.assign(extra, { awardedTeu: l.awarded_teu ?? 0, clearingPriceCents: l.clearing_price_cents ?? undefined });
     if (config.format === 'ascending') {
       const ladder = publicLadder(config, bids, p.orgKind === 'forwarder' ? p.orgId : null);

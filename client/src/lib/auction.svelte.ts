@@ -8,10 +8,12 @@
 import { api, ApiError, errorMessage } from './api';
 import { live } from './live.svelte';
 import { session } from './session.svelte';
+import { fmtDateTime, fmtSeconds } from './format';
 import type {
   AuctionResultEvent,
   Bid,
   BidResult,
+  Booking,
   Departure,
   LeadingBid,
   Listing,
@@ -19,26 +21,51 @@ import type {
   ListingUpdateEvent,
 } from './types';
 
-export const AUCTION_RULES: Record<'ascending' | 'sealed', { title: string; rules: string[] }> = {
-  ascending: {
-    title: 'Ascending auction — open, multi-unit, pay-as-bid',
-    rules: [
-      "The listing's TEU go to the highest unit prices first; on equal prices the earlier bid wins. Every winner pays its own bid.",
-      'A new bid must beat the lowest winning price by the minimum increment, or take unallocated TEU at no less than the reserve.',
-      "A bid in the last 2 minutes moves the close to now + 2 minutes (never past the departure's cut-off).",
-      'Auto-bid raises your bid by the minimum step whenever you are outbid, up to your maximum.',
-      'All-or-nothing bids are filled completely or not at all.',
-    ],
-  },
-  sealed: {
-    title: 'Sealed-bid auction — multi-unit, uniform price',
-    rules: [
-      'Bids are invisible to everyone else until the close.',
-      'At the close the TEU go to the highest unit prices first; everyone who wins pays the lowest winning unit price (the clearing price).',
-      'All-or-nothing bids that do not fit are skipped.',
-    ],
-  },
-};
+/** soft close defaults when the listing does not carry its own (seconds) */
+const DEFAULT_SOFT_CLOSE_SECONDS = 120;
+
+/** the listing's soft-close window / extension in seconds (ascending auctions) */
+export function softCloseOf(l: Pick<Listing, 'softCloseWindowSeconds' | 'softCloseExtendSeconds'>) {
+  const ok = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+  return {
+    windowSeconds: ok(l.softCloseWindowSeconds) ? l.softCloseWindowSeconds : DEFAULT_SOFT_CLOSE_SECONDS,
+    extendSeconds: ok(l.softCloseExtendSeconds) ? l.softCloseExtendSeconds : DEFAULT_SOFT_CLOSE_SECONDS,
+  };
+}
+
+/** The rules of the listing's auction format, worded with the listing's own soft close and cap. */
+export function auctionRules(l: Listing): { title: string; rules: string[] } | null {
+  const cap = l.maxCloseAt ? `, ${fmtDateTime(l.maxCloseAt)} UTC` : '';
+  if (l.format === 'ascending') {
+    const { windowSeconds, extendSeconds } = softCloseOf(l);
+    const softClose =
+      windowSeconds > 0 && extendSeconds > 0
+        ? `A bid in the last ${fmtSeconds(windowSeconds)} moves the close to now + ${fmtSeconds(extendSeconds)} (never past the departure's cut-off${cap}).`
+        : `Bids do not extend the close${l.maxCloseAt ? `; it never moves past the departure's cut-off${cap}` : ''}.`;
+    return {
+      title: 'Ascending auction — open, multi-unit, pay-as-bid',
+      rules: [
+        "The listing's TEU go to the highest unit prices first; on equal prices the earlier bid wins. Every winner pays its own bid.",
+        'A new bid must beat the lowest winning price by the minimum increment, or take unallocated TEU at no less than the reserve.',
+        softClose,
+        'Auto-bid raises your bid by the minimum step whenever you are outbid, up to your maximum.',
+        'All-or-nothing bids are filled completely or not at all.',
+      ],
+    };
+  }
+  if (l.format === 'sealed') {
+    return {
+      title: 'Sealed-bid auction — multi-unit, uniform price',
+      rules: [
+        'Bids are invisible to everyone else until the close.',
+        `At the close the TEU go to the highest unit prices first; everyone who wins pays the lowest winning unit price (the clearing price).`,
+        'All-or-nothing bids that do not fit are skipped.',
+        ...(l.maxCloseAt ? [`The close never moves past the departure's cut-off${cap}.`] : []),
+      ],
+    };
+  }
+  return null;
+}
 
 export const FORMAT_LABEL: Record<string, string> = {
   fixed: 'Fixed price',
@@ -74,6 +101,9 @@ export class AuctionRoom {
   result = $state<AuctionResultEvent | null>(null);
   /** Date.now() when the close last moved later (0 = never) */
   extendedAt = $state(0);
+  /** after the close (forwarders): the viewer's bookings from this auction */
+  bookings = $state<Booking[]>([]);
+  bookingsLoaded = $state(false);
   /** labels ('Bidder N') learned to be the viewer's own */
   #myLabels = $state<string[]>([]);
 
@@ -83,6 +113,8 @@ export class AuctionRoom {
   #bidsInFlight: Promise<void> | null = null;
   #bidsAgain = false;
   #disposed = false;
+  #bookingsTimer: ReturnType<typeof setTimeout> | null = null;
+  #bookingsTries = 0;
 
   constructor(id: string) {
     this.id = id;
@@ -115,18 +147,33 @@ export class AuctionRoom {
     });
   });
 
-  /** my standing in an open ascending auction */
+  /**
+   * my standing in an ascending auction: while open 'winning' / 'partly' / 'outbid' of the TEU wanted;
+   * once closed the final result, 'won' (allocated > 0) or 'lost'
+   */
   position = $derived.by(() => {
-    if (!this.isForwarder || this.listing?.format !== 'ascending') return null;
+    const l = this.listing;
+    if (!this.isForwarder || l?.format !== 'ascending' || l.status === 'cancelled') return null;
     const mineRows = this.ladder.filter((r) => r.mine);
+    const ladderTeu = mineRows.reduce((s, r) => s + (r.allocatedTeu ?? 0), 0);
+    if (l.status === 'closed') {
+      // the bids that took part at the close (raises replace their earlier steps)
+      const final = this.bids.filter((b) => b.status !== 'replaced');
+      if (!final.length && !mineRows.length) return null;
+      // the settled bids / result event have the last word; until then the final ladder tells
+      const allocated = this.outcome ? this.outcome.awardedTeu : ladderTeu;
+      const wanted = final.length ? final.reduce((s, b) => s + b.teu, 0) : mineRows.reduce((s, r) => s + r.teu, 0);
+      return { allocated, wanted: Math.max(wanted, allocated), state: allocated > 0 ? ('won' as const) : ('lost' as const), final: true };
+    }
     const active = this.bids.filter((b) => b.status === 'active');
     if (!active.length && !mineRows.length) return null;
-    const allocated = mineRows.reduce((s, r) => s + (r.allocatedTeu ?? 0), 0);
+    const allocated = ladderTeu;
     const wanted = active.length ? active.reduce((s, b) => s + b.teu, 0) : mineRows.reduce((s, r) => s + r.teu, 0);
     return {
       allocated,
       wanted: Math.max(wanted, allocated),
       state: allocated <= 0 ? ('outbid' as const) : allocated >= wanted ? ('winning' as const) : ('partly' as const),
+      final: false,
     };
   });
 
@@ -160,6 +207,12 @@ export class AuctionRoom {
     return { won: true, awardedTeu, unitPriceCents: unit ?? l.clearingPriceCents, averaged: prices.size > 1 };
   });
 
+  /** every (not cancelled) booking of the viewer from this auction is settled */
+  bookingsSettled = $derived.by(() => {
+    const live = this.bookings.filter((b) => b.status !== 'cancelled');
+    return live.length > 0 && live.every((b) => b.status === 'settled');
+  });
+
   /** was the close moved later within the last few seconds (reads the given clock value) */
   extendedRecently(now: number) {
     return this.extendedAt > 0 && now - this.extendedAt < EXTENDED_SHOW_MS;
@@ -184,6 +237,7 @@ export class AuctionRoom {
       this.#disposed = true;
       this.#token++;
       if (this.#bidsTimer) clearTimeout(this.#bidsTimer);
+      if (this.#bookingsTimer) clearTimeout(this.#bookingsTimer);
       w.release();
       for (const off of offs) off();
     };
@@ -203,6 +257,7 @@ export class AuctionRoom {
       this.status = 'ready';
       this.error = null;
       void this.loadBids();
+      if (l.status === 'closed' && this.isForwarder) void this.loadBookings();
       if (!this.departure || this.departure.id !== l.departureId) void this.#loadDeparture(l.departureId);
     } catch (e) {
       if (token !== this.#token) return;
@@ -236,6 +291,34 @@ export class AuctionRoom {
     };
     this.#bidsInFlight = run().finally(() => (this.#bidsInFlight = null));
     return this.#bidsInFlight;
+  }
+
+  /**
+   * Read the viewer's bookings from this (closed) auction. Settlement follows the booking shortly and
+   * no live event announces it, so while a won booking is not settled yet, look again a few times.
+   */
+  async loadBookings() {
+    if (!this.isForwarder) return;
+    if (this.#bookingsTimer) {
+      clearTimeout(this.#bookingsTimer);
+      this.#bookingsTimer = null;
+    }
+    try {
+      const list = await api.get<Booking[]>('/bookings');
+      if (this.#disposed) return;
+      const ids = new Set(this.result?.bookingIds ?? []);
+      this.bookings = Array.isArray(list) ? list.filter((b) => b.listingId === this.id || ids.has(b.id)) : [];
+      this.bookingsLoaded = true;
+    } catch {
+      // the result text then stays with "settles shortly"
+    }
+    if (this.#disposed || this.#bookingsTimer || this.listing?.status !== 'closed') return;
+    if (this.bookingsSettled || (this.outcome && !this.outcome.won) || this.#bookingsTries >= 12) return;
+    this.#bookingsTries++;
+    this.#bookingsTimer = setTimeout(() => {
+      this.#bookingsTimer = null;
+      if (!this.#disposed) void this.loadBookings();
+    }, 5000);
   }
 
   async #loadDeparture(departureId: string) {

@@ -88,3 +88,12 @@ export function loadShare(free: number, total: number) {
 export function loadLevel(share: number): 'low' | 'mid' | 'high' {
   return share >= 0.85 ? 'high' : share >= 0.6 ? 'mid' : 'low';
 }
+
+/** a span of seconds in words: "2 minutes", "90 seconds", "1 hour" */
+export function fmtSeconds(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  const unit = (n: number, word: string) => `${num.format(n)} ${word}${n === 1 ? '' : 's'}`;
+  if (s >= 3600 && s % 3600 === 0) return unit(s / 3600, 'hour');
+  if (s >= 60 && s % 60 === 0) return unit(s / 60, 'minute');
+  return unit(s, 'second');
+}

@@ -48,6 +48,12 @@ export interface Listing {
   clearingPriceCents?: number;
   unallocatedTeu?: number;
   unsoldAction?: 'return' | 'relist';
+  /** ascending: a bid this close to the close extends it … */
+  softCloseWindowSeconds?: number;
+  /** … to now + this many seconds */
+  softCloseExtendSeconds?: number;
+  /** auctions: the latest possible close (the departure's cut-off) */
+  maxCloseAt?: string;
 }
 
 /** A current winner of an ascending auction ('You' when the viewer placed it, else 'Bidder N'). */
@@ -79,7 +85,11 @@ export interface BidResult {
   id: string;
   status: 'leading' | 'outbid' | 'sealed';
   closesAt?: string;
+  /** the stored bid's price (an auto-bid's opening price may have been lifted to the minimum) */
+  unitPriceCents?: number;
   minNextBidCents?: number;
+  /** ascending: TEU the bid (or its auto-bid raise) currently wins */
+  allocatedTeu?: number;
 }
 
 export interface ListingUpdateEvent {
