@@ -275,17 +275,22 @@ export class LedgerService {
     return row.id;
   }
 
-  /**
-   * Posts a booking's charge and release and issues its invoice, exactly once (see the class comment).
-   * A booking cancelled before settlement is charged its cancellation fee only (nothing at all if 0).
-   */
-  async settleBooking(bookingId: string): Promise<SettleResult> {
-    const pre = await this.db
+  /** The forwarder and the operator of a booking (to find their accounts before the transaction). */
+  private partiesOf(bookingId: string) {
+    return this.db
       .selectFrom('bookings as b')
       .innerJoin('departures as d', 'd.id', 'b.departure_id')
       .select(['b.forwarder_org_id', 'd.operator_org_id'])
       .where('b.id', '=', bookingId)
       .executeTakeFirst();
+  }
+
+  /**
+   * Posts a booking's charge and release and issues its invoice, exactly once (see the class comment).
+   * A booking cancelled before settlement is charged its cancellation fee only (nothing at all if 0).
+   */
+  async settleBooking(bookingId: string): Promise<SettleResult> {
+    const pre = await this.partiesOf(bookingId);
     if (!pre) return { bookingId, already: false, amountCents: 0 };
     const [payable, receivable, escrow, revenue] = await Promise.all([
       this.account(pre.forwarder_org_id, 'forwarder_payable'),
@@ -400,12 +405,7 @@ export class LedgerService {
    * the settlement will then charge the fee only. Safe in any order with settleBooking (both lock the booking).
    */
   async refundBooking(bookingId: string): Promise<RefundResult> {
-    const pre = await this.db
-      .selectFrom('bookings as b')
-      .innerJoin('departures as d', 'd.id', 'b.departure_id')
-      .select(['b.forwarder_org_id', 'd.operator_org_id'])
-      .where('b.id', '=', bookingId)
-      .executeTakeFirst();
+    const pre = await this.partiesOf(bookingId);
     if (!pre) return { bookingId, skipped: 'not_found' };
     const [payable, receivable, revenue] = await Promise.all([
       this.account(pre.forwarder_org_id, 'forwarder_payable'),
