@@ -1,5 +1,6 @@
 import { Worker } from 'bullmq';
 import { JOB_QUEUES, QUEUE_NAMES, type JobName } from '../server/adapters/queue/jobs.ts';
+import { CoalescingSink } from '../server/adapters/realtime/emitter.ts';
 import { StreamEventSink } from '../server/adapters/realtime/events.ts';
 import { assertNoEviction, createRedis } from '../server/adapters/redis/redis.ts';
 import type { Config } from '../server/config.ts';
@@ -17,7 +18,8 @@ type Log = { info: (...a: unknown[]) => void; error: (...a: unknown[]) => void }
 /** Builds the services (the same as the server's, without Fastify) and one BullMQ worker per queue. */
 export async function startWorkers(cfg: Config, log: Log = console): Promise<WorkerRuntime> {
   checkHandlers(Object.keys(JOB_QUEUES), handlers);
-  const ctx = createContext(cfg, (redis) => new StreamEventSink(redis, cfg.redisPrefix));
+  let sink: CoalescingSink | undefined;
+  const ctx = createContext(cfg, (redis) => (sink = new CoalescingSink(new StreamEventSink(redis, cfg.redisPrefix))));
   await assertNoEviction(ctx.redis);
   const bull = createRedis(cfg.redisUrl, { forBullmq: true, name: 'cx-worker' });
   const queues = ctx.queues;
@@ -65,6 +67,7 @@ export async function startWorkers(cfg: Config, log: Log = console): Promise<Wor
       const timedOut = await Promise.race([graceful.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), timeoutMs).unref())]);
       if (timedOut) await Promise.all(workers.map((w) => w.close(true)));
       bull.disconnect();
+      await sink?.flush();
       await ctx.close();
     },
   };

@@ -35,9 +35,12 @@ for (let i = 0; i < n; i++) {
   }
 }
 
+let cpu0;
 process.on('message', (m) => {
+  if (m === 'start') cpu0 = process.cpuUsage();
   if (m === 'finish') {
-    process.send({ done: true, lat });
+    const c = process.cpuUsage(cpu0);
+    process.send({ done: true, lat, cpuUs: cpu0 ? c.user + c.system : 0 });
     for (const s of sockets) (s.close ?? s.disconnect).call(s);
     setTimeout(() => process.exit(0), 200);
   }

@@ -9,7 +9,10 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Server } from 'socket.io';
 import { createRedis } from '../adapters/redis/redis.ts';
-import { SocketEventSink } from '../adapters/realtime/emitter.ts';
+import { CoalescingSink } from '../adapters/realtime/emitter.ts';
+import { StreamEventSink } from '../adapters/realtime/events.ts';
+import { defaultFanoutOptions, LocalFanout } from '../adapters/realtime/fanout.ts';
+import { socketRooms } from '../adapters/realtime/local-rooms.ts';
 import { StreamRelay } from '../adapters/realtime/relay.ts';
 import { createSocketServer } from '../adapters/realtime/socket-server.ts';
 import { createContext, type Context, type ServiceHooks } from '../context.ts';
@@ -46,10 +49,11 @@ export async function build(cfg: Config, opts: { logger?: boolean | object } = {
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  // The Socket.IO sink is created once io exists; until then events wait in this holder.
-  let socketSink: SocketEventSink | undefined;
+  // Live events of this process are coalesced at the source and published to the Redis stream; every
+  // server reads that stream (below) and delivers to its own sockets.
+  let sink: CoalescingSink | undefined;
   const hooks: ServiceHooks = {};
-  const ctx = createContext(cfg, () => ({ emit: async (events) => socketSink?.emit(events) }), hooks);
+  const ctx = createContext(cfg, (redis) => (sink = new CoalescingSink(new StreamEventSink(redis, cfg.redisPrefix))), hooks);
 
   // external
   await app.register(cookie);
@@ -118,22 +122,22 @@ export async function build(cfg: Config, opts: { logger?: boolean | object } = {
     allowedOrigins: cfg.allowedOrigins,
     cookieName: SESSION_COOKIE,
   });
-  socketSink = new SocketEventSink(io);
   hooks.onRevoke = (room) => io.in(room).disconnectSockets(true);
 
-  const relay = new StreamRelay(
-    createRedis(cfg.redisUrl, { name: 'cx-relay' }),
-    cfg.redisPrefix,
-    socketSink,
-    `server-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
-    app.log,
-  );
+  const localRooms = socketRooms(io, { framesPerSocket: cfg.liveFramesPerSocket, busyFramesPerSocket: cfg.liveBusyFramesPerSocket });
+  const fanout = new LocalFanout(localRooms, defaultFanoutOptions);
+  app.addHook('onResponse', async (req) => {
+    if (req.method !== 'GET' && req.url.startsWith('/api/')) localRooms.traded();
+  });
+  const relay = new StreamRelay(createRedis(cfg.redisUrl, { name: 'cx-relay' }), cfg.redisPrefix, (events) => fanout.deliver(events), app.log);
   await relay.start();
 
   app.addHook('onClose', async () => {
-    socketSink?.flush();
-    await new Promise<void>((r) => io.close(() => r()));
+    await sink?.flush();
     await relay.stop();
+    fanout.flush();
+    localRooms.close();
+    await new Promise<void>((r) => io.close(() => r()));
     await ctx.close();
   });
 

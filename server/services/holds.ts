@@ -171,6 +171,7 @@ export function availabilityEvent(d: DepAvail): LiveEvent {
       at: Date.now(),
     },
     coalesceKey: `avail:${d.id}`,
+    version: Number(d.seq),
   };
 }
 

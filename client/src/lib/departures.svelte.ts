@@ -4,6 +4,22 @@ import { live } from './live.svelte';
 import { refdata } from './refdata.svelte';
 import { utcDayBounds } from './format';
 import type { AvailabilityEvent, Corridor, Departure, Mode, Room } from './types';
+import { applyAvailability } from './availability';
+
+export { applyAvailability };
+
+/** Merge a freshly read departure into the one shown, unless the shown one is newer. Returns true if availability changed. */
+export function mergeFresh(dep: Departure, fresh: Departure): boolean {
+  if (typeof dep.seq === 'number' && typeof fresh.seq === 'number' && fresh.seq < dep.seq) return false;
+  const changed = dep.freeTeu !== fresh.freeTeu || dep.freeTonnes !== fresh.freeTonnes;
+  for (const k of Object.keys(fresh) as (keyof Departure)[]) {
+    if (k === 'listings' && !('listings' in dep)) continue;
+    (dep as any)[k] = fresh[k];
+  }
+  return changed;
+}
+
+
 
 export interface BoardFilters {
   from: string;
@@ -20,31 +36,6 @@ export interface CorridorGroup {
   mode: Mode;
   title: string;
   departures: Departure[];
-}
-
-/**
- * Apply an availability event to a departure in place.
- * 'stale' = older or equal seq (ignored), 'applied' = next seq, 'gap' = applied but seq jumped (re-read).
- */
-export function applyAvailability(dep: Departure, e: AvailabilityEvent): 'stale' | 'applied' | 'gap' {
-  const cur = typeof dep.seq === 'number' ? dep.seq : null;
-  if (cur !== null && typeof e.seq === 'number' && e.seq <= cur) return 'stale';
-  const gap = cur !== null && typeof e.seq === 'number' && e.seq > cur + 1;
-  if (typeof e.freeTeu === 'number') dep.freeTeu = e.freeTeu;
-  if (typeof e.freeTonnes === 'number') dep.freeTonnes = e.freeTonnes;
-  if (typeof e.seq === 'number') dep.seq = e.seq;
-  return gap ? 'gap' : 'applied';
-}
-
-/** Merge a freshly read departure into the one shown, unless the shown one is newer. Returns true if availability changed. */
-export function mergeFresh(dep: Departure, fresh: Departure): boolean {
-  if (typeof dep.seq === 'number' && typeof fresh.seq === 'number' && fresh.seq < dep.seq) return false;
-  const changed = dep.freeTeu !== fresh.freeTeu || dep.freeTonnes !== fresh.freeTonnes;
-  for (const k of Object.keys(fresh) as (keyof Departure)[]) {
-    if (k === 'listings' && !('listings' in dep)) continue;
-    (dep as any)[k] = fresh[k];
-  }
-  return changed;
 }
 
 export class Flash {

@@ -209,11 +209,6 @@ export interface Booking {
   listingId?: string;
 }
 
-export interface AvailabilityEvent {
-  departureId: string;
-  seq: number;
-  freeTeu: number;
-  freeTonnes: number;
-}
+export type { AvailabilityFrame as AvailabilityEvent } from './availability';
 
 export type Room = { corridorId: string } | { departureId: string } | { listingId: string };

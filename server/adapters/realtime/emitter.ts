@@ -1,59 +1,75 @@
-import type { Server } from 'socket.io';
 import type { EventSink, LiveEvent } from './events.ts';
 
 /**
- * Delivers live events through Socket.IO (and so, through the Redis adapter, to every server process).
- * Events with a `coalesceKey` are throttled per room and key to one every `intervalMs`, last value wins,
- * so a hot departure sends at most ~10 updates a second per room.
+ * Coalesces events at their source before they are published: events with a `coalesceKey` carry the
+ * whole latest state, so a key is passed on at most once per `intervalMs` (the first at once, then the
+ * newest after the interval — last value wins). Events without a key pass straight through.
+ * Keeps a hot departure from writing hundreds of stream entries a second that every server must read.
  */
-export class SocketEventSink implements EventSink {
+export class CoalescingSink implements EventSink {
   private readonly last = new Map<string, number>();
-  private readonly pending = new Map<string, { room: string; event: string; payload: unknown }>();
+  private readonly pending = new Map<string, LiveEvent>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly newest = new Map<string, number>();
 
-  constructor(private readonly io: Server, private readonly intervalMs = 100) {}
+  constructor(private readonly inner: EventSink, private readonly intervalMs = 100) {}
 
   async emit(events: LiveEvent[]): Promise<void> {
+    const now = Date.now();
+    const out: LiveEvent[] = [];
     for (const e of events) {
-      if (!e.coalesceKey) {
-        if (e.rooms.length > 0) this.io.to(e.rooms).emit(e.event, e.payload);
+      const key = e.coalesceKey;
+      if (!key) {
+        out.push(e);
         continue;
       }
-      for (const room of e.rooms) this.throttled(`${room}|${e.coalesceKey}`, room, e.event, e.payload);
+      if (e.version !== undefined) {
+        if (e.version <= (this.newest.get(key) ?? -Infinity)) continue; // an older state, committed earlier, told later
+        this.newest.set(key, e.version);
+      }
+      const since = now - (this.last.get(key) ?? 0);
+      if (since >= this.intervalMs && !this.timers.has(key)) {
+        this.last.set(key, now);
+        out.push(e);
+        continue;
+      }
+      const replaced = this.pending.get(key);
+      this.pending.set(key, replaced ? markCoalesced(e) : e);
+      if (this.timers.has(key)) continue;
+      const t = setTimeout(() => {
+        this.timers.delete(key);
+        const p = this.pending.get(key);
+        this.pending.delete(key);
+        if (!p) return;
+        this.last.set(key, Date.now());
+        void this.inner.emit([p]).catch(() => {});
+      }, this.intervalMs - since);
+      t.unref();
+      this.timers.set(key, t);
     }
+    if (this.last.size > 50_000) {
+      for (const [k, t] of this.last) {
+        if (now - t > 10_000 && !this.pending.has(k)) {
+          this.last.delete(k);
+          this.newest.delete(k);
+        }
+      }
+    }
+    if (out.length) await this.inner.emit(out);
   }
 
-  private throttled(key: string, room: string, event: string, payload: unknown) {
-    const now = Date.now();
-    const since = now - (this.last.get(key) ?? 0);
-    if (since >= this.intervalMs && !this.timers.has(key)) {
-      this.last.set(key, now);
-      this.io.to(room).emit(event, payload);
-      return;
-    }
-    this.pending.set(key, { room, event, payload });
-    if (this.timers.has(key)) return;
-    const t = setTimeout(() => {
-      this.timers.delete(key);
-      const p = this.pending.get(key);
-      this.pending.delete(key);
-      if (!p) return;
-      this.last.set(key, Date.now());
-      this.io.to(p.room).emit(p.event, p.payload);
-    }, this.intervalMs - since);
-    t.unref();
-    this.timers.set(key, t);
-  }
-
-  /** Sends whatever is still waiting (on shutdown). */
-  flush() {
-    for (const [key, t] of this.timers) {
-      clearTimeout(t);
-      const p = this.pending.get(key);
-      if (p) this.io.to(p.room).emit(p.event, p.payload);
-    }
+  /** Publishes whatever is still waiting (on shutdown). */
+  async flush(): Promise<void> {
+    const rest = [...this.pending.values()];
+    for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
     this.pending.clear();
-    if (this.last.size > 50_000) this.last.clear();
+    if (rest.length) await this.inner.emit(rest).catch(() => {});
   }
+}
+
+/** Marks an event that stands for several states (`coalesced: true` in its payload). */
+function markCoalesced(e: LiveEvent): LiveEvent {
+  if (!e.payload || typeof e.payload !== 'object' || Array.isArray(e.payload)) return e;
+  return { ...e, payload: { ...(e.payload as Record<string, unknown>), coalesced: true } };
 }

@@ -5,11 +5,13 @@ export interface LiveEvent {
   rooms: string[];
   event: string;
   payload: unknown;
-  /** Events with the same key in the same room are coalesced (last value wins) to ~10 per second. */
+  /** Events with the same key carry the whole latest state: they are coalesced (last value wins), see LocalFanout. */
   coalesceKey?: string;
+  /** For coalesced events: a newer state has a higher version (a departure's seq); older ones are dropped. */
+  version?: number;
 }
 
-/** Where services send live events; the server delivers them through Socket.IO, workers through a Redis stream. */
+/** Where services send live events: servers and workers publish them to a Redis stream (see StreamRelay, LocalFanout). */
 export interface EventSink {
   emit(events: LiveEvent[]): Promise<void>;
 }
@@ -23,10 +25,10 @@ export const rooms = {
   apiKey: (id: string) => `apikey:${id}`,
 };
 
-/** Stream that workers write live events to; one server of the consumer group relays each entry. */
+/** Stream every process writes its live events to; every server reads all of it and delivers to its own sockets. */
 export const eventStreamKey = (prefix: string) => `${prefix}{live}:events`;
 
-/** Sink used by processes without Socket.IO (workers, CLI): appends to a capped Redis stream. */
+/** Appends live events to the capped Redis stream that every server reads. */
 export class StreamEventSink implements EventSink {
   constructor(private readonly redis: Redis, private readonly prefix: string) {}
   async emit(events: LiveEvent[]): Promise<void> {

@@ -1,76 +1,48 @@
 import type { Redis } from '../redis/redis.ts';
-import { eventStreamKey, type EventSink, type LiveEvent } from './events.ts';
+import { eventStreamKey, type LiveEvent } from './events.ts';
 
 /**
- * Relays live events that workers appended to the Redis stream into this server's Socket.IO sink.
- * All servers share one consumer group, so each entry is relayed by exactly one of them (the Socket.IO
- * adapter then fans it out to every process). Entries a dead server had claimed are taken over after 30 s.
+ * Reads every live event that any process (server or worker) appended to the Redis stream and hands it
+ * to this server's local fan-out. Every server reads the whole stream (plain XREAD, no consumer group),
+ * so each delivers to its own sockets only and no event crosses Redis twice. Starts at the stream's end;
+ * after Redis lost its data the stream is simply read again from where new entries appear.
  */
 export class StreamRelay {
   private running = false;
   private loop?: Promise<void>;
 
   constructor(
-    private readonly redis: Redis, // a dedicated connection: XREADGROUP blocks
+    private readonly redis: Redis, // a dedicated connection: XREAD blocks
     private readonly prefix: string,
-    private readonly sink: EventSink,
-    private readonly consumer: string,
+    private readonly deliver: (events: LiveEvent[]) => void,
     private readonly log: { warn: (o: unknown, m: string) => void },
   ) {}
 
-  private async ensureGroup(key: string) {
-    try {
-      await this.redis.xgroup('CREATE', key, 'servers', '$', 'MKSTREAM');
-    } catch (err) {
-      if (!String(err).includes('BUSYGROUP')) throw err;
-    }
-  }
-
   async start() {
     const key = eventStreamKey(this.prefix);
-    await this.ensureGroup(key);
+    // the id of the newest entry (or 0-0): read everything after it
+    const last = (await this.redis.xrevrange(key, '+', '-', 'COUNT', 1)) as [string, string[]][];
     this.running = true;
-    this.loop = this.run(key);
+    this.loop = this.run(key, last[0]?.[0] ?? '0-0');
   }
 
-  private async run(key: string) {
-    let lastClaim = 0;
+  private async run(key: string, from: string) {
+    let id = from;
     while (this.running) {
       try {
-        if (Date.now() - lastClaim > 10_000) {
-          lastClaim = Date.now();
-          const claimed = (await this.redis.xautoclaim(key, 'servers', this.consumer, 30_000, '0-0', 'COUNT', 100)) as [string, [string, string[]][]];
-          await this.handle(key, claimed[1] ?? []);
+        const res = (await this.redis.xread('COUNT', 500, 'BLOCK', 1000, 'STREAMS', key, id)) as [string, [string, string[]][]][] | null;
+        if (!res) continue;
+        for (const [, entries] of res) {
+          if (entries.length === 0) continue;
+          id = entries[entries.length - 1]![0];
+          this.deliver(parseEntries(entries));
         }
-        const res = (await this.redis.xreadgroup('GROUP', 'servers', this.consumer, 'COUNT', 200, 'BLOCK', 1000, 'STREAMS', key, '>')) as
-          | [string, [string, string[]][]][]
-          | null;
-        if (res) for (const [, entries] of res) await this.handle(key, entries);
       } catch (err) {
         if (!this.running) return;
-        // Redis lost its data (FLUSHALL, a replica promoted without it): the group is gone — make it again.
-        if (String(err).includes('NOGROUP')) await this.ensureGroup(key).catch(() => {});
         this.log.warn({ err }, 'live event relay: retrying');
         await new Promise((r) => setTimeout(r, 500));
       }
     }
-  }
-
-  private async handle(key: string, entries: [string, string[]][]) {
-    if (entries.length === 0) return;
-    const events: LiveEvent[] = [];
-    for (const [, fields] of entries) {
-      const i = fields.indexOf('e');
-      if (i >= 0 && fields[i + 1]) {
-        try {
-          events.push(JSON.parse(fields[i + 1]!) as LiveEvent);
-        } catch {
-          /* a malformed entry is dropped */
-        }
-      }
-    }
-    await this.sink.emit(events);
-    await this.redis.xack(key, 'servers', ...entries.map(([id]) => id));
   }
 
   async stop() {
@@ -78,4 +50,18 @@ export class StreamRelay {
     this.redis.disconnect();
     await this.loop?.catch(() => {});
   }
+}
+
+function parseEntries(entries: [string, string[]][]): LiveEvent[] {
+  const events: LiveEvent[] = [];
+  for (const [, fields] of entries) {
+    const i = fields.indexOf('e');
+    if (i < 0 || !fields[i + 1]) continue;
+    try {
+      events.push(JSON.parse(fields[i + 1]!) as LiveEvent);
+    } catch {
+      /* a malformed entry is dropped */
+    }
+  }
+  return events;
 }
