@@ -31,7 +31,7 @@ export const handlers: HandlerMap = {
   },
   'auction.close': async (data, ctx) => ctx.services.auctions.close(data.listingId),
   'auctions.sweep': async (_data, ctx) => ({ closed: await ctx.services.auctions.sweepDue() }),
-  'booking.settle': async (data, ctx) => ctx.services.ledger.settleBooking(data.bookingId),
+  'booking.settle': async (data, ctx) => ctx.services.ledger.settleQueued(data.bookingId),
   'booking.refund': async (data, ctx) => ctx.services.ledger.refundBooking(data.bookingId),
   'settlement.sweep': async (_data, ctx) => ctx.services.ledger.sweep(),
 };

@@ -1,5 +1,5 @@
 import { Worker } from 'bullmq';
-import { JOB_QUEUES, QUEUE_NAMES, type JobName } from '../server/adapters/queue/jobs.ts';
+import { JOB_QUEUES, QUEUE_CONCURRENCY, QUEUE_NAMES, type JobName } from '../server/adapters/queue/jobs.ts';
 import { CoalescingSink } from '../server/adapters/realtime/emitter.ts';
 import { StreamEventSink } from '../server/adapters/realtime/events.ts';
 import { assertNoEviction, createRedis } from '../server/adapters/redis/redis.ts';
@@ -33,7 +33,7 @@ export async function startWorkers(cfg: Config, log: Log = console): Promise<Wor
           if (!handler) throw new Error(`no handler for job ${job.name}`);
           return handler(job.data, ctx, job);
         },
-        { connection: bull, prefix: `${cfg.redisPrefix}bull`, concurrency: 8 },
+        { connection: bull, prefix: `${cfg.redisPrefix}bull`, concurrency: QUEUE_CONCURRENCY[queue] },
       ),
   );
   for (const w of workers) {

@@ -74,3 +74,21 @@ export const REVERSE_CHARGE_NOTE = 'Reverse charge — VAT to be accounted for b
 export function vatNote(vatBps: number): string {
   return vatBps === 0 ? REVERSE_CHARGE_NOTE : `VAT ${(vatBps / 100).toFixed(2).replace(/\.?0+$/, '')} %`;
 }
+
+/** What settling one booking means, decided from the locked booking and what the ledger already holds. */
+export type SettlementDecision =
+  | { kind: 'already'; amountCents: number }
+  | { kind: 'free' } // cancelled free of charge before settlement: nothing to post, record the decision once
+  | { kind: 'post'; amountCents: number; operatorCents: number; feeCents: number; cancelled: boolean };
+
+export function decideSettlement(
+  b: { status: string; totalCents: number; cancellationFeeCents: number | null },
+  ledger: { chargedCents: number | null; freeRecorded: boolean },
+  feeBps: number,
+): SettlementDecision {
+  if (ledger.chargedCents !== null) return { kind: 'already', amountCents: ledger.chargedCents };
+  const cancelled = b.status === 'cancelled';
+  const amountCents = cancelled ? (b.cancellationFeeCents ?? 0) : b.totalCents;
+  if (amountCents <= 0) return ledger.freeRecorded ? { kind: 'already', amountCents: 0 } : { kind: 'free' };
+  return { kind: 'post', amountCents, ...releaseSplit(amountCents, feeBps), cancelled };
+}

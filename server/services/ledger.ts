@@ -4,7 +4,8 @@ import { inTransaction } from '../adapters/db/db.ts';
 import { audit } from '../adapters/db/audit.ts';
 import type { LedgerAccountKind, OrgKind } from '../adapters/db/schema.ts';
 import type { Config } from '../config.ts';
-import { euros, invoiceNumber, refundSplit, releaseSplit, vatNote, vatOf } from '../core/settlement.ts';
+import { decideSettlement, euros, invoiceNumber, refundSplit, vatNote, vatOf } from '../core/settlement.ts';
+import { KeyedBatcher } from './batcher.ts';
 import { notFound } from './errors.ts';
 import { policy, type Principal } from './principal.ts';
 
@@ -240,6 +241,91 @@ async function issueInvoice(
   return { id: inv.id, number };
 }
 
+/** Posts many balanced transactions with two statements; returns their ids in the order given. */
+async function postTransactions(
+  tx: Tx,
+  ts: { key: string; kind: string; bookingId: string; description: string; entries: Entry[] }[],
+): Promise<string[]> {
+  if (ts.length === 0) return [];
+  const rows = await tx
+    .insertInto('ledger_transactions')
+    .values(ts.map((t) => ({ idempotency_key: t.key, kind: t.kind, booking_id: t.bookingId, description: t.description })))
+    .returning(['id', 'idempotency_key'])
+    .execute();
+  const idOf = new Map(rows.map((r) => [r.idempotency_key, r.id]));
+  const ids = ts.map((t) => idOf.get(t.key)!);
+  await tx
+    .insertInto('ledger_entries')
+    .values(
+      ts.flatMap((t, i) =>
+        t.entries.filter((e) => e.amountCents > 0).map((e) => ({ transaction_id: ids[i]!, account_id: e.accountId, direction: e.direction, amount_cents: e.amountCents })),
+      ),
+    )
+    .execute();
+  return ids;
+}
+
+type InvoiceInput = Parameters<typeof issueInvoice>[1];
+
+/**
+ * Issues many invoices: each issuer's counter (locked in issuer order, so batches never deadlock) moves by
+ * the number it issues here, and the numbers are handed out in the order given — gapless as one by one.
+ */
+async function issueInvoices(tx: Tx, list: InvoiceInput[]): Promise<{ id: string; number: string }[]> {
+  if (list.length === 0) return [];
+  const year = list[0]!.now.getUTCFullYear();
+  const countOf = new Map<string, number>();
+  for (const o of list) countOf.set(o.issuerOrgId, (countOf.get(o.issuerOrgId) ?? 0) + 1);
+  const next = new Map<string, number>(); // issuer → first number of this batch
+  for (const issuer of [...countOf.keys()].sort()) {
+    const k = countOf.get(issuer)!;
+    const c = await tx
+      .insertInto('invoice_counters')
+      .values({ issuer_org_id: issuer, year, last_number: k })
+      .onConflict((oc) => oc.columns(['issuer_org_id', 'year']).doUpdateSet({ last_number: sql`invoice_counters.last_number + ${k}` }))
+      .returning('last_number')
+      .executeTakeFirstOrThrow();
+    next.set(issuer, c.last_number - k + 1);
+  }
+  const rows = list.map((o) => {
+    const seq = next.get(o.issuerOrgId)!;
+    next.set(o.issuerOrgId, seq + 1);
+    const net = o.lines.reduce((s, l) => s + l.amountCents, 0);
+    const vat = vatOf(net, o.vatBps);
+    return {
+      issuer_org_id: o.issuerOrgId,
+      recipient_org_id: o.recipientOrgId,
+      year,
+      seq,
+      number: invoiceNumber(o.issuerSlug, year, seq),
+      kind: o.kind,
+      net_cents: net,
+      vat_cents: vat,
+      total_cents: net + vat,
+      vat_note: vatNote(o.vatBps),
+      issued_at: o.now,
+    };
+  });
+  const inserted = await tx.insertInto('invoices').values(rows).returning(['id', 'number']).execute();
+  const idOf = new Map(inserted.map((r) => [r.number, r.id]));
+  await tx
+    .insertInto('invoice_lines')
+    .values(
+      list.flatMap((o, i) =>
+        o.lines.map((l) => ({
+          invoice_id: idOf.get(rows[i]!.number)!,
+          booking_id: l.bookingId,
+          description: l.description,
+          quantity_teu: l.quantityTeu,
+          unit_price_cents: l.unitPriceCents,
+          amount_cents: l.amountCents,
+        })),
+      ),
+    )
+    .execute();
+  return rows.map((r) => ({ id: idOf.get(r.number)!, number: r.number }));
+}
+
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export class LedgerService {
@@ -290,112 +376,212 @@ export class LedgerService {
    * A booking cancelled before settlement is charged its cancellation fee only (nothing at all if 0).
    */
   async settleBooking(bookingId: string): Promise<SettleResult> {
-    const pre = await this.partiesOf(bookingId);
-    if (!pre) return { bookingId, already: false, amountCents: 0 };
-    const [payable, receivable, escrow, revenue] = await Promise.all([
-      this.account(pre.forwarder_org_id, 'forwarder_payable'),
-      this.account(pre.operator_org_id, 'operator_receivable'),
-      this.account(null, 'escrow'),
-      this.account(null, 'platform_revenue'),
-    ]);
+    const [r] = await this.settleBookings([bookingId]);
+    if (r instanceof Error) throw r;
+    return r!;
+  }
 
-    return inTransaction(this.db, async (tx) => {
-      const b = await lockBooking(tx, bookingId);
-      if (!b) return { bookingId, already: false, amountCents: 0 };
-      const existing = await tx
+  /**
+   * What the settlement job calls: bookings settled at the same moment in this process share one
+   * transaction (group commit, no timer: a lone booking goes at once). If a shared transaction fails,
+   * each of its bookings is tried on its own, so one bad booking cannot hold up the others.
+   */
+  settleQueued(bookingId: string): Promise<SettleResult> {
+    // two lanes: while one batch commits, the other is being written (they meet only at the invoice counter)
+    return this.settleBatcher.submit(`settle:${this.lane++ % 2}`, bookingId);
+  }
+
+  private lane = 0;
+
+  private readonly settleBatcher = new KeyedBatcher<string, SettleResult>(async (_key, ids) => {
+    try {
+      return await this.settleBookings(ids);
+    } catch (err) {
+      if (ids.length === 1) throw err;
+      const out: (SettleResult | Error)[] = [];
+      for (const id of ids) out.push(await this.settleBooking(id).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e)))));
+      return out;
+    }
+  }, 1000);
+
+  /**
+   * Settles many bookings in one transaction, each exactly as settleBooking would on its own: bookings
+   * locked in id order, then set-based inserts of the transfers, entries, invoices and audit rows, and the
+   * invoice counter of each issuer (locked in issuer order) moved by the number of invoices it issues —
+   * still gapless, numbers in booking-id order. All of it commits or none of it does.
+   */
+  async settleBookings(bookingIds: string[]): Promise<(SettleResult | Error)[]> {
+    const ids = [...new Set(bookingIds)].sort();
+    const results = new Map<string, SettleResult>();
+    const missing = (id: string): SettleResult => ({ bookingId: id, already: false, amountCents: 0 });
+    if (ids.length === 0) return [];
+    // accounts outside the transaction (their own autocommit inserts; ids remembered per process)
+    const parties = await this.db
+      .selectFrom('bookings as b')
+      .innerJoin('departures as d', 'd.id', 'b.departure_id')
+      .select(['b.id', 'b.forwarder_org_id', 'd.operator_org_id'])
+      .where('b.id', 'in', ids)
+      .execute();
+    const [escrow, revenue] = await Promise.all([this.account(null, 'escrow'), this.account(null, 'platform_revenue')]);
+    const payable = new Map<string, string>();
+    const receivable = new Map<string, string>();
+    for (const p of parties) {
+      payable.set(p.forwarder_org_id, await this.account(p.forwarder_org_id, 'forwarder_payable'));
+      receivable.set(p.operator_org_id, await this.account(p.operator_org_id, 'operator_receivable'));
+    }
+
+    await inTransaction(this.db, async (tx) => {
+      results.clear();
+      const locked = await tx
+        .selectFrom('bookings')
+        .select(['id', 'status', 'forwarder_org_id', 'departure_id', 'teu', 'unit_price_cents', 'total_cents', 'cancellation_fee_cents'])
+        .where('id', 'in', ids)
+        .orderBy('id')
+        .forUpdate()
+        .execute();
+      if (locked.length === 0) return;
+      const lockedIds = locked.map((b) => b.id);
+      const deps = await tx
+        .selectFrom('departures as d')
+        .innerJoin('corridors as c', 'c.id', 'd.corridor_id')
+        .innerJoin('clusters as f', 'f.id', 'c.from_cluster_id')
+        .innerJoin('clusters as t', 't.id', 'c.to_cluster_id')
+        .innerJoin('organisations as o', 'o.id', 'd.operator_org_id')
+        .select(['d.id', 'd.operator_org_id', 'd.asset_name', 'd.departs_at', 'c.mode', 'f.code as origin', 't.code as destination', 'o.slug as operator_slug'])
+        .where('d.id', 'in', [...new Set(locked.map((b) => b.departure_id))])
+        .execute();
+      const depOf = new Map(deps.map((d) => [d.id, d]));
+      const charged = await tx
         .selectFrom('ledger_transactions as t')
         .innerJoin('ledger_entries as e', 'e.transaction_id', 't.id')
-        .select(['t.id', sql<number>`sum(e.amount_cents) filter (where e.direction = 'debit')::bigint`.as('amount')])
-        .where('t.idempotency_key', '=', ledgerKeys.charge(bookingId))
+        .select(['t.id', 't.booking_id', sql<number>`sum(e.amount_cents) filter (where e.direction = 'debit')::bigint`.as('amount')])
+        .where('t.idempotency_key', 'in', lockedIds.map(ledgerKeys.charge))
         .groupBy('t.id')
-        .executeTakeFirst();
-      if (existing) return { bookingId, already: true, amountCents: existing.amount, chargeTransactionId: existing.id };
+        .execute();
+      const chargeOf = new Map(charged.map((c) => [c.booking_id!, c]));
+      const freeSeen = new Set(
+        (
+          await tx
+            .selectFrom('audit_log')
+            .select('entity_id')
+            .where('action', '=', 'ledger.settle')
+            .where('entity_type', '=', 'booking')
+            .where('entity_id', 'in', lockedIds)
+            .execute()
+        ).map((r) => r.entity_id),
+      );
 
-      const cancelled = b.status === 'cancelled';
-      const amount = cancelled ? (b.cancellation_fee_cents ?? 0) : b.total_cents;
-      if (amount <= 0) {
-        // Cancelled free of charge before settlement: nothing to post. The audit row records the decision;
-        // refundBooking finds no charge and does nothing either.
-        const seen = await tx
-          .selectFrom('audit_log')
-          .select('id')
-          .where('action', '=', 'ledger.settle')
-          .where('entity_type', '=', 'booking')
-          .where('entity_id', '=', bookingId)
-          .executeTakeFirst();
-        if (seen) return { bookingId, already: true, amountCents: 0 };
-        await audit(tx, null, 'ledger.settle', { type: 'booking', id: bookingId }, { amountCents: 0, reason: 'cancelled_free' });
-        return { bookingId, already: false, amountCents: 0 };
+      type Post = { b: LockedBooking; amount: number; operatorCents: number; feeCents: number; cancelled: boolean; what: string };
+      const posts: Post[] = [];
+      const audits: { id: string; data: Record<string, unknown> }[] = [];
+      for (const row of locked) {
+        const d = depOf.get(row.departure_id)!;
+        const b: LockedBooking = { ...d, ...row }; // the booking's id, not the departure's
+        const decision = decideSettlement(
+          { status: b.status, totalCents: b.total_cents, cancellationFeeCents: b.cancellation_fee_cents },
+          { chargedCents: chargeOf.get(b.id)?.amount ?? null, freeRecorded: freeSeen.has(b.id) },
+          this.cfg.platformFeeBps,
+        );
+        if (decision.kind === 'already') {
+          results.set(b.id, { bookingId: b.id, already: true, amountCents: decision.amountCents, chargeTransactionId: chargeOf.get(b.id)?.id });
+        } else if (decision.kind === 'free') {
+          audits.push({ id: b.id, data: { amountCents: 0, reason: 'cancelled_free' } });
+          results.set(b.id, { bookingId: b.id, already: false, amountCents: 0 });
+        } else {
+          const what = decision.cancelled ? `cancellation fee of booking ${b.id}` : `booking ${b.id}`;
+          posts.push({ b, amount: decision.amountCents, operatorCents: decision.operatorCents, feeCents: decision.feeCents, cancelled: decision.cancelled, what });
+        }
       }
 
-      const { operatorCents, feeCents } = releaseSplit(amount, this.cfg.platformFeeBps);
-      const what = cancelled ? `cancellation fee of booking ${bookingId}` : `booking ${bookingId}`;
-      const chargeId = await postTransaction(
-        tx,
-        { key: ledgerKeys.charge(bookingId), kind: 'charge', bookingId, description: `Charge for ${what}` },
-        [
-          { accountId: payable, direction: 'debit', amountCents: amount },
-          { accountId: escrow, direction: 'credit', amountCents: amount },
-        ],
-      );
-      // TEST-ONLY fault injection (SETTLE_PAUSE_MS): hold the transaction open half way so that a test can
-      // SIGKILL the worker here and show that nothing of the settlement survives.
-      if (this.cfg.settlePauseMs > 0) await sleep(this.cfg.settlePauseMs);
-      const releaseId = await postTransaction(
-        tx,
-        {
-          key: ledgerKeys.release(bookingId),
-          kind: 'release',
-          bookingId,
-          description: `Release of ${what}: operator ${euros(operatorCents)}, platform fee ${euros(feeCents)} (${this.cfg.platformFeeBps} bp)`,
-        },
-        [
-          { accountId: escrow, direction: 'debit', amountCents: amount },
-          { accountId: receivable, direction: 'credit', amountCents: operatorCents },
-          { accountId: revenue, direction: 'credit', amountCents: feeCents },
-        ],
-      );
-      if (b.status === 'confirmed') {
-        await tx.updateTable('bookings').set({ status: 'settled' }).where('id', '=', bookingId).where('status', '=', 'confirmed').execute();
+      if (posts.length > 0) {
+        const chargeIds = await postTransactions(
+          tx,
+          posts.map((p) => ({
+            key: ledgerKeys.charge(p.b.id),
+            kind: 'charge',
+            bookingId: p.b.id,
+            description: `Charge for ${p.what}`,
+            entries: [
+              { accountId: payable.get(p.b.forwarder_org_id)!, direction: 'debit' as const, amountCents: p.amount },
+              { accountId: escrow, direction: 'credit' as const, amountCents: p.amount },
+            ],
+          })),
+        );
+        // TEST-ONLY fault injection (SETTLE_PAUSE_MS): hold the transaction open half way so that a test can
+        // SIGKILL the worker here and show that nothing of the settlement survives.
+        if (this.cfg.settlePauseMs > 0) await sleep(this.cfg.settlePauseMs);
+        const releaseIds = await postTransactions(
+          tx,
+          posts.map((p) => ({
+            key: ledgerKeys.release(p.b.id),
+            kind: 'release',
+            bookingId: p.b.id,
+            description: `Release of ${p.what}: operator ${euros(p.operatorCents)}, platform fee ${euros(p.feeCents)} (${this.cfg.platformFeeBps} bp)`,
+            entries: [
+              { accountId: escrow, direction: 'debit' as const, amountCents: p.amount },
+              { accountId: receivable.get(p.b.operator_org_id)!, direction: 'credit' as const, amountCents: p.operatorCents },
+              { accountId: revenue, direction: 'credit' as const, amountCents: p.feeCents },
+            ],
+          })),
+        );
+        const confirmed = posts.filter((p) => p.b.status === 'confirmed').map((p) => p.b.id);
+        if (confirmed.length > 0) {
+          await tx.updateTable('bookings').set({ status: 'settled' }).where('id', 'in', confirmed).where('status', '=', 'confirmed').execute();
+        }
+        const now = new Date();
+        const invoices = await issueInvoices(
+          tx,
+          posts.map((p) => ({
+            kind: 'invoice' as const,
+            issuerOrgId: p.b.operator_org_id,
+            issuerSlug: p.b.operator_slug,
+            recipientOrgId: p.b.forwarder_org_id,
+            vatBps: this.cfg.vatRateBps,
+            now,
+            lines: [
+              p.cancelled
+                ? {
+                    bookingId: p.b.id,
+                    description: `Cancellation fee (${euros(p.amount)} of ${euros(p.b.total_cents)}) — ${routeText(p.b)}`,
+                    quantityTeu: p.b.teu,
+                    unitPriceCents: p.b.unit_price_cents,
+                    amountCents: p.amount,
+                  }
+                : { bookingId: p.b.id, description: routeText(p.b), quantityTeu: p.b.teu, unitPriceCents: p.b.unit_price_cents, amountCents: p.amount },
+            ],
+          })),
+        );
+        posts.forEach((p, i) => {
+          const r: SettleResult = {
+            bookingId: p.b.id,
+            already: false,
+            amountCents: p.amount,
+            feeCents: p.feeCents,
+            operatorCents: p.operatorCents,
+            chargeTransactionId: chargeIds[i]!,
+            releaseTransactionId: releaseIds[i]!,
+            invoiceId: invoices[i]!.id,
+            invoiceNumber: invoices[i]!.number,
+          };
+          results.set(p.b.id, r);
+          const { bookingId: _b, already: _a, amountCents, ...rest } = r;
+          audits.push({ id: p.b.id, data: { amountCents, ...rest, cancelled: p.cancelled } });
+        });
       }
-      const line = cancelled
-        ? {
-            description: `Cancellation fee (${euros(amount)} of ${euros(b.total_cents)}) — ${routeText(b)}`,
-            quantityTeu: b.teu,
-            unitPriceCents: b.unit_price_cents,
-            amountCents: amount,
-          }
-        : { description: routeText(b), quantityTeu: b.teu, unitPriceCents: b.unit_price_cents, amountCents: amount };
-      const invoice = await issueInvoice(tx, {
-        kind: 'invoice',
-        issuerOrgId: b.operator_org_id,
-        issuerSlug: b.operator_slug,
-        recipientOrgId: b.forwarder_org_id,
-        vatBps: this.cfg.vatRateBps,
-        now: new Date(),
-        lines: [{ bookingId, ...line }],
-      });
-      await audit(tx, null, 'ledger.settle', { type: 'booking', id: bookingId }, {
-        amountCents: amount,
-        feeCents,
-        operatorCents,
-        chargeTransactionId: chargeId,
-        releaseTransactionId: releaseId,
-        invoiceId: invoice.id,
-        invoiceNumber: invoice.number,
-        cancelled,
-      });
-      return {
-        bookingId,
-        already: false,
-        amountCents: amount,
-        feeCents,
-        operatorCents,
-        chargeTransactionId: chargeId,
-        releaseTransactionId: releaseId,
-        invoiceId: invoice.id,
-        invoiceNumber: invoice.number,
-      };
+      if (audits.length > 0) {
+        await tx
+          .insertInto('audit_log')
+          .values(audits.map((a) => ({ action: 'ledger.settle', entity_type: 'booking', entity_id: a.id, data: JSON.stringify(a.data) })))
+          .execute();
+      }
+    });
+    // the same booking twice in one batch (a retried job): the first did the work, the others find it done
+    const seen = new Set<string>();
+    return bookingIds.map((id) => {
+      const r = results.get(id) ?? missing(id);
+      if (seen.has(id)) return { ...r, already: true };
+      seen.add(id);
+      return r;
     });
   }
 

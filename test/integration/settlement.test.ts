@@ -266,4 +266,62 @@ describe('settlement: ledger transfers and invoices, exactly once', () => {
     await expect(unbalanced).rejects.toThrow(/unbalanced/);
     expect(await env.db.selectFrom('ledger_transactions').select('id').where('idempotency_key', '=', 'test:unbalanced').executeTakeFirst()).toBeUndefined();
   });
+
+  it('group commit: 80 bookings of two operators settled at once (each job twice, some cancelled) → each exactly once, gapless numbers per issuer', async () => {
+    const ops = await env.db.selectFrom('organisations').select(['id', 'slug']).where('kind', '=', 'operator').orderBy('slug').limit(2).execute();
+    expect(ops).toHaveLength(2);
+    const deps: Awaited<ReturnType<typeof departure>>[] = [];
+    for (const op of ops) {
+      const d = await departure({ unitPriceCents: 12_345 });
+      await env.db.updateTable('departures').set({ operator_org_id: op.id, booked_teu: 40, booked_tonnes: 400 }).where('id', '=', d.departureId).execute();
+      deps.push(d);
+    }
+    const rows = Array.from({ length: 80 }, (_, i) => {
+      const d = deps[i % 2]!;
+      const kind = i % 10 === 3 ? 'cancelled_fee' : i % 10 === 7 ? 'cancelled_free' : 'confirmed';
+      return {
+        departure_id: d.departureId, listing_id: d.listingId, forwarder_org_id: f1.me.org.id, teu: 1, tonnes: 10, unit_price_cents: 12_345, total_cents: 12_345,
+        status: kind === 'confirmed' ? ('confirmed' as const) : ('cancelled' as const),
+        cancellation_fee_cents: kind === 'cancelled_fee' ? 6_172 : kind === 'cancelled_free' ? 0 : null,
+        cancelled_at: kind === 'confirmed' ? null : new Date(),
+      };
+    });
+    const ids = (await env.db.insertInto('bookings').values(rows).returning('id').execute()).map((r) => r.id);
+    const before = new Map(
+      (await env.db.selectFrom('invoice_counters').selectAll().where('issuer_org_id', 'in', ops.map((o) => o.id)).execute()).map((c) => [c.issuer_org_id, c.last_number]),
+    );
+
+    // every job twice, all at once, as a worker with many jobs in flight would run them
+    const results = await Promise.all([...ids, ...ids].map((id) => ledger.settleQueued(id)));
+    const fresh = results.filter((r) => !r.already);
+    expect(fresh).toHaveLength(80); // one of each pair did the work, the other found it done
+
+    const charges = await env.db.selectFrom('ledger_transactions').select(['booking_id', 'kind']).where('booking_id', 'in', ids).execute();
+    const count = (kind: string) => charges.filter((c) => c.kind === kind).length;
+    expect(count('charge')).toBe(72); // 8 free cancellations post nothing
+    expect(count('release')).toBe(72);
+    expect(new Set(charges.filter((c) => c.kind === 'charge').map((c) => c.booking_id)).size).toBe(72);
+    const settled = await env.db.selectFrom('bookings').select(['status']).where('id', 'in', ids).execute();
+    expect(settled.filter((b) => b.status === 'settled')).toHaveLength(64);
+
+    // each issuer's new invoices take exactly the next numbers, no gap, no duplicate
+    for (const [k, op] of ops.entries()) {
+      const expected = rows.filter((r, i) => i % 2 === k && r.cancellation_fee_cents !== 0).length; // 40 and 32
+      const inv = await env.db
+        .selectFrom('invoices as i')
+        .innerJoin('invoice_lines as l', 'l.invoice_id', 'i.id')
+        .select(['i.seq', 'i.number'])
+        .where('i.issuer_org_id', '=', op.id)
+        .where('l.booking_id', 'in', ids)
+        .orderBy('i.seq')
+        .execute();
+      expect(inv).toHaveLength(expected);
+      const from = (before.get(op.id) ?? 0) + 1;
+      expect(inv.map((x) => x.seq)).toEqual(Array.from({ length: expected }, (_, i) => from + i));
+      expect(inv[0]!.number).toBe(`${op.slug.toUpperCase()}-${new Date().getUTCFullYear()}-${String(from).padStart(6, '0')}`);
+    }
+    // a fee-only cancellation was charged its fee, not the total
+    const feeOnly = ids[3]!;
+    expect(results.find((r) => r.bookingId === feeOnly && !r.already)?.amountCents).toBe(6_172);
+  });
 });

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { euros, invoiceNumber, platformFee, refundSplit, releaseSplit, vatNote, vatOf } from '../../server/core/settlement.ts';
+import { decideSettlement, euros, invoiceNumber, platformFee, refundSplit, releaseSplit, vatNote, vatOf } from '../../server/core/settlement.ts';
 
 describe('settlement arithmetic (integer cents, basis points)', () => {
   it('fee is rounded down: the fraction of a cent stays with the operator', () => {
@@ -56,5 +56,41 @@ describe('settlement arithmetic (integer cents, basis points)', () => {
     expect(vatNote(0)).toMatch(/^Reverse charge .*Art\. 196 Directive 2006\/112\/EC/);
     expect(vatNote(1_900)).toBe('VAT 19 %');
     expect(vatNote(2_150)).toBe('VAT 21.5 %');
+  });
+});
+
+describe('decideSettlement', () => {
+  it('posts the total of a confirmed booking, the fee of a cancelled one, nothing twice', () => {
+    expect(decideSettlement({ status: 'confirmed', totalCents: 10_000, cancellationFeeCents: null }, { chargedCents: null, freeRecorded: false }, 300)).toEqual({
+      kind: 'post', amountCents: 10_000, operatorCents: 9_700, feeCents: 300, cancelled: false,
+    });
+    expect(decideSettlement({ status: 'cancelled', totalCents: 10_000, cancellationFeeCents: 5_000 }, { chargedCents: null, freeRecorded: false }, 300)).toMatchObject({
+      kind: 'post', amountCents: 5_000, cancelled: true,
+    });
+    expect(decideSettlement({ status: 'cancelled', totalCents: 10_000, cancellationFeeCents: 0 }, { chargedCents: null, freeRecorded: false }, 300)).toEqual({ kind: 'free' });
+    expect(decideSettlement({ status: 'cancelled', totalCents: 10_000, cancellationFeeCents: 0 }, { chargedCents: null, freeRecorded: true }, 300)).toEqual({ kind: 'already', amountCents: 0 });
+    expect(decideSettlement({ status: 'settled', totalCents: 10_000, cancellationFeeCents: null }, { chargedCents: 10_000, freeRecorded: false }, 300)).toEqual({ kind: 'already', amountCents: 10_000 });
+  });
+
+  it('property: a posting always splits exactly, and anything already charged is never posted again', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom('confirmed', 'cancelled'),
+        fc.integer({ min: 0, max: 10_000_000 }),
+        fc.option(fc.integer({ min: 0, max: 10_000_000 })),
+        fc.option(fc.integer({ min: 0, max: 10_000_000 })),
+        fc.boolean(),
+        fc.integer({ min: 0, max: 10_000 }),
+        (status, total, fee, charged, freeRecorded, bps) => {
+          const d = decideSettlement({ status, totalCents: total, cancellationFeeCents: fee }, { chargedCents: charged, freeRecorded }, bps);
+          if (charged !== null) expect(d.kind).toBe('already');
+          if (d.kind === 'post') {
+            expect(d.operatorCents + d.feeCents).toBe(d.amountCents);
+            expect(d.amountCents).toBe(status === 'cancelled' ? fee : total);
+            expect(d.amountCents).toBeGreaterThan(0);
+          }
+        },
+      ),
+    );
   });
 });

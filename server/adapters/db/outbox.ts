@@ -30,10 +30,7 @@ export async function drainOutbox(db: Db, queues: Queues, limit = 500): Promise<
       .execute();
     if (rows.length === 0) return 0;
     const now = Date.now();
-    for (const r of rows) {
-      const name = r.job_name as JobName;
-      await queues.add(name, r.data as never, { jobId: r.job_id, delay: Math.max(0, r.run_at.getTime() - now) });
-    }
+    await queues.addBulk(rows.map((r) => ({ name: r.job_name as JobName, data: r.data, opts: { jobId: r.job_id, delay: Math.max(0, r.run_at.getTime() - now) } })));
     await tx
       .updateTable('outbox')
       .set({ enqueued_at: sql`now()` })

@@ -44,6 +44,18 @@ export const JOB_QUEUES: Record<JobName, QueueName> = {
 };
 export type QueueName = 'maintenance' | 'holds' | 'auctions' | 'settlement';
 export const QUEUE_NAMES: QueueName[] = ['maintenance', 'holds', 'auctions', 'settlement'];
+/**
+ * Jobs each worker process runs at once per queue. Settlement jobs mostly wait for the shared
+ * transaction of their batch (LedgerService.settleQueued), so many in flight make large batches.
+ */
+export const QUEUE_CONCURRENCY: Record<QueueName, number> = { maintenance: 4, holds: 8, auctions: 8, settlement: 1000 };
+
+const DEFAULT_JOB_OPTS: JobsOptions = {
+  removeOnComplete: { age: 24 * 3600, count: 10_000 },
+  removeOnFail: { age: 7 * 24 * 3600 },
+  attempts: 5,
+  backoff: { type: 'exponential', delay: 1000 },
+};
 
 export class Queues {
   private readonly queues = new Map<QueueName, Queue>();
@@ -60,13 +72,19 @@ export class Queues {
 
   /** Enqueues `name` with a job id derived from its business key (BullMQ forbids `:` in custom ids). */
   async add<N extends JobName>(name: N, data: JobDataMap[N], opts: JobsOptions & { jobId: string }) {
-    return this.get(JOB_QUEUES[name]).add(name, data, {
-      removeOnComplete: { age: 24 * 3600, count: 10_000 },
-      removeOnFail: { age: 7 * 24 * 3600 },
-      attempts: 5,
-      backoff: { type: 'exponential', delay: 1000 },
-      ...opts,
-    });
+    return this.get(JOB_QUEUES[name]).add(name, data, { ...DEFAULT_JOB_OPTS, ...opts });
+  }
+
+  /** Enqueues many jobs with one round trip per queue (BullMQ addBulk); ids as in `add`. */
+  async addBulk(items: { name: JobName; data: unknown; opts: JobsOptions & { jobId: string } }[]) {
+    const byQueue = new Map<QueueName, { name: string; data: unknown; opts: JobsOptions }[]>();
+    for (const it of items) {
+      const q = JOB_QUEUES[it.name];
+      const list = byQueue.get(q) ?? [];
+      list.push({ name: it.name, data: it.data, opts: { ...DEFAULT_JOB_OPTS, ...it.opts } });
+      byQueue.set(q, list);
+    }
+    await Promise.all([...byQueue].map(([q, list]) => this.get(q).addBulk(list)));
   }
 
   /** Removes a job that is no longer needed (e.g. the expiry of a confirmed hold); absent is fine. */
