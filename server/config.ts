@@ -37,6 +37,8 @@ export interface Config {
    * the charge, so a test can SIGKILL the worker half way through a settlement. Never set it in production.
    */
   settlePauseMs: number;
+  /** How long a server remembers who a session or API key is (0: ask Postgres every request). */
+  principalCacheMs: number;
   /** Live updates a second each socket may get while the server has room (coalesced: newest state wins)… */
   liveFramesPerSocket: number;
   /** …and when its event loop is busy (trading comes before watching). */
@@ -81,6 +83,7 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     platformFeeBps: bp('PLATFORM_FEE_BPS', 300),
     vatRateBps: bp('VAT_RATE_BPS', 0),
     settlePauseMs: int('SETTLE_PAUSE_MS', 0),
+    principalCacheMs: int('PRINCIPAL_CACHE_MS', 10_000),
     liveFramesPerSocket: Math.max(1, int('LIVE_FRAMES_PER_SOCKET', 4)),
     liveBusyFramesPerSocket: Math.max(1, int('LIVE_BUSY_FRAMES_PER_SOCKET', 1)),
   };

@@ -50,7 +50,7 @@ export function createContext(cfg: Config, events: (redis: Redis) => EventSink, 
     softCloseExtendMs: cfg.softCloseExtendMs,
   });
   const services: Services = {
-    auth: new AuthService(db, { sessionTtlMs: cfg.sessionTtlMs }, (room) => hooks.onRevoke?.(room)),
+    auth: new AuthService(db, { sessionTtlMs: cfg.sessionTtlMs, principalCacheMs: cfg.principalCacheMs }, (room) => hooks.onRevoke?.(room)),
     network: new NetworkService(db),
     holds,
     listings: new ListingsService(db, cache, sink, holds, queues, auctions),

@@ -122,7 +122,16 @@ export async function build(cfg: Config, opts: { logger?: boolean | object } = {
     allowedOrigins: cfg.allowedOrigins,
     cookieName: SESSION_COOKIE,
   });
-  hooks.onRevoke = (room) => io.in(room).disconnectSockets(true);
+  // A revoked session or key: its sockets are cut on every server (through the adapter), and every server
+  // forgets its cached principal (pub/sub; the revoking server has already forgotten it).
+  const revokedChannel = `${cfg.redisPrefix}auth:revoked`;
+  hooks.onRevoke = (room) => {
+    io.in(room).disconnectSockets(true);
+    void ctx.redis.publish(revokedChannel, room).catch(() => {});
+  };
+  const revocations = createRedis(cfg.redisUrl, { name: 'cx-revocations' });
+  revocations.on('message', (_channel: string, room: string) => ctx.services.auth.principals.evict(room));
+  await revocations.subscribe(revokedChannel);
 
   const localRooms = socketRooms(io, { framesPerSocket: cfg.liveFramesPerSocket, busyFramesPerSocket: cfg.liveBusyFramesPerSocket });
   const fanout = new LocalFanout(localRooms, defaultFanoutOptions);
@@ -135,6 +144,7 @@ export async function build(cfg: Config, opts: { logger?: boolean | object } = {
   app.addHook('onClose', async () => {
     await sink?.flush();
     await relay.stop();
+    revocations.disconnect();
     fanout.flush();
     localRooms.close();
     await new Promise<void>((r) => io.close(() => r()));

@@ -28,12 +28,51 @@ export function meOf(p: Principal): Me {
 /** Called when a session or key stops being valid, so live connections are cut at once. */
 export type RevocationHook = (room: string) => void;
 
+/**
+ * Principals of recently seen sessions and keys, in process, for `ttlMs` (and never past a session's own
+ * expiry): saves a four-table query on every request. Sign-out and key revocation evict at once here and,
+ * through the revocation hook (Redis pub/sub, see app.ts), in every other server; `ttlMs` bounds how long
+ * any other change made behind the service's back (a user disabled in the database) can go unseen.
+ */
+export class PrincipalCache {
+  private readonly map = new Map<string, { p: Principal; until: number }>();
+  constructor(
+    private readonly ttlMs: number,
+    private readonly max = 50_000,
+  ) {}
+
+  get(key: string, now: number): Principal | undefined {
+    const hit = this.map.get(key);
+    if (!hit) return undefined;
+    if (hit.until > now) return hit.p;
+    this.map.delete(key);
+    return undefined;
+  }
+
+  set(key: string, p: Principal, now: number, notAfter = Infinity) {
+    if (this.ttlMs <= 0) return;
+    if (this.map.size >= this.max) this.map.clear();
+    this.map.set(key, { p, until: Math.min(now + this.ttlMs, notAfter) });
+  }
+
+  /** Forgets the principal of a revoked session or key, given its live room (`session:<id>` / `apikey:<id>`). */
+  evict(room: string) {
+    const [kind, id] = [room.slice(0, room.indexOf(':')), room.slice(room.indexOf(':') + 1)];
+    if (kind === 'session') this.map.delete(`s:${id}`);
+    else if (kind === 'apikey') for (const [k, v] of this.map) if (v.p.apiKeyId === id) this.map.delete(k);
+  }
+}
+
 export class AuthService {
+  readonly principals: PrincipalCache;
+
   constructor(
     private readonly db: Db,
-    private readonly opts: { sessionTtlMs: number },
+    private readonly opts: { sessionTtlMs: number; principalCacheMs?: number },
     private readonly onRevoke: RevocationHook = () => {},
-  ) {}
+  ) {
+    this.principals = new PrincipalCache(opts.principalCacheMs ?? 0);
+  }
 
   /** Signs in with e-mail and password; a new session id every time. */
   async signIn(email: string, password: string, meta: { ip?: string; userAgent?: string } = {}) {
@@ -88,6 +127,7 @@ export class AuthService {
       await tx.updateTable('sessions').set({ revoked_at: new Date() }).where('id', '=', p.sessionId!).execute();
       await audit(tx, p, 'session.sign_out', { type: 'session', id: p.sessionId!.slice(0, 12) }, undefined, ip);
     });
+    this.principals.evict(`session:${p.sessionId}`);
     this.onRevoke(`session:${p.sessionId}`);
   }
 
@@ -95,19 +135,22 @@ export class AuthService {
   async fromSession(cookieValue: string | undefined): Promise<Principal | null> {
     if (!cookieValue || cookieValue.length > 200) return null;
     const id = sha256(cookieValue);
+    const now = Date.now();
+    const cached = this.principals.get(`s:${id}`, now);
+    if (cached) return cached;
     const row = await this.db
       .selectFrom('sessions as s')
       .innerJoin('users as u', 'u.id', 's.user_id')
       .innerJoin('memberships as m', (j) => j.onRef('m.user_id', '=', 's.user_id').onRef('m.org_id', '=', 's.org_id'))
       .innerJoin('organisations as o', 'o.id', 's.org_id')
-      .select(['s.id', 's.csrf_token', 'u.id as user_id', 'u.email', 'u.name', 'm.role', 'o.id as org_id', 'o.name as org_name', 'o.kind as org_kind'])
+      .select(['s.id', 's.csrf_token', 's.expires_at', 'u.id as user_id', 'u.email', 'u.name', 'm.role', 'o.id as org_id', 'o.name as org_name', 'o.kind as org_kind'])
       .where('s.id', '=', id)
       .where('s.revoked_at', 'is', null)
       .where('s.expires_at', '>', new Date())
       .where('u.disabled_at', 'is', null)
       .executeTakeFirst();
     if (!row) return null;
-    return {
+    const p: Principal = {
       kind: 'session',
       userId: row.user_id,
       email: row.email,
@@ -119,20 +162,26 @@ export class AuthService {
       sessionId: row.id,
       csrfToken: row.csrf_token,
     };
+    this.principals.set(`s:${id}`, p, now, row.expires_at.getTime());
+    return p;
   }
 
   /** The principal behind an API key (`cxk_<prefix>_<secret>`), or null. */
   async fromApiKey(key: string | undefined): Promise<Principal | null> {
     if (!key || key.length > 200 || !key.startsWith('cxk_')) return null;
+    const hash = sha256(key);
+    const now = Date.now();
+    const cached = this.principals.get(`k:${hash}`, now);
+    if (cached) return cached;
     const row = await this.db
       .selectFrom('api_keys as k')
       .innerJoin('organisations as o', 'o.id', 'k.org_id')
       .select(['k.id', 'k.role', 'o.id as org_id', 'o.name as org_name', 'o.kind as org_kind'])
-      .where('k.key_hash', '=', sha256(key))
+      .where('k.key_hash', '=', hash)
       .where('k.revoked_at', 'is', null)
       .executeTakeFirst();
     if (!row) return null;
-    return {
+    const p: Principal = {
       kind: 'apiKey',
       userId: null,
       email: null,
@@ -143,6 +192,8 @@ export class AuthService {
       role: row.role,
       apiKeyId: row.id,
     };
+    this.principals.set(`k:${hash}`, p, now);
+    return p;
   }
 
   /** Creates an API key for the caller's organisation. The secret is returned once and stored hashed:
@@ -197,6 +248,7 @@ export class AuthService {
       return true;
     });
     if (!done) throw notFound('API key');
+    this.principals.evict(`apikey:${id}`);
     this.onRevoke(`apikey:${id}`);
   }
 

@@ -23,7 +23,9 @@ describe('authentication, sessions, CSRF and API keys (real Postgres + Redis)', 
 
   beforeAll(async () => {
     // The sign-in limit is tested on its own below with a limit of 3; here it must not get in the way.
-    env = await createTestEnv({ cfg: { signInPerMinute: 1000 } });
+    // This file edits sessions behind the service's back (an expiry set in the database), so the principal
+    // cache is off here; test/integration/principal-cache.test.ts covers the cache itself.
+    env = await createTestEnv({ cfg: { signInPerMinute: 1000, principalCacheMs: 0 } });
     ({ app } = await buildApp(env.cfg));
     f1 = await signIn(app, 'forwarder1@demo.test');
   });
