@@ -2,10 +2,12 @@ import type { Migration } from 'kysely';
 import * as m20261129T1600 from './20261129T1600_initial.ts';
 import * as m20261129T1700 from './20261129T1700_auctions_ledger.ts';
 import * as m20261129T1800 from './20261129T1800_hold_batch.ts';
+import * as m20261129T1900 from './20261129T1900_hold_batch_multi.ts';
 
 /** Every migration, by its sortable name. A test checks that each file in this folder is listed. */
 export const migrations: Record<string, Migration> = {
   '20261129T1600_initial': m20261129T1600,
   '20261129T1700_auctions_ledger': m20261129T1700,
   '20261129T1800_hold_batch': m20261129T1800,
+  '20261129T1900_hold_batch_multi': m20261129T1900,
 };

@@ -142,6 +142,18 @@ export class AuctionsService {
     };
   }
 
+  /** A listing's format never changes: remembered per process (a bid no longer reads it from Postgres). */
+  private readonly formats = new Map<string, string>();
+  private async formatOf(listingId: string): Promise<string | undefined> {
+    const known = this.formats.get(listingId);
+    if (known) return known;
+    const row = await this.db.selectFrom('listings').select(['format']).where('id', '=', listingId).executeTakeFirst();
+    if (!row) return undefined;
+    if (this.formats.size > 50_000) this.formats.clear();
+    this.formats.set(listingId, row.format);
+    return row.format;
+  }
+
   private async bidsOf(tx: Tx | Db, listingId: string): Promise<BidRow[]> {
     return tx.selectFrom('bids').selectAll().where('listing_id', '=', listingId).orderBy('seq').execute() as Promise<BidRow[]>;
   }
@@ -154,9 +166,9 @@ export class AuctionsService {
     idem?: IdemKey,
   ) {
     policy.requireOrgKind(p, 'forwarder');
-    const exists = await this.db.selectFrom('listings').select(['format']).where('id', '=', listingId).executeTakeFirst();
-    if (!exists) throw notFound('listing');
-    if (exists.format !== 'ascending' && exists.format !== 'sealed') throw conflict('wrong_format', `a ${exists.format} listing is held, not bid on`);
+    const format = await this.formatOf(listingId);
+    if (!format) throw notFound('listing');
+    if (format !== 'ascending' && format !== 'sealed') throw conflict('wrong_format', `a ${format} listing is held, not bid on`);
     if (!idem) return this.bidBatcher.submit(listingId, { p, input });
     const release = await this.lock(listingId);
     let outcome;

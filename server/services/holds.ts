@@ -224,19 +224,47 @@ export class HoldsService {
     private readonly queues: Queues | null,
     private readonly opts: HoldsOptions,
   ) {
-    this.batcher = new KeyedBatcher((departureId, items) => this.placeHoldBatch(departureId, items));
+    this.batcher = new KeyedBatcher((_lane, items) => this.placeHoldBatch(items), 400);
   }
 
-  private readonly batcher: KeyedBatcher<BatchItem, { result: BatchResult; departure: DepAvail; at: Date }>;
+  private readonly batcher: KeyedBatcher<BatchItem & { departureId: string }, { result: BatchResult; departure: DepAvail; at: Date }>;
 
-  /** One batch of holds on one departure: one statement (cx_place_holds), one commit. */
-  private async placeHoldBatch(departureId: string, items: BatchItem[]) {
+  /** Holds are group-committed in a few lanes; a departure always goes through the same lane. */
+  private static readonly LANES = 4;
+  private laneOf(departureId: string) {
+    return `lane:${parseInt(departureId.slice(-2), 16) % HoldsService.LANES}`;
+  }
+
+  /**
+   * One batch of holds, on any number of departures: one statement (cx_place_holds_multi, departures locked
+   * in id order, each decided exactly as cx_place_holds does on its own), one commit.
+   */
+  private async placeHoldBatch(all: (BatchItem & { departureId: string })[]) {
     const at = new Date();
+    const byDep = new Map<string, number[]>();
+    all.forEach((it, i) => byDep.set(it.departureId, [...(byDep.get(it.departureId) ?? []), i]));
+    const batches = [...byDep].map(([departureId, idx]) => ({
+      departureId,
+      items: idx.map((i) => {
+        const { departureId: _d, ...item } = all[i]!;
+        return item;
+      }),
+    }));
     for (let attempt = 1; ; attempt++) {
       try {
-        const r = await sql<{ r: { results: BatchResult[]; departure: DepAvail } }>`select cx_place_holds(${departureId}::uuid, ${JSON.stringify(items)}::jsonb, ${at}) as r`.execute(this.db);
-        const { results, departure } = r.rows[0]!.r;
-        return items.map((_, i) => ({ result: results[i] ?? { status: 'insufficient_capacity' }, departure, at }));
+        const r = await sql<{ r: { departureId: string; r: { results: BatchResult[]; departure: DepAvail } }[] }>`select cx_place_holds_multi(${JSON.stringify(batches)}::jsonb, ${at}) as r`.execute(this.db);
+        const out: { result: BatchResult; departure: DepAvail; at: Date }[] = new Array(all.length);
+        for (const { departureId, r: res } of r.rows[0]!.r) {
+          byDep.get(departureId)!.forEach((i, k) => (out[i] = { result: res.results[k] ?? { status: 'insufficient_capacity' }, departure: res.departure, at }));
+        }
+        // expiry jobs of the whole batch in one round trip (the periodic sweep catches any that fail)
+        const now = Date.now();
+        const expiring = all.flatMap((it, i) => {
+          const id = out[i]!.result.status === 'ok' ? out[i]!.result.id : undefined;
+          return id ? [{ name: 'hold.expire' as const, data: { holdId: id }, opts: { jobId: `hold.expire-${id}`, delay: Math.max(0, Date.parse(it.expiresAt) - now) } }] : [];
+        });
+        if (expiring.length) await this.queues?.addBulk(expiring).catch(() => {});
+        return out;
       } catch (err) {
         const code = (err as { code?: string }).code;
         if (attempt >= 5 || (code !== '40P01' && code !== '40001')) throw err;
@@ -369,9 +397,12 @@ export class HoldsService {
       listingRemaining: remaining,
     });
     await this.afterCommit([availabilityEvent(dep), listingUpdateEvent({ id: listing.id, status: 'open', remaining_teu: remaining }, unitPrice)]);
-    await this.queues
-      ?.add('hold.expire', { holdId: hold.id }, { jobId: `hold.expire-${hold.id}`, delay: Math.max(0, expiresAt.getTime() - Date.now()) })
-      .catch(() => {}); // the periodic sweep catches a hold whose job could not be enqueued
+    if (idem) {
+      // (batched holds got theirs with their batch)
+      await this.queues
+        ?.add('hold.expire', { holdId: hold.id }, { jobId: `hold.expire-${hold.id}`, delay: Math.max(0, expiresAt.getTime() - Date.now()) })
+        .catch(() => {}); // the periodic sweep catches a hold whose job could not be enqueued
+    }
     return hold;
   }
 
@@ -386,7 +417,8 @@ export class HoldsService {
     item: { listingId: string; teu: number; tonnes: number; unitPrice: number; expiresAt: Date },
     now: Date,
   ): Promise<{ hold: Hold; dep: DepAvail; remaining: number; replay: boolean }> {
-    const r = await this.batcher.submit(departureId, {
+    const r = await this.batcher.submit(this.laneOf(departureId), {
+      departureId,
       listingId: item.listingId,
       teu: item.teu,
       tonnes: item.tonnes,

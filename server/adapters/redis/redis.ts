@@ -2,10 +2,16 @@ import { Redis } from 'ioredis';
 
 export type { Redis };
 
-/** A Redis connection for commands. `maxRetriesPerRequest: null` is what BullMQ needs for blocking calls. */
+/**
+ * A Redis connection for commands. `maxRetriesPerRequest: null` is what BullMQ needs for blocking calls.
+ * Other connections pipeline automatically: commands issued in the same event-loop turn (the rate limit,
+ * admission and cache scripts of many concurrent requests) leave in one write — far fewer system calls
+ * under load, the same order and the same answers.
+ */
 export function createRedis(url: string, opts: { forBullmq?: boolean; name?: string } = {}): Redis {
   const r = new Redis(url, {
     maxRetriesPerRequest: opts.forBullmq ? null : 3,
+    enableAutoPipelining: !opts.forBullmq,
     enableReadyCheck: true,
     lazyConnect: false,
     connectionName: opts.name,
