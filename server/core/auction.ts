@@ -545,6 +545,8 @@ function raisable(
   active: readonly AuctionBid[],
   firstOnly: boolean,
 ): { bid: AuctionBid; price: number }[] {
+  // no auto-bid in force: nothing can be raised (skips ranking the whole book on every plain bid)
+  if (!active.some((b) => b.maxUnitPriceCents !== undefined)) return [];
   const capacity = capacityOf(config);
   const step = priceStep(config);
   const { byBid } = fill(capacity, active.filter((b) => eligible(config, b)).sort(compareBids));

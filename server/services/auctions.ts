@@ -169,7 +169,7 @@ export class AuctionsService {
     const format = await this.formatOf(listingId);
     if (!format) throw notFound('listing');
     if (format !== 'ascending' && format !== 'sealed') throw conflict('wrong_format', `a ${format} listing is held, not bid on`);
-    if (!idem) return this.bidBatcher.submit(listingId, { p, input });
+    if (!idem) return this.bidBatcher.submit(this.laneOf(listingId), { listingId, p, input });
     const release = await this.lock(listingId);
     let outcome;
     try {
@@ -258,32 +258,37 @@ export class AuctionsService {
   }
 
   /**
-   * One batch of bids on one listing (group commit): one lock, one read of the book, the core decides each
-   * bid in arrival order against the book as the earlier bids of the batch left it, one commit. Every bid
+   * One batch of bids, on any number of listings (group commit): one transaction locks the batch's listings
+   * in id order (so concurrent batches never deadlock), reads the database clock once all locks are held,
+   * then the core decides each listing's bids in arrival order against its book as the earlier bids of the
+   * batch left it; the rows of every listing are written with one statement each; one commit. Every bid
    * gets the answer it would have had alone; refused ones get their own error.
    */
-  private async placeBidBatch(listingId: string, items: { p: Principal; input: BidInput }[]): Promise<(BidAnswer | Error)[]> {
-    const release = await this.lock(listingId);
-    let out;
-    try {
-      out = await inTransaction(this.db, async (tx) => {
-        const l = (await tx.selectFrom('listings').selectAll().where('id', '=', listingId).forUpdate().executeTakeFirstOrThrow()) as ListingRow;
-        const now = await this.dbNow(tx);
+  private async placeBidBatch(items: { listingId: string; p: Principal; input: BidInput }[]): Promise<(BidAnswer | Error)[]> {
+    const ids = [...new Set(items.map((i) => i.listingId))].sort();
+    const out = await inTransaction(this.db, async (tx) => {
+      const locked = (await tx.selectFrom('listings').selectAll().where('id', 'in', ids).orderBy('id').forUpdate().execute()) as ListingRow[];
+      const now = await this.dbNow(tx); // after every lock of the batch is held
+      const answers: (BidAnswer | Error)[] = new Array(items.length);
+      const changed: { l: ListingRow; ladder: ReturnType<typeof publicLadder>; bids: AuctionBid[]; seq: number; extended: boolean; closesAt: Date }[] = [];
+      const stored: { listingId: string; bid: AuctionBid; userId: string | null }[] = [];
+      const replaced: string[] = [];
+      const audits: { p: Principal; listingId: string; bid: AuctionBid; autoBids: number; extended: boolean }[] = [];
+      for (const l of locked) {
+        const mine = items.map((it, i) => ({ ...it, i })).filter((it) => it.listingId === l.id);
         if (l.status !== 'open') {
-          return { answers: items.map(() => conflict('auction_closed', `this auction is ${l.status}`)), changed: false as const };
+          for (const it of mine) answers[it.i] = conflict('auction_closed', `this auction is ${l.status}`);
+          continue;
         }
         let config = this.configOf(l);
         // The book of this listing: from this process' cache when no other process has bid since (bid_seq
         // is read under the row lock), else from Postgres.
-        const cached = this.books.get(listingId);
-        const bids = cached && cached.seq === Number(l.bid_seq) ? [...cached.bids] : (await this.bidsOf(tx, listingId)).map(toCore);
+        const cached = this.books.get(l.id);
+        const bids = cached && cached.seq === Number(l.bid_seq) ? [...cached.bids] : (await this.bidsOf(tx, l.id)).map(toCore);
         let seq = Number(l.bid_seq);
         let extended = false;
-        const stored: { bid: AuctionBid; userId: string | null }[] = [];
-        const replaced: string[] = [];
-        const answers: (BidAnswer | Error)[] = [];
-        const audits: { p: Principal; bid: AuctionBid; autoBids: number; extended: boolean }[] = [];
-        for (const { p, input } of items) {
+        const accepted: BidAnswer[] = [];
+        for (const { p, input, i } of mine) {
           const res = acceptBid(
             config,
             bids,
@@ -296,70 +301,76 @@ export class AuctionsService {
             { newBidId: () => randomUUID() },
           );
           if (!res.ok) {
-            answers.push(
+            answers[i] =
               res.code === 'invalid_bid'
                 ? new AppError(400, 'invalid_bid', res.message)
-                : conflict(res.code, res.message, res.minUnitPriceCents !== undefined ? { minUnitPriceCents: res.minUnitPriceCents } : undefined),
-            );
+                : conflict(res.code, res.message, res.minUnitPriceCents !== undefined ? { minUnitPriceCents: res.minUnitPriceCents } : undefined);
             continue;
           }
           seq += 1 + res.autoBids.length;
-          stored.push({ bid: res.bid, userId: p.userId }, ...res.autoBids.map((bid) => ({ bid, userId: null })));
+          stored.push({ listingId: l.id, bid: res.bid, userId: p.userId }, ...res.autoBids.map((bid) => ({ listingId: l.id, bid, userId: null })));
           bids.push(res.bid, ...res.autoBids);
           replaced.push(...res.autoBids.map((b) => b.replacesBidId).filter((x): x is string => !!x));
           if (res.extended) extended = true;
           config = { ...config, closesAt: res.closesAt };
-          audits.push({ p, bid: res.bid, autoBids: res.autoBids.length, extended: res.extended });
-          answers.push({
+          audits.push({ p, listingId: l.id, bid: res.bid, autoBids: res.autoBids.length, extended: res.extended });
+          const a: BidAnswer = {
             id: res.bid.id,
             status: res.status,
             closesAt: res.closesAt.toISOString(),
             unitPriceCents: res.bid.unitPriceCents,
             ...(config.format === 'ascending' ? { allocatedTeu: res.allocatedTeu } : {}),
-          });
+          };
+          answers[i] = a;
+          accepted.push(a);
         }
-        if (stored.length === 0) return { answers, changed: false as const };
-        // One ladder for the whole batch: every accepted bid is told the minimum as the batch left it.
+        if (accepted.length === 0) continue;
+        // One ladder per listing for the whole batch: every accepted bid is told the minimum as the batch left it.
         const ladder = publicLadder(config, bids, null);
-        for (const a of answers) {
-          if (!(a instanceof Error)) {
-            a.closesAt = config.closesAt.toISOString();
-            if (ladder.format === 'ascending') a.minNextBidCents = ladder.minNextBidCents;
-          }
+        for (const a of accepted) {
+          a.closesAt = config.closesAt.toISOString();
+          if (ladder.format === 'ascending') a.minNextBidCents = ladder.minNextBidCents;
         }
+        changed.push({ l, ladder, bids, seq, extended, closesAt: config.closesAt });
+      }
+      if (stored.length > 0) {
         await tx
           .insertInto('bids')
           .values(
-            stored.map(({ bid: b, userId }) => ({
+            stored.map(({ listingId, bid: b, userId }) => ({
               id: b.id, listing_id: listingId, org_id: b.bidderId, user_id: userId, seq: b.seq, teu: b.teu, unit_price_cents: b.unitPriceCents,
               all_or_nothing: b.allOrNothing, max_unit_price_cents: b.maxUnitPriceCents ?? null, replaces_bid_id: b.replacesBidId ?? null, placed_at: b.placedAt,
             })),
           )
           .execute();
         if (replaced.length) await tx.updateTable('bids').set({ status: 'replaced' }).where('id', 'in', replaced).execute();
-        await tx.updateTable('listings').set({ bid_seq: seq, closes_at: config.closesAt, updated_at: now }).where('id', '=', listingId).execute();
+        for (const c of changed) {
+          await tx.updateTable('listings').set({ bid_seq: c.seq, closes_at: c.closesAt, updated_at: now }).where('id', '=', c.l.id).execute();
+          if (c.extended) await enqueueInTx(tx, 'auction.close', { listingId: c.l.id }, `auction.close-${c.l.id}-${c.closesAt.getTime()}`, c.closesAt);
+        }
         await tx
           .insertInto('audit_log')
           .values(
             audits.map((a) => ({
               at: now, actor_user_id: a.p.userId, actor_org_id: a.p.orgId, api_key_id: a.p.apiKeyId ?? null, action: 'bid.place', entity_type: 'bid', entity_id: a.bid.id,
-              data: JSON.stringify({ listingId, teu: a.bid.teu, unitPriceCents: a.bid.unitPriceCents, extended: a.extended, autoBids: a.autoBids }),
+              data: JSON.stringify({ listingId: a.listingId, teu: a.bid.teu, unitPriceCents: a.bid.unitPriceCents, extended: a.extended, autoBids: a.autoBids }),
             })),
           )
           .execute();
-        if (extended) {
-          await enqueueInTx(tx, 'auction.close', { listingId }, `auction.close-${listingId}-${config.closesAt.getTime()}`, config.closesAt);
-        }
-        return { answers, changed: true as const, ladder, listing: l, extended, seqOf: new Map(bids.map((b) => [b.id, b.seq] as const)), bids, seq };
-      });
-    } finally {
-      await release();
-    }
-    if (out.changed) {
-      this.books.set(listingId, { seq: out.seq, bids: out.bids }); // committed: the cache may follow
-      if (this.books.size > 2000) this.books.delete(this.books.keys().next().value!);
-      if (out.extended && this.queues) await drainOutbox(this.db, this.queues).catch(() => {});
-      await this.events.emit([this.updateEvent(out.listing, out.ladder, out.seqOf)]).catch(() => {});
+      }
+      // a listing that vanished between the format check and the lock
+      items.forEach((it, i) => (answers[i] ??= notFound('listing')));
+      return { answers, changed };
+    });
+    if (out.changed.length > 0) {
+      const events: LiveEvent[] = [];
+      for (const c of out.changed) {
+        this.books.set(c.l.id, { seq: c.seq, bids: c.bids }); // committed: the cache may follow
+        if (this.books.size > 2000) this.books.delete(this.books.keys().next().value!);
+        events.push(this.updateEvent(c.l, c.ladder, new Map(c.bids.map((b) => [b.id, b.seq] as const))));
+      }
+      if (out.changed.some((c) => c.extended) && this.queues) await drainOutbox(this.db, this.queues).catch(() => {});
+      await this.events.emit(events).catch(() => {});
     }
     return out.answers;
   }
@@ -367,7 +378,11 @@ export class AuctionsService {
   /** Per-listing book cache (validated against bid_seq under the row lock before use). */
   private readonly books = new Map<string, { seq: number; bids: AuctionBid[] }>();
 
-  private readonly bidBatcher = new KeyedBatcher<{ p: Principal; input: BidInput }, BidAnswer>((listingId, items) => this.placeBidBatch(listingId, items));
+  /** Bids are group-committed in a few lanes per process; a listing always goes through the same lane. */
+  private readonly bidBatcher = new KeyedBatcher<{ listingId: string; p: Principal; input: BidInput }, BidAnswer>((_lane, items) => this.placeBidBatch(items), 400);
+  private laneOf(listingId: string) {
+    return `lane:${parseInt(listingId.slice(-2), 16) % 4}`;
+  }
 
   private updateEvent(l: ListingRow, ladder: ReturnType<typeof publicLadder>, seqOf: Map<string, number>): LiveEvent {
     const base = { listingId: l.id, status: l.status, remainingTeu: l.remaining_teu, closesAt: ladder.closesAt.toISOString() };
