@@ -84,7 +84,7 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     vatRateBps: bp('VAT_RATE_BPS', 0),
     settlePauseMs: int('SETTLE_PAUSE_MS', 0),
     principalCacheMs: int('PRINCIPAL_CACHE_MS', 10_000),
-    liveFramesPerSocket: Math.max(1, int('LIVE_FRAMES_PER_SOCKET', 4)),
+    liveFramesPerSocket: Math.max(1, int('LIVE_FRAMES_PER_SOCKET', 20)),
     liveBusyFramesPerSocket: Math.max(1, int('LIVE_BUSY_FRAMES_PER_SOCKET', 1)),
   };
   return { ...cfg, ...overrides };

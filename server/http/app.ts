@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import cookie from '@fastify/cookie';
-import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import swagger from '@fastify/swagger';
@@ -18,6 +17,7 @@ import { createSocketServer } from '../adapters/realtime/socket-server.ts';
 import { createContext, type Context, type ServiceHooks } from '../context.ts';
 import type { Config } from '../config.ts';
 import { bearer, registerAuth, SESSION_COOKIE } from './plugins/auth.ts';
+import { registerSecurityHeaders } from './plugins/security-headers.ts';
 import { body as errorBody, registerErrorHandling, rejectNonFiniteNumbers } from './plugins/errors.ts';
 import { healthRoutes } from './routes/health.ts';
 import { networkRoutes } from './routes/network.ts';
@@ -57,7 +57,7 @@ export async function build(cfg: Config, opts: { logger?: boolean | object } = {
 
   // external
   await app.register(cookie);
-  await app.register(helmet, {
+  registerSecurityHeaders(app, {
     contentSecurityPolicy: {
       directives: {
         defaultSrc: ["'self'"],
