@@ -378,7 +378,7 @@ try {
     const n = FANOUT_SIZES.at(-1)!;
     const holdsOn = async (tag: string) => {
       const l = await makeListings(db!, 4, 100_000, 'fixed', tag, 'DEDUI-NLRTM-rail');
-      return load(urls, users, QUICK ? 400 : 1500, (i) => ({ path: '/api/holds', body: { listingId: l[i % 4]!.listingId, teu: 1, tonnes: 1 } }));
+      return load(urls, users, QUICK ? 400 : 3000, (i) => ({ path: '/api/holds', body: { listingId: l[i % 4]!.listingId, teu: 1, tonnes: 1 } }));
     };
     log('accept latency: unwatched…');
     const unwatched = await holdsOn('w0');

@@ -12,7 +12,7 @@ export function socketRooms(
   io: Server,
   o: { framesPerSocket: number; busyFramesPerSocket: number; slice?: number },
 ): LocalRooms & { close(): void; traded(): void } {
-  const slice = o.slice ?? 500;
+  const slice = o.slice ?? 100;
   let elu = performance.eventLoopUtilization();
   let pressed = 0;
   let trades = 0;
