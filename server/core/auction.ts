@@ -325,13 +325,58 @@ export function minAcceptableBid(
   _bidderId?: string | null,
   request?: { teu: number; allOrNothing: boolean },
 ): number {
+  if (config.format === 'sealed') return config.reservePriceCents;
+  return minFromAllocation(config, allocate(config, bids), request);
+}
+
+/** {@link minAcceptableBid} given the current allocation (saves ranking the book again). */
+function minFromAllocation(
+  config: AuctionConfig,
+  a: Pick<Allocation, 'unallocatedTeu' | 'lowestWinningPriceCents'>,
+  request?: { teu: number; allOrNothing: boolean },
+): number {
   const reserve = config.reservePriceCents;
   if (config.format === 'sealed') return reserve;
-  const a = allocate(config, bids);
   const canTakeUnallocated =
     a.unallocatedTeu > 0 && (request === undefined || !request.allOrNothing || request.teu <= a.unallocatedTeu);
   if (canTakeUnallocated || a.lowestWinningPriceCents === null) return reserve;
   return Math.max(reserve, a.lowestWinningPriceCents + priceStep(config));
+}
+
+/**
+ * What {@link fill} decides, without building the winners: TEU left, lowest winning price, and the TEU
+ * given to one bid (`bidId`). Same rules, no allocation — the hot path of every bid.
+ */
+function fillSummary(capacity: number, ranking: readonly AuctionBid[], bidId?: string): { unallocatedTeu: number; lowestWinningPriceCents: number | null; teuOfBid: number } {
+  let remaining = capacity;
+  let lowest: number | null = null;
+  let teuOfBid = 0;
+  for (const b of ranking) {
+    if (remaining === 0) break;
+    let take: number;
+    if (b.allOrNothing) {
+      if (b.teu > remaining) continue;
+      take = b.teu;
+    } else {
+      take = Math.min(b.teu, remaining);
+    }
+    remaining -= take;
+    lowest = b.unitPriceCents;
+    if (b.id === bidId) teuOfBid = take;
+  }
+  return { unallocatedTeu: remaining, lowestWinningPriceCents: lowest, teuOfBid };
+}
+
+/** `ranking` (sorted by {@link compareBids}) with `bid` inserted in its place: O(n) instead of a sort. */
+function insertRanked(ranking: readonly AuctionBid[], bid: AuctionBid): AuctionBid[] {
+  let lo = 0;
+  let hi = ranking.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compareBids(ranking[mid]!, bid) <= 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return [...ranking.slice(0, lo), bid, ...ranking.slice(lo)];
 }
 
 /**
@@ -455,7 +500,9 @@ export function acceptBid(
     return fail('invalid_bid', `bid ${incoming.id} already exists`);
   }
 
-  const min = minAcceptableBid(config, bids, incoming.bidderId, incoming);
+  // the book ranked once: gives the minimum now, and (with the new bid inserted) its allocation after
+  const ranking = config.format === 'sealed' ? [] : ranked(config, bids);
+  const min = config.format === 'sealed' ? config.reservePriceCents : minFromAllocation(config, fillSummary(capacityOf(config), ranking), incoming);
   let price = incoming.unitPriceCents;
   if (price < min) {
     if (isAuto && incoming.maxUnitPriceCents! >= min) price = min;
@@ -472,7 +519,12 @@ export function acceptBid(
   }
 
   const { autoBids, finalLineId } = runAutoBids(config, [...bids, bid], bid, seq, now, options);
-  const allocatedTeu = allocationOf(config, [...bids, bid, ...autoBids], finalLineId);
+  const allocatedTeu =
+    autoBids.length === 0
+      ? eligible(config, bid)
+        ? fillSummary(capacityOf(config), insertRanked(ranking, bid), bid.id).teuOfBid
+        : 0
+      : allocationOf(config, [...bids, bid, ...autoBids], finalLineId);
   return { ok: true, bid, closesAt, extended, status: allocatedTeu > 0 ? 'leading' : 'outbid', allocatedTeu, autoBids };
 }
 
@@ -727,7 +779,7 @@ export function publicLadder(
       };
     }),
     currentPriceCents: a.lowestWinningPriceCents,
-    minNextBidCents: minAcceptableBid(config, bids),
+    minNextBidCents: minFromAllocation(config, a),
     awardedTeu: a.awardedTeu,
     unallocatedTeu: a.unallocatedTeu,
   };

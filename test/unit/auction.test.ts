@@ -614,3 +614,30 @@ describe('acceptBid properties', () => {
     );
   });
 });
+
+describe('acceptBid fast paths (ranking once, allocation without building winners)', () => {
+  it('answers exactly what the plain definitions give: the minimum, and the new bid\'s allocation', () => {
+    fc.assert(
+      fc.property(
+        configArb,
+        bidsArb,
+        fc.record({ teu: fc.integer({ min: 1, max: 20 }), unitPriceCents: fc.integer({ min: 1, max: 1200 }), allOrNothing: fc.boolean(), bidderId: fc.constantFrom('A', 'B', 'X') }),
+        (c, bids, inc) => {
+          const now = new Date(T0 + 1);
+          const seq = (bids.at(-1)?.seq ?? 0) + 1;
+          const r = acceptBid(c, bids, { id: 'new', ...inc, teu: Math.min(inc.teu, c.teu) }, now, seq);
+          const min = minAcceptableBid(c, bids, inc.bidderId, { teu: Math.min(inc.teu, c.teu), allOrNothing: inc.allOrNothing });
+          if (!r.ok) {
+            if (r.code === 'bid_too_low') expect(r.minUnitPriceCents).toBe(min);
+            return;
+          }
+          if (c.format === 'sealed') return;
+          const all = [...bids, r.bid, ...r.autoBids];
+          const line = r.autoBids.find((b) => b.replacesBidId === 'new')?.id ?? 'new';
+          expect(r.allocatedTeu).toBe(allocate(c, all).winners.find((w) => w.bidId === line)?.teu ?? 0);
+          expect(r.status).toBe(r.allocatedTeu > 0 ? 'leading' : 'outbid');
+        },
+      ),
+    );
+  });
+});
