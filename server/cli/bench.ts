@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
 import { WebSocketServer } from 'ws';
 import { createDb, type Db } from '../adapters/db/db.ts';
+import { DEFAULT_JOB_OPTS, QUEUE_CONCURRENCY } from '../adapters/queue/jobs.ts';
 import { migrateToLatest } from '../adapters/db/migrate.ts';
 import { loadConfig } from '../config.ts';
 import { seedDemo } from '../seed/seed.ts';
@@ -459,10 +460,11 @@ try {
     const conn = { url: redisUrl, maxRetriesPerRequest: null };
     const { Queue, Worker } = await import('bullmq');
     const q = new Queue('bench-noop', { connection: conn, prefix: 'bench:noop' });
-    await q.addBulk(Array.from({ length: SETTLE_JOBS }, (_, i) => ({ name: 'noop', data: { i }, opts: { jobId: `noop-${i}`, removeOnComplete: true } })));
+    // same job options as the platform's jobs (kept after completion, retries), only the work differs
+    await q.addBulk(Array.from({ length: SETTLE_JOBS }, (_, i) => ({ name: 'noop', data: { bookingId: `noop-${i}` }, opts: { ...DEFAULT_JOB_OPTS, jobId: `noop-${i}` } })));
     let doneNoop = 0;
     const tn = performance.now();
-    const w = new Worker('bench-noop', async () => {}, { connection: conn, prefix: 'bench:noop', concurrency: 1000 });
+    const w = new Worker('bench-noop', async () => {}, { connection: conn, prefix: 'bench:noop', concurrency: QUEUE_CONCURRENCY.settlement });
     await new Promise<void>((resolve) => {
       const t = setTimeout(resolve, 120_000);
       w.on('completed', () => {

@@ -388,7 +388,7 @@ export class LedgerService {
    */
   settleQueued(bookingId: string): Promise<SettleResult> {
     // two lanes: while one batch commits, the other is being written (they meet only at the invoice counter)
-    return this.settleBatcher.submit(`settle:${this.lane++ % 2}`, bookingId);
+    return this.settleBatcher.submit(`settle:${this.lane++ % 4}`, bookingId);
   }
 
   private lane = 0;

@@ -50,7 +50,7 @@ export const QUEUE_NAMES: QueueName[] = ['maintenance', 'holds', 'auctions', 'se
  */
 export const QUEUE_CONCURRENCY: Record<QueueName, number> = { maintenance: 4, holds: 8, auctions: 8, settlement: 1000 };
 
-const DEFAULT_JOB_OPTS: JobsOptions = {
+export const DEFAULT_JOB_OPTS: JobsOptions = {
   removeOnComplete: { age: 24 * 3600, count: 10_000 },
   removeOnFail: { age: 7 * 24 * 3600 },
   attempts: 5,
