@@ -172,17 +172,8 @@ async function postTransaction(
   t: { key: string; kind: string; bookingId: string; description: string },
   entries: Entry[],
 ): Promise<string> {
-  const lines = entries.filter((e) => e.amountCents > 0);
-  const row = await tx
-    .insertInto('ledger_transactions')
-    .values({ idempotency_key: t.key, kind: t.kind, booking_id: t.bookingId, description: t.description })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  await tx
-    .insertInto('ledger_entries')
-    .values(lines.map((e) => ({ transaction_id: row.id, account_id: e.accountId, direction: e.direction, amount_cents: e.amountCents })))
-    .execute();
-  return row.id;
+  const [id] = await postTransactions(tx, [{ ...t, entries }]);
+  return id!;
 }
 
 /** Issues an invoice or credit note with the issuer's next number of the year (counter row locked by the upsert). */
@@ -198,47 +189,8 @@ async function issueInvoice(
     lines: { bookingId: string; description: string; quantityTeu: number; unitPriceCents: number; amountCents: number }[];
   },
 ): Promise<{ id: string; number: string }> {
-  const year = o.now.getUTCFullYear();
-  const counter = await tx
-    .insertInto('invoice_counters')
-    .values({ issuer_org_id: o.issuerOrgId, year, last_number: 1 })
-    .onConflict((oc) => oc.columns(['issuer_org_id', 'year']).doUpdateSet({ last_number: sql`invoice_counters.last_number + 1` }))
-    .returning('last_number')
-    .executeTakeFirstOrThrow();
-  const net = o.lines.reduce((s, l) => s + l.amountCents, 0);
-  const vat = vatOf(net, o.vatBps);
-  const number = invoiceNumber(o.issuerSlug, year, counter.last_number);
-  const inv = await tx
-    .insertInto('invoices')
-    .values({
-      issuer_org_id: o.issuerOrgId,
-      recipient_org_id: o.recipientOrgId,
-      year,
-      seq: counter.last_number,
-      number,
-      kind: o.kind,
-      net_cents: net,
-      vat_cents: vat,
-      total_cents: net + vat,
-      vat_note: vatNote(o.vatBps),
-      issued_at: o.now,
-    })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  await tx
-    .insertInto('invoice_lines')
-    .values(
-      o.lines.map((l) => ({
-        invoice_id: inv.id,
-        booking_id: l.bookingId,
-        description: l.description,
-        quantity_teu: l.quantityTeu,
-        unit_price_cents: l.unitPriceCents,
-        amount_cents: l.amountCents,
-      })),
-    )
-    .execute();
-  return { id: inv.id, number };
+  const [inv] = await issueInvoices(tx, [o]);
+  return inv!;
 }
 
 /** Posts many balanced transactions with two statements; returns their ids in the order given. */
