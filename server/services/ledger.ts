@@ -139,6 +139,17 @@ export interface InvoiceLine {
 
 export type InvoiceDetail = InvoiceSummary & { year: number; seq: number; lines: InvoiceLine[] };
 
+/** Query fragment: departures with what an invoice line says of them (route, asset, time, operator). */
+function departuresForInvoice(tx: Tx) {
+  return tx
+    .selectFrom('departures as d')
+    .innerJoin('corridors as c', 'c.id', 'd.corridor_id')
+    .innerJoin('clusters as f', 'f.id', 'c.from_cluster_id')
+    .innerJoin('clusters as t', 't.id', 'c.to_cluster_id')
+    .innerJoin('organisations as o', 'o.id', 'd.operator_org_id')
+    .select(['d.id', 'd.operator_org_id', 'd.asset_name', 'd.departs_at', 'c.mode', 'f.code as origin', 't.code as destination', 'o.slug as operator_slug']);
+}
+
 /** The booking with everything a settlement, a refund or an invoice line needs (locked FOR UPDATE). */
 async function lockBooking(tx: Tx, bookingId: string) {
   const b = await tx
@@ -148,16 +159,8 @@ async function lockBooking(tx: Tx, bookingId: string) {
     .forUpdate()
     .executeTakeFirst();
   if (!b) return null;
-  const d = await tx
-    .selectFrom('departures as d')
-    .innerJoin('corridors as c', 'c.id', 'd.corridor_id')
-    .innerJoin('clusters as f', 'f.id', 'c.from_cluster_id')
-    .innerJoin('clusters as t', 't.id', 'c.to_cluster_id')
-    .innerJoin('organisations as o', 'o.id', 'd.operator_org_id')
-    .select(['d.operator_org_id', 'd.asset_name', 'd.departs_at', 'c.mode', 'f.code as origin', 't.code as destination', 'o.slug as operator_slug'])
-    .where('d.id', '=', b.departure_id)
-    .executeTakeFirstOrThrow();
-  return { ...b, ...d };
+  const d = await departuresForInvoice(tx).where('d.id', '=', b.departure_id).executeTakeFirstOrThrow();
+  return { ...d, ...b }; // the booking's id, not the departure's
 }
 type LockedBooking = NonNullable<Awaited<ReturnType<typeof lockBooking>>>;
 
@@ -393,13 +396,7 @@ export class LedgerService {
         .execute();
       if (locked.length === 0) return;
       const lockedIds = locked.map((b) => b.id);
-      const deps = await tx
-        .selectFrom('departures as d')
-        .innerJoin('corridors as c', 'c.id', 'd.corridor_id')
-        .innerJoin('clusters as f', 'f.id', 'c.from_cluster_id')
-        .innerJoin('clusters as t', 't.id', 'c.to_cluster_id')
-        .innerJoin('organisations as o', 'o.id', 'd.operator_org_id')
-        .select(['d.id', 'd.operator_org_id', 'd.asset_name', 'd.departs_at', 'c.mode', 'f.code as origin', 't.code as destination', 'o.slug as operator_slug'])
+      const deps = await departuresForInvoice(tx)
         .where('d.id', 'in', [...new Set(locked.map((b) => b.departure_id))])
         .execute();
       const depOf = new Map(deps.map((d) => [d.id, d]));
