@@ -116,6 +116,7 @@ export class LocalFanout {
           this.stats.superseded++;
           continue;
         }
+        if (this.newest.size >= 100_000) this.newest.clear(); // bounded; clients ignore stale seqs anyway
         this.newest.set(key, e.version);
       }
       if (cost === 0) {
