@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { Db, Tx } from '../adapters/db/db.ts';
 import { inTransaction } from '../adapters/db/db.ts';
 import { audit } from '../adapters/db/audit.ts';
+import { departureQuery } from '../adapters/db/departures-repo.ts';
 import type { LedgerAccountKind, OrgKind } from '../adapters/db/schema.ts';
 import type { Config } from '../config.ts';
 import { decideSettlement, euros, invoiceNumber, refundSplit, vatNote, vatOf } from '../core/settlement.ts';
@@ -139,15 +140,9 @@ export interface InvoiceLine {
 
 export type InvoiceDetail = InvoiceSummary & { year: number; seq: number; lines: InvoiceLine[] };
 
-/** Query fragment: departures with what an invoice line says of them (route, asset, time, operator). */
+/** Departures with what an invoice line says of them: the shared departure fragment plus the operator's slug. */
 function departuresForInvoice(tx: Tx) {
-  return tx
-    .selectFrom('departures as d')
-    .innerJoin('corridors as c', 'c.id', 'd.corridor_id')
-    .innerJoin('clusters as f', 'f.id', 'c.from_cluster_id')
-    .innerJoin('clusters as t', 't.id', 'c.to_cluster_id')
-    .innerJoin('organisations as o', 'o.id', 'd.operator_org_id')
-    .select(['d.id', 'd.operator_org_id', 'd.asset_name', 'd.departs_at', 'c.mode', 'f.code as origin', 't.code as destination', 'o.slug as operator_slug']);
+  return departureQuery(tx).select('op.slug as operator_slug');
 }
 
 /** The booking with everything a settlement, a refund or an invoice line needs (locked FOR UPDATE). */
