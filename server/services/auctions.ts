@@ -11,7 +11,7 @@ import type { AvailabilityCache } from '../adapters/redis/availability.ts';
 import type { Redis } from '../adapters/redis/redis.ts';
 import { rooms, type EventSink, type LiveEvent } from '../adapters/realtime/events.ts';
 import {
-  acceptBid, activeBids, allocate, bidderLabels, clearAuction, effectiveCloseAt, publicLadder,
+  acceptBid, activeBids, allocate, bidderLabels, clearAuction, compareBids, effectiveCloseAt, publicLadder,
   type AuctionBid, type AuctionConfig,
 } from '../core/auction.ts';
 import { totalCents } from '../core/pricing.ts';
@@ -55,6 +55,18 @@ type BidRow = {
   awarded_teu: number | null;
   placed_at: Date;
 };
+
+/** Inserts `b` into `book` (kept in {@link compareBids} order) at its place: O(n), no re-sort. */
+function insertRanked(book: AuctionBid[], b: AuctionBid) {
+  let lo = 0;
+  let hi = book.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compareBids(book[mid]!, b) <= 0) lo = mid + 1;
+    else hi = mid;
+  }
+  book.splice(lo, 0, b);
+}
 
 const toCore = (b: BidRow): AuctionBid => ({
   id: b.id,
@@ -284,7 +296,9 @@ export class AuctionsService {
         // The book of this listing: from this process' cache when no other process has bid since (bid_seq
         // is read under the row lock), else from Postgres.
         const cached = this.books.get(l.id);
-        const bids = cached && cached.seq === Number(l.bid_seq) ? [...cached.bids] : (await this.bidsOf(tx, l.id)).map(toCore);
+        // Kept in ranking order: the core's result does not depend on the order of the book (property-tested),
+        // and ranking an already ranked book is linear.
+        const bids = cached && cached.seq === Number(l.bid_seq) ? [...cached.bids] : (await this.bidsOf(tx, l.id)).map(toCore).sort(compareBids);
         let seq = Number(l.bid_seq);
         let extended = false;
         const accepted: BidAnswer[] = [];
@@ -309,7 +323,7 @@ export class AuctionsService {
           }
           seq += 1 + res.autoBids.length;
           stored.push({ listingId: l.id, bid: res.bid, userId: p.userId }, ...res.autoBids.map((bid) => ({ listingId: l.id, bid, userId: null })));
-          bids.push(res.bid, ...res.autoBids);
+          for (const b of [res.bid, ...res.autoBids]) insertRanked(bids, b);
           replaced.push(...res.autoBids.map((b) => b.replacesBidId).filter((x): x is string => !!x));
           if (res.extended) extended = true;
           config = { ...config, closesAt: res.closesAt };
