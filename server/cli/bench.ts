@@ -211,8 +211,13 @@ async function fanout(kind: 'socketio' | 'ws', n: number, events: number, url: s
     kids.map(
       (c) =>
         new Promise<void>((resolve, reject) => {
-          const t = setTimeout(() => reject(new Error('fan-out clients did not connect in 120 s')), 120_000);
+          const errors = new Map<string, number>();
+          const t = setTimeout(
+            () => reject(new Error(`fan-out clients did not connect in 120 s${errors.size ? ` (${[...errors].map(([e, n]) => `${n} × ${e}`).join(', ')})` : ''}`)),
+            120_000,
+          );
           c.on('message', (m: { ready?: boolean; error?: string }) => {
+            if (m.error) errors.set(m.error, (errors.get(m.error) ?? 0) + 1);
             if (m.ready) {
               clearTimeout(t);
               resolve();
