@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { liveBudget, LocalFanout, pressure, type FanoutOptions } from '../../server/adapters/realtime/fanout.ts';
 import type { LiveEvent } from '../../server/adapters/realtime/events.ts';
+import { parseEntries } from '../../server/adapters/realtime/relay.ts';
 
 /** Fake rooms: fixed sizes, records what was emitted. */
 function rooms(sizes: Record<string, number>, budget = 10_000) {
@@ -158,6 +159,30 @@ describe('LocalFanout ordering', () => {
     expect(r.sent.map((s) => s.payload)).toEqual([
       { departureId: 'a', seq: 1 },
       { departureId: 'a', seq: 4, coalesced: true },
+    ]);
+  });
+});
+
+describe('stream relay parsing', () => {
+  const entry = (id: string, ev: LiveEvent): [string, string[]] => [
+    id,
+    [...(ev.coalesceKey ? ['k', ev.coalesceKey, ...(ev.version !== undefined ? ['v', String(ev.version)] : [])] : []), 'e', JSON.stringify(ev)],
+  ];
+  it('keeps every non-state event and, per key, only the newest state of a batch (by version, else the later)', () => {
+    const a = (v: number) => ({ rooms: ['r'], event: 'departure:availability', payload: { seq: v }, coalesceKey: 'avail:a', version: v });
+    const out = parseEntries([
+      entry('1-0', a(3)),
+      entry('2-0', { rooms: ['o'], event: 'booking:confirmed', payload: { n: 1 } }),
+      entry('3-0', a(5)),
+      entry('4-0', a(4)), // late, older: loses to 5
+      entry('5-0', { rooms: ['l'], event: 'listing:update', payload: { x: 1 }, coalesceKey: 'listing:l' }),
+      entry('6-0', { rooms: ['l'], event: 'listing:update', payload: { x: 2 }, coalesceKey: 'listing:l' }),
+      ['7-0', ['e', '{not json']],
+    ]);
+    expect(out.map((e) => [e.event, e.payload])).toEqual([
+      ['booking:confirmed', { n: 1 }],
+      ['departure:availability', { seq: 5 }],
+      ['listing:update', { x: 2 }],
     ]);
   });
 });

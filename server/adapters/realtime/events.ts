@@ -35,7 +35,10 @@ export class StreamEventSink implements EventSink {
     if (events.length === 0) return;
     const pipe = this.redis.pipeline();
     for (const e of events) {
-      pipe.xadd(eventStreamKey(this.prefix), 'MAXLEN', '~', '100000', '*', 'e', JSON.stringify(e));
+      // `k` / `v`: the coalescing key and version beside the JSON, so a reader that is behind can skip
+      // superseded states without parsing them. The stream is only a transport (readers start at its end): kept short.
+      const key = e.coalesceKey ? ['k', e.coalesceKey, ...(e.version !== undefined ? ['v', String(e.version)] : [])] : [];
+      pipe.xadd(eventStreamKey(this.prefix), 'MAXLEN', '~', '20000', '*', ...key, 'e', JSON.stringify(e));
     }
     await pipe.exec();
   }

@@ -52,16 +52,40 @@ export class StreamRelay {
   }
 }
 
-function parseEntries(entries: [string, string[]][]): LiveEvent[] {
+/**
+ * The events of a batch of stream entries, in order. A state (an entry with a coalescing key `k`) that
+ * another entry of the same batch supersedes (higher version `v`, or later) is skipped without being parsed — a reader that fell behind
+ * (a burst of large auction ladders) catches up at the cost of the newest states only. Events that are
+ * not states are all kept.
+ */
+export function parseEntries(entries: [string, string[]][]): LiveEvent[] {
+  // per key, the entry that wins: the highest version (states from several processes may interleave),
+  // the later entry when versions tie or are absent
+  const lastOf = new Map<string, { i: number; v: number }>();
+  entries.forEach(([, fields], i) => {
+    const k = fieldOf(fields, 'k');
+    if (k === undefined) return;
+    const raw = fieldOf(fields, 'v');
+    const v = raw === undefined ? -Infinity : Number(raw);
+    const cur = lastOf.get(k);
+    if (!cur || v >= cur.v) lastOf.set(k, { i, v });
+  });
   const events: LiveEvent[] = [];
-  for (const [, fields] of entries) {
-    const i = fields.indexOf('e');
-    if (i < 0 || !fields[i + 1]) continue;
+  entries.forEach(([, fields], i) => {
+    const k = fieldOf(fields, 'k');
+    if (k !== undefined && lastOf.get(k)!.i !== i) return;
+    const raw = fieldOf(fields, 'e');
+    if (!raw) return;
     try {
-      events.push(JSON.parse(fields[i + 1]!) as LiveEvent);
+      events.push(JSON.parse(raw) as LiveEvent);
     } catch {
       /* a malformed entry is dropped */
     }
-  }
+  });
   return events;
+}
+
+function fieldOf(fields: string[], name: string): string | undefined {
+  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === name) return fields[i + 1];
+  return undefined;
 }
