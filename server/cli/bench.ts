@@ -92,6 +92,24 @@ function pct(sorted: number[], p: number) {
 }
 const r1 = (x: number) => Math.round(x * 10) / 10;
 
+/**
+ * Waits (at most 30 s) until the machine is quiet — at least 80 % idle over a second — so that one phase's
+ * aftermath (Postgres autovacuum, a Redis AOF rewrite, expiring jobs) does not land on the next one's figures.
+ */
+async function quiet(what: string) {
+  const idle = () => os.cpus().reduce((a, c) => ({ idle: a.idle + c.times.idle, total: a.total + Object.values(c.times).reduce((x, y) => x + y, 0) }), { idle: 0, total: 0 });
+  const t0 = performance.now();
+  let share = 0;
+  for (let i = 0; i < 30; i++) {
+    const a = idle();
+    await sleep(1000);
+    const b = idle();
+    share = (b.idle - a.idle) / Math.max(1, b.total - a.total);
+    if (share >= 0.8) break;
+  }
+  log(`${what}: machine ${Math.round(share * 100)} % idle after ${r1((performance.now() - t0) / 1000)} s`);
+}
+
 /** The median run by `key`, with every run's figure beside it. */
 function median<R extends Record<string, number>>(runs: R[], key: keyof R & string): R & { runs: string } {
   const sorted = [...runs].sort((a, b) => (a[key] as number) - (b[key] as number));
@@ -307,6 +325,7 @@ try {
 
   // --- hold path -----------------------------------------------------------------------------------
   if (ONLY.has('holds')) {
+    await quiet('holds');
     const rows = [];
     for (const [name, n, teu, key] of [
       ['spread: 16 departures, room for all', 16, Math.ceil(HOLD_REQUESTS / 16) + 10, 'accepted/s'],
@@ -341,6 +360,7 @@ try {
 
   // --- bid path ------------------------------------------------------------------------------------
   if (ONLY.has('bids')) {
+    await quiet('bids');
     const listings = await makeListings(db, 16, 1_000_000, 'ascending', 'bids');
     log('bids: 16 hot ascending listings…');
     const runs = [];
@@ -369,6 +389,7 @@ try {
     const wsPort = await freePort();
     await new Promise<void>((r) => wsHttp.listen(wsPort, '127.0.0.1', () => r()));
     for (const n of ONLY.has('fanout') ? FANOUT_SIZES : []) {
+      await quiet(`fan-out ${n}`);
       log(`fan-out: ${n} Socket.IO clients…`);
       let k = 0;
       rows.push(
@@ -410,6 +431,7 @@ try {
       const l = await makeListings(db!, 4, 100_000, 'fixed', tag, 'DEDUI-NLRTM-rail');
       return load(urls, users, QUICK ? 400 : 3000, (i) => ({ path: '/api/holds', body: { listingId: l[i % 4]!.listingId, teu: 1, tonnes: 1 } }));
     };
+    await quiet('accept latency');
     log('accept latency: unwatched…');
     const unwatched = await holdsOn('w0');
     log(`accept latency: ${n} watchers…`);
@@ -447,6 +469,7 @@ try {
 
   // --- settlement ----------------------------------------------------------------------------------
   if (ONLY.has('settlement')) {
+    await quiet('settlement');
     log('settlement: stopping one worker, creating confirmed bookings…');
     for (const w of workers.slice(1)) if (w.pid) process.kill(-w.pid, 'SIGTERM');
     await sleep(2000);
