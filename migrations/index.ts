@@ -3,6 +3,9 @@ import * as m20261129T1600 from './20261129T1600_initial.ts';
 import * as m20261129T1700 from './20261129T1700_auctions_ledger.ts';
 import * as m20261129T1800 from './20261129T1800_hold_batch.ts';
 import * as m20261129T1900 from './20261129T1900_hold_batch_multi.ts';
+import * as m20261203T0900 from './20261203T0900_hardening_capacity.ts';
+import * as m20261203T1000 from './20261203T1000_idempotency_purge.ts';
+import * as m20261203T1200 from './20261203T1200_app_role_grants.ts';
 
 /** Every migration, by its sortable name. A test checks that each file in this folder is listed. */
 export const migrations: Record<string, Migration> = {
@@ -10,4 +13,7 @@ export const migrations: Record<string, Migration> = {
   '20261129T1700_auctions_ledger': m20261129T1700,
   '20261129T1800_hold_batch': m20261129T1800,
   '20261129T1900_hold_batch_multi': m20261129T1900,
+  '20261203T0900_hardening_capacity': m20261203T0900,
+  '20261203T1000_idempotency_purge': m20261203T1000,
+  '20261203T1200_app_role_grants': m20261203T1200,
 };

@@ -2,8 +2,14 @@
 // node_modules, Postgres 15 and Redis 7. Plain Node (no dependencies) so it
 // runs before `npm install`. Uses DATABASE_URL / REDIS_URL when set; otherwise
 // project-local instances under .data/ on free loopback ports.
+//
+// The project-local Postgres has two roles with generated passwords (in .data/secrets/, mode 0600):
+// `postgres`, the superuser that owns the schema and runs migrations, the seed and the test harness
+// (MIGRATION_DATABASE_URL), and `cx_app`, what the server and the worker connect as (DATABASE_URL):
+// no superuser, owns nothing, so it cannot drop or disable the append-only triggers. Every TCP client
+// authenticates with SCRAM; only the postgres OS user administers over the Unix socket (peer).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -13,6 +19,10 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export const DATA = path.join(ROOT, '.data');
 const PG_BIN = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin';
 const STATE_FILE = path.join(DATA, 'stack.json');
+const SECRETS = path.join(DATA, 'secrets');
+/** The application role (see migrations/20261203T1000_app_role_grants.ts for its privileges). */
+export const APP_ROLE = 'cx_app';
+const DB_NAME = 'cluster_exchange';
 
 export function log(msg) {
   process.stdout.write(`\x1b[36m▸\x1b[0m ${msg}\n`);
@@ -125,7 +135,10 @@ function pgReady(port) {
 }
 
 async function ensurePostgres(state) {
-  if (process.env.DATABASE_URL) return { url: process.env.DATABASE_URL, started: false };
+  if (process.env.DATABASE_URL) {
+    const url = process.env.DATABASE_URL;
+    return { url, migrationUrl: process.env.MIGRATION_DATABASE_URL || url, local: false, started: false };
+  }
   if (!fs.existsSync(path.join(PG_BIN, 'initdb'))) {
     aptInstall(['postgresql'], 'Postgres 15 is not installed and DATABASE_URL is not set.');
     if (!fs.existsSync(path.join(PG_BIN, 'initdb'))) fail(`Postgres binaries not found in ${PG_BIN} (set PG_BIN).`);
@@ -144,7 +157,7 @@ async function ensurePostgres(state) {
     run('chmod', ['700', dataDir], { quiet: true });
     const r = run(
       'runuser',
-      ['-u', 'postgres', '--', path.join(PG_BIN, 'initdb'), '-D', dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C'],
+      ['-u', 'postgres', '--', path.join(PG_BIN, 'initdb'), '-D', dataDir, '-U', 'postgres', '--auth-local=peer', '--auth-host=scram-sha-256', '-E', 'UTF8', '--locale=C'],
       { quiet: true },
     );
     if (r.status !== 0) fail(`initdb failed:\n${r.stderr}`);
@@ -172,7 +185,126 @@ async function ensurePostgres(state) {
     started = true;
   }
   await waitFor(() => pgReady(port), 'Postgres');
-  return { url: `postgres://postgres@127.0.0.1:${port}/cluster_exchange`, started };
+  const local = { port, sockDir, dataDir };
+  const passwords = ensureRoles(local);
+  ensureHba(local);
+  ensureLocalDatabase(local, DB_NAME);
+  const url = (role) => `postgres://${role}:${passwords[role]}@127.0.0.1:${port}/${DB_NAME}`;
+  return { url: url(APP_ROLE), migrationUrl: url('postgres'), local: true, started };
+}
+
+/** A generated password kept in .data/secrets/<name>.password (mode 0600), created once. Concurrent
+ *  bootstraps agree on it: the file appears atomically (link), and whoever loses the race reads it. */
+function secret(name) {
+  fs.mkdirSync(SECRETS, { recursive: true, mode: 0o700 });
+  fs.chmodSync(SECRETS, 0o700);
+  const file = path.join(SECRETS, `${name}.password`);
+  if (!fs.existsSync(file)) {
+    const tmp = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, `${randomBytes(24).toString('base64url')}\n`, { mode: 0o600 });
+    try {
+      fs.linkSync(tmp, file);
+    } catch (err) {
+      if (err.code !== 'EEXIST') throw err;
+    } finally {
+      fs.rmSync(tmp, { force: true });
+    }
+  }
+  const pw = fs.readFileSync(file, 'utf8').trim();
+  if (!/^[A-Za-z0-9_-]{16,}$/.test(pw)) fail(`${file} does not hold a usable password: delete it and run again.`);
+  return pw;
+}
+
+/** Runs SQL as the postgres superuser over the cluster's Unix socket (peer authentication). */
+function psqlSuper(local, sqlText, db = 'postgres') {
+  const r = run(
+    'runuser',
+    ['-u', 'postgres', '--', path.join(PG_BIN, 'psql'), '-X', '-q', '-tA', '-v', 'ON_ERROR_STOP=1',
+      '-h', local.sockDir, '-p', String(local.port), '-U', 'postgres', '-d', db, '-f', '-'],
+    { quiet: true, input: sqlText },
+  );
+  if (r.status !== 0) fail(`psql (as postgres) failed:\n${r.stderr}`);
+  return r.stdout.trim();
+}
+
+/** Whether a pg_authid.rolpassword SCRAM verifier is the one of `password`. */
+export function scramMatches(verifier, password) {
+  const m = /^SCRAM-SHA-256\$(\d+):([^$]+)\$([^:]+):(.+)$/.exec(verifier ?? '');
+  if (!m) return false;
+  const salted = pbkdf2Sync(password, Buffer.from(m[2], 'base64'), Number(m[1]), 32, 'sha256');
+  const clientKey = createHmac('sha256', salted).update('Client Key').digest();
+  return createHash('sha256').update(clientKey).digest('base64') === m[3];
+}
+
+/** The superuser and the application role, with the passwords of .data/secrets. Reads first and changes
+ *  only what differs (an old checkout's cluster has no passwords and no app role), under an advisory
+ *  lock so that bootstraps running at the same moment do not trip over each other. */
+function ensureRoles(local) {
+  const passwords = { postgres: secret('postgres'), [APP_ROLE]: secret(APP_ROLE) };
+  const rows = psqlSuper(
+    local,
+    `select rolname, rolsuper, rolcanlogin, rolcreatedb, rolcreaterole, rolreplication, rolbypassrls, coalesce(rolpassword, '')
+       from pg_authid where rolname in ('postgres', '${APP_ROLE}')`,
+  );
+  const roles = Object.fromEntries(
+    rows.split('\n').filter(Boolean).map((line) => {
+      const [name, ...rest] = line.split('|');
+      return [name, rest];
+    }),
+  );
+  const pg = roles.postgres;
+  const app = roles[APP_ROLE];
+  const ok =
+    pg && scramMatches(pg[6], passwords.postgres) &&
+    app && app.slice(0, 6).join('') === 'ftffff' && scramMatches(app[6], passwords[APP_ROLE]);
+  if (ok) return passwords;
+  log(`setting up the Postgres roles (postgres, ${APP_ROLE}) with passwords from ${path.relative(ROOT, SECRETS)}/…`);
+  psqlSuper(
+    local,
+    `select pg_advisory_lock(hashtext('cluster-exchange:roles'));
+     set password_encryption = 'scram-sha-256';
+     alter role postgres password '${passwords.postgres}';
+     do $$ begin
+       if not exists (select from pg_roles where rolname = '${APP_ROLE}') then create role ${APP_ROLE}; end if;
+     end $$;
+     alter role ${APP_ROLE} with login nosuperuser nocreatedb nocreaterole noreplication nobypassrls inherit
+       password '${passwords[APP_ROLE]}';`,
+  );
+  return passwords;
+}
+
+/** pg_hba.conf of the project-local cluster: no trust anywhere. */
+export const HBA = `# Written by scripts/stack.mjs (project-local cluster). No trust: the postgres OS user administers
+# over the Unix socket (peer); every other client, over TCP or the socket, authenticates with a password.
+local   all   postgres                 peer
+local   all   all                      scram-sha-256
+host    all   all       127.0.0.1/32   scram-sha-256
+host    all   all       ::1/128        scram-sha-256
+`;
+
+/** Writes HBA when the file differs (an old checkout's cluster trusts everyone) and reloads Postgres. */
+function ensureHba(local) {
+  const file = path.join(local.dataDir, 'pg_hba.conf');
+  const before = fs.readFileSync(file, 'utf8');
+  if (before === HBA) return;
+  log('Postgres: pg_hba.conf with password authentication (scram-sha-256) for every client, no trust…');
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, HBA, { mode: 0o600 });
+  run('chown', ['postgres:postgres', tmp], { quiet: true });
+  fs.renameSync(tmp, file);
+  const errors = psqlSuper(local, 'select line_number, error from pg_hba_file_rules where error is not null');
+  if (errors) {
+    fs.writeFileSync(file, before);
+    fail(`the new pg_hba.conf was refused (the old one is back):\n${errors}`);
+  }
+  psqlSuper(local, 'select pg_reload_conf()');
+}
+
+/** Creates the project's database when missing (owned by postgres, so the app role owns nothing). */
+function ensureLocalDatabase(local, name) {
+  if (psqlSuper(local, `select 1 from pg_database where datname = '${name}'`) === '1') return;
+  log(`creating database ${name}…`);
+  psqlSuper(local, `create database "${name}"`);
 }
 
 function redisPing(port) {
@@ -210,7 +342,7 @@ async function ensureRedis(state) {
   return { url: `redis://127.0.0.1:${port}`, started };
 }
 
-/** Ensures the database named in the URL exists (connects to the `postgres` maintenance db). */
+/** Ensures the database named in an external URL exists (connects to the `postgres` maintenance db). */
 function ensureDatabase(url) {
   const u = new URL(url);
   const name = u.pathname.slice(1) || 'cluster_exchange';
@@ -230,8 +362,18 @@ export async function ensureStack() {
   const pg = await ensurePostgres(state);
   const redis = await ensureRedis(state);
   writeState(state);
-  ensureDatabase(pg.url);
-  return { databaseUrl: pg.url, redisUrl: redis.url, startedPostgres: pg.started, startedRedis: redis.started };
+  if (!pg.local) ensureDatabase(pg.migrationUrl);
+  return {
+    /** What the server and the worker connect as (the app role on the project-local cluster). */
+    databaseUrl: pg.url,
+    /** The schema owner: migrations, the seed, creating and dropping databases (tests, chaos, bench). */
+    migrationDatabaseUrl: pg.migrationUrl,
+    /** True for the project-local cluster, false for an external DATABASE_URL. */
+    localDatabase: pg.local,
+    redisUrl: redis.url,
+    startedPostgres: pg.started,
+    startedRedis: redis.started,
+  };
 }
 
 export function stopPostgres() {

@@ -1,17 +1,26 @@
 // npm start: everything from a bare machine to a running app, idempotently.
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { ensureStack, fail, freePort, log, ROOT } from './stack.mjs';
+import { APP_ROLE, ensureStack, fail, freePort, log, ROOT } from './stack.mjs';
 import { logFile, runTsx, startDetached, stopDetached } from './procs.mjs';
+import { demoSeedDecision } from './seed-policy.mjs';
 
 const started = Date.now();
+const decision = demoSeedDecision({ localDatabase: !process.env.DATABASE_URL, seedDemo: process.env.SEED_DEMO });
+if (decision.error) fail(decision.error);
 const stack = await ensureStack();
-const env = { DATABASE_URL: stack.databaseUrl, REDIS_URL: stack.redisUrl };
+// Server and worker get the app role only; migrations and the seed run as the schema owner.
+const env = { DATABASE_URL: stack.databaseUrl, MIGRATION_DATABASE_URL: undefined, REDIS_URL: stack.redisUrl };
+const ownerEnv = { ...env, MIGRATION_DATABASE_URL: stack.migrationDatabaseUrl };
 
 log('migrating…');
-if (runTsx('server/cli/migrate.ts', [], env) !== 0) fail('migrations failed');
-log('seeding the demo network (only when the database is empty)…');
-if (runTsx('server/cli/seed.ts', ['--if-empty'], env) !== 0) fail('seed failed');
+if (runTsx('server/cli/migrate.ts', [], ownerEnv) !== 0) fail('migrations failed');
+if (decision.seed) {
+  log('seeding the demo network (only when the database is empty)…');
+  if (runTsx('server/cli/seed.ts', ['--if-empty'], ownerEnv) !== 0) fail('seed failed');
+} else {
+  log(decision.note);
+}
 
 log('building the client…');
 const vite = spawnSync(path.join(ROOT, 'node_modules', '.bin', 'vite'), ['build', '--logLevel', 'warn'], { cwd: ROOT, stdio: 'inherit' });
@@ -39,17 +48,27 @@ try {
 }
 
 const secs = ((Date.now() - started) / 1000).toFixed(1);
-console.log(`
-\x1b[32m✔ Cluster Exchange is running\x1b[0m (${secs}s)
-
-  Open     ${url}
-  API docs ${url}/docs
-  Logs     ${logFile('server')}, ${logFile('worker')}
-  Stop     npm run stop
-
+const db = new URL(stack.databaseUrl);
+const dbLine = stack.localDatabase
+  ? `${db.pathname.slice(1)} on ${db.host}, project-local; the app connects as ${APP_ROLE}, migrations as postgres (passwords in .data/secrets/)`
+  : `${db.pathname.slice(1)} on ${db.host} (DATABASE_URL)`;
+const logins = decision.seed
+  ? `
   Demo logins (password: cluster-demo)
     forwarder1@demo.test … forwarder4@demo.test   freight forwarders
     operator1@demo.test  … operator3@demo.test    rail and barge operators
     scheduler@demo.test                           cluster scheduler
     admin@demo.test                               platform admin
-`);
+`
+  : `
+  Demo logins: none seeded by npm start (${stack.localDatabase ? 'SEED_DEMO=0' : 'external database'}).
+`;
+console.log(`
+\x1b[32m✔ Cluster Exchange is running\x1b[0m (${secs}s)
+
+  Open     ${url}
+  API docs ${url}/docs
+  Database ${dbLine}
+  Logs     ${logFile('server')}, ${logFile('worker')}
+  Stop     npm run stop
+${logins}`);

@@ -31,7 +31,14 @@ const step = (what, cmd, args, env = {}) => {
 
 step('type-checking…', bin('tsc'), ['--noEmit', '-p', '.']);
 step('building the client…', bin('vite'), ['build', '--logLevel', 'warn']);
-const testEnv = { DATABASE_URL: stack.databaseUrl, REDIS_URL: stack.redisUrl, CI: process.env.CI ?? '' };
+// DATABASE_URL: the app role (apps and processes under test connect as it); MIGRATION_DATABASE_URL: the
+// owner, with which the harness creates, migrates, seeds and drops the test databases.
+const testEnv = {
+  DATABASE_URL: stack.databaseUrl,
+  MIGRATION_DATABASE_URL: stack.migrationDatabaseUrl,
+  REDIS_URL: stack.redisUrl,
+  CI: process.env.CI ?? '',
+};
 const filters = process.argv.slice(2);
 if (filters.length > 0) {
   step('running the tests…', bin('vitest'), ['run', ...filters], testEnv);

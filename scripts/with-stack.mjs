@@ -1,14 +1,24 @@
-// Runs a command with DATABASE_URL / REDIS_URL pointing at the (started if needed) stack.
+// Runs a command with DATABASE_URL / MIGRATION_DATABASE_URL / REDIS_URL pointing at the (started if
+// needed) stack: DATABASE_URL is the app role, MIGRATION_DATABASE_URL the schema owner (migrations, seed,
+// creating databases). `--as-owner` points DATABASE_URL at the owner too, for tools that create their own
+// databases from DATABASE_URL (npm run chaos).
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { ensureStack, ROOT } from './stack.mjs';
 
-const [cmd, ...args] = process.argv.slice(2);
+const argv = process.argv.slice(2);
+const asOwner = argv[0] === '--as-owner';
+const [cmd, ...args] = asOwner ? argv.slice(1) : argv;
 const stack = await ensureStack();
 const bin = path.join(ROOT, 'node_modules', '.bin', cmd);
 const r = spawnSync(bin, args, {
   cwd: ROOT,
   stdio: 'inherit',
-  env: { ...process.env, DATABASE_URL: stack.databaseUrl, REDIS_URL: stack.redisUrl },
+  env: {
+    ...process.env,
+    DATABASE_URL: asOwner ? stack.migrationDatabaseUrl : stack.databaseUrl,
+    MIGRATION_DATABASE_URL: stack.migrationDatabaseUrl,
+    REDIS_URL: stack.redisUrl,
+  },
 });
 process.exit(r.status ?? 1);

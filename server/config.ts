@@ -11,14 +11,32 @@ export interface Config {
   sessionTtlMs: number;
   /** Hold lifetime in milliseconds (issue: 10 minutes by default). */
   holdTtlMs: number;
-  /** `true` when running behind a TLS-terminating proxy: cookies get `Secure`, client IPs come from X-Forwarded-For. */
-  trustProxy: boolean;
+  /**
+   * Most of a departure's TEU capacity one organisation may hold (active holds) at once, in percent 1..100
+   * (at least 1 TEU). Enforced in the hold transaction (cx_place_holds_multi). 100: no cap.
+   */
+  holdMaxSharePct: number;
+  /**
+   * Behind a TLS-terminating proxy: which proxies to believe. A hop count (the client address is the one
+   * that many hops from us in X-Forwarded-For) or a list of proxy addresses / CIDRs; never "the leftmost
+   * X-Forwarded-For", which any client can write. `false`: the socket's address. Cookies get `Secure`
+   * when the trusted proxy says https.
+   */
+  trustProxy: false | number | string[];
   /** Origins allowed for Socket.IO handshakes (besides same-origin). */
   allowedOrigins: string[];
-  /** Sign-in attempts allowed per minute per address and e-mail. */
+  /** Sign-in attempts allowed per minute per address and account (normalised e-mail). */
   signInPerMinute: number;
-  /** API requests per minute per session, key or address. */
+  /** Sign-in attempts allowed per minute per address, whatever the account (one address spraying many). */
+  signInPerAddressPerMinute: number;
+  /** Sign-in attempts allowed per hour per account, whatever the address (slow, long window: OWASP). */
+  signInPerAccountPerHour: number;
+  /** API requests per minute per principal (user or API key), or per address when signed out. */
   apiPerMinute: number;
+  /** Credential look-ups (a cookie or key this server has not cached) per minute per address. */
+  authLookupsPerMinute: number;
+  /** A request-path Redis command fails after this long (and at once while disconnected): Postgres decides. */
+  redisCommandTimeoutMs: number;
   /** Days of departures the timetable roll keeps ahead. */
   departureWindowDays: number;
   clientDir: string;
@@ -43,6 +61,14 @@ export interface Config {
   liveFramesPerSocket: number;
   /** …and when its event loop is busy (trading comes before watching). */
   liveBusyFramesPerSocket: number;
+  /** How often each server re-validates the principals of its connected sockets (one batched query). */
+  socketRecheckMs: number;
+  /** Sockets one session or API key may hold open on one server process. */
+  socketsPerPrincipal: number;
+  /** Rooms one socket may join through `subscribe`. */
+  socketSubscriptionsMax: number;
+  /** Socket.IO handshakes allowed per client address per minute (0: no limit). */
+  socketHandshakesPerMinute: number;
 }
 
 function int(name: string, def: number): number {
@@ -60,6 +86,29 @@ function bp(name: string, def: number): number {
   return n;
 }
 
+/**
+ * TRUST_PROXY: unset / `false` / `0` → no proxy; a positive integer → that many proxy hops; `true` → one
+ * hop (the proxy in front of us); otherwise a comma-separated list of proxy addresses or CIDRs.
+ */
+export function trustProxy(v: string | undefined): Config['trustProxy'] {
+  const s = (v ?? '').trim();
+  if (s === '' || s === 'false' || s === '0') return false;
+  if (s === 'true') return 1;
+  if (/^\d+$/.test(s)) return Number(s);
+  const list = s.split(',').map((x) => x.trim()).filter(Boolean);
+  for (const x of list) {
+    if (!/^[0-9a-fA-F.:]+(\/\d{1,3})?$/.test(x)) throw new Error(`TRUST_PROXY must be a hop count or proxy addresses / CIDRs, got ${x}`);
+  }
+  return list;
+}
+
+/** A percentage, 1..100. */
+function pct(name: string, def: number): number {
+  const n = int(name, def);
+  if (n < 1 || n > 100) throw new Error(`${name} is a percentage (1..100), got ${n}`);
+  return n;
+}
+
 export function loadConfig(overrides: Partial<Config> = {}): Config {
   const env = process.env;
   const cfg: Config = {
@@ -71,10 +120,15 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     logLevel: env.LOG_LEVEL ?? 'info',
     sessionTtlMs: int('SESSION_TTL_HOURS', 12) * 3_600_000,
     holdTtlMs: int('HOLD_TTL_SECONDS', 600) * 1000,
-    trustProxy: env.TRUST_PROXY === 'true' || env.TRUST_PROXY === '1',
+    holdMaxSharePct: pct('HOLD_MAX_SHARE_PCT', 50),
+    trustProxy: trustProxy(env.TRUST_PROXY),
     allowedOrigins: (env.ALLOWED_ORIGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
     signInPerMinute: int('SIGNIN_PER_MINUTE', 10),
+    signInPerAddressPerMinute: int('SIGNIN_PER_ADDRESS_PER_MINUTE', 30),
+    signInPerAccountPerHour: int('SIGNIN_PER_ACCOUNT_PER_HOUR', 60),
     apiPerMinute: int('API_PER_MINUTE', 6000),
+    authLookupsPerMinute: int('AUTH_LOOKUPS_PER_MINUTE', 1200),
+    redisCommandTimeoutMs: Math.max(50, int('REDIS_COMMAND_TIMEOUT_MS', 500)),
     departureWindowDays: int('DEPARTURE_WINDOW_DAYS', 14),
     clientDir: env.CLIENT_DIR ?? new URL('../dist/client', import.meta.url).pathname,
     benchRoutes: env.BENCH_ROUTES === '1',
@@ -86,6 +140,10 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     principalCacheMs: int('PRINCIPAL_CACHE_MS', 10_000),
     liveFramesPerSocket: Math.max(1, int('LIVE_FRAMES_PER_SOCKET', 20)),
     liveBusyFramesPerSocket: Math.max(1, int('LIVE_BUSY_FRAMES_PER_SOCKET', 1)),
+    socketRecheckMs: Math.max(100, int('SOCKET_RECHECK_MS', 30_000)),
+    socketsPerPrincipal: Math.max(1, int('SOCKETS_PER_PRINCIPAL', 20)),
+    socketSubscriptionsMax: Math.max(1, int('SOCKET_SUBSCRIPTIONS_MAX', 200)),
+    socketHandshakesPerMinute: int('SOCKET_HANDSHAKES_PER_MINUTE', 60),
   };
   return { ...cfg, ...overrides };
 }

@@ -2,7 +2,7 @@ import type { Config } from './config.ts';
 import { createDb, type Db } from './adapters/db/db.ts';
 import { Queues } from './adapters/queue/jobs.ts';
 import { AvailabilityCache } from './adapters/redis/availability.ts';
-import { createRedis, type Redis } from './adapters/redis/redis.ts';
+import { createRedis, redisReady, type Redis } from './adapters/redis/redis.ts';
 import type { EventSink } from './adapters/realtime/events.ts';
 import { AuthService } from './services/auth.ts';
 import { HoldsService } from './services/holds.ts';
@@ -20,6 +20,8 @@ export interface Context {
   queues: Queues;
   cache: AvailabilityCache;
   services: Services;
+  /** Resolves when the (fail-fast) Redis connections are up: call before serving requests or jobs. */
+  ready(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -39,12 +41,14 @@ export interface ServiceHooks {
 
 export function createContext(cfg: Config, events: (redis: Redis) => EventSink, hooks: ServiceHooks = {}): Context {
   const db = createDb(cfg.databaseUrl);
-  const redis = createRedis(cfg.redisUrl, { name: 'cx-main' });
-  const bull = createRedis(cfg.redisUrl, { forBullmq: true, name: 'cx-queues' });
+  // Request-path connections fail fast: nothing waits behind a reconnect back-off; Postgres decides alone.
+  const redis = createRedis(cfg.redisUrl, { name: 'cx-main', failFastMs: cfg.redisCommandTimeoutMs });
+  // Queue producer (outbox drain, scheduled jobs): fails fast too, so a drain never hangs with rows locked.
+  const bull = createRedis(cfg.redisUrl, { forBullmq: true, name: 'cx-queues', failFastMs: Math.max(2000, 4 * cfg.redisCommandTimeoutMs) });
   const queues = new Queues(bull, cfg.redisPrefix);
   const cache = new AvailabilityCache(redis, db, cfg.redisPrefix);
   const sink = events(redis);
-  const holds = new HoldsService(db, cache, sink, queues, { holdTtlMs: cfg.holdTtlMs });
+  const holds = new HoldsService(db, cache, sink, queues, { holdTtlMs: cfg.holdTtlMs, holdMaxSharePct: cfg.holdMaxSharePct });
   const auctions = new AuctionsService(db, redis, cfg.redisPrefix, cache, sink, queues, {
     softCloseWindowMs: cfg.softCloseWindowMs,
     softCloseExtendMs: cfg.softCloseExtendMs,
@@ -65,6 +69,9 @@ export function createContext(cfg: Config, events: (redis: Redis) => EventSink, 
     queues,
     cache,
     services,
+    async ready() {
+      await Promise.all([redisReady(redis), redisReady(bull)]);
+    },
     async close() {
       await queues.close().catch(() => {});
       bull.disconnect();

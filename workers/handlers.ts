@@ -3,6 +3,7 @@ import type { JobDataMap, JobName } from '../server/adapters/queue/jobs.ts';
 import type { Context } from '../server/context.ts';
 import { rollDepartures } from '../server/services/timetable.ts';
 import { drainOutbox } from '../server/adapters/db/outbox.ts';
+import { purgeIdempotencyKeys } from '../server/adapters/db/idempotency.ts';
 
 export type Handler<N extends JobName> = (data: JobDataMap[N], ctx: Context, job: Job) => Promise<unknown>;
 export type HandlerMap = { [N in JobName]: Handler<N> };
@@ -17,7 +18,7 @@ export const handlers: HandlerMap = {
     }
     return { expired: ended !== null };
   },
-  'holds.sweep': async (_data, ctx) => ({ expired: await ctx.services.holds.sweepExpired() }),
+  'holds.sweep': async (_data, ctx) => ctx.services.holds.sweepExpiredDetailed(),
   'listing.price-step': async (data, ctx) => ctx.services.listings.priceStep(data.listingId),
   'outbox.drain': async (_data, ctx) => {
     // drain until empty (bounded), so a burst is enqueued within one run, not 500 rows a second
@@ -30,10 +31,11 @@ export const handlers: HandlerMap = {
     return { enqueued };
   },
   'auction.close': async (data, ctx) => ctx.services.auctions.close(data.listingId),
-  'auctions.sweep': async (_data, ctx) => ({ closed: await ctx.services.auctions.sweepDue() }),
+  'auctions.sweep': async (_data, ctx) => ctx.services.auctions.sweepDue(),
   'booking.settle': async (data, ctx) => ctx.services.ledger.settleQueued(data.bookingId),
   'booking.refund': async (data, ctx) => ctx.services.ledger.refundBooking(data.bookingId),
   'settlement.sweep': async (_data, ctx) => ctx.services.ledger.sweep(),
+  'idempotency.purge': async (_data, ctx) => purgeIdempotencyKeys(ctx.db),
 };
 
 /** Start-up check: every registered job name has exactly one handler and no handler is unknown. */

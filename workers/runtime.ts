@@ -20,6 +20,7 @@ export async function startWorkers(cfg: Config, log: Log = console): Promise<Wor
   checkHandlers(Object.keys(JOB_QUEUES), handlers);
   let sink: CoalescingSink | undefined;
   const ctx = createContext(cfg, (redis) => (sink = new CoalescingSink(new StreamEventSink(redis, cfg.redisPrefix))));
+  await ctx.ready();
   await assertNoEviction(ctx.redis);
   const bull = createRedis(cfg.redisUrl, { forBullmq: true, name: 'cx-worker' });
   const queues = ctx.queues;
@@ -46,8 +47,9 @@ export async function startWorkers(cfg: Config, log: Log = console): Promise<Wor
     .get('maintenance')
     .upsertJobScheduler('timetable-roll-daily', { pattern: '5 1 * * *', tz: 'UTC' }, { name: 'timetable.roll', data: {} });
   await queues.add('timetable.roll', {}, { jobId: `timetable.roll-${new Date().toISOString().slice(0, 10)}` });
-  // Holds: a sweep now catches any expiry missed while no worker ran; then every minute.
-  await queues.get('holds').upsertJobScheduler('holds-sweep', { every: 60_000 }, { name: 'holds.sweep', data: {} });
+  // Holds: a sweep now catches any expiry missed while no worker ran; then every 10 s (an indexed query:
+  // expiry jobs are sent without waiting, so while Redis is away the sweep is what expires holds).
+  await queues.get('holds').upsertJobScheduler('holds-sweep', { every: 10_000 }, { name: 'holds.sweep', data: {} });
   await ctx.services.holds.sweepExpired();
   await queues.get('auctions').upsertJobScheduler('auctions-sweep', { every: 15_000 }, { name: 'auctions.sweep', data: {} });
   // Outbox: anything committed but not yet enqueued (a process died between commit and enqueue).
@@ -56,6 +58,10 @@ export async function startWorkers(cfg: Config, log: Log = console): Promise<Wor
   // after its lock expires) is settled by this sweep — now, and every 30 s. Idempotent like the jobs.
   await queues.get('settlement').upsertJobScheduler('settlement-sweep', { every: 30_000 }, { name: 'settlement.sweep', data: {} });
   await ctx.services.ledger.sweep(0).catch((err: Error) => log.error(`settlement sweep failed: ${err.message}`));
+  // Idempotency keys: kept 24 h (API.md), then purged in bounded batches — once at start (one job per hour
+  // whatever the number of workers), then every 15 minutes.
+  await queues.get('maintenance').upsertJobScheduler('idempotency-purge', { every: 15 * 60_000 }, { name: 'idempotency.purge', data: {} });
+  await queues.add('idempotency.purge', {}, { jobId: `idempotency.purge-${new Date().toISOString().slice(0, 13)}` });
   log.info(`worker ${process.pid} running queues: ${QUEUE_NAMES.join(', ')}`);
 
   return {

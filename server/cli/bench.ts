@@ -15,7 +15,7 @@ import { sql } from 'kysely';
 import { WebSocketServer } from 'ws';
 import { createDb, type Db } from '../adapters/db/db.ts';
 import { DEFAULT_JOB_OPTS, QUEUE_CONCURRENCY } from '../adapters/queue/jobs.ts';
-import { migrateToLatest } from '../adapters/db/migrate.ts';
+import { migrateToLatest, migrationDatabaseUrl } from '../adapters/db/migrate.ts';
 import { loadConfig } from '../config.ts';
 import { seedDemo } from '../seed/seed.ts';
 import { hashPassword } from '../services/passwords.ts';
@@ -276,10 +276,15 @@ async function fanout(kind: 'socketio' | 'ws', n: number, events: number, url: s
 // ---------------------------------------------------------------------------------------------------
 const base = loadConfig();
 const dbName = `${new URL(base.databaseUrl).pathname.slice(1)}_bench`;
-const adminUrl = new URL(base.databaseUrl);
+// The bench database is created, migrated and seeded as the schema owner (MIGRATION_DATABASE_URL); the
+// server and worker processes connect to it as the app role (DATABASE_URL), as in production.
+const ownerBase = migrationDatabaseUrl();
+const adminUrl = new URL(ownerBase);
 adminUrl.pathname = '/postgres';
-const benchUrl = new URL(base.databaseUrl);
+const benchUrl = new URL(ownerBase);
 benchUrl.pathname = `/${dbName}`;
+const benchAppUrl = new URL(base.databaseUrl);
+benchAppUrl.pathname = `/${dbName}`;
 const admin = createDb(adminUrl.toString(), { max: 1 });
 const redisDir = mkdtempSync(path.join(os.tmpdir(), 'cx-bench-redis-'));
 const report: Record<string, unknown> = { cores: os.cpus().length, cpu: os.cpus()[0]?.model, quick: QUICK };
@@ -304,8 +309,11 @@ try {
     await db.insertInto('memberships').values({ user_id: u.id, org_id: org.id, role: 'admin' }).execute();
   }
   const env = {
-    DATABASE_URL: benchUrl.toString(), REDIS_URL: redisUrl, REDIS_PREFIX: 'bench:', LOG_LEVEL: 'error', BENCH_ROUTES: '1',
+    DATABASE_URL: benchAppUrl.toString(), REDIS_URL: redisUrl, REDIS_PREFIX: 'bench:', LOG_LEVEL: 'error', BENCH_ROUTES: '1',
     API_PER_MINUTE: '100000000', SIGNIN_PER_MINUTE: '100000',
+    SIGNIN_PER_ADDRESS_PER_MINUTE: '100000', SIGNIN_PER_ACCOUNT_PER_HOUR: '100000', AUTH_LOOKUPS_PER_MINUTE: '100000000',
+    // the fan-out phase opens thousands of sockets per session from one address
+    SOCKET_HANDSHAKES_PER_MINUTE: '0', SOCKETS_PER_PRINCIPAL: '1000000',
   };
   log('starting 2 server and 2 worker processes…');
   const ports = [await freePort(), await freePort()];

@@ -28,14 +28,22 @@ const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
 export interface ChaosOptions {
   /** Length of the load phase in seconds. */
   seconds: number;
-  /** Any database URL of the Postgres server to use; a private database is created beside it. */
+  /** The application role's URL on the Postgres server to use: the server and worker processes connect with it. */
   databaseUrl: string;
+  /** The schema owner's URL on the same server (creates, migrates, seeds, checks and drops the private database); default `databaseUrl`. */
+  ownerDatabaseUrl?: string;
   /** The redis-server binary (a private instance is started on a free loopback port). */
   redisBin?: string;
   /** PRNG seed; printed so that a run's schedule can be repeated. */
   seed?: number;
   forwarders?: number;
   observers?: number;
+  /**
+   * After the load phase with its faults, Redis is stopped for this many seconds while the load goes on
+   * (0: no outage phase). Every request sent meanwhile must answer within OUTAGE_ANSWER_MS, with success
+   * or a clear 503, and nothing may be committed that no client heard of.
+   */
+  redisOutageSeconds?: number;
   /** Progress lines. */
   log?: (msg: string) => void;
   /** CLI: on SIGINT / SIGTERM kill every process started here, drop the database, exit 130. */
@@ -80,6 +88,9 @@ function prng(seed: number) {
   };
 }
 type Rng = ReturnType<typeof prng>;
+
+/** During the Redis outage phase every request must be answered within this time (success or a clear 503). */
+export const OUTAGE_ANSWER_MS = 2000;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -215,10 +226,13 @@ async function call(base: string, method: string, url: string, who: Who | null, 
       json = null;
     }
     return { status: res.status, json };
-  } catch {
+  } catch (err) {
+    lastCallError = String((err as { cause?: unknown }).cause ?? err);
     return null;
   }
 }
+/** Why the last `call` got no answer (for the outage report). */
+let lastCallError = '';
 
 async function signIn(base: string, email: string): Promise<Who & { orgId: string }> {
   for (let i = 0; i < 20; i++) {
@@ -285,6 +299,10 @@ class Observer {
       this.stats.connects++;
       this.needSubscribe = true;
       for (const d of this.departures) this.dirty.add(d.id); // re-read the whole board after a (re)connect
+    });
+    // the server lost contact with the event stream for a while: events may be lost, re-read everything
+    socket.on('live:resync', () => {
+      for (const d of this.departures) this.dirty.add(d.id);
     });
     socket.on('departure:availability', (e: { departureId?: string; seq?: number; freeTeu?: number; freeTonnes?: number }) => {
       if (!e || typeof e.departureId !== 'string' || !this.departures.some((d) => d.id === e.departureId)) return;
@@ -360,10 +378,14 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
 
   const base = new URL(o.databaseUrl);
   const dbName = `${base.pathname.slice(1) || 'cluster_exchange'}_chaos_${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
-  const adminUrl = new URL(o.databaseUrl);
+  const owner = o.ownerDatabaseUrl || o.databaseUrl;
+  const adminUrl = new URL(owner);
   adminUrl.pathname = '/postgres';
-  const chaosUrl = new URL(o.databaseUrl);
+  const chaosUrl = new URL(owner);
   chaosUrl.pathname = `/${dbName}`;
+  // the processes connect as the application role, as in production
+  const chaosAppUrl = new URL(o.databaseUrl);
+  chaosAppUrl.pathname = `/${dbName}`;
 
   const procs: Managed[] = [];
   const observers: Observer[] = [];
@@ -425,7 +447,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     // ---- server and worker processes
     const env: NodeJS.ProcessEnv = {
       ...process.env,
-      DATABASE_URL: chaosUrl.toString(),
+      DATABASE_URL: chaosAppUrl.toString(),
       REDIS_URL: redisUrl,
       REDIS_PREFIX: 'cx:',
       LOG_LEVEL: 'error',
@@ -435,6 +457,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       SOFT_CLOSE_EXTEND_SECONDS: '2',
       API_PER_MINUTE: '10000000',
       SIGNIN_PER_MINUTE: '100000',
+      SIGNIN_PER_ADDRESS_PER_MINUTE: '100000', SIGNIN_PER_ACCOUNT_PER_HOUR: '100000', AUTH_LOOKUPS_PER_MINUTE: '100000000',
       DEPARTURE_WINDOW_DAYS: '2',
     };
     delete env.SETTLE_PAUSE_MS;
@@ -527,9 +550,12 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
 
     // ---- load
     const ack: AckLog = { holds: [], bookings: [], bids: [], cancellations: [], releases: [] };
-    const counts = { requests: 0, unknownOutcome: 0, refusedCapacity: 0, holdExpiredOnConfirm: 0, bidRefused: 0, otherErrors: 0, lateConfirms: 0 };
+    const counts = { staleResets: 0, requests: 0, unknownOutcome: 0, refusedCapacity: 0, holdExpiredOnConfirm: 0, bidRefused: 0, otherErrors: 0, lateConfirms: 0 };
     const loadStart = Date.now();
-    const deadline = loadStart + seconds * 1000;
+    const outageSeconds = o.redisOutageSeconds ?? 20;
+    // the outage phase follows the faults; the load goes on through it and a few seconds past it
+    const outage = { start: loadStart + seconds * 1000, end: loadStart + (seconds + outageSeconds) * 1000, requests: 0, bad: [] as string[] };
+    const deadline = outageSeconds > 0 ? outage.end + 3000 : loadStart + seconds * 1000;
     // Like a load balancer: any server, but one that just failed to answer is avoided for a second.
     const downUntil = urls.map(() => 0);
     const pickUrl = (r: Rng) => {
@@ -539,7 +565,20 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     const req = async (r: Rng, method: string, url: string, who: Who, body?: unknown) => {
       counts.requests++;
       const target = pickUrl(r);
+      const sent = Date.now();
       const a = await call(target, method, url, who, body);
+      const tookMs = Date.now() - sent;
+      if (outageSeconds > 0 && sent >= outage.start && sent < outage.end) {
+        outage.requests++;
+        // A reset at once on a pooled keep-alive connection is the client's stale socket to a server killed
+        // earlier (fetch does not retry a POST), not an answer withheld: counted apart. A dead server shows
+        // as refused connections, and the outage phase checks every process is still alive.
+        const staleSocket = !a && tookMs < 100 && lastCallError.includes('ECONNRESET');
+        if (staleSocket) counts.staleResets++;
+        else if (!a || tookMs > OUTAGE_ANSWER_MS || (a.status >= 500 && a.status !== 503)) {
+          outage.bad.push(`${method} ${url.replace(/[0-9a-f-]{36}/g, ':id')} → ${a ? a.status : `no answer (${lastCallError.slice(0, 80)})`} after ${tookMs} ms`);
+        }
+      }
       if (!a) {
         counts.unknownOutcome++;
         downUntil[urls.indexOf(target)] = Date.now() + 1000;
@@ -659,12 +698,31 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       }
     };
 
-    log(`load: ${seconds} s; ${plan.length} faults planned (${plan.join(', ')})`);
+    const outageLoop = async () => {
+      if (outageSeconds <= 0) return;
+      if (outage.start > Date.now()) await sleep(outage.start - Date.now());
+      log(`fault: Redis SIGKILL for ${outageSeconds} s under load (every request must answer within ${OUTAGE_ANSWER_MS} ms)`);
+      const t = Date.now();
+      await redis.kill();
+      outage.start = Date.now();
+      outage.end = outage.start + outageSeconds * 1000;
+      await sleep(outage.end - Date.now());
+      for (const p of [...servers, ...workers]) {
+        if (!p.alive) {
+          outage.bad.push(`${p.name} died while Redis was away`);
+          log(`${p.name} died while Redis was away: ${p.out.slice(-1500)}`);
+        }
+      }
+      await startRedis();
+      faults.push({ at: (t - loadStart) / 1000, kind: 'redis outage', target: 'redis', downMs: Date.now() - t });
+    };
+
+    log(`load: ${seconds} s; ${plan.length} faults planned (${plan.join(', ')})${outageSeconds > 0 ? `, then ${outageSeconds} s without Redis` : ''}`);
     const ticker = setInterval(() => {
       log(`t+${((Date.now() - loadStart) / 1000).toFixed(0)} s: ${ack.holds.length} holds, ${ack.bookings.length} bookings, ${ack.bids.length} bids, ${ack.cancellations.length} cancellations, ${counts.unknownOutcome} unknown outcomes`);
     }, 5000);
     try {
-      await Promise.all([faultLoop(), ...fwds.map((_, i) => forwarder(i))]);
+      await Promise.all([faultLoop().then(outageLoop), ...fwds.map((_, i) => forwarder(i))]);
     } finally {
       clearInterval(ticker);
     }
@@ -828,10 +886,26 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
 
     checks.push({ check: 'connected clients whose availability differs from Postgres', checked: observers.length, violations: divergentObservers, examples: divergent.slice(0, 5) });
 
+    if (outageSeconds > 0) {
+      add(`requests during the Redis outage not answered within ${OUTAGE_ANSWER_MS} ms (success or 503)`, outage.requests, outage.bad);
+      // a hold committed while Redis was away must have been acknowledged: nothing a client never heard of
+      // (and so might send again) may exist
+      const acked = new Set(ack.holds.map((h) => h.id));
+      const during = await db
+        .selectFrom('holds')
+        .select(['id', 'created_at'])
+        .where('created_at', '>=', new Date(outage.start))
+        .where('created_at', '<', new Date(outage.end))
+        .where('listing_id', 'in', fixed.map((f) => f.listingId))
+        .execute();
+      add('holds committed during the Redis outage that no client was told of', during.length, during.filter((h) => !acked.has(h.id)).map((h) => `hold ${h.id}`));
+    }
+
     const faultCounts = {
       'server SIGKILL': faults.filter((f) => f.kind.startsWith('server')).length,
       'worker SIGKILL': faults.filter((f) => f.kind.startsWith('worker')).length,
-      'redis restart': faults.filter((f) => f.kind.startsWith('redis')).length,
+      'redis restart': faults.filter((f) => f.kind.startsWith('redis') && f.kind !== 'redis outage').length,
+      'redis outage': faults.filter((f) => f.kind === 'redis outage').length,
     };
     const settledCount = (await db.selectFrom('bookings').select(sql<number>`count(*)::int`.as('n')).where('status', '=', 'settled').executeTakeFirstOrThrow()).n;
     const auctionBookings = (await db.selectFrom('bookings').select(sql<number>`count(*)::int`.as('n')).where('listing_id', 'in', auctionIds).executeTakeFirstOrThrow()).n;
@@ -849,6 +923,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       '409 on confirm (hold expired)': counts.holdExpiredOnConfirm,
       '409 on bid': counts.bidRefused,
       'unknown outcomes (connection lost)': counts.unknownOutcome,
+      '  of which stale pooled connections reset during the Redis outage': counts.staleResets,
       '5xx answers': counts.otherErrors,
       'live events received': observers.reduce((s, ob) => s + ob.stats.events, 0),
       'observer (re)connects': observers.reduce((s, ob) => s + ob.stats.connects, 0),

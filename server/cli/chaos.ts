@@ -1,10 +1,12 @@
-// npm run chaos [-- --seconds 120 --json FILE --seed N]
+// npm run chaos [-- --seconds 120 --redis-outage 20 --json FILE --seed N]
 //
 // Chaos run: 2 server + 2 worker processes on a private database and a private Redis (AOF), forwarders
 // holding / confirming / releasing / cancelling / bidding while servers and workers are SIGKILLed and
-// Redis is restarted; then every invariant is checked (see server/cli/chaos-run.ts). Progress on stderr,
+// Redis is restarted, then Redis is away for --redis-outage seconds under load (every request must answer
+// within 2 s, success or 503); then every invariant is checked (see server/cli/chaos-run.ts). Progress on stderr,
 // the summary table on stdout, exit code 1 on any violation. Loopback only; bounded; cleans up after itself.
 import { writeFileSync } from 'node:fs';
+import { migrationDatabaseUrl } from '../adapters/db/migrate.ts';
 import { loadConfig } from '../config.ts';
 import { formatChaos, runChaos } from './chaos-run.ts';
 
@@ -18,12 +20,19 @@ if (!Number.isFinite(seconds) || seconds < 5 || seconds > 3600) {
   process.stderr.write('--seconds must be a number between 5 and 3600\n');
   process.exit(2);
 }
+const outage = Number(opt('redis-outage') ?? 20);
+if (!Number.isInteger(outage) || outage < 0 || outage > 600) {
+  process.stderr.write('--redis-outage must be a whole number of seconds between 0 and 600\n');
+  process.exit(2);
+}
 const seedArg = opt('seed');
 const jsonFile = opt('json');
 
 const result = await runChaos({
   seconds,
+  redisOutageSeconds: outage,
   databaseUrl: loadConfig().databaseUrl,
+  ownerDatabaseUrl: migrationDatabaseUrl(),
   handleSignals: true,
   ...(process.env.REDIS_BIN ? { redisBin: process.env.REDIS_BIN } : {}),
   ...(seedArg !== undefined ? { seed: Number(seedArg) } : {}),

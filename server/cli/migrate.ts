@@ -1,8 +1,8 @@
 import { createDb } from '../adapters/db/db.ts';
-import { migrateToLatest } from '../adapters/db/migrate.ts';
-import { loadConfig } from '../config.ts';
+import { migrateToLatest, migrationDatabaseUrl } from '../adapters/db/migrate.ts';
 
-const db = createDb(loadConfig().databaseUrl, { max: 2 });
+// As the schema owner (MIGRATION_DATABASE_URL), else DATABASE_URL.
+const db = createDb(migrationDatabaseUrl(), { max: 2 });
 try {
   const applied = await migrateToLatest(db);
   console.log(applied.length ? `migrated: ${applied.join(', ')}` : 'migrations: up to date');

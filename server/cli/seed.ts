@@ -1,13 +1,16 @@
 import { writeFileSync } from 'node:fs';
 import { createDb } from '../adapters/db/db.ts';
-import { loadConfig } from '../config.ts';
+import { migrationDatabaseUrl } from '../adapters/db/migrate.ts';
 import { isEmpty, seedDemo } from '../seed/seed.ts';
 
 // npm run seed [-- --if-empty] [--json FILE]
+// Seeds the demo network (demo users with the published password cluster-demo) into the database of
+// MIGRATION_DATABASE_URL, else DATABASE_URL. Running it is the explicit request: `npm start` seeds only
+// the project-local database unless SEED_DEMO=1 (scripts/seed-policy.mjs).
 const args = process.argv.slice(2);
 const ifEmpty = args.includes('--if-empty');
 const jsonAt = args.indexOf('--json');
-const db = createDb(loadConfig().databaseUrl, { max: 4 });
+const db = createDb(migrationDatabaseUrl(), { max: 4 });
 try {
   if (ifEmpty && !(await isEmpty(db))) {
     console.log('seed: database already has data, skipped');

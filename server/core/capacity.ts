@@ -33,10 +33,28 @@ export function freeOf(a: Availability): { freeTeu: number; freeTonnes: number }
 }
 
 /**
+ * Least declared weight per TEU, in tonnes. A TEU slot always carries a box: an empty 20' container alone
+ * weighs about 2.2 t (tare), so a request for `n` TEU declaring fewer than `n` tonnes is not a real
+ * shipment and would let a buyer take every slot while the departure's weight limit stays free.
+ * 1 t/TEU is a deliberately conservative floor (it refuses only declarations below any plausible load).
+ */
+export const MIN_TONNES_PER_TEU = 1;
+
+/** `null` when `teu`/`tonnes` are a valid request (whole TEU ≥ 1, integer tonnes ≥ teu × MIN_TONNES_PER_TEU), else why not. */
+export function quantityError(req: { teu: number; tonnes: number }): string | null {
+  if (!Number.isSafeInteger(req.teu) || req.teu < 1) return 'teu must be a whole number of at least 1';
+  if (!Number.isSafeInteger(req.tonnes) || req.tonnes < 0) return 'tonnes must be a whole number of at least 0';
+  if (req.tonnes < req.teu * MIN_TONNES_PER_TEU) {
+    return `tonnes must be at least ${MIN_TONNES_PER_TEU} per TEU (${req.teu * MIN_TONNES_PER_TEU} t for ${req.teu} TEU)`;
+  }
+  return null;
+}
+
+/**
  * Decides whether a hold of `req` may be placed now.
  *
  * Rules, checked in this order:
- * 1. `teu` is an integer ≥ 1 and `tonnes` an integer ≥ 0 → else `invalid_quantity`;
+ * 1. `teu` is an integer ≥ 1 and `tonnes` an integer ≥ teu × {@link MIN_TONNES_PER_TEU} → else `invalid_quantity`;
  * 2. `now` is strictly before `cutoffAt` → else `past_cutoff`;
  * 3. `teu <= freeTeu` and `tonnes <= freeTonnes` → else `insufficient_capacity`.
  */
@@ -45,12 +63,8 @@ export function checkHold(
   req: { teu: number; tonnes: number },
   now: Date,
 ): { ok: true } | { ok: false; code: HoldFailureCode; message: string } {
-  if (!Number.isSafeInteger(req.teu) || req.teu < 1) {
-    return { ok: false, code: 'invalid_quantity', message: 'teu must be a whole number of at least 1' };
-  }
-  if (!Number.isSafeInteger(req.tonnes) || req.tonnes < 0) {
-    return { ok: false, code: 'invalid_quantity', message: 'tonnes must be a whole number of at least 0' };
-  }
+  const invalid = quantityError(req);
+  if (invalid) return { ok: false, code: 'invalid_quantity', message: invalid };
   if (!(now.getTime() < a.cutoffAt.getTime())) {
     return { ok: false, code: 'past_cutoff', message: `cut-off was at ${a.cutoffAt.toISOString()}` };
   }
@@ -76,4 +90,66 @@ export function holdExpiresAt(now: Date, ttlMs: number): Date {
 /** A hold is expired from its expiry instant on (`now >= expiresAt`). */
 export function isHoldExpired(expiresAt: Date, now: Date): boolean {
   return now.getTime() >= expiresAt.getTime();
+}
+
+/**
+ * The most TEU one organisation may hold (active holds) on a departure at once: `maxSharePct` % of its
+ * capacity, rounded down, but at least 1 TEU (so a small departure can still be held at all). The same
+ * formula is in the database function `cx_place_holds_multi` (migration 20261203T0900), which decides.
+ */
+export function holdShareCapTeu(capacityTeu: number, maxSharePct: number): number {
+  if (maxSharePct >= 100) return capacityTeu;
+  return Math.max(1, Math.floor((capacityTeu * maxSharePct) / 100));
+}
+
+/** Whether `orgHeldTeu + teu` stays within {@link holdShareCapTeu}. */
+export function checkHoldShare(
+  capacityTeu: number,
+  orgHeldTeu: number,
+  teu: number,
+  maxSharePct: number,
+): { ok: true } | { ok: false; code: 'hold_share_exceeded'; message: string } {
+  const cap = holdShareCapTeu(capacityTeu, maxSharePct);
+  if (orgHeldTeu + teu <= cap) return { ok: true };
+  return {
+    ok: false,
+    code: 'hold_share_exceeded',
+    message: `one organisation may hold at most ${cap} TEU of this departure at once (${maxSharePct} %); you hold ${orgHeldTeu}`,
+  };
+}
+
+/**
+ * TEU of a departure not yet promised: capacity − booked − held − what open listings still offer.
+ * A hold on a listing has already been taken out of that listing's remaining TEU, so nothing counts twice.
+ * A new listing may offer at most this (invariant 8: listings, holds and bookings never exceed capacity).
+ */
+export function unpromisedTeu(a: { capacityTeu: number; heldTeu: number; bookedTeu: number; listedTeu: number }): number {
+  return Math.max(0, a.capacityTeu - a.bookedTeu - a.heldTeu - a.listedTeu);
+}
+
+/**
+ * How many TEU an auction closing now can actually award: its own TEU, but no more than the departure
+ * has free (TEU, and tonnes at {@link MIN_TONNES_PER_TEU} each). Normally the listing's TEU; less only when
+ * capacity was promised twice before that was refused (legacy rows) — then the clearing rule runs on what fits.
+ */
+export function awardableTeu(listingTeu: number, a: Availability): number {
+  const { freeTeu, freeTonnes } = freeOf(a);
+  return Math.max(0, Math.min(listingTeu, freeTeu, Math.floor(freeTonnes / MIN_TONNES_PER_TEU)));
+}
+
+/**
+ * Weight for each award (in award order): the departure's allowance per TEU (`tonnesPerTeu`, rounded down),
+ * but never less than {@link MIN_TONNES_PER_TEU} per TEU, and never more than leaves the later awards their
+ * minimum out of `freeTonnes`. Requires Σ teu × MIN ≤ freeTonnes (what {@link awardableTeu} guarantees).
+ */
+export function allotAwardTonnes(teus: readonly number[], freeTonnes: number, tonnesPerTeu: number): number[] {
+  let left = Math.max(0, freeTonnes);
+  let minAfter = teus.reduce((s, t) => s + t * MIN_TONNES_PER_TEU, 0);
+  return teus.map((teu) => {
+    const min = teu * MIN_TONNES_PER_TEU;
+    minAfter -= min;
+    const t = Math.max(min, Math.min(Math.floor(teu * tonnesPerTeu), left - minAfter));
+    left -= t;
+    return t;
+  });
 }

@@ -83,6 +83,32 @@ export function validateFallingSchedule(
 }
 
 /**
+ * Lowest unit price anything may be sold at: 1 cent per TEU. A zero price would make a booking with nothing
+ * to charge — no ledger transfer, no invoice — that stays `confirmed` forever and clogs the settlement sweep;
+ * giving capacity away is not what a marketplace with a platform fee is for (README, Money).
+ */
+export const MIN_UNIT_PRICE_CENTS = 1;
+
+/**
+ * Checks the prices of a new listing: a fixed price, a falling start price and its floor (the lowest price
+ * it will ever sell at) must each be at least {@link MIN_UNIT_PRICE_CENTS}. Auctions: bids are ≥ 1 cent by
+ * schema, so a reserve of 0 still sells at ≥ 1 cent.
+ */
+export function validateListingPrices(
+  format: 'fixed' | 'falling' | 'ascending' | 'sealed',
+  p: { unitPriceCents?: number | null; floorPriceCents?: number | null },
+): { ok: true } | { ok: false; code: 'price_too_low'; message: string } {
+  const low = (v: number | null | undefined) => v !== undefined && v !== null && !(v >= MIN_UNIT_PRICE_CENTS);
+  if ((format === 'fixed' || format === 'falling') && low(p.unitPriceCents)) {
+    return { ok: false, code: 'price_too_low', message: `unitPriceCents must be at least ${MIN_UNIT_PRICE_CENTS} cent per TEU` };
+  }
+  if (format === 'falling' && low(p.floorPriceCents)) {
+    return { ok: false, code: 'price_too_low', message: `the floor price must be at least ${MIN_UNIT_PRICE_CENTS} cent per TEU` };
+  }
+  return { ok: true };
+}
+
+/**
  * Total price of `teu` TEU at `unitPriceCents` each, in integer cents.
  * Both must be non-negative safe integers and the product must stay a safe
  * integer; anything else is a programming error (`RangeError`) — validate

@@ -1,12 +1,12 @@
 import fs from 'node:fs';
 import cookie from '@fastify/cookie';
-import rateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Server } from 'socket.io';
+import { RateLimiter } from '../adapters/redis/rate-limit.ts';
 import { createRedis } from '../adapters/redis/redis.ts';
 import { CoalescingSink } from '../adapters/realtime/emitter.ts';
 import { StreamEventSink } from '../adapters/realtime/events.ts';
@@ -16,7 +16,9 @@ import { StreamRelay } from '../adapters/realtime/relay.ts';
 import { createSocketServer } from '../adapters/realtime/socket-server.ts';
 import { createContext, type Context, type ServiceHooks } from '../context.ts';
 import type { Config } from '../config.ts';
-import { bearer, registerAuth, SESSION_COOKIE } from './plugins/auth.ts';
+import { registerAuth, SESSION_COOKIE } from './plugins/auth.ts';
+import { lookupLimit, registerLimits } from './plugins/limits.ts';
+import { apiRoute } from './plugins/routes.ts';
 import { registerSecurityHeaders } from './plugins/security-headers.ts';
 import { body as errorBody, registerErrorHandling, rejectNonFiniteNumbers } from './plugins/errors.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -25,6 +27,8 @@ import { sessionRoutes } from './routes/session.ts';
 import { tradeRoutes } from './routes/trade.ts';
 import { financeRoutes } from './routes/finance.ts';
 import { auctionRoutes } from './routes/auctions.ts';
+
+const trustHops = (hops: number) => (_addr: string, i: number) => i < hops;
 
 export interface App {
   app: FastifyInstance;
@@ -39,7 +43,9 @@ export interface App {
 export async function build(cfg: Config, opts: { logger?: boolean | object } = {}): Promise<App> {
   const app = Fastify({
     logger: opts.logger ?? { level: cfg.logLevel },
-    trustProxy: cfg.trustProxy,
+    // A hop count trusts that many proxies nearest to us (only safe when the app cannot be reached but
+    // through them; otherwise configure the proxies' addresses / CIDRs). Never "trust everything".
+    trustProxy: typeof cfg.trustProxy === 'number' ? trustHops(cfg.trustProxy) : cfg.trustProxy,
     bodyLimit: 64 * 1024,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
     // Errors Fastify raises before routing (bad URL encoding, over-long parameters) in the API.md shape too.
@@ -54,6 +60,9 @@ export async function build(cfg: Config, opts: { logger?: boolean | object } = {
   let sink: CoalescingSink | undefined;
   const hooks: ServiceHooks = {};
   const ctx = createContext(cfg, (redis) => (sink = new CoalescingSink(new StreamEventSink(redis, cfg.redisPrefix))), hooks);
+  // The request-path connection fails fast (no offline queue), so it must be up before the first request.
+  await ctx.ready();
+  const limiter = new RateLimiter(ctx.redis, cfg.redisPrefix);
 
   // external
   await app.register(cookie);
@@ -67,16 +76,6 @@ export async function build(cfg: Config, opts: { logger?: boolean | object } = {
         connectSrc: ["'self'", 'ws:', 'wss:'],
       },
     },
-  });
-  await app.register(rateLimit, {
-    global: true,
-    max: cfg.apiPerMinute,
-    timeWindow: 60_000,
-    redis: ctx.redis,
-    nameSpace: `${cfg.redisPrefix}rl:`,
-    skipOnError: true,
-    keyGenerator: (req) => bearer(req.headers.authorization) ?? req.cookies?.[SESSION_COOKIE] ?? req.ip,
-    allowList: (req) => !req.url.startsWith('/api/'),
   });
   await app.register(swagger, {
     openapi: {
@@ -99,7 +98,8 @@ export async function build(cfg: Config, opts: { logger?: boolean | object } = {
   // application
   registerErrorHandling(app);
   rejectNonFiniteNumbers(app);
-  registerAuth(app, ctx.services.auth);
+  registerAuth(app, ctx.services.auth, lookupLimit(limiter, cfg));
+  registerLimits(app, limiter, cfg);
 
   // routes
   await app.register(healthRoutes, { ctx });
@@ -121,6 +121,13 @@ export async function build(cfg: Config, opts: { logger?: boolean | object } = {
     db: ctx.db,
     allowedOrigins: cfg.allowedOrigins,
     cookieName: SESSION_COOKIE,
+    trustProxy: cfg.trustProxy,
+    limiter,
+    handshakesPerMinute: cfg.socketHandshakesPerMinute,
+    socketsPerPrincipal: cfg.socketsPerPrincipal,
+    subscriptionsMax: cfg.socketSubscriptionsMax,
+    recheckMs: cfg.socketRecheckMs,
+    log: app.log,
   });
   // A revoked session or key: its sockets are cut on every server (through the adapter), and every server
   // forgets its cached principal (pub/sub; the revoking server has already forgotten it).
@@ -136,9 +143,11 @@ export async function build(cfg: Config, opts: { logger?: boolean | object } = {
   const localRooms = socketRooms(io, { framesPerSocket: cfg.liveFramesPerSocket, busyFramesPerSocket: cfg.liveBusyFramesPerSocket });
   const fanout = new LocalFanout(localRooms, defaultFanoutOptions);
   app.addHook('onResponse', async (req) => {
-    if (req.method !== 'GET' && req.url.startsWith('/api/')) localRooms.traded();
+    if (req.method !== 'GET' && apiRoute(req)) localRooms.traded();
   });
-  const relay = new StreamRelay(createRedis(cfg.redisUrl, { name: 'cx-relay' }), cfg.redisPrefix, (events) => fanout.deliver(events), app.log);
+  // After Redis was away, events may have been lost: every socket of this server is told to re-read.
+  const resync = () => io.local.emit('live:resync', { at: new Date().toISOString() });
+  const relay = new StreamRelay(createRedis(cfg.redisUrl, { name: 'cx-relay' }), cfg.redisPrefix, (events) => fanout.deliver(events), app.log, resync);
   await relay.start();
 
   app.addHook('onClose', async () => {

@@ -4,7 +4,7 @@ import type { Db, Tx } from '../adapters/db/db.ts';
 import { inTransaction } from '../adapters/db/db.ts';
 import { audit } from '../adapters/db/audit.ts';
 import { claimKey, storeAnswer, type IdemKey } from '../adapters/db/idempotency.ts';
-import { drainOutbox, enqueueInTx } from '../adapters/db/outbox.ts';
+import { enqueueInTx, kickOutbox } from '../adapters/db/outbox.ts';
 import type { ListingRow } from '../adapters/db/listings-repo.ts';
 import type { Queues } from '../adapters/queue/jobs.ts';
 import type { AvailabilityCache } from '../adapters/redis/availability.ts';
@@ -15,6 +15,8 @@ import {
   type AuctionBid, type AuctionConfig,
 } from '../core/auction.ts';
 import { totalCents } from '../core/pricing.ts';
+import { allotAwardTonnes, awardableTeu, unpromisedTeu } from '../core/capacity.ts';
+import { eachIsolated, RecentFailures, type SweepLog } from './sweep.ts';
 import { AppError, conflict, notFound } from './errors.ts';
 import { availabilityEvent, emissionsFor, toBooking } from './holds.ts';
 import { policy, type Principal } from './principal.ts';
@@ -263,7 +265,7 @@ export class AuctionsService {
       await release();
     }
     if (!outcome.replay) {
-      if (outcome.extended && this.queues) await drainOutbox(this.db, this.queues).catch(() => {});
+      if (outcome.extended) kickOutbox(this.db, this.queues);
       await this.events.emit([this.updateEvent(outcome.listing, outcome.ladder, outcome.seqOf)]).catch(() => {});
     }
     return outcome.answer;
@@ -383,7 +385,7 @@ export class AuctionsService {
         if (this.books.size > 2000) this.books.delete(this.books.keys().next().value!);
         events.push(this.updateEvent(c.l, c.ladder, new Map(c.bids.map((b) => [b.id, b.seq] as const))));
       }
-      if (out.changed.some((c) => c.extended) && this.queues) await drainOutbox(this.db, this.queues).catch(() => {});
+      if (out.changed.some((c) => c.extended)) kickOutbox(this.db, this.queues);
       await this.events.emit(events).catch(() => {});
     }
     return out.answers;
@@ -499,22 +501,34 @@ export class AuctionsService {
       if (now < effectiveCloseAt(config)) return { done: false as const, reason: 'not_yet' };
       const bidRows = await this.bidsOf(tx, listingId);
       const bids = bidRows.map(toCore);
-      const result = clearAuction(config, bids);
       const dep = await tx
         .selectFrom('departures')
         .select(['id', 'corridor_id', 'operator_org_id', 'capacity_teu', 'capacity_tonnes', 'held_teu', 'held_tonnes', 'booked_teu', 'booked_tonnes'])
         .where('id', '=', l.departure_id)
         .forUpdate()
         .executeTakeFirstOrThrow();
-      let freeTonnes = dep.capacity_tonnes - dep.held_tonnes - dep.booked_tonnes;
-      const tonnesPerTeu = dep.capacity_tonnes / dep.capacity_teu;
+      // An award the departure cannot honour in full (capacity promised twice before listings_promise_guard,
+      // or taken since) is never retried forever: the published clearing rule runs on the TEU that fit — in
+      // rank order, all-or-nothing bids that do not fit skipped — and every other bid loses (and is told).
+      const avail = {
+        capacityTeu: dep.capacity_teu, capacityTonnes: dep.capacity_tonnes, heldTeu: dep.held_teu, heldTonnes: dep.held_tonnes,
+        bookedTeu: dep.booked_teu, bookedTonnes: dep.booked_tonnes,
+      };
+      const fitTeu = awardableTeu(l.teu, avail);
+      const shortfallTeu = l.teu - fitTeu;
+      const result =
+        fitTeu > 0 ? clearAuction({ ...config, teu: fitTeu }, bids) : { winners: [], clearingPriceCents: null, awardedTeu: 0, unallocatedTeu: 0 };
+      // Bids carry TEU only; each booking gets the departure's weight allowance per TEU, at least 1 t per TEU.
+      const allotted = allotAwardTonnes(
+        result.winners.map((w) => w.teu),
+        dep.capacity_tonnes - dep.held_tonnes - dep.booked_tonnes,
+        dep.capacity_tonnes / dep.capacity_teu,
+      );
       const bookings = [];
       let bookedTeu = 0;
       let bookedTonnes = 0;
-      for (const w of result.winners) {
-        // Bids carry TEU only; each booking gets the departure's weight allowance per TEU (what is left).
-        const tonnes = Math.max(0, Math.min(freeTonnes, Math.floor(w.teu * tonnesPerTeu)));
-        freeTonnes -= tonnes;
+      for (const [i, w] of result.winners.entries()) {
+        const tonnes = allotted[i]!;
         const em = await emissionsFor(tx, dep.corridor_id, tonnes);
         const b = await tx
           .insertInto('bookings')
@@ -559,12 +573,24 @@ export class AuctionsService {
         .executeTakeFirst();
       if (!depAfter) throw conflict('insufficient_capacity', 'the departure cannot take the awarded TEU');
       let relisted: string | null = null;
-      if (result.unallocatedTeu > 0 && l.unsold_action === 'relist') {
+      // Re-list no more than the departure can still promise once this auction stops offering its TEU.
+      const otherListed = await tx
+        .selectFrom('listings')
+        .select(sql<number>`coalesce(sum(remaining_teu), 0)::int`.as('n'))
+        .where('departure_id', '=', dep.id)
+        .where('status', '=', 'open')
+        .where('id', '<>', l.id)
+        .executeTakeFirstOrThrow();
+      const relistTeu = Math.min(
+        result.unallocatedTeu,
+        unpromisedTeu({ capacityTeu: depAfter.capacity_teu, bookedTeu: depAfter.booked_teu, heldTeu: depAfter.held_teu, listedTeu: otherListed.n }),
+      );
+      if (relistTeu > 0 && l.unsold_action === 'relist') {
         const price = Math.max(1, result.clearingPriceCents ?? l.reserve_price_cents ?? 1);
         const r = await tx
           .insertInto('listings')
           .values({
-            departure_id: dep.id, format: 'fixed', teu: result.unallocatedTeu, remaining_teu: result.unallocatedTeu, unit_price_cents: price,
+            departure_id: dep.id, format: 'fixed', teu: relistTeu, remaining_teu: relistTeu, unit_price_cents: price,
             fee_rule: l.fee_rule === null ? null : JSON.stringify(l.fee_rule), created_by: l.created_by, created_at: now, updated_at: now,
           })
           .returning('id')
@@ -584,19 +610,22 @@ export class AuctionsService {
         .where('id', '=', l.id)
         .execute();
       await audit(tx, null, 'auction.close', { type: 'listing', id: l.id }, {
-        awardedTeu: result.awardedTeu, clearingPriceCents: result.clearingPriceCents, winners: result.winners.length, relisted,
+        awardedTeu: result.awardedTeu, clearingPriceCents: result.clearingPriceCents, winners: result.winners.length, relisted, shortfallTeu,
       });
       const bidders = [...new Set(bids.map((b) => b.bidderId))];
-      return { done: true as const, l, result, bookings, depAfter, bidders, relisted };
+      return { done: true as const, l, result, bookings, depAfter, bidders, relisted, shortfallTeu };
     });
     if (!out.done) return out;
-    if (this.queues) await drainOutbox(this.db, this.queues).catch(() => {});
+    kickOutbox(this.db, this.queues);
     await this.cache.invalidate(out.depAfter.corridor_id, out.depAfter.id);
     const events: LiveEvent[] = [
       {
         rooms: [rooms.listing(out.l.id)],
         event: 'listing:closed',
-        payload: { listingId: out.l.id, clearingPriceCents: out.result.clearingPriceCents ?? undefined, awardedTeu: out.result.awardedTeu },
+        payload: {
+          listingId: out.l.id, clearingPriceCents: out.result.clearingPriceCents ?? undefined, awardedTeu: out.result.awardedTeu,
+          ...(out.shortfallTeu > 0 ? { shortfallTeu: out.shortfallTeu } : {}),
+        },
       },
       availabilityEvent(out.depAfter),
     ];
@@ -605,7 +634,10 @@ export class AuctionsService {
       events.push({
         rooms: [rooms.org(org)],
         event: 'auction:result',
-        payload: { listingId: out.l.id, won: mine.length > 0, awardedTeu: mine.reduce((s, b) => s + b.teu, 0), bookingIds: mine.map((b) => b.id) },
+        payload: {
+          listingId: out.l.id, won: mine.length > 0, awardedTeu: mine.reduce((s, b) => s + b.teu, 0), bookingIds: mine.map((b) => b.id),
+          ...(out.shortfallTeu > 0 ? { shortfallTeu: out.shortfallTeu } : {}),
+        },
       });
     }
     for (const b of out.bookings) {
@@ -618,23 +650,33 @@ export class AuctionsService {
       clearingPriceCents: out.result.clearingPriceCents,
       bookings: out.bookings.map((b) => b.id),
       relisted: out.relisted,
+      shortfallTeu: out.shortfallTeu,
     };
   }
 
-  /** Closes every auction past its close time (worker start-up and periodic sweep: catches missed jobs). */
-  async sweepDue(): Promise<number> {
-    const due = await this.db
+  /**
+   * Closes every auction past its close time (worker start-up and periodic sweep: catches missed jobs),
+   * oldest first, each on its own: one that fails is logged, counted and left out of the next sweeps for a
+   * while (back-off), so it can neither stop nor crowd out the other overdue auctions.
+   */
+  async sweepDue(log?: SweepLog): Promise<{ closed: number; failed: number }> {
+    const skip = this.sweepFailures.excluded();
+    let q = this.db
       .selectFrom('listings')
       .select('id')
       .where('status', '=', 'open')
       .where('format', 'in', ['ascending', 'sealed'])
-      .where(sql<boolean>`least(closes_at, coalesce(max_close_at, closes_at)) <= now()`)
-      .limit(200)
-      .execute();
-    let n = 0;
-    for (const { id } of due) if ((await this.close(id)).done) n++;
-    return n;
+      .where(sql<boolean>`least(closes_at, coalesce(max_close_at, closes_at)) <= now()`);
+    if (skip.length) q = q.where('id', 'not in', skip);
+    const due = await q.orderBy(sql`least(closes_at, coalesce(max_close_at, closes_at))`).orderBy('id').limit(200).execute();
+    const r = await eachIsolated('auction.close', due, (l) => l.id, async ({ id }) => (await this.close(id)).done, {
+      failures: this.sweepFailures,
+      ...(log ? { log } : {}),
+    });
+    return { closed: r.done, failed: r.failed };
   }
+
+  private readonly sweepFailures = new RecentFailures();
 
   /** The live allocation of an ascending auction as the pure core computes it (tests, operator console). */
   async allocation(listingId: string) {

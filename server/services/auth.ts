@@ -1,12 +1,15 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { sql } from 'kysely';
 import type { Db } from '../adapters/db/db.ts';
 import { audit } from '../adapters/db/audit.ts';
 import type { Role } from '../adapters/db/schema.ts';
+import { normalizeEmail } from '../core/identity.ts';
 import { AppError, notFound, unauthorized } from './errors.ts';
 import { verifyPassword } from './passwords.ts';
 import { policy, type Principal } from './principal.ts';
 
 export const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const token = (bytes: number) => randomBytes(bytes).toString('base64url');
 
 export interface Me {
@@ -75,13 +78,14 @@ export class AuthService {
   }
 
   /** Signs in with e-mail and password; a new session id every time. */
-  async signIn(email: string, password: string, meta: { ip?: string; userAgent?: string } = {}) {
+  async signIn(rawEmail: string, password: string, meta: { ip?: string; userAgent?: string } = {}) {
+    const email = normalizeEmail(rawEmail);
     const row = await this.db
       .selectFrom('users as u')
       .innerJoin('memberships as m', 'm.user_id', 'u.id')
       .innerJoin('organisations as o', 'o.id', 'm.org_id')
       .select(['u.id', 'u.email', 'u.name', 'u.password_hash', 'u.disabled_at', 'm.role', 'o.id as org_id', 'o.name as org_name', 'o.kind as org_kind'])
-      .where((eb) => eb(eb.fn('lower', ['u.email']), '=', email.trim().toLowerCase()))
+      .where((eb) => eb(eb.fn('lower', ['u.email']), '=', email))
       .executeTakeFirst();
     const ok = await verifyPassword(row?.password_hash ?? null, password);
     if (!row || !ok || row.disabled_at) {
@@ -131,6 +135,16 @@ export class AuthService {
     this.onRevoke(`session:${p.sessionId}`);
   }
 
+  /**
+   * Whether this server already knows the principal behind a cookie or key (no Postgres look-up needed).
+   * Unknown credentials cost a look-up each, so the HTTP layer counts those per address first.
+   */
+  isCached(cred: { cookie?: string; key?: string }, now = Date.now()): boolean {
+    if (cred.key !== undefined) return cred.key.length <= 200 && !!this.principals.get(`k:${sha256(cred.key)}`, now);
+    if (cred.cookie !== undefined) return cred.cookie.length <= 200 && !!this.principals.get(`s:${sha256(cred.cookie)}`, now);
+    return true;
+  }
+
   /** The principal behind a session cookie, or null when missing, expired, revoked or disabled. */
   async fromSession(cookieValue: string | undefined): Promise<Principal | null> {
     if (!cookieValue || cookieValue.length > 200) return null;
@@ -161,9 +175,35 @@ export class AuthService {
       role: row.role,
       sessionId: row.id,
       csrfToken: row.csrf_token,
+      sessionExpiresAt: row.expires_at.getTime(),
     };
     this.principals.set(`s:${id}`, p, now, row.expires_at.getTime());
     return p;
+  }
+
+  /**
+   * Re-validates many live principals in ONE query (the socket server asks every SOCKET_RECHECK_MS), by
+   * their live rooms (`session:<id>` / `apikey:<id>`). Answers the rooms still valid, with their current
+   * role, organisation and session expiry; a room missing from the answer has ended (session expired or
+   * revoked, user disabled, membership removed, key revoked) and is evicted from the principal cache too.
+   */
+  async revalidate(liveRooms: string[]): Promise<Map<string, { role: Role; orgId: string; expiresAt: number | null }>> {
+    const sessionIds = liveRooms.filter((r) => r.startsWith('session:')).map((r) => r.slice(8));
+    const keyIds = liveRooms.filter((r) => r.startsWith('apikey:')).map((r) => r.slice(7)).filter((id) => UUID.test(id));
+    const now = new Date();
+    const rows = await sql<{ room: string; role: Role; org_id: string; expires_at: Date | null }>`
+      select 'session:' || s.id as room, m.role, s.org_id, s.expires_at
+        from sessions s
+        join users u on u.id = s.user_id
+        join memberships m on m.user_id = s.user_id and m.org_id = s.org_id
+       where s.id = any(${sessionIds}::text[]) and s.revoked_at is null and s.expires_at > ${now} and u.disabled_at is null
+      union all
+      select 'apikey:' || k.id::text, k.role, k.org_id, null
+        from api_keys k
+       where k.id = any(${keyIds}::uuid[]) and k.revoked_at is null`.execute(this.db);
+    const valid = new Map(rows.rows.map((r) => [r.room, { role: r.role, orgId: r.org_id, expiresAt: r.expires_at ? new Date(r.expires_at).getTime() : null }]));
+    for (const room of liveRooms) if (!valid.has(room)) this.principals.evict(room);
+    return valid;
   }
 
   /** The principal behind an API key (`cxk_<prefix>_<secret>`), or null. */

@@ -3,13 +3,13 @@ import type { Db, Tx } from '../adapters/db/db.ts';
 import { inTransaction } from '../adapters/db/db.ts';
 import { audit } from '../adapters/db/audit.ts';
 import { claimKey, storeAnswer, type IdemKey } from '../adapters/db/idempotency.ts';
-import { drainOutbox, enqueueInTx } from '../adapters/db/outbox.ts';
+import { enqueueInTx, kickOutbox } from '../adapters/db/outbox.ts';
 import { currentUnitPrice } from '../adapters/db/listings-repo.ts';
 import type { AvailabilityCache } from '../adapters/redis/availability.ts';
 import type { EventSink, LiveEvent } from '../adapters/realtime/events.ts';
 import { rooms } from '../adapters/realtime/events.ts';
 import type { Queues } from '../adapters/queue/jobs.ts';
-import { checkHold, holdExpiresAt } from '../core/capacity.ts';
+import { checkHold, checkHoldShare, holdExpiresAt } from '../core/capacity.ts';
 import { bookingEmissions, roadDistanceKm } from '../core/co2.ts';
 import { cancellationFee, DEFAULT_FEE_RULE, validateFeeRule, type FeeRule } from '../core/fees.ts';
 import { totalCents } from '../core/pricing.ts';
@@ -17,6 +17,7 @@ import { emissionFactors } from '../data/emission-factors.ts';
 import { AppError, conflict, notFound } from './errors.ts';
 import { policy, type Principal } from './principal.ts';
 import { KeyedBatcher } from './batcher.ts';
+import { eachIsolated, RecentFailures, type SweepLog } from './sweep.ts';
 
 export interface Hold {
   id: string;
@@ -204,9 +205,12 @@ export async function emissionsFor(tx: Tx, corridorId: string, tonnes: number) {
 type BatchItem = {
   listingId: string; teu: number; tonnes: number; unitPriceCents: number; expiresAt: string; orgId: string; userId: string; apiKeyId: string;
 };
-type BatchResult = { status: string; id?: string; listingRemaining?: number };
+/** `expiresAt`: set by the database clock at commit (the TTL from then), not by the request's start. */
+type BatchResult = { status: string; id?: string; listingRemaining?: number; expiresAt?: string };
 export interface HoldsOptions {
   holdTtlMs: number;
+  /** Most of a departure's TEU one organisation may hold at once, in % (HOLD_MAX_SHARE_PCT; default 50). */
+  holdMaxSharePct?: number;
 }
 
 /**
@@ -252,18 +256,21 @@ export class HoldsService {
     }));
     for (let attempt = 1; ; attempt++) {
       try {
-        const r = await sql<{ r: { departureId: string; r: { results: BatchResult[]; departure: DepAvail } }[] }>`select cx_place_holds_multi(${JSON.stringify(batches)}::jsonb, ${at}) as r`.execute(this.db);
+        const r = await sql<{ r: { departureId: string; r: { results: BatchResult[]; departure: DepAvail } }[] }>`select cx_place_holds_multi(${JSON.stringify(batches)}::jsonb, ${at}, ${this.opts.holdTtlMs}::bigint, ${this.sharePct}::int) as r`.execute(this.db);
         const out: { result: BatchResult; departure: DepAvail; at: Date }[] = new Array(all.length);
         for (const { departureId, r: res } of r.rows[0]!.r) {
           byDep.get(departureId)!.forEach((i, k) => (out[i] = { result: res.results[k] ?? { status: 'insufficient_capacity' }, departure: res.departure, at }));
         }
-        // expiry jobs of the whole batch in one round trip (the periodic sweep catches any that fail)
+        // expiry jobs of the whole batch in one round trip, not awaited: the answer never waits for Redis
+        // (the periodic sweep expires a hold whose job could not be enqueued)
         const now = Date.now();
         const expiring = all.flatMap((it, i) => {
-          const id = out[i]!.result.status === 'ok' ? out[i]!.result.id : undefined;
-          return id ? [{ name: 'hold.expire' as const, data: { holdId: id }, opts: { jobId: `hold.expire-${id}`, delay: Math.max(0, Date.parse(it.expiresAt) - now) } }] : [];
+          const res = out[i]!.result;
+          const id = res.status === 'ok' ? res.id : undefined;
+          const due = Date.parse(res.expiresAt ?? it.expiresAt);
+          return id ? [{ name: 'hold.expire' as const, data: { holdId: id }, opts: { jobId: `hold.expire-${id}`, delay: Math.max(0, due - now) } }] : [];
         });
-        if (expiring.length) await this.queues?.addBulk(expiring).catch(() => {});
+        if (expiring.length) void this.queues?.addBulk(expiring).catch(() => {});
         return out;
       } catch (err) {
         const code = (err as { code?: string }).code;
@@ -331,6 +338,7 @@ export class HoldsService {
         if (claim.kind === 'replay') return { hold: claim.body, dep: null as never, remaining: -1, replay: true };
         // lock order of every capacity path: departure, then listing
         await tx.selectFrom('departures').select('id').where('id', '=', listing.departure_id).forUpdate().execute();
+        await this.checkShare(tx, p.orgId, listing.departure_id, listing.capacity_teu, input.teu);
         const l = await tx
           .updateTable('listings')
           .set({ remaining_teu: sql`remaining_teu - ${input.teu}`, updated_at: now })
@@ -366,7 +374,9 @@ export class HoldsService {
             teu: input.teu,
             tonnes: input.tonnes,
             unit_price_cents: unitPrice,
-            expires_at: expiresAt,
+            // from the database clock at commit time, not the request's start: a request that waited
+            // (for a lock, for a slow Redis) never hands out a hold that lives less than its TTL
+            expires_at: sql<Date>`clock_timestamp() + make_interval(secs => ${this.opts.holdTtlMs / 1000})`,
             created_at: now,
           })
           .returning(['id', 'listing_id', 'departure_id', 'teu', 'tonnes', 'unit_price_cents', 'status', 'expires_at', 'created_at'])
@@ -399,8 +409,8 @@ export class HoldsService {
     await this.afterCommit([availabilityEvent(dep), listingUpdateEvent({ id: listing.id, status: 'open', remaining_teu: remaining }, unitPrice)]);
     if (idem) {
       // (batched holds got theirs with their batch)
-      await this.queues
-        ?.add('hold.expire', { holdId: hold.id }, { jobId: `hold.expire-${hold.id}`, delay: Math.max(0, expiresAt.getTime() - Date.now()) })
+      void this.queues
+        ?.add('hold.expire', { holdId: hold.id }, { jobId: `hold.expire-${hold.id}`, delay: Math.max(0, Date.parse(hold.expiresAt) - Date.now()) })
         .catch(() => {}); // the periodic sweep catches a hold whose job could not be enqueued
     }
     return hold;
@@ -438,7 +448,7 @@ export class HoldsService {
       unitPriceCents: item.unitPrice,
       totalCents: totalCents(item.unitPrice, item.teu),
       status: 'active',
-      expiresAt: item.expiresAt.toISOString(),
+      expiresAt: r.result.expiresAt ? new Date(r.result.expiresAt).toISOString() : item.expiresAt.toISOString(),
       createdAt: r.at.toISOString(),
     };
     void now;
@@ -462,6 +472,7 @@ export class HoldsService {
       );
       if (!check.ok) throw this.refusal(check.code, check.message);
       if (l.status !== 'open' || l.remaining_teu < input.teu) throw this.refusal('insufficient_capacity');
+      await this.checkShare(tx, p.orgId, d.id, d.capacity_teu, input.teu);
       await tx.updateTable('listings').set({ remaining_teu: l.remaining_teu - input.teu }).where('id', '=', l.id).execute();
       await tx
         .updateTable('departures')
@@ -481,14 +492,36 @@ export class HoldsService {
     });
   }
 
+  private get sharePct() {
+    return this.opts.holdMaxSharePct ?? 50;
+  }
+
+  /**
+   * Per-organisation cap on the held share of a departure (the caller holds the departure's row lock). The
+   * batch path decides the same rule inside cx_place_holds_multi.
+   */
+  private async checkShare(tx: Tx, orgId: string, departureId: string, capacityTeu: number, teu: number) {
+    const r = await tx
+      .selectFrom('holds')
+      .select(sql<number>`coalesce(sum(teu), 0)::int`.as('n'))
+      .where('departure_id', '=', departureId)
+      .where('org_id', '=', orgId)
+      .where('status', '=', 'active')
+      .executeTakeFirstOrThrow();
+    const ok = checkHoldShare(capacityTeu, r.n, teu, this.sharePct);
+    if (!ok.ok) throw conflict(ok.code, ok.message);
+  }
+
   private refusal(code: string, message?: string): AppError {
     switch (code) {
+      case 'hold_share_exceeded':
+        return conflict('hold_share_exceeded', message ?? `one organisation may hold at most ${this.sharePct} % of a departure at once`);
       case 'past_cutoff':
         return conflict('past_cutoff', message ?? 'the cut-off for this departure has passed');
       case 'listing_closed':
         return conflict('listing_closed', message ?? 'this listing is no longer open');
       case 'invalid_quantity':
-        return new AppError(400, 'invalid_quantity', message ?? 'teu must be a whole number ≥ 1 and tonnes ≥ 0');
+        return new AppError(400, 'invalid_quantity', message ?? 'teu must be a whole number ≥ 1 and tonnes at least 1 per TEU');
       default:
         return conflict('insufficient_capacity', message ?? 'not enough free capacity on this departure');
     }
@@ -509,8 +542,8 @@ export class HoldsService {
   }
 
   /** Enqueues what the transaction wrote to the outbox (the worker's drainer is the safety net). */
-  private async drain() {
-    if (this.queues) await drainOutbox(this.db, this.queues).catch(() => {});
+  private drain() {
+    kickOutbox(this.db, this.queues);
   }
 
   private async afterCommit(events: LiveEvent[]) {
@@ -594,20 +627,28 @@ export class HoldsService {
     if (!r) throw conflict('hold_not_active', 'this hold is no longer active');
   }
 
-  /** Expires every active hold past its time (the worker's start-up and periodic sweep). */
-  async sweepExpired(now = new Date()): Promise<number> {
-    const due = await this.db
-      .selectFrom('holds')
-      .select('id')
-      .where('status', '=', 'active')
-      .where('expires_at', '<=', now)
-      .orderBy('expires_at')
-      .limit(1000)
-      .execute();
-    let n = 0;
-    for (const { id } of due) if (await this.end(id, 'expired', null, now)) n++;
-    return n;
+  /**
+   * Expires every active hold past its time (the worker's start-up and periodic sweep). Each hold on its
+   * own: one that fails is logged, counted and left out of the next sweeps for a while (back-off), so it
+   * can neither stop nor crowd out the others. Returns how many expired.
+   */
+  async sweepExpired(now = new Date(), log?: SweepLog): Promise<number> {
+    return (await this.sweepExpiredDetailed(now, log)).expired;
   }
+
+  async sweepExpiredDetailed(now = new Date(), log?: SweepLog): Promise<{ expired: number; failed: number }> {
+    const skip = this.sweepFailures.excluded();
+    let q = this.db.selectFrom('holds').select('id').where('status', '=', 'active').where('expires_at', '<=', now);
+    if (skip.length) q = q.where('id', 'not in', skip);
+    const due = await q.orderBy('expires_at').limit(1000).execute();
+    const r = await eachIsolated('hold.expire', due, (h) => h.id, async ({ id }) => !!(await this.end(id, 'expired', null, now)), {
+      failures: this.sweepFailures,
+      ...(log ? { log } : {}),
+    });
+    return { expired: r.done, failed: r.failed };
+  }
+
+  private readonly sweepFailures = new RecentFailures();
 
   /** POST /api/holds/:id/confirm — turns an active hold into a booking (held → booked, capacity unchanged). */
   async confirm(
@@ -622,6 +663,15 @@ export class HoldsService {
       if (idem) {
         const claim = await claimKey<Booking>(tx, idem);
         if (claim.kind === 'replay') return { booking: claim.body, operatorOrgId: null, replay: true };
+      }
+      // The listing must still sell: a hold on a listing cancelled a moment ago (its holds are released just
+      // after the cancel commits) is refused. Lock order of every capacity path: departure, then listing;
+      // the listing's share lock waits for a cancel in flight and keeps one from committing under us.
+      const ref = await tx.selectFrom('holds').select(['departure_id', 'listing_id']).where('id', '=', holdId).where('org_id', '=', p.orgId).executeTakeFirst();
+      if (ref) {
+        await tx.selectFrom('departures').select('id').where('id', '=', ref.departure_id).forUpdate().execute();
+        const l = await tx.selectFrom('listings').select('status').where('id', '=', ref.listing_id).forShare().executeTakeFirst();
+        if (l && l.status !== 'open') throw conflict('listing_closed', `this listing is ${l.status}; the hold can no longer be confirmed`);
       }
       const h = await tx
         .updateTable('holds')
@@ -680,8 +730,8 @@ export class HoldsService {
       return { booking, operatorOrgId: dep.operator_org_id, replay: false };
     });
     if (!result.replay) {
-      await this.drain();
-      await this.queues?.remove('hold.expire', `hold.expire-${holdId}`).catch(() => {});
+      this.drain();
+      void this.queues?.remove('hold.expire', `hold.expire-${holdId}`).catch(() => {});
       await this.afterCommit([
         { rooms: [rooms.org(p.orgId), rooms.org(result.operatorOrgId!)], event: 'booking:confirmed', payload: result.booking },
       ]);
@@ -764,7 +814,7 @@ export class HoldsService {
       return { booking, dep, l, replay: false };
     });
     if (!result.replay && result.dep && result.l) {
-      await this.drain();
+      this.drain();
       const { dep, l } = result;
       await this.cache.settle(dep.corridor_id, dep.id, null, {
         seq: Number(dep.seq),

@@ -7,6 +7,7 @@ import type { LedgerAccountKind, OrgKind } from '../adapters/db/schema.ts';
 import type { Config } from '../config.ts';
 import { decideSettlement, euros, invoiceNumber, refundSplit, vatNote, vatOf } from '../core/settlement.ts';
 import { KeyedBatcher } from './batcher.ts';
+import { eachIsolated, RecentFailures, type SweepLog } from './sweep.ts';
 import { notFound } from './errors.ts';
 import { policy, type Principal } from './principal.ts';
 
@@ -613,22 +614,31 @@ export class LedgerService {
    * was not (a job lost, or stuck on a killed worker until BullMQ's stalled-job check), and refunds every
    * cancelled, charged booking without its refund. Idempotent like the jobs it stands in for.
    */
-  async sweep(olderThanMs = 5_000, limit = 500): Promise<{ settled: number; refunded: number }> {
+  async sweep(olderThanMs = 5_000, limit = 500, log?: SweepLog): Promise<{ settled: number; refunded: number; failed: number }> {
     const cutoff = new Date(Date.now() - olderThanMs);
     const chargeKey = sql<string>`'booking:' || b.id::text || ':charge'`;
-    const unsettled = await this.db
+    // Only bookings with something to charge: a confirmed booking of 0 cents (possible before the 1-cent
+    // minimum price) would be chosen — and stay unsettleable — on every sweep, crowding real ones out of the
+    // batch. Bookings whose settlement just failed are left out for a while (back-off) for the same reason.
+    const skip = this.sweepFailures.excluded();
+    let q = this.db
       .selectFrom('bookings as b')
       .select('b.id')
-      .where((eb) => eb.or([eb('b.status', '=', 'confirmed'), eb.and([eb('b.status', '=', 'cancelled'), eb('b.cancellation_fee_cents', '>', 0)])]))
+      .where((eb) =>
+        eb.or([
+          eb.and([eb('b.status', '=', 'confirmed'), eb('b.total_cents', '>', 0)]),
+          eb.and([eb('b.status', '=', 'cancelled'), eb('b.cancellation_fee_cents', '>', 0)]),
+        ]),
+      )
       .where('b.created_at', '<=', cutoff)
-      .where(({ not, exists, selectFrom }) => not(exists(selectFrom('ledger_transactions as t').select('t.id').where('t.idempotency_key', '=', chargeKey))))
-      .orderBy('b.created_at')
-      .limit(limit)
-      .execute();
-    let settled = 0;
-    for (const { id } of unsettled) if (!(await this.settleBooking(id)).already) settled++;
+      .where(({ not, exists, selectFrom }) => not(exists(selectFrom('ledger_transactions as t').select('t.id').where('t.idempotency_key', '=', chargeKey))));
+    if (skip.length) q = q.where('b.id', 'not in', skip);
+    const unsettled = await q.orderBy('b.created_at').orderBy('b.id').limit(limit).execute();
+    const opts = { failures: this.sweepFailures, ...(log ? { log } : {}) };
+    const s1 = await eachIsolated('booking.settle', unsettled, (b) => b.id, async ({ id }) => !(await this.settleBooking(id)).already, opts);
+    const settled = s1.done;
 
-    const unrefunded = await this.db
+    let rq = this.db
       .selectFrom('bookings as b')
       .innerJoin('ledger_transactions as t', (j) => j.on('t.idempotency_key', '=', chargeKey))
       .select('b.id')
@@ -639,16 +649,17 @@ export class LedgerService {
       )
       .where(
         sql<boolean>`(select sum(e.amount_cents) from ledger_entries e where e.transaction_id = t.id and e.direction = 'debit') > coalesce(b.cancellation_fee_cents, 0)`,
-      )
-      .limit(limit)
-      .execute();
-    let refunded = 0;
-    for (const { id } of unrefunded) {
+      );
+    if (skip.length) rq = rq.where('b.id', 'not in', skip);
+    const unrefunded = await rq.orderBy('b.cancelled_at').orderBy('b.id').limit(limit).execute();
+    const s2 = await eachIsolated('booking.refund', unrefunded, (b) => b.id, async ({ id }) => {
       const r = await this.refundBooking(id);
-      if (r.transactionId && !r.already) refunded++;
-    }
-    return { settled, refunded };
+      return !!r.transactionId && !r.already;
+    }, opts);
+    return { settled, refunded: s2.done, failed: s1.failed + s2.failed };
   }
+
+  private readonly sweepFailures = new RecentFailures();
 
   /** The caller's organisation's accounts with their balances (platform: the platform accounts). */
   async balance(p: Principal): Promise<{ accounts: Account[] }> {

@@ -4,18 +4,20 @@ import { inTransaction } from '../adapters/db/db.ts';
 import { audit } from '../adapters/db/audit.ts';
 import { departureQuery, toDeparture } from '../adapters/db/departures-repo.ts';
 import { toListing, type ListingRow } from '../adapters/db/listings-repo.ts';
-import { enqueueInTx, drainOutbox } from '../adapters/db/outbox.ts';
+import { enqueueInTx, kickOutbox } from '../adapters/db/outbox.ts';
 import type { ListingFormat } from '../adapters/db/schema.ts';
 import type { AvailabilityCache } from '../adapters/redis/availability.ts';
 import type { EventSink } from '../adapters/realtime/events.ts';
 import type { Queues } from '../adapters/queue/jobs.ts';
 import { currentUnitPrice } from '../adapters/db/listings-repo.ts';
 import { validateFeeRule, type FeeRule } from '../core/fees.ts';
-import { nextPriceChangeAt, validateFallingSchedule } from '../core/pricing.ts';
+import { nextPriceChangeAt, validateFallingSchedule, validateListingPrices } from '../core/pricing.ts';
+import { MIN_TONNES_PER_TEU, unpromisedTeu } from '../core/capacity.ts';
 import { AppError, badRequest, conflict, notFound } from './errors.ts';
 import type { HoldsService } from './holds.ts';
 import type { AuctionsService } from './auctions.ts';
 import { policy, type Principal } from './principal.ts';
+import { eachIsolated } from './sweep.ts';
 
 export interface NewDeparture {
   corridorId: string;
@@ -66,6 +68,9 @@ export class ListingsService {
     if (cutoffAt <= now) throw badRequest('invalid_times', 'cutoffAt must be in the future');
     if (departsAt.getTime() - now.getTime() > 366 * 86_400_000) throw badRequest('invalid_times', 'departsAt must be within a year');
     if (arrivesAt.getTime() - departsAt.getTime() > 30 * 86_400_000) throw badRequest('invalid_times', 'a run lasts at most 30 days');
+    if (input.capacityTonnes < input.capacityTeu * MIN_TONNES_PER_TEU) {
+      throw badRequest('invalid_capacity', `capacityTonnes must be at least ${MIN_TONNES_PER_TEU} t per TEU (${input.capacityTeu * MIN_TONNES_PER_TEU} t)`);
+    }
     const corridor = await this.db.selectFrom('corridors').select('id').where('id', '=', input.corridorId).executeTakeFirst();
     if (!corridor) throw badRequest('unknown_corridor', 'no corridor with this id');
     const id = await inTransaction(this.db, async (tx) => {
@@ -136,6 +141,8 @@ export class ListingsService {
       if (closesAt! > dep.cutoff_at) throw badRequest('invalid_listing', "an auction closes no later than the departure's cut-off");
       if (closesAt! <= now) throw badRequest('invalid_listing', 'closesAt must be in the future');
     }
+    const priced = validateListingPrices(f, { unitPriceCents: unitPrice, floorPriceCents: floor });
+    if (!priced.ok) throw badRequest(priced.code, priced.message);
     let feeRule: FeeRule | null = null;
     if (input.feeRule !== undefined) {
       const v = validateFeeRule(input.feeRule);
@@ -143,10 +150,12 @@ export class ListingsService {
       feeRule = v.rule;
     }
     const listing = await inTransaction(this.db, async (tx) => {
-      // Listings of one departure may not offer more TEU than it has (row lock serialises creators).
+      // Listings of one departure may not offer more TEU than it has (row lock serialises creators): what
+      // is booked, held (already taken out of its listing's remaining TEU) and still offered is promised.
+      // The deferred trigger listings_promise_guard checks the same sum again at commit.
       const d = await tx
         .selectFrom('departures')
-        .select(['capacity_teu', 'booked_teu'])
+        .select(['capacity_teu', 'booked_teu', 'held_teu'])
         .where('id', '=', dep.id)
         .forUpdate()
         .executeTakeFirstOrThrow();
@@ -156,9 +165,9 @@ export class ListingsService {
         .where('departure_id', '=', dep.id)
         .where('status', '=', 'open')
         .executeTakeFirstOrThrow();
-      const free = d.capacity_teu - d.booked_teu - offered.n;
+      const free = unpromisedTeu({ capacityTeu: d.capacity_teu, bookedTeu: d.booked_teu, heldTeu: d.held_teu, listedTeu: offered.n });
       if (input.teu > free) {
-        throw conflict('insufficient_capacity', `only ${Math.max(0, free)} TEU of this departure are not yet offered or booked`);
+        throw conflict('insufficient_capacity', `only ${free} TEU of this departure are not yet offered, held or booked`);
       }
       const row = await tx
         .insertInto('listings')
@@ -191,8 +200,8 @@ export class ListingsService {
       return row;
     });
     await this.cache.invalidate(dep.corridor_id, dep.id);
-    if (this.queues) await drainOutbox(this.db, this.queues).catch(() => {});
-    if (listing.format === 'falling') await this.schedulePriceStep(listing.id, now);
+    kickOutbox(this.db, this.queues);
+    if (listing.format === 'falling') void this.schedulePriceStep(listing.id, now).catch(() => {}); // the answer never waits for Redis
     return this.withAuction(p, listing as ListingRow, now);
   }
 
@@ -247,6 +256,15 @@ export class ListingsService {
     policy.requireOperatorOf(p, l.operator_org_id);
     if (l.status !== 'open') throw conflict('listing_closed', `this listing is already ${l.status}`);
     const updated = await inTransaction(this.db, async (tx) => {
+      const cur = await tx.selectFrom('listings').select(['format', 'status', 'closes_at', 'max_close_at']).where('id', '=', id).forUpdate().executeTakeFirst();
+      if (cur && (cur.format === 'ascending' || cur.format === 'sealed')) {
+        // One clock decides, as for bids and the close: the database's, read under the listing's row lock.
+        const dbNow = (await sql<{ now: Date }>`select clock_timestamp() as now`.execute(tx)).rows[0]!.now;
+        const closeAt = [cur.closes_at, cur.max_close_at].filter((x): x is Date => !!x).reduce((a, b) => (a < b ? a : b), new Date(8.64e15));
+        if (closeAt <= dbNow) throw conflict('auction_closed', 'this auction has reached its close; it can no longer be cancelled');
+        const bid = await tx.selectFrom('bids').select('id').where('listing_id', '=', id).limit(1).executeTakeFirst();
+        if (bid) throw conflict('auction_has_bids', 'this auction has bids; it can no longer be cancelled');
+      }
       const row = await tx
         .updateTable('listings')
         .set({ status: 'cancelled', closed_at: now, updated_at: now })
@@ -260,7 +278,8 @@ export class ListingsService {
     });
     await this.cache.invalidate(l.corridor_id, l.departure_id);
     const active = await this.db.selectFrom('holds').select('id').where('listing_id', '=', id).where('status', '=', 'active').execute();
-    for (const h of active) await this.holds.end(h.id, 'cancelled', p, now);
+    // each hold on its own: one that fails is logged (the expiry sweep ends it later); the others still end now
+    await eachIsolated('hold.cancel', active, (h) => h.id, async (h) => !!(await this.holds.end(h.id, 'cancelled', p, now)));
     await this.events
       .emit([{ rooms: [`listing:${id}`], event: 'listing:update', payload: { listingId: id, status: 'cancelled', remainingTeu: updated.remaining_teu } }])
       .catch(() => {});

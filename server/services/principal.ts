@@ -13,6 +13,8 @@ export interface Principal {
   role: Role;
   sessionId?: string;
   csrfToken?: string;
+  /** When the session ends (ms since the epoch): live connections are cut then. */
+  sessionExpiresAt?: number;
   apiKeyId?: string;
 }
 

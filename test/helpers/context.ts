@@ -5,13 +5,18 @@ import { createDb, type Db } from '../../server/adapters/db/db.ts';
 import { createRedis, type Redis } from '../../server/adapters/redis/redis.ts';
 import { loadConfig, type Config } from '../../server/config.ts';
 import { verifyLedger } from '../../server/services/ledger.ts';
-import { dbUrl, dropDatabase, recreateDatabase, templateName, TEST_DB_PREFIX } from './pg-admin.ts';
+import { appDbUrl, dbUrl, dropDatabase, recreateDatabase, templateName, TEST_DB_PREFIX } from './pg-admin.ts';
 
 export interface TestEnv {
+  /** Its databaseUrl is the app role's: apps and server / worker processes built from it connect as cx_app. */
   cfg: Config;
+  /** The schema owner's handle, for setting up (and, on purpose, corrupting) rows and for migrating. */
   db: Db;
   redis: Redis;
+  /** The app role's URL of this database (= cfg.databaseUrl). */
   databaseUrl: string;
+  /** The owner's URL of this database. */
+  ownerDatabaseUrl: string;
   cleanup(): Promise<void>;
 }
 
@@ -26,21 +31,28 @@ export async function createTestEnv(
   const name = `${TEST_DB_PREFIX}${id}`;
   const template = opts.template ?? 'demo';
   await recreateDatabase(name, template === 'none' ? undefined : templateName(inject('runId'), template));
-  const databaseUrl = dbUrl(name);
+  const databaseUrl = appDbUrl(name);
+  const ownerDatabaseUrl = dbUrl(name);
   const cfg = loadConfig({
     databaseUrl,
     redisUrl: process.env.REDIS_URL!,
     redisPrefix: `t${id}:`,
     logLevel: 'warn',
+    // many users sign in from one loopback address in tests: the per-address and per-account buckets
+    // and the look-up budget are lifted unless a test sets them (the limits tests do)
+    signInPerAddressPerMinute: 1_000_000,
+    signInPerAccountPerHour: 1_000_000,
+    authLookupsPerMinute: 1_000_000,
     ...opts.cfg,
   });
-  const db = createDb(databaseUrl, { max: 5 });
+  const db = createDb(ownerDatabaseUrl, { max: 5 });
   const redis = createRedis(cfg.redisUrl);
   return {
     cfg,
     db,
     redis,
     databaseUrl,
+    ownerDatabaseUrl,
     async cleanup() {
       // Every integration test that may move money ends with the ledger check (ledger:verify's checks).
       const verdict = opts.ledgerCheck === false ? { ok: true } : await verifyLedger(db).catch((err) => ({ ok: false, error: String(err) }));

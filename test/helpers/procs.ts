@@ -28,13 +28,18 @@ export interface Proc {
 function envOf(cfg: Config, extra: Record<string, string>) {
   return {
     ...process.env,
-    DATABASE_URL: cfg.databaseUrl,
+    DATABASE_URL: cfg.databaseUrl, // the app role (test/helpers/context.ts)
+    MIGRATION_DATABASE_URL: undefined, // server and worker never get the owner's credentials
     REDIS_URL: cfg.redisUrl,
     REDIS_PREFIX: cfg.redisPrefix,
     LOG_LEVEL: 'warn',
     HOLD_TTL_SECONDS: String(Math.round(cfg.holdTtlMs / 1000)),
     SIGNIN_PER_MINUTE: String(cfg.signInPerMinute),
     API_PER_MINUTE: String(cfg.apiPerMinute),
+    SIGNIN_PER_ADDRESS_PER_MINUTE: String(cfg.signInPerAddressPerMinute),
+    SIGNIN_PER_ACCOUNT_PER_HOUR: String(cfg.signInPerAccountPerHour),
+    AUTH_LOOKUPS_PER_MINUTE: String(cfg.authLookupsPerMinute),
+    HOLD_MAX_SHARE_PCT: String(cfg.holdMaxSharePct),
     ...extra,
   };
 }

@@ -15,7 +15,8 @@ describe('group commit of holds across departures', () => {
   let sessions: Session[];
 
   beforeAll(async () => {
-    env = await createTestEnv({ cfg: { apiPerMinute: 100_000 } });
+    // every request on one departure comes from the same forwarder (i % 3 with 12 departures): no held-share cap here
+    env = await createTestEnv({ cfg: { apiPerMinute: 100_000, holdMaxSharePct: 100 } });
     built = await buildApp(env.cfg);
     sessions = await Promise.all(['forwarder1@demo.test', 'forwarder2@demo.test', 'forwarder3@demo.test'].map((e) => signIn(built.app, e)));
   });

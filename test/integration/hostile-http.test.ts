@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../server/http/app.ts';
 import { createTestEnv, tableCounts, type TestEnv } from '../helpers/context.ts';
 import { as, buildApp, expectErrorShape, signIn, type Session } from '../helpers/http.ts';
+import { credentialVariants, pathVariants } from '../helpers/variants.ts';
 
 /**
  * Issue 5 item 3, "Hostile input" over HTTP. Every operation of the published OpenAPI document gets at least
@@ -143,7 +144,9 @@ describe('hostile HTTP input, generated from the OpenAPI document', () => {
   };
 
   beforeAll(async () => {
-    env = await createTestEnv({ cfg: { signInPerMinute: 1_000_000, apiPerMinute: 1_000_000 } });
+    env = await createTestEnv({
+      cfg: { signInPerMinute: 1_000_000, signInPerAddressPerMinute: 1_000_000, signInPerAccountPerHour: 1_000_000, apiPerMinute: 1_000_000, authLookupsPerMinute: 1_000_000 },
+    });
     built = await buildApp(env.cfg);
     app = built.app;
     let f2: Session;
@@ -651,4 +654,37 @@ describe('hostile HTTP input, generated from the OpenAPI document', () => {
     const { audit_log: _b, ...restAfter } = await tableCounts(env.db);
     expect(restAfter).toEqual(restBefore);
   });
+
+  // Issue 9 finding 1: decisions about a route are taken on the route Fastify matched, never the raw URL.
+  it('every route, spelled any way (encoded, doubled or trailing slash, case, dot segments): no way in without credentials, none skips CSRF, nothing changes', async () => {
+    const doc = (await app.inject({ method: 'GET', url: '/docs/json' })).json() as { paths: Record<string, Record<string, unknown>> };
+    const ops = Object.entries(doc.paths).flatMap(([path, o]) => Object.keys(o).map((m) => [m.toUpperCase(), path] as const));
+    const { audit_log: _a, sessions: _s, ...before } = await tableCounts(env.db);
+    const leaks: string[] = [];
+    for (const [method, path] of ops) {
+      const body = method === 'GET' || method === 'DELETE' ? undefined : {};
+      for (const url of pathVariants(path, MISSING_UUID)) {
+        if (PUBLIC.has(`${method} ${path}`)) continue; // sign-in variants: the limits test below
+        const anon = await app.inject({ method: method as 'GET', url, payload: body });
+        // 403 only from the static file server, for a path with an empty segment (it never reaches the API)
+        if (![400, 401, 403, 404].includes(anon.statusCode)) leaks.push(`${method} ${url} anonymous → ${anon.statusCode}`);
+        else expectErrorShape(anon.json());
+        for (const headers of credentialVariants(ids.deadCookie.split('=')[1]!, ids.f1RevokedKey)) {
+          const r = await app.inject({ method: method as 'GET', url, headers, payload: body });
+          if (![400, 401, 403, 404].includes(r.statusCode)) leaks.push(`${method} ${url} ${JSON.stringify(headers).slice(0, 60)} → ${r.statusCode}`);
+        }
+        if (MUTATING.has(method)) {
+          const noCsrf = await app.inject({ method: method as 'POST', url, headers: { cookie: victim.cookie }, payload: body });
+          if (![400, 403, 404].includes(noCsrf.statusCode)) leaks.push(`${method} ${url} without CSRF → ${noCsrf.statusCode}`);
+        }
+      }
+    }
+    expect(leaks).toEqual([]);
+    const { audit_log: _b, sessions: _t, ...after } = await tableCounts(env.db);
+    expect(after).toEqual(before);
+    // the same spelling with valid credentials reaches the route (the variants are not merely broken)
+    expect((await as(app, f1)({ method: 'GET', url: '/%61pi/departures' })).statusCode).toBe(200);
+    expect((await app.inject({ method: 'GET', url: '/%61pi/departures' })).statusCode).toBe(401);
+  });
 });
+

@@ -70,7 +70,8 @@ describe('hostile Socket.IO input', () => {
   let fixture: Awaited<ReturnType<typeof createDepartureWithListing>>;
 
   beforeAll(async () => {
-    env = await createTestEnv({ cfg: { apiPerMinute: 1_000_000 } });
+    // the handshake limit per address is exercised by its own app below; these tests open many sockets
+    env = await createTestEnv({ cfg: { apiPerMinute: 1_000_000, socketHandshakesPerMinute: 100_000 } });
     built = await buildApp(env.cfg);
     await built.app.listen({ port: 0, host: '127.0.0.1' });
     url = `http://127.0.0.1:${(built.app.server.address() as AddressInfo).port}`;
@@ -247,6 +248,131 @@ describe('hostile Socket.IO input', () => {
       await expect(client(auth), JSON.stringify(auth).slice(0, 60)).rejects.toThrow(/unauthorized/);
     }
     await serverIsFine({ corridorId: fixture.corridorId });
+  });
+
+  /** Another app on the same database, with its own limits (and its own Redis key space under this file's prefix). */
+  async function limitedApp(name: string, cfg: Partial<TestEnv['cfg']>) {
+    const other = await buildApp({ ...env.cfg, redisPrefix: `${env.cfg.redisPrefix}${name}:`, ...cfg });
+    await other.app.listen({ port: 0, host: '127.0.0.1' });
+    const base = `http://127.0.0.1:${(other.app.server.address() as AddressInfo).port}`;
+    const mine: Socket[] = [];
+    /** Resolves with the socket, or rejects with the connect_error (its `data` carries { code, message }). */
+    const open = (auth: { cookie?: string; token?: string }) =>
+      new Promise<Socket>((resolve, reject) => {
+        const socket = connect(base, {
+          transports: ['websocket'],
+          forceNew: true,
+          reconnection: false,
+          timeout: 5000,
+          ...(auth.cookie ? { extraHeaders: { cookie: auth.cookie } } : {}),
+          ...(auth.token ? { auth: { token: auth.token } } : {}),
+        });
+        mine.push(socket);
+        socket.once('connect', () => resolve(socket));
+        socket.once('connect_error', (err) => {
+          socket.disconnect();
+          reject(err);
+        });
+      });
+    const close = async () => {
+      for (const s of mine) s.disconnect(); // (an app does not close while its sockets are open)
+      await other.app.close();
+    };
+    return { ...other, base, open, close };
+  }
+  const refusedWith = async (p: Promise<unknown>, code: string) => {
+    const err = (await p.then(() => new Error('connected'), (e: unknown) => e)) as Error & { data?: { code?: string; message?: string } };
+    expect(err.message).toBe(code);
+    expect(err.data?.code).toBe(code);
+    expect(typeof err.data?.message).toBe('string');
+  };
+
+  it('caps live connections per session or API key, with a clear connect_error; other principals are unaffected', async () => {
+    const capped = await limitedApp('cap', { socketsPerPrincipal: 3 });
+    try {
+      const mine = [await capped.open({ cookie: f1.cookie }), await capped.open({ cookie: f1.cookie }), await capped.open({ cookie: f1.cookie })];
+      await refusedWith(capped.open({ cookie: f1.cookie }), 'too_many_connections');
+      // another principal connects; the refused handshake changed nothing for the three
+      await capped.open({ cookie: f2.cookie });
+      expect(mine.every((s) => s.connected)).toBe(true);
+      // closing one frees a place
+      mine[0]!.disconnect();
+      await waitUntil(async () => capped.io.of('/').sockets.size === 3, 'the server to forget the closed socket', 100, 50);
+      await capped.open({ cookie: f1.cookie });
+      // API keys are capped the same way (per key)
+      const created = await as(built.app, f1)({ method: 'POST', url: '/api/api-keys', payload: { name: 'capped' } });
+      expect(created.statusCode).toBe(201);
+      const key = created.json().key as string;
+      for (let i = 0; i < 3; i++) await capped.open({ token: key });
+      await refusedWith(capped.open({ token: key }), 'too_many_connections');
+    } finally {
+      await capped.close();
+    }
+  });
+
+  it('caps subscriptions per connection: ack { ok: false, error: "too_many_subscriptions" }, no room joined, still connected', async () => {
+    const capped = await limitedApp('subs', { socketSubscriptionsMax: 3 });
+    try {
+      const s = await capped.open({ cookie: f1.cookie });
+      const rooms = () => [...capped.io.of('/').sockets.get(s.id!)!.rooms];
+      for (const t of [{ corridorId: fixture.corridorId }, { departureId: fixture.departureId }, { listingId: fixture.listingId }]) {
+        expect(await ack(s, 'subscribe', t)).toEqual({ ok: true });
+      }
+      const other = await env.db.selectFrom('corridors').select('id').where('id', '!=', fixture.corridorId).executeTakeFirstOrThrow();
+      const before = rooms();
+      const refused = await ack(s, 'subscribe', { corridorId: other.id });
+      expect(refused).toMatchObject({ ok: false, error: 'too_many_subscriptions' });
+      expect(rooms()).toEqual(before);
+      // concurrent subscribes cannot slip past the cap together
+      const more = await env.db.selectFrom('departures').select('id').where('id', '!=', fixture.departureId).limit(20).execute();
+      const answers = await Promise.all(more.map((d) => ack(s, 'subscribe', { departureId: d.id })));
+      expect(answers.every((a) => a.ok === false && a.error === 'too_many_subscriptions')).toBe(true);
+      expect(rooms()).toEqual(before);
+      // a room already joined is no new subscription; an unsubscribe frees a place
+      expect(await ack(s, 'subscribe', { corridorId: fixture.corridorId })).toEqual({ ok: true });
+      expect(await ack(s, 'unsubscribe', { listingId: fixture.listingId })).toEqual({ ok: true });
+      expect(await ack(s, 'subscribe', { corridorId: other.id })).toEqual({ ok: true });
+      expect(s.connected).toBe(true);
+    } finally {
+      await capped.close();
+    }
+  });
+
+  it('rate-limits handshakes per address in Redis under a hashed key (no cookie, key or address in it), and in process while Redis fails', async () => {
+    const limited = await limitedApp('hs', { socketHandshakesPerMinute: 5 });
+    try {
+      // unauthenticated attempts count too: the limit is checked before any credential look-up
+      await expect(limited.open({ cookie: 'cx_session=garbage' })).rejects.toThrow(/unauthorized/);
+      await expect(limited.open({})).rejects.toThrow(/unauthorized/);
+      for (let i = 0; i < 3; i++) (await limited.open({ cookie: f1.cookie })).disconnect();
+      await refusedWith(limited.open({ cookie: f1.cookie }), 'rate_limited');
+      await refusedWith(limited.open({ cookie: f2.cookie }), 'rate_limited');
+      const keys = await env.redis.keys(`${env.cfg.redisPrefix}hs:*`);
+      const counters = keys.filter((k) => k.includes('handshake'));
+      expect(counters.length).toBeGreaterThan(0);
+      const secret = f1.cookie.slice(f1.cookie.indexOf('=') + 1);
+      for (const k of keys) {
+        expect(k).not.toContain(secret);
+        expect(k).not.toContain(f2.cookie.slice(f2.cookie.indexOf('=') + 1));
+        expect(k).not.toContain('127.0.0.1');
+      }
+    } finally {
+      await limited.close();
+    }
+
+    // Redis away (the limiter's connection closed): the limit still holds, counted in this process
+    const fallback = await limitedApp('hs2', { socketHandshakesPerMinute: 3 });
+    try {
+      await fallback.open({ cookie: f1.cookie }); // (the principal is cached from here on)
+      fallback.ctx.redis.disconnect();
+      await waitUntil(async () => fallback.ctx.redis.status === 'end', 'the Redis connection to close', 100, 20);
+      for (let i = 0; i < 3; i++) (await fallback.open({ cookie: f1.cookie })).disconnect();
+      await refusedWith(fallback.open({ cookie: f1.cookie }), 'rate_limited');
+      // and the server still answers
+      expect((await fetch(`${fallback.base}/health`)).status).toBeLessThan(600);
+    } finally {
+      await fallback.close().catch(() => {});
+    }
   });
 
   it('leaks nothing: once every client is gone, no socket and no room is left', async () => {

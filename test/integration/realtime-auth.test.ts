@@ -133,6 +133,64 @@ describe('Socket.IO authentication, origin check, subscriptions and revocation',
       await connected(same);
     });
 
+    it('compares the Origin scheme, host and port exactly: https:// is not the same origin as this http:// server', async () => {
+      const port = new URL(url).port;
+      // today's same-origin by host alone let these through; the scheme (and port) must match too
+      for (const origin of [url.replace('http://', 'https://'), `https://localhost:${port}`, `ws://127.0.0.1:${port}`, `http://127.0.0.1:${Number(port) + 1}`, `${url}/path`, 'null']) {
+        const err = await refused(client({ cookie: f1.cookie, origin }));
+        expect(err.message, origin).toBeTruthy();
+      }
+      // X-Forwarded-Proto is ignored without TRUST_PROXY: it cannot make an https origin pass
+      const forged = connect(url, {
+        transports: ['websocket'],
+        forceNew: true,
+        reconnection: false,
+        timeout: WAIT_MS,
+        extraHeaders: { cookie: f1.cookie, origin: url.replace('http://', 'https://'), 'x-forwarded-proto': 'https' },
+      });
+      clients.push(forged);
+      await refused(forged);
+      await connected(client({ cookie: f1.cookie, origin: url }));
+      await connected(client({ cookie: f1.cookie, origin: url.toUpperCase().replace('HTTP://', 'http://') }));
+    });
+
+    it('an allow-list entry admits its exact scheme + host + port only; behind a trusted proxy X-Forwarded-Proto decides same-origin', async () => {
+      const other = await buildApp({ ...env.cfg, allowedOrigins: ['https://app.example', 'http://plain.example:8080'], trustProxy: 1 });
+      const opened: Socket[] = [];
+      try {
+        await other.app.listen({ port: 0, host: '127.0.0.1' });
+        const base = `http://127.0.0.1:${(other.app.server.address() as AddressInfo).port}`;
+        const host = new URL(base).host;
+        const open = (origin: string, proto?: string) => {
+          const s = connect(base, {
+            transports: ['websocket'],
+            forceNew: true,
+            reconnection: false,
+            timeout: WAIT_MS,
+            extraHeaders: { cookie: f1.cookie, origin, ...(proto ? { 'x-forwarded-proto': proto } : {}) },
+          });
+          clients.push(s);
+          opened.push(s);
+          return s;
+        };
+        await connected(open('https://app.example'));
+        await connected(open('https://app.example:443'));
+        await connected(open('http://plain.example:8080'));
+        for (const origin of ['http://app.example', 'https://app.example:8443', 'https://evil.app.example', 'https://plain.example:8080', 'http://plain.example']) {
+          await refused(open(origin));
+        }
+        // the proxy (trusted: one hop) says the client spoke https: only the https origin is same-origin
+        await connected(open(`https://${host}`, 'https'));
+        await refused(open(`http://${host}`, 'https'));
+        await connected(open(`http://${host}`, 'http'));
+        await refused(open(`https://${host}`, 'http'));
+        await connected(open(`http://${host}`));
+      } finally {
+        for (const c of opened) c.close();
+        await other.app.close();
+      }
+    });
+
     it('refuses a revoked key and a signed-out session at the handshake', async () => {
       const { id, key } = await newKey(f1, 'to revoke before connect');
       expect((await as(app, f1)({ method: 'DELETE', url: `/api/api-keys/${id}` })).statusCode).toBe(204);

@@ -5,6 +5,7 @@ import {
   freeOf,
   holdExpiresAt,
   isHoldExpired,
+  MIN_TONNES_PER_TEU,
   type Availability,
 } from '../../server/core/capacity.ts';
 
@@ -36,7 +37,7 @@ describe('freeOf', () => {
 describe('checkHold', () => {
   it('accepts a request that fits both dimensions exactly', () => {
     expect(checkHold(avail(), { teu: 50, tonnes: 1000 }, T0)).toEqual({ ok: true });
-    expect(checkHold(avail(), { teu: 1, tonnes: 0 }, T0)).toEqual({ ok: true });
+    expect(checkHold(avail(), { teu: 1, tonnes: 1 }, T0)).toEqual({ ok: true }); // 1 t per TEU is the least (issue 9)
   });
 
   it.each([
@@ -46,6 +47,8 @@ describe('checkHold', () => {
     [{ teu: 1, tonnes: -1 }],
     [{ teu: 1, tonnes: 2.5 }],
     [{ teu: Number.NaN, tonnes: 1 }],
+    [{ teu: 1, tonnes: 0 }],
+    [{ teu: 3, tonnes: 2 }],
   ])('rejects invalid quantity %o', (req) => {
     const r = checkHold(avail(), req, T0);
     expect(r.ok).toBe(false);
@@ -61,7 +64,7 @@ describe('checkHold', () => {
   });
 
   it('rejects when either TEU or tonnes do not fit', () => {
-    const teu = checkHold(avail(), { teu: 51, tonnes: 10 }, T0);
+    const teu = checkHold(avail(), { teu: 51, tonnes: 51 }, T0);
     const tonnes = checkHold(avail(), { teu: 1, tonnes: 1001 }, T0);
     expect(teu.ok ? 'ok' : teu.code).toBe('insufficient_capacity');
     expect(tonnes.ok ? 'ok' : tonnes.code).toBe('insufficient_capacity');
@@ -89,7 +92,7 @@ describe('checkHold', () => {
           const a = avail({ heldTeu, bookedTeu, heldTonnes, bookedTonnes });
           const now = late ? CUTOFF : T0;
           const { freeTeu, freeTonnes } = freeOf(a);
-          const expected = teu >= 1 && tonnes >= 0 && !late && teu <= freeTeu && tonnes <= freeTonnes;
+          const expected = teu >= 1 && tonnes >= teu * MIN_TONNES_PER_TEU && !late && teu <= freeTeu && tonnes <= freeTonnes;
           expect(checkHold(a, { teu, tonnes }, now).ok).toBe(expected);
         },
       ),

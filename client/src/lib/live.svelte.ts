@@ -6,7 +6,8 @@
  * in), the socket connects; when the last such reader is destroyed (sign-out) it
  * disconnects. Rooms are reference-counted and re-joined after every reconnect; after
  * the rooms are joined again, `onSync` listeners are told so they can re-read their data
- * (Socket.IO delivers at most once, so anything missed while away must be fetched).
+ * (Socket.IO delivers at most once, so anything missed while away must be fetched). The same
+ * listeners run when the server says `live:resync` (it could not read live events for a while).
  */
 import { io, type Socket } from 'socket.io-client';
 import { createSubscriber } from 'svelte/reactivity';
@@ -180,6 +181,21 @@ class Live {
           console.error(e);
         }
       }
+    });
+    // The server lost its event stream for a while (Redis away): events may be gone for good. Re-read,
+    // each client after its own random pause, so thousands of watchers do not re-read at the same moment.
+    socket.on('live:resync', () => {
+      setTimeout(() => {
+        if (this.#socket !== socket || !socket.connected) return;
+        this.lastSyncAt = Date.now();
+        for (const h of [...this.#syncHandlers]) {
+          try {
+            h({ reconnect: true });
+          } catch (e) {
+            console.error(e);
+          }
+        }
+      }, Math.random() * 3000);
     });
     socket.on('disconnect', () => {
       for (const entry of this.#rooms.values()) entry.acked = false;

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { Tx } from './db.ts';
+import { sql } from 'kysely';
+import type { Db, Tx } from './db.ts';
 import { conflict } from '../../services/errors.ts';
 
 /** An `Idempotency-Key` with the request it came with. */
@@ -7,13 +8,40 @@ export interface IdemKey {
   orgId: string;
   key: string;
   route: string;
+  /** SHA-256 of the route and the canonical JSON of the body (keys sorted, no whitespace). */
   requestHash: string;
+  /**
+   * The hash of keys stored before canonical hashing (the body as serialised in arrival order). Such keys
+   * are purged 24 h after their creation; until then a repeat of the same request still replays.
+   */
+  legacyHash?: string;
 }
+
+/**
+ * The canonical JSON of a value: object keys sorted (recursively, by code unit), no whitespace, `undefined`
+ * members left out as JSON.stringify does. Two bodies that differ only in key order or spacing hash alike.
+ */
+export function canonicalJson(v: unknown): string {
+  if (v === null || typeof v !== 'object') return JSON.stringify(v ?? null);
+  if (typeof (v as { toJSON?: unknown }).toJSON === 'function') return canonicalJson((v as { toJSON(): unknown }).toJSON());
+  if (Array.isArray(v)) return `[${v.map((x) => (x === undefined || typeof x === 'function' ? 'null' : canonicalJson(x))).join(',')}]`;
+  const o = v as Record<string, unknown>;
+  const parts: string[] = [];
+  for (const k of Object.keys(o).sort()) {
+    const x = o[k];
+    if (x === undefined || typeof x === 'function' || typeof x === 'symbol') continue;
+    parts.push(`${JSON.stringify(k)}:${canonicalJson(x)}`);
+  }
+  return `{${parts.join(',')}}`;
+}
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 export function idemKey(orgId: string, key: string | undefined, route: string, body: unknown): IdemKey | undefined {
   if (!key) return undefined;
-  const requestHash = createHash('sha256').update(`${route}\n${JSON.stringify(body ?? null)}`).digest('hex');
-  return { orgId, key, route, requestHash };
+  const requestHash = sha256(`${route}\n${canonicalJson(body ?? null)}`);
+  const legacyHash = sha256(`${route}\n${JSON.stringify(body ?? null)}`);
+  return { orgId, key, route, requestHash, ...(legacyHash !== requestHash ? { legacyHash } : {}) };
 }
 
 export type Claim<T> = { kind: 'claimed' } | { kind: 'replay'; status: number; body: T };
@@ -37,7 +65,7 @@ export async function claimKey<T>(tx: Tx, k: IdemKey): Promise<Claim<T>> {
     .where('org_id', '=', k.orgId)
     .where('key', '=', k.key)
     .executeTakeFirstOrThrow();
-  if (row.route !== k.route || row.request_hash !== k.requestHash) {
+  if (row.route !== k.route || (row.request_hash !== k.requestHash && row.request_hash !== k.legacyHash)) {
     throw conflict('idempotency_key_reused', 'this Idempotency-Key was used with a different request');
   }
   return { kind: 'replay', status: row.status_code, body: row.response as T };
@@ -51,4 +79,38 @@ export async function storeAnswer(tx: Tx, k: IdemKey, status: number, body: unkn
     .where('org_id', '=', k.orgId)
     .where('key', '=', k.key)
     .execute();
+}
+
+/** API.md: keys are kept at least 24 hours. */
+export const IDEMPOTENCY_KEEP_MS = 24 * 3_600_000;
+
+/**
+ * Deletes idempotency keys older than `keepMs`, oldest first, `batch` rows per statement (each its own short
+ * transaction, so even a huge backlog never holds many row locks or a long one), until none is left or
+ * `maxBatches` ran (the next scheduled run goes on). Rows locked by a running request are skipped. Idempotent.
+ */
+export async function purgeIdempotencyKeys(
+  db: Db,
+  o: { keepMs?: number; batch?: number; maxBatches?: number; now?: Date } = {},
+): Promise<{ deleted: number; batches: number; more: boolean }> {
+  const batch = Math.max(1, o.batch ?? 1000);
+  const maxBatches = Math.max(1, o.maxBatches ?? 1000);
+  const cutoff = new Date((o.now ?? new Date()).getTime() - (o.keepMs ?? IDEMPOTENCY_KEEP_MS));
+  let deleted = 0;
+  let batches = 0;
+  while (batches < maxBatches) {
+    const r = await sql`
+      delete from idempotency_keys
+       where (org_id, key) in (
+         select org_id, key from idempotency_keys
+          where created_at < ${cutoff}
+          order by created_at
+          limit ${batch}
+          for update skip locked)`.execute(db);
+    const n = Number(r.numAffectedRows ?? 0);
+    batches++;
+    deleted += n;
+    if (n < batch) return { deleted, batches, more: false };
+  }
+  return { deleted, batches, more: true };
 }

@@ -30,12 +30,53 @@ export async function drainOutbox(db: Db, queues: Queues, limit = 500): Promise<
       .execute();
     if (rows.length === 0) return 0;
     const now = Date.now();
-    await queues.addBulk(rows.map((r) => ({ name: r.job_name as JobName, data: r.data, opts: { jobId: r.job_id, delay: Math.max(0, r.run_at.getTime() - now) } })));
-    await tx
-      .updateTable('outbox')
-      .set({ enqueued_at: sql`now()` })
-      .where('id', 'in', rows.map((r) => r.id))
-      .execute();
-    return rows.length;
+    const job = (r: (typeof rows)[number]) => ({ name: r.job_name as JobName, data: r.data, opts: { jobId: r.job_id, delay: Math.max(0, r.run_at.getTime() - now) } });
+    let done = rows.map((r) => r.id);
+    try {
+      await queues.addBulk(rows.map(job));
+    } catch (err) {
+      // One bad row must not block the rest: try each on its own (a Redis outage fails them all, fast).
+      done = [];
+      for (const r of rows) {
+        const ok = await queues.addBulk([job(r)]).then(() => true, () => false);
+        if (ok) done.push(r.id);
+        else if (done.length === 0 && r === rows[0]) {
+          // the first one failed too: most likely Redis itself; give up this round
+          const more = await queues.addBulk([job(rows[rows.length - 1]!)]).then(() => true, () => false);
+          if (!more) throw err;
+        }
+      }
+    }
+    if (done.length) await tx.updateTable('outbox').set({ enqueued_at: sql`now()` }).where('id', 'in', done).execute();
+    return done.length;
   });
+}
+
+const draining = new WeakMap<Queues, { again: boolean }>();
+
+/**
+ * Drains the outbox soon, off the request path: the caller does not wait, and at most one drain per
+ * process runs at a time (a kick during a drain runs one more after it), so a slow or absent Redis can
+ * never pin more than one Postgres connection or delay an answer. The worker's drain job (every second)
+ * is the safety net for anything a failed kick leaves behind.
+ */
+export function kickOutbox(db: Db, queues: Queues | null): void {
+  if (!queues) return;
+  const running = draining.get(queues);
+  if (running) {
+    running.again = true;
+    return;
+  }
+  const state = { again: false };
+  draining.set(queues, state);
+  void (async () => {
+    try {
+      do {
+        state.again = false;
+        await drainOutbox(db, queues).catch(() => 0);
+      } while (state.again);
+    } finally {
+      draining.delete(queues);
+    }
+  })();
 }

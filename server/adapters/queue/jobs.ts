@@ -27,6 +27,8 @@ export interface JobDataMap {
   'booking.refund': { bookingId: string };
   /** Settle / refund every booking whose job was lost or is stuck on a dead worker (start-up and every 30 s). */
   'settlement.sweep': Record<string, never>;
+  /** Delete idempotency keys older than 24 h in bounded batches (start-up and every 15 min). Idempotent. */
+  'idempotency.purge': Record<string, never>;
 }
 export type JobName = keyof JobDataMap;
 
@@ -41,6 +43,7 @@ export const JOB_QUEUES: Record<JobName, QueueName> = {
   'booking.settle': 'settlement',
   'booking.refund': 'settlement',
   'settlement.sweep': 'settlement',
+  'idempotency.purge': 'maintenance',
 };
 export type QueueName = 'maintenance' | 'holds' | 'auctions' | 'settlement';
 export const QUEUE_NAMES: QueueName[] = ['maintenance', 'holds', 'auctions', 'settlement'];

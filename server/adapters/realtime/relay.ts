@@ -6,6 +6,10 @@ import { eventStreamKey, type LiveEvent } from './events.ts';
  * to this server's local fan-out. Every server reads the whole stream (plain XREAD, no consumer group),
  * so each delivers to its own sockets only and no event crosses Redis twice. Starts at the stream's end;
  * after Redis lost its data the stream is simply read again from where new entries appear.
+ *
+ * Events published while the stream could not be read (Redis away or restarted) may be lost for good, so
+ * once reading works again `onRecovered` is called: the server tells its sockets to re-read
+ * (`live:resync`), and every connected view converges even if nothing changes afterwards.
  */
 export class StreamRelay {
   private running = false;
@@ -16,6 +20,7 @@ export class StreamRelay {
     private readonly prefix: string,
     private readonly deliver: (events: LiveEvent[]) => void,
     private readonly log: { warn: (o: unknown, m: string) => void },
+    private readonly onRecovered: () => void = () => {},
   ) {}
 
   async start() {
@@ -28,9 +33,14 @@ export class StreamRelay {
 
   private async run(key: string, from: string) {
     let id = from;
+    let failed = false;
     while (this.running) {
       try {
         const res = (await this.redis.xread('COUNT', 500, 'BLOCK', 1000, 'STREAMS', key, id)) as [string, [string, string[]][]][] | null;
+        if (failed) {
+          failed = false;
+          this.onRecovered();
+        }
         if (!res) continue;
         for (const [, entries] of res) {
           if (entries.length === 0) continue;
@@ -39,6 +49,7 @@ export class StreamRelay {
         }
       } catch (err) {
         if (!this.running) return;
+        failed = true;
         this.log.warn({ err }, 'live event relay: retrying');
         await new Promise((r) => setTimeout(r, 500));
       }

@@ -3,9 +3,12 @@ import { createAdapter } from '@socket.io/redis-streams-adapter';
 import { Server, type Socket } from 'socket.io';
 import type { Db } from '../db/db.ts';
 import type { Redis } from '../redis/redis.ts';
+import type { Config } from '../../config.ts';
 import type { AuthService } from '../../services/auth.ts';
 import type { Principal } from '../../services/principal.ts';
+import type { RateLimiter } from '../redis/rate-limit.ts';
 import { rooms } from './events.ts';
+import { allowList, clientAddress, compileTrust, originAllowed } from './handshake.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -48,38 +51,92 @@ export interface SocketServerOptions {
   cookieName: string;
   /** Events one socket may send per 10 seconds before it is disconnected. */
   floodLimit?: number;
+  /** Which proxies' X-Forwarded-* headers count (client address, same-origin protocol and host). */
+  trustProxy?: Config['trustProxy'];
+  /** Counts handshakes per client address (Redis, hashed keys; in-process while Redis is away). */
+  limiter?: RateLimiter;
+  /** Handshakes per address per minute (0: no limit). */
+  handshakesPerMinute?: number;
+  /** Sockets one session or API key may hold on this server. */
+  socketsPerPrincipal?: number;
+  /** Rooms one socket may join through `subscribe`. */
+  subscriptionsMax?: number;
+  /** How often the principals of this server's sockets are re-validated (one query for all of them). */
+  recheckMs?: number;
+  log?: { warn(obj: object, msg: string): void };
 }
+
+/** A refused handshake: the client's `connect_error` carries `message` and `data: { code, message }`. */
+function refusal(code: string, message: string): Error {
+  return Object.assign(new Error(code), { data: { code, message } });
+}
+
+/** The live room naming who a socket is: `session:<id>` or `apikey:<id>`. */
+const principalRoom = (p: Principal) => (p.sessionId ? rooms.session(p.sessionId) : rooms.apiKey(p.apiKeyId ?? ''));
+
+/** Longest delay setTimeout honours; a later session expiry is left to the periodic re-check. */
+const MAX_TIMER_MS = 2_147_483_647;
 
 /**
  * Socket.IO on the API's port. Handshakes are authenticated by the same session cookie or API key as the
- * REST API and refused otherwise; Origin is checked against the request's own host and an allow list.
+ * REST API and refused otherwise; Origin must match the request's own origin (scheme, host and port) or an
+ * allow-list entry exactly. Handshakes are rate-limited per address, sockets capped per principal and
+ * subscriptions per socket. Every `recheckMs` this server re-validates the principals of all its sockets in
+ * one query and cuts those that ended (session expired or revoked, user disabled, membership removed, key
+ * revoked, role or organisation changed); a session's sockets are also cut at its known expiry.
  * Rooms: corridor / departure / listing (joined on request), org and session (joined automatically).
  */
 export function createSocketServer(o: SocketServerOptions): Server {
+  const trust = compileTrust(o.trustProxy ?? false);
+  const allowed = allowList(o.allowedOrigins);
+  const perPrincipal = o.socketsPerPrincipal ?? 20;
+  const maxSubscriptions = o.subscriptionsMax ?? 200;
+  const handshakesPerMinute = o.handshakesPerMinute ?? 0;
+  /** This server's sockets by principal room: the per-principal cap and the re-check read it. */
+  const byPrincipal = new Map<string, Set<Socket>>();
+
   const io = new Server(o.httpServer, {
     adapter: createAdapter(o.redis, { streamName: `${o.prefix}{live}:socket.io`, maxLen: 100_000 }),
     serveClient: false,
     maxHttpBufferSize: 16 * 1024,
-    allowRequest: (req, cb) => {
-      const origin = req.headers.origin;
-      if (!origin) return cb(null, true); // non-browser clients (no Origin) authenticate with a key or cookie
-      let host: string | undefined;
-      try {
-        host = new URL(origin).host;
-      } catch {
-        return cb('bad origin', false);
-      }
-      cb(null, host === req.headers.host || o.allowedOrigins.includes(origin));
-    },
+    allowRequest: (req, cb) => (originAllowed(req, allowed, trust) ? cb(null, true) : cb('origin not allowed', false)),
   });
+
+  /** Ends a socket with a reason it can read (`auth:ended`), then disconnects it. */
+  const end = (socket: Socket, reason: 'expired' | 'revoked' | 'changed') => {
+    if (!socket.connected) return;
+    socket.emit('auth:ended', {
+      reason,
+      message: reason === 'expired' ? 'session expired; sign in again' : reason === 'changed' ? 'role or organisation changed; reconnect' : 'credentials no longer valid',
+    });
+    socket.disconnect(true);
+  };
+
+  const expiryTimer = (socket: Socket, at: number | undefined) => {
+    clearTimeout(socket.data.expiryTimer as NodeJS.Timeout | undefined);
+    if (at === undefined) return;
+    const delay = Math.max(0, at - Date.now());
+    if (delay > MAX_TIMER_MS) return;
+    socket.data.expiresAt = at;
+    socket.data.expiryTimer = setTimeout(() => end(socket, 'expired'), delay);
+    (socket.data.expiryTimer as NodeJS.Timeout).unref();
+  };
 
   io.use(async (socket, next) => {
     try {
+      if (handshakesPerMinute > 0 && o.limiter) {
+        const address = clientAddress(socket.request, trust);
+        const v = await o.limiter.hit([{ name: 'socket-handshake', identity: address, max: handshakesPerMinute, windowMs: 60_000, whenRedisDown: 'local' }]);
+        if (!v.ok && v.reason === 'limited') return next(refusal('rate_limited', 'too many connection attempts from this address; retry in a minute'));
+      }
       const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
       let p: Principal | null = null;
       if (typeof token === 'string') p = await o.auth.fromApiKey(token);
       else p = await o.auth.fromSession(parseCookie(socket.handshake.headers.cookie, o.cookieName));
       if (!p) return next(new Error('unauthorized'));
+      if ((byPrincipal.get(principalRoom(p))?.size ?? 0) >= perPrincipal) {
+        return next(refusal('too_many_connections', `at most ${perPrincipal} live connections per session or API key`));
+      }
       socket.data.principal = p;
       next();
     } catch {
@@ -87,8 +144,51 @@ export function createSocketServer(o: SocketServerOptions): Server {
     }
   });
 
+  // Re-validation of every principal with a socket here: one query per round, never one per socket. A failed
+  // query (Postgres away) keeps the sockets and tries again next round; revocations through the API still
+  // cut at once (app.ts), and a session still ends at its expiry timer.
+  let rechecking = false;
+  const recheck = async () => {
+    if (rechecking || byPrincipal.size === 0) return;
+    rechecking = true;
+    try {
+      const live = [...byPrincipal.keys()];
+      const valid = await o.auth.revalidate(live);
+      for (const room of live) {
+        const v = valid.get(room);
+        for (const socket of byPrincipal.get(room) ?? []) {
+          const p = socket.data.principal as Principal;
+          if (!v) end(socket, 'revoked');
+          else if (v.role !== p.role || v.orgId !== p.orgId) {
+            o.auth.principals.evict(room); // the cached principal is stale too: a reconnect reads the new role
+            end(socket, 'changed');
+          } else if (v.expiresAt !== null && v.expiresAt !== socket.data.expiresAt) expiryTimer(socket, v.expiresAt);
+        }
+      }
+    } catch (err) {
+      o.log?.warn({ err: (err as Error).message }, 'socket principal re-check failed; retrying next round');
+    } finally {
+      rechecking = false;
+    }
+  };
+  const recheckTimer = setInterval(() => void recheck(), Math.max(50, o.recheckMs ?? 30_000));
+  recheckTimer.unref();
+  o.httpServer.once('close', () => clearInterval(recheckTimer));
+
   io.on('connection', (socket: Socket) => {
     const p = socket.data.principal as Principal;
+    const who = principalRoom(p);
+    // the cap again, synchronously: two handshakes of one principal may have passed the middleware together
+    const mine = byPrincipal.get(who) ?? new Set<Socket>();
+    if (mine.size >= perPrincipal) {
+      socket.emit('error:limit', { code: 'too_many_connections', message: `at most ${perPrincipal} live connections per session or API key` });
+      socket.disconnect(true);
+      return;
+    }
+    mine.add(socket);
+    byPrincipal.set(who, mine);
+    expiryTimer(socket, p.sessionExpiresAt);
+
     void socket.join(rooms.org(p.orgId));
     if (p.sessionId) void socket.join(rooms.session(p.sessionId));
     if (p.apiKeyId) void socket.join(rooms.apiKey(p.apiKeyId));
@@ -97,7 +197,12 @@ export function createSocketServer(o: SocketServerOptions): Server {
     let count = 0;
     const reset = setInterval(() => (count = 0), 10_000);
     reset.unref();
-    socket.on('disconnect', () => clearInterval(reset));
+    socket.on('disconnect', () => {
+      clearInterval(reset);
+      clearTimeout(socket.data.expiryTimer as NodeJS.Timeout | undefined);
+      mine.delete(socket);
+      if (mine.size === 0 && byPrincipal.get(who) === mine) byPrincipal.delete(who);
+    });
     socket.use((_packet, next) => {
       if (++count > limit) {
         socket.emit('error:flood', { message: 'too many events; disconnected' });
@@ -107,6 +212,8 @@ export function createSocketServer(o: SocketServerOptions): Server {
       next();
     });
 
+    /** Rooms this socket joined through `subscribe` (capped at `maxSubscriptions`). */
+    const subscribed = new Set<string>();
     const handle = (join: boolean) => async (payload: unknown, ack?: unknown) => {
       const reply = typeof ack === 'function' ? (ack as (r: unknown) => void) : () => {};
       const t = parseTarget(payload);
@@ -124,8 +231,17 @@ export function createSocketServer(o: SocketServerOptions): Server {
           if (l) room = rooms.listing(l.id);
         }
         if (!room) return reply({ ok: false, error: 'not_found' });
-        if (join) await socket.join(room);
-        else await socket.leave(room);
+        if (join) {
+          // checked and counted in one synchronous step, so concurrent subscribes cannot pass the cap together
+          if (!subscribed.has(room) && subscribed.size >= maxSubscriptions) {
+            return reply({ ok: false, error: 'too_many_subscriptions', message: `at most ${maxSubscriptions} subscriptions per connection; unsubscribe first` });
+          }
+          subscribed.add(room);
+          await socket.join(room);
+        } else {
+          subscribed.delete(room);
+          await socket.leave(room);
+        }
         reply({ ok: true });
       } catch {
         reply({ ok: false, error: 'unavailable' });

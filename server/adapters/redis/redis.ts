@@ -2,19 +2,35 @@ import { Redis } from 'ioredis';
 
 export type { Redis };
 
+export interface RedisOptions {
+  /**
+   * BullMQ connections: no auto-pipelining; workers' blocking connections retry forever
+   * (`maxRetriesPerRequest: null`) unless `failFastMs` is given (queue producers).
+   */
+  forBullmq?: boolean;
+  /**
+   * Request-path connections: a command fails at once while the connection is down (no offline queue,
+   * so nothing queues behind the reconnect back-off) and after `failFastMs` when Redis does not answer.
+   * Postgres alone decides while Redis is away; callers treat a failure as "Redis unavailable".
+   */
+  failFastMs?: number;
+  name?: string;
+}
+
 /**
- * A Redis connection for commands. `maxRetriesPerRequest: null` is what BullMQ needs for blocking calls.
- * Other connections pipeline automatically: commands issued in the same event-loop turn (the rate limit,
- * admission and cache scripts of many concurrent requests) leave in one write — far fewer system calls
- * under load, the same order and the same answers.
+ * A Redis connection. Connections that are not BullMQ's pipeline automatically: commands issued in the
+ * same event-loop turn (the rate limit, admission and cache scripts of many concurrent requests) leave in
+ * one write — far fewer system calls under load, the same order and the same answers.
  */
-export function createRedis(url: string, opts: { forBullmq?: boolean; name?: string } = {}): Redis {
+export function createRedis(url: string, opts: RedisOptions = {}): Redis {
+  const failFast = opts.failFastMs !== undefined && opts.failFastMs > 0;
   const r = new Redis(url, {
-    maxRetriesPerRequest: opts.forBullmq ? null : 3,
+    maxRetriesPerRequest: failFast ? 0 : opts.forBullmq ? null : 3,
     enableAutoPipelining: !opts.forBullmq,
     enableReadyCheck: true,
     lazyConnect: false,
     connectionName: opts.name,
+    ...(failFast ? { enableOfflineQueue: false, commandTimeout: opts.failFastMs } : {}),
   });
   // Errors surface on the commands that fail; an unhandled 'error' event must not kill the process.
   r.on('error', () => {});
@@ -22,10 +38,30 @@ export function createRedis(url: string, opts: { forBullmq?: boolean; name?: str
 }
 
 /**
+ * Resolves once `redis` is connected and ready (a fail-fast connection refuses commands before that);
+ * rejects with a clear message after `timeoutMs`.
+ */
+export async function redisReady(redis: Redis, timeoutMs = 10_000): Promise<void> {
+  if (redis.status === 'ready') return;
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => {
+      redis.off('ready', onReady);
+      reject(new Error(`Redis is not reachable (${redis.status} after ${timeoutMs} ms); is REDIS_URL right and the server running?`));
+    }, timeoutMs);
+    const onReady = () => {
+      clearTimeout(t);
+      resolve();
+    };
+    redis.once('ready', onReady);
+  });
+}
+
+/**
  * Refuses to run against a Redis that may evict keys: queues, locks and counters must never vanish
  * silently (DESIGN.md, known traps).
  */
 export async function assertNoEviction(redis: Redis): Promise<void> {
+  await redisReady(redis);
   const res = (await redis.config('GET', 'maxmemory-policy')) as string[];
   const policy = res[1];
   if (policy !== 'noeviction') {

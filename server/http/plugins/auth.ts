@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AuthService } from '../../services/auth.ts';
 import { AppError, unauthorized } from '../../services/errors.ts';
 import type { Principal } from '../../services/principal.ts';
+import { apiRoute } from './routes.ts';
 
 export const SESSION_COOKIE = 'cx_session';
 
@@ -13,6 +14,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** 'public' routes need no sign-in; every other /api route does. */
     auth?: 'public';
+    /** 'sign-in': the per-address and per-account sign-in limits apply (after body parsing). */
+    limit?: 'sign-in';
   }
 }
 
@@ -30,18 +33,25 @@ export function bearer(header: string | undefined): string | undefined {
   return m?.[1];
 }
 
-/** Resolves who is calling (API key or session cookie) for every /api request, then enforces sign-in and CSRF. */
-export function registerAuth(app: FastifyInstance, auth: AuthService) {
+/**
+ * Resolves who is calling (API key or session cookie) for every request routed to an /api route, then
+ * enforces sign-in and CSRF. `beforeLookup` runs before a credential this server has not cached costs a
+ * Postgres look-up (the per-address look-up limit).
+ */
+export function registerAuth(app: FastifyInstance, auth: AuthService, beforeLookup: (req: FastifyRequest) => Promise<void> = async () => {}) {
   app.decorateRequest('principal', null);
   app.addHook('onRequest', async (req: FastifyRequest) => {
-    // Unknown routes (including /api/* falling through to the static catch-all) answer 404, not 401.
-    if (!req.url.startsWith('/api/') || req.is404 || req.routeOptions.url === '/*') return;
+    // Decided on the matched route: unknown routes (incl. /api/* falling through to the static catch-all)
+    // answer 404, not 401.
+    if (!apiRoute(req)) return;
     const key = bearer(req.headers.authorization);
+    const cookie = req.cookies[SESSION_COOKIE];
+    if ((key !== undefined || cookie !== undefined) && !auth.isCached({ key, cookie })) await beforeLookup(req);
     if (key !== undefined) {
       req.principal = await auth.fromApiKey(key);
       if (!req.principal) throw new AppError(401, 'invalid_api_key', 'the API key is unknown or revoked');
     } else {
-      req.principal = await auth.fromSession(req.cookies[SESSION_COOKIE]);
+      req.principal = await auth.fromSession(cookie);
     }
     if (req.routeOptions.config.auth === 'public') return;
     if (!req.principal) throw unauthorized();

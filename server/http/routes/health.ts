@@ -10,7 +10,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async (
   app.get(
     '/health',
     {
-      config: { auth: 'public', rateLimit: false },
+      config: { auth: 'public' },
       schema: {
         tags: ['health'],
         response: {

@@ -12,19 +12,8 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async 
   app.post(
     '/api/session',
     {
-      config: {
-        auth: 'public',
-        rateLimit: {
-          hook: 'preHandler', // after body parsing, so the key can include the e-mail
-          max: ctx.cfg.signInPerMinute,
-          timeWindow: 60_000,
-          keyGenerator: (req) => {
-            const email = (req.body as { email?: unknown } | undefined)?.email;
-            return `signin:${req.ip}:${typeof email === 'string' ? email.toLowerCase().slice(0, 254) : ''}`;
-          },
-        },
-      },
-      schema: { tags: ['session'], summary: 'Sign in', body: SignInBody, response: { 200: Me, ...errors(400, 401, 429) } },
+      config: { auth: 'public', limit: 'sign-in' },
+      schema: { tags: ['session'], summary: 'Sign in', body: SignInBody, response: { 200: Me, ...errors(400, 401, 429, 503) } },
     },
     async (req, reply) => {
       const { cookieValue, principal } = await auth.signIn(req.body.email, req.body.password, {
