@@ -17,9 +17,9 @@ import {
 import { totalCents } from '../core/pricing.ts';
 import { allotAwardTonnes, awardableTeu, unpromisedTeu } from '../core/capacity.ts';
 import { eachIsolated, RecentFailures, type SweepLog } from './sweep.ts';
-import { AppError, conflict, notFound } from './errors.ts';
+import { AppError, conflict, notFound } from '../domain/errors.ts';
 import { availabilityEvent, emissionsFor, toBooking } from './holds.ts';
-import { policy, type Principal } from './principal.ts';
+import { policy, type Principal } from '../domain/principal.ts';
 import { KeyedBatcher } from './batcher.ts';
 
 export interface BidAnswer {

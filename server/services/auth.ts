@@ -2,11 +2,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Db } from '../adapters/db/db.ts';
 import { audit } from '../adapters/db/audit.ts';
-import type { Role } from '../adapters/db/schema.ts';
+import type { Role } from '../domain/enums.ts';
 import { normalizeEmail } from '../core/identity.ts';
-import { AppError, notFound, unauthorized } from './errors.ts';
+import { AppError, notFound, unauthorized } from '../domain/errors.ts';
 import { verifyPassword } from './passwords.ts';
-import { policy, type Principal } from './principal.ts';
+import { policy, type Principal } from '../domain/principal.ts';
 
 export const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -14,8 +14,8 @@ import { bookingEmissions, roadDistanceKm } from '../core/co2.ts';
 import { cancellationFee, DEFAULT_FEE_RULE, validateFeeRule, type FeeRule } from '../core/fees.ts';
 import { totalCents } from '../core/pricing.ts';
 import { emissionFactors } from '../data/emission-factors.ts';
-import { AppError, conflict, notFound } from './errors.ts';
-import { policy, type Principal } from './principal.ts';
+import { AppError, conflict, notFound } from '../domain/errors.ts';
+import { policy, type Principal } from '../domain/principal.ts';
 import { KeyedBatcher } from './batcher.ts';
 import { eachIsolated, RecentFailures, type SweepLog } from './sweep.ts';
 

@@ -3,13 +3,13 @@ import type { Db, Tx } from '../adapters/db/db.ts';
 import { inTransaction } from '../adapters/db/db.ts';
 import { audit } from '../adapters/db/audit.ts';
 import { departureQuery } from '../adapters/db/departures-repo.ts';
-import type { LedgerAccountKind, OrgKind } from '../adapters/db/schema.ts';
+import type { LedgerAccountKind, OrgKind } from '../domain/enums.ts';
 import type { Config } from '../config.ts';
 import { decideSettlement, euros, invoiceNumber, refundSplit, vatNote, vatOf } from '../core/settlement.ts';
 import { KeyedBatcher } from './batcher.ts';
 import { eachIsolated, RecentFailures, type SweepLog } from './sweep.ts';
-import { notFound } from './errors.ts';
-import { policy, type Principal } from './principal.ts';
+import { notFound } from '../domain/errors.ts';
+import { policy, type Principal } from '../domain/principal.ts';
 
 /**
  * Double-entry ledger, settlement and invoices (issue 4, money part).

@@ -5,7 +5,7 @@ import { audit } from '../adapters/db/audit.ts';
 import { departureQuery, toDeparture } from '../adapters/db/departures-repo.ts';
 import { toListing, type ListingRow } from '../adapters/db/listings-repo.ts';
 import { enqueueInTx, kickOutbox } from '../adapters/db/outbox.ts';
-import type { ListingFormat } from '../adapters/db/schema.ts';
+import type { ListingFormat } from '../domain/enums.ts';
 import type { AvailabilityCache } from '../adapters/redis/availability.ts';
 import type { EventSink } from '../adapters/realtime/events.ts';
 import type { Queues } from '../adapters/queue/jobs.ts';
@@ -13,10 +13,10 @@ import { currentUnitPrice } from '../adapters/db/listings-repo.ts';
 import { validateFeeRule, type FeeRule } from '../core/fees.ts';
 import { nextPriceChangeAt, validateFallingSchedule, validateListingPrices } from '../core/pricing.ts';
 import { MIN_TONNES_PER_TEU, unpromisedTeu } from '../core/capacity.ts';
-import { AppError, badRequest, conflict, notFound } from './errors.ts';
+import { AppError, badRequest, conflict, notFound } from '../domain/errors.ts';
 import type { HoldsService } from './holds.ts';
 import type { AuctionsService } from './auctions.ts';
-import { policy, type Principal } from './principal.ts';
+import { policy, type Principal } from '../domain/principal.ts';
 import { eachIsolated } from './sweep.ts';
 
 export interface NewDeparture {

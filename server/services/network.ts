@@ -1,8 +1,8 @@
 import type { Db } from '../adapters/db/db.ts';
 import { departureQuery, toDeparture, type Departure } from '../adapters/db/departures-repo.ts';
-import type { Mode } from '../adapters/db/schema.ts';
+import type { Mode } from '../domain/enums.ts';
 import { toListing } from '../adapters/db/listings-repo.ts';
-import { notFound } from './errors.ts';
+import { notFound } from '../domain/errors.ts';
 
 export interface DepartureFilter {
   from?: string;

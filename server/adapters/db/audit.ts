@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { DB } from './schema.ts';
-import type { Principal } from '../../services/principal.ts';
+import type { Principal } from '../../domain/principal.ts';
 
 /** Appends one entry to the append-only audit log, inside the caller's transaction. */
 export async function audit(

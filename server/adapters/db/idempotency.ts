@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Db, Tx } from './db.ts';
-import { conflict } from '../../services/errors.ts';
+import { conflict } from '../../domain/errors.ts';
 
 /** An `Idempotency-Key` with the request it came with. */
 export interface IdemKey {

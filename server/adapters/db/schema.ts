@@ -1,13 +1,10 @@
 import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+import type { LedgerAccountKind, ListingFormat, Mode, OrgKind, Role } from '../../domain/enums.ts';
 
 /** Typed view of the database (kept in step with migrations/). */
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
 type CreatedAt = ColumnType<Date, Date | string | undefined, Date | string>;
 
-export type OrgKind = 'operator' | 'forwarder' | 'scheduler' | 'platform';
-export type Role = 'admin' | 'member';
-export type Mode = 'rail' | 'barge';
-export type ListingFormat = 'fixed' | 'ascending' | 'sealed' | 'falling';
 
 export interface OrganisationsTable {
   id: Generated<string>;
@@ -217,7 +214,6 @@ export interface OutboxTable {
   created_at: CreatedAt;
   enqueued_at: Timestamp | null;
 }
-export type LedgerAccountKind = 'forwarder_payable' | 'operator_receivable' | 'platform_revenue' | 'escrow';
 export interface LedgerAccountsTable {
   id: Generated<string>;
   org_id: string | null;

@@ -4,8 +4,8 @@ import { Server, type Socket } from 'socket.io';
 import type { Db } from '../db/db.ts';
 import type { Redis } from '../redis/redis.ts';
 import type { Config } from '../../config.ts';
-import type { AuthService } from '../../services/auth.ts';
-import type { Principal } from '../../services/principal.ts';
+import type { Role } from '../../domain/enums.ts';
+import type { Principal } from '../../domain/principal.ts';
 import type { RateLimiter } from '../redis/rate-limit.ts';
 import { rooms } from './events.ts';
 import { allowList, clientAddress, compileTrust, originAllowed } from './handshake.ts';
@@ -41,11 +41,23 @@ export function parseTarget(payload: unknown): Target | null {
   return null;
 }
 
+/**
+ * What the socket server needs to know about callers (implemented by AuthService): who a key or cookie
+ * belongs to, which of a set of principals are still valid, and a cache to forget stale principals in.
+ */
+export interface SocketAuth {
+  fromApiKey(key: string | undefined): Promise<Principal | null>;
+  fromSession(cookieValue: string | undefined): Promise<Principal | null>;
+  /** The still-valid principals among live rooms (`session:<id>`, `apikey:<id>`), with their role and organisation now. */
+  revalidate(liveRooms: string[]): Promise<Map<string, { role: Role; orgId: string; expiresAt: number | null }>>;
+  principals: { evict(room: string): void };
+}
+
 export interface SocketServerOptions {
   httpServer: HttpServer;
   redis: Redis;
   prefix: string;
-  auth: AuthService;
+  auth: SocketAuth;
   db: Db;
   allowedOrigins: string[];
   cookieName: string;

@@ -1,8 +1,8 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AuthService } from '../../services/auth.ts';
-import { AppError, unauthorized } from '../../services/errors.ts';
-import type { Principal } from '../../services/principal.ts';
+import { AppError, unauthorized } from '../../domain/errors.ts';
+import type { Principal } from '../../domain/principal.ts';
 import { apiRoute } from './routes.ts';
 
 export const SESSION_COOKIE = 'cx_session';

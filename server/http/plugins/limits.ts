@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../../config.ts';
 import { normalizeEmail } from '../../core/identity.ts';
 import type { Bucket, RateLimiter, Verdict } from '../../adapters/redis/rate-limit.ts';
-import { AppError } from '../../services/errors.ts';
+import { AppError } from '../../domain/errors.ts';
 import { apiRoute } from './routes.ts';
 
 const MINUTE = 60_000;

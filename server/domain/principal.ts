@@ -1,4 +1,4 @@
-import type { OrgKind, Role } from '../adapters/db/schema.ts';
+import type { OrgKind, Role } from './enums.ts';
 import { AppError, forbidden } from './errors.ts';
 
 /** Who is acting: a signed-in person (session) or a machine (API key). */
@@ -41,4 +41,28 @@ export const policy = {
   requireSeePrivate(p: Principal, ownerOrgIds: (string | null | undefined)[], what: string): void {
     if (!policy.canSeePrivate(p, ownerOrgIds)) throw new AppError(404, 'not_found', `${what} not found`);
   },
+  /** The platform acts for every organisation (support, operations); no one else does. */
+  actsForAll(p: Principal): boolean {
+    return p.orgKind === 'platform';
+  },
+  /**
+   * Which rows of a tenant-private list `p` may see: all (platform), those on its own departures
+   * (operator), or its own organisation's (forwarder, scheduler). Repositories turn this into a filter.
+   */
+  scopeOf(p: Principal): Scope {
+    if (p.orgKind === 'platform') return { kind: 'all' };
+    if (p.orgKind === 'operator') return { kind: 'operator', orgId: p.orgId };
+    return { kind: 'own', orgId: p.orgId };
+  },
+  /** The platform and the listing's operator see every bid of an auction; bidders see only their own. */
+  seesAllBids(p: Principal, operatorOrgId: string): boolean {
+    return p.orgKind === 'platform' || (p.orgKind === 'operator' && p.orgId === operatorOrgId);
+  },
+  /** Forwarders bid; on an auction they see their own bids marked. Null for everyone else. */
+  bidderOrgOf(p: Principal): string | null {
+    return p.orgKind === 'forwarder' ? p.orgId : null;
+  },
 };
+
+/** See `policy.scopeOf`. */
+export type Scope = { kind: 'all' } | { kind: 'operator'; orgId: string } | { kind: 'own'; orgId: string };
