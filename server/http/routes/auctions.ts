@@ -3,9 +3,9 @@ import { Type } from 'typebox';
 import { idemKey } from '../../adapters/db/idempotency.ts';
 import type { Context } from '../../context.ts';
 import { principalOf } from '../plugins/auth.ts';
-import { BidAccepted, Bid, NewBidBody } from '../schemas/auctions.ts';
-import { errors, IdParams } from '../schemas/common.ts';
-import { IdempotencyHeaders } from '../schemas/trade.ts';
+import { BidAccepted, Bid, NewBidBody } from '../../domain/schemas/auctions.ts';
+import { errors, IdParams } from '../../domain/schemas/common.ts';
+import { IdempotencyHeaders } from '../../domain/schemas/trade.ts';
 
 /** Bids on ascending and sealed listings. */
 export const auctionRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async (app, { ctx }) => {

@@ -2,8 +2,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Context } from '../../context.ts';
 import { principalOf } from '../plugins/auth.ts';
-import { errors, IdParams } from '../schemas/common.ts';
-import { Balance, InvoiceDetail, InvoiceSummary, Transfer, TransfersQuery } from '../schemas/finance.ts';
+import { errors, IdParams } from '../../domain/schemas/common.ts';
+import { Balance, InvoiceDetail, InvoiceSummary, Transfer, TransfersQuery } from '../../domain/schemas/finance.ts';
 
 /** Ledger balance, transfers and invoices of the caller's organisation. Handlers stay thin. */
 export const financeRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async (app, { ctx }) => {

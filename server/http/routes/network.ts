@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Context } from '../../context.ts';
-import { errors, IdParams } from '../schemas/common.ts';
-import { Cluster, Corridor, Departure, DepartureQuery, DepartureWithListings } from '../schemas/network.ts';
+import { errors, IdParams } from '../../domain/schemas/common.ts';
+import { Cluster, Corridor, Departure, DepartureQuery, DepartureWithListings } from '../../domain/schemas/network.ts';
 
 export const networkRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async (app, { ctx }) => {
   const { network } = ctx.services;

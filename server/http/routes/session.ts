@@ -3,8 +3,8 @@ import { Type } from 'typebox';
 import type { Context } from '../../context.ts';
 import { meOf } from '../../services/auth.ts';
 import { SESSION_COOKIE, principalOf } from '../plugins/auth.ts';
-import { errors, IdParams } from '../schemas/common.ts';
-import { ApiKeyBody, ApiKeyCreated, ApiKeyListItem, Me, SignInBody } from '../schemas/session.ts';
+import { errors, IdParams } from '../../domain/schemas/common.ts';
+import { ApiKeyBody, ApiKeyCreated, ApiKeyListItem, Me, SignInBody } from '../../domain/schemas/session.ts';
 
 export const sessionRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async (app, { ctx }) => {
   const { auth } = ctx.services;

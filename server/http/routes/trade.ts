@@ -3,11 +3,11 @@ import { Type } from 'typebox';
 import { idemKey } from '../../adapters/db/idempotency.ts';
 import type { Context } from '../../context.ts';
 import { principalOf } from '../plugins/auth.ts';
-import { errors, IdParams } from '../schemas/common.ts';
-import { Departure, Listing } from '../schemas/network.ts';
+import { errors, IdParams } from '../../domain/schemas/common.ts';
+import { Departure, Listing } from '../../domain/schemas/network.ts';
 import {
   Booking, CancellationPreview, ConfirmBody, Hold, IdempotencyHeaders, NewDepartureBody, NewHoldBody, NewListingBody,
-} from '../schemas/trade.ts';
+} from '../../domain/schemas/trade.ts';
 
 /** Departures and listings (operators), holds and bookings (forwarders). Handlers stay thin. */
 export const tradeRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async (app, { ctx }) => {
