@@ -11,11 +11,10 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { freePort, portFree, redisPing, redisSend, redisServerArgs, ROOT } from './lib/procs.mjs';
 
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export { freePort, ROOT };
 export const DATA = path.join(ROOT, '.data');
 const PG_BIN = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin';
 const STATE_FILE = path.join(DATA, 'stack.json');
@@ -85,19 +84,6 @@ function aptInstall(pkgs, why) {
     env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
   });
   if (r.status !== 0) fail(`apt-get install ${pkgs.join(' ')} failed:\n${r.stderr}`);
-}
-
-async function portFree(port) {
-  return new Promise((resolve) => {
-    const srv = net.createServer();
-    srv.once('error', () => resolve(false));
-    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
-  });
-}
-
-export async function freePort(start) {
-  for (let p = start; p < start + 500; p++) if (await portFree(p)) return p;
-  fail(`no free port found from ${start}`);
 }
 
 async function waitFor(check, what, ms = 30_000) {
@@ -307,11 +293,6 @@ function ensureLocalDatabase(local, name) {
   psqlSuper(local, `create database "${name}"`);
 }
 
-function redisPing(port) {
-  const r = run('redis-cli', ['-h', '127.0.0.1', '-p', String(port), 'ping'], { quiet: true });
-  return r.status === 0 && r.stdout.trim() === 'PONG';
-}
-
 async function ensureRedis(state) {
   if (process.env.REDIS_URL) return { url: process.env.REDIS_URL, started: false };
   if (!fs.existsSync('/usr/bin/redis-server')) aptInstall(['redis-server'], 'Redis is not installed and REDIS_URL is not set.');
@@ -320,21 +301,14 @@ async function ensureRedis(state) {
   state.redisPort ??= await freePort(63799);
   const port = state.redisPort;
   let started = false;
-  if (!redisPing(port)) {
+  if (!(await redisPing(port))) {
     if (!(await portFree(port))) {
       state.redisPort = await freePort(port + 1);
       return ensureRedis(state);
     }
     log(`starting Redis on 127.0.0.1:${port} (AOF on, noeviction)…`);
-    const r = run(
-      'redis-server',
-      [
-        '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--daemonize', 'yes',
-        '--pidfile', path.join(dir, 'redis.pid'), '--logfile', path.join(dir, 'redis.log'),
-        '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--maxmemory-policy', 'noeviction',
-      ],
-      { quiet: true },
-    );
+    const daemonize = { pidfile: path.join(dir, 'redis.pid'), logfile: path.join(dir, 'redis.log') };
+    const r = run('redis-server', redisServerArgs({ port, dir, appendfsync: 'everysec', daemonize }), { quiet: true });
     if (r.status !== 0) fail(`Redis did not start:\n${r.stderr}`);
     started = true;
   }
@@ -385,9 +359,9 @@ export function stopPostgres() {
   run('runuser', ['-u', 'postgres', '--', path.join(PG_BIN, 'pg_ctl'), '-D', dataDir, '-m', 'fast', '-w', 'stop'], { quiet: true });
 }
 
-export function stopRedis() {
+export async function stopRedis() {
   const state = readState();
-  if (process.env.REDIS_URL || !state.redisPort || !redisPing(state.redisPort)) return;
+  if (process.env.REDIS_URL || !state.redisPort || !(await redisPing(state.redisPort))) return;
   log('stopping Redis…');
-  run('redis-cli', ['-h', '127.0.0.1', '-p', String(state.redisPort), 'shutdown'], { quiet: true });
+  await redisSend(state.redisPort, 'SHUTDOWN');
 }

@@ -2,7 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { APP_ROLE, ensureStack, fail, freePort, log, ROOT } from './stack.mjs';
-import { logFile, runTsx, startDetached, stopDetached } from './procs.mjs';
+import { logFile, runTsx, startDetached, stopDetached } from './daemons.mjs';
 import { demoSeedDecision } from './seed-policy.mjs';
 
 const started = Date.now();

@@ -30,6 +30,8 @@ const step = (what, cmd, args, env = {}) => {
 };
 
 step('type-checking…', bin('tsc'), ['--noEmit', '-p', '.']);
+step('type-checking the client (svelte-check)…', bin('svelte-check'), ['--workspace', 'client', '--threshold', 'error', '--output', 'human']);
+step('linting (eslint, type-aware)…', bin('eslint'), ['--max-warnings', '0', '.']);
 step('building the client…', bin('vite'), ['build', '--logLevel', 'warn']);
 // DATABASE_URL: the app role (apps and processes under test connect as it); MIGRATION_DATABASE_URL: the
 // owner, with which the harness creates, migrates, seeds and drops the test databases.
@@ -48,7 +50,7 @@ if (filters.length > 0) {
   step('running browser tests (headless Chromium)…', bin('vitest'), ['run', 'test/browser'], testEnv);
 }
 
-if (stack.startedRedis) stopRedis();
+if (stack.startedRedis) await stopRedis();
 if (stack.startedPostgres) stopPostgres();
 log(`npm test finished in ${((Date.now() - started) / 1000).toFixed(0)}s`);
 process.exit(code);

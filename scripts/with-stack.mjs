@@ -1,14 +1,11 @@
 // Runs a command with DATABASE_URL / MIGRATION_DATABASE_URL / REDIS_URL pointing at the (started if
 // needed) stack: DATABASE_URL is the app role, MIGRATION_DATABASE_URL the schema owner (migrations, seed,
-// creating databases). `--as-owner` points DATABASE_URL at the owner too, for tools that create their own
-// databases from DATABASE_URL (npm run chaos).
+// creating databases: the tests, npm run chaos and npm run bench create theirs with it).
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { ensureStack, ROOT } from './stack.mjs';
 
-const argv = process.argv.slice(2);
-const asOwner = argv[0] === '--as-owner';
-const [cmd, ...args] = asOwner ? argv.slice(1) : argv;
+const [cmd, ...args] = process.argv.slice(2);
 const stack = await ensureStack();
 const bin = path.join(ROOT, 'node_modules', '.bin', cmd);
 const r = spawnSync(bin, args, {
@@ -16,7 +13,7 @@ const r = spawnSync(bin, args, {
   stdio: 'inherit',
   env: {
     ...process.env,
-    DATABASE_URL: asOwner ? stack.migrationDatabaseUrl : stack.databaseUrl,
+    DATABASE_URL: stack.databaseUrl,
     MIGRATION_DATABASE_URL: stack.migrationDatabaseUrl,
     REDIS_URL: stack.redisUrl,
   },

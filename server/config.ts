@@ -37,6 +37,8 @@ export interface Config {
   authLookupsPerMinute: number;
   /** A request-path Redis command fails after this long (and at once while disconnected): Postgres decides. */
   redisCommandTimeoutMs: number;
+  /** How often each worker re-asserts the repeating jobs (and catches up if Redis lost them). */
+  scheduleReassertMs: number;
   /** Days of departures the timetable roll keeps ahead. */
   departureWindowDays: number;
   clientDir: string;
@@ -44,17 +46,10 @@ export interface Config {
   softCloseWindowMs: number;
   /** …moves the close to now + this (capped at the departure's cut-off). */
   softCloseExtendMs: number;
-  /** Registers /api/bench/* (the naive baseline paths the benchmark compares against). Never in production. */
-  benchRoutes: boolean;
   /** Platform fee on every settled amount, in basis points (300 = 3 %); fee = floor(amount × bps / 10 000). */
   platformFeeBps: number;
   /** VAT rate printed on invoices, in basis points (0: reverse charge note). */
   vatRateBps: number;
-  /**
-   * TEST-ONLY fault injection: when > 0, `settleBooking` sleeps this long inside its transaction after posting
-   * the charge, so a test can SIGKILL the worker half way through a settlement. Never set it in production.
-   */
-  settlePauseMs: number;
   /** How long a server remembers who a session or API key is (0: ask Postgres every request). */
   principalCacheMs: number;
   /** Live updates a second each socket may get while the server has room (coalesced: newest state wins)… */
@@ -129,14 +124,13 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     apiPerMinute: int('API_PER_MINUTE', 6000),
     authLookupsPerMinute: int('AUTH_LOOKUPS_PER_MINUTE', 1200),
     redisCommandTimeoutMs: Math.max(50, int('REDIS_COMMAND_TIMEOUT_MS', 500)),
+    scheduleReassertMs: Math.max(100, int('SCHEDULE_REASSERT_MS', 30_000)),
     departureWindowDays: int('DEPARTURE_WINDOW_DAYS', 14),
     clientDir: env.CLIENT_DIR ?? new URL('../dist/client', import.meta.url).pathname,
-    benchRoutes: env.BENCH_ROUTES === '1',
     softCloseWindowMs: int('SOFT_CLOSE_WINDOW_SECONDS', 120) * 1000,
     softCloseExtendMs: int('SOFT_CLOSE_EXTEND_SECONDS', 120) * 1000,
     platformFeeBps: bp('PLATFORM_FEE_BPS', 300),
     vatRateBps: bp('VAT_RATE_BPS', 0),
-    settlePauseMs: int('SETTLE_PAUSE_MS', 0),
     principalCacheMs: int('PRINCIPAL_CACHE_MS', 10_000),
     liveFramesPerSocket: Math.max(1, int('LIVE_FRAMES_PER_SOCKET', 20)),
     liveBusyFramesPerSocket: Math.max(1, int('LIVE_BUSY_FRAMES_PER_SOCKET', 1)),

@@ -6,8 +6,11 @@ import { createRedis, redisReady, type Redis } from './adapters/redis/redis.ts';
 import type { EventSink } from './adapters/realtime/events.ts';
 import { AuthService } from './services/auth.ts';
 import { HoldsService } from './services/holds.ts';
+import { BookingsService } from './services/bookings.ts';
+import { DeparturesService } from './services/departures.ts';
 import { ListingsService } from './services/listings.ts';
-import { LedgerService } from './services/ledger.ts';
+import { LedgerService } from './services/ledger/index.ts';
+import type { SettlementHooks } from './services/ledger/settlement.ts';
 import { AuctionsService } from './services/auctions.ts';
 import { NetworkService } from './services/network.ts';
 
@@ -29,6 +32,8 @@ export interface Services {
   auth: AuthService;
   network: NetworkService;
   holds: HoldsService;
+  bookings: BookingsService;
+  departures: DeparturesService;
   listings: ListingsService;
   ledger: LedgerService;
   auctions: AuctionsService;
@@ -37,6 +42,8 @@ export interface Services {
 export interface ServiceHooks {
   /** Called with a Socket.IO room whose sockets must be disconnected (revoked session or key). */
   onRevoke?: (room: string) => void;
+  /** Seams inside the settlement transaction (tests only: see test/helpers/worker-with-settle-pause.ts). */
+  ledger?: SettlementHooks;
 }
 
 export function createContext(cfg: Config, events: (redis: Redis) => EventSink, hooks: ServiceHooks = {}): Context {
@@ -49,7 +56,7 @@ export function createContext(cfg: Config, events: (redis: Redis) => EventSink, 
   const cache = new AvailabilityCache(redis, db, cfg.redisPrefix);
   const sink = events(redis);
   const holds = new HoldsService(db, cache, sink, queues, { holdTtlMs: cfg.holdTtlMs, holdMaxSharePct: cfg.holdMaxSharePct });
-  const auctions = new AuctionsService(db, redis, cfg.redisPrefix, cache, sink, queues, {
+  const auctions = new AuctionsService(db, cache, sink, queues, {
     softCloseWindowMs: cfg.softCloseWindowMs,
     softCloseExtendMs: cfg.softCloseExtendMs,
   });
@@ -57,8 +64,10 @@ export function createContext(cfg: Config, events: (redis: Redis) => EventSink, 
     auth: new AuthService(db, { sessionTtlMs: cfg.sessionTtlMs, principalCacheMs: cfg.principalCacheMs }, (room) => hooks.onRevoke?.(room)),
     network: new NetworkService(db),
     holds,
+    bookings: new BookingsService(db, cache, sink, queues),
+    departures: new DeparturesService(db),
     listings: new ListingsService(db, cache, sink, holds, queues, auctions),
-    ledger: new LedgerService(db, cfg),
+    ledger: new LedgerService(db, cfg, hooks.ledger),
     auctions,
   };
   return {

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { createDb } from '../adapters/db/db.ts';
 import { loadConfig } from '../config.ts';
-import { verifyLedger } from '../services/ledger.ts';
+import { verifyLedger } from '../services/ledger/verifier.ts';
 
 // npm run ledger:verify [-- --json FILE]
 // Checks the whole ledger (balanced transactions, balances two ways, one charge per booking, escrow

@@ -44,7 +44,7 @@ const SEVEN_DAYS_MIN = 7 * 24 * 60;
 export const DEFAULT_FEE_RULE: FeeRule = Object.freeze({
   tiers: Object.freeze([Object.freeze({ fromMinutesBeforeDeparture: SEVEN_DAYS_MIN, percent: 50 })]) as FeeTier[],
   afterCutoffPercent: 100,
-}) as FeeRule;
+});
 
 /**
  * `percent` % of `totalCents`, rounded half-up to whole cents in integer arithmetic:

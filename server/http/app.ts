@@ -36,11 +36,20 @@ export interface App {
   io: Server;
 }
 
+export interface BuildOptions {
+  logger?: boolean | object;
+  /**
+   * Registers more routes after the application's own (with its auth, limits and error handling), e.g. the
+   * benchmark's baseline paths (tools/bench/server.ts). Never used by server/server.ts.
+   */
+  extend?: (app: FastifyInstance, ctx: Context) => Promise<void>;
+}
+
 /**
  * Builds the whole HTTP + Socket.IO application (not listening). Plugins are registered in the order
- * external → application → routes; process concerns (signals, listen) live in server.ts.
+ * external → application → routes (→ `extend`); process concerns (signals, listen) live in server.ts.
  */
-export async function build(cfg: Config, opts: { logger?: boolean | object } = {}): Promise<App> {
+export async function build(cfg: Config, opts: BuildOptions = {}): Promise<App> {
   const app = Fastify({
     logger: opts.logger ?? { level: cfg.logLevel },
     // A hop count trusts that many proxies nearest to us (only safe when the app cannot be reached but
@@ -108,6 +117,7 @@ export async function build(cfg: Config, opts: { logger?: boolean | object } = {
   await app.register(tradeRoutes, { ctx });
   await app.register(financeRoutes, { ctx });
   await app.register(auctionRoutes, { ctx });
+  if (opts.extend) await opts.extend(app, ctx);
 
   if (fs.existsSync(cfg.clientDir)) {
     await app.register(fastifyStatic, { root: cfg.clientDir, prefix: '/', wildcard: true, index: 'index.html' });
@@ -156,7 +166,7 @@ export async function build(cfg: Config, opts: { logger?: boolean | object } = {
     revocations.disconnect();
     fanout.flush();
     localRooms.close();
-    await new Promise<void>((r) => io.close(() => r()));
+    await io.close();
     await ctx.close();
   });
 

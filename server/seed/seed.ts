@@ -1,6 +1,5 @@
-import { sql } from 'kysely';
 import type { Db } from '../adapters/db/db.ts';
-import { audit } from '../adapters/db/audit.ts';
+import { insertSeedUsers, organisationCount, upsertClusters, upsertCorridors, upsertOrganisations, upsertServices, userEmails } from '../adapters/db/seed-repo.ts';
 import { hashPassword } from '../services/passwords.ts';
 import { rollDepartures } from '../services/timetable.ts';
 import { clusters, corridors, DEMO_PASSWORD, demoUsers, organisations, services } from './network.ts';
@@ -9,8 +8,7 @@ export type Progress = (step: string, done: number, total: number) => void;
 
 /** True when the database has no organisations yet (the demo seed has never run). */
 export async function isEmpty(db: Db): Promise<boolean> {
-  const r = await db.selectFrom('organisations').select(sql<number>`count(*)::int`.as('n')).executeTakeFirstOrThrow();
-  return r.n === 0;
+  return (await organisationCount(db)) === 0;
 }
 
 /**
@@ -21,55 +19,31 @@ export async function isEmpty(db: Db): Promise<boolean> {
 export async function seedDemo(db: Db, now: Date, progress: Progress = () => {}, days = 14) {
   const steps = 6;
   progress('clusters', 0, steps);
-  await db
-    .insertInto('clusters')
-    .values(clusters.map((c) => ({ code: c.code, name: c.name, country: c.country, lat: c.lat, lon: c.lon, terminals: c.terminals, gateway: c.gateway })))
-    .onConflict((oc) => oc.column('code').doNothing())
-    .execute();
-  const clusterIds = new Map((await db.selectFrom('clusters').select(['id', 'code']).execute()).map((c) => [c.code, c.id]));
+  const clusterIds = await upsertClusters(
+    db,
+    clusters.map((c) => ({ code: c.code, name: c.name, country: c.country, lat: c.lat, lon: c.lon, terminals: c.terminals, gateway: c.gateway })),
+  );
 
   progress('corridors', 1, steps);
-  await db
-    .insertInto('corridors')
-    .values(
-      corridors.map((c) => ({
-        code: c.code,
-        from_cluster_id: clusterIds.get(c.from)!,
-        to_cluster_id: clusterIds.get(c.to)!,
-        mode: c.mode,
-        distance_km: c.distanceKm,
-      })),
-    )
-    .onConflict((oc) => oc.column('code').doNothing())
-    .execute();
-  const corridorIds = new Map((await db.selectFrom('corridors').select(['id', 'code']).execute()).map((c) => [c.code, c.id]));
+  const corridorIds = await upsertCorridors(
+    db,
+    corridors.map((c) => ({ code: c.code, from_cluster_id: clusterIds.get(c.from)!, to_cluster_id: clusterIds.get(c.to)!, mode: c.mode, distance_km: c.distanceKm })),
+  );
 
   progress('organisations', 2, steps);
-  await db
-    .insertInto('organisations')
-    .values(organisations.map((o) => ({ slug: o.slug, name: o.name, kind: o.kind })))
-    .onConflict((oc) => oc.column('slug').doNothing())
-    .execute();
-  const orgIds = new Map((await db.selectFrom('organisations').select(['id', 'slug']).execute()).map((o) => [o.slug, o.id]));
+  const orgIds = await upsertOrganisations(db, organisations.map((o) => ({ slug: o.slug, name: o.name, kind: o.kind })));
 
   progress('demo users', 3, steps);
-  const existing = new Set((await db.selectFrom('users').select('email').execute()).map((u) => u.email.toLowerCase()));
+  const existing = await userEmails(db);
   const missing = demoUsers.filter((u) => !existing.has(u.email.toLowerCase()));
   if (missing.length > 0) {
     const hash = await hashPassword(DEMO_PASSWORD); // one hash (random salt) shared by the demo accounts
-    await db.transaction().execute(async (tx) => {
-      for (const u of missing) {
-        const user = await tx.insertInto('users').values({ email: u.email, name: u.name, password_hash: hash }).returning('id').executeTakeFirstOrThrow();
-        await tx.insertInto('memberships').values({ user_id: user.id, org_id: orgIds.get(u.orgSlug)!, role: u.role }).execute();
-        await audit(tx, null, 'user.seed', { type: 'user', id: user.id }, { email: u.email });
-      }
-    });
+    await insertSeedUsers(db, missing.map((u) => ({ email: u.email, name: u.name, passwordHash: hash, orgId: orgIds.get(u.orgSlug)!, role: u.role })));
   }
 
   progress('services', 4, steps);
-  await db
-    .insertInto('services')
-    .values(
+  await upsertServices(
+    db,
       services.map((s) => ({
         code: s.code,
         operator_org_id: orgIds.get(s.operatorSlug)!,
@@ -84,9 +58,7 @@ export async function seedDemo(db: Db, now: Date, progress: Progress = () => {},
         listed_teu: s.listedTeu,
         unit_price_cents: s.unitPriceCents,
       })),
-    )
-    .onConflict((oc) => oc.column('code').doNothing())
-    .execute();
+  );
 
   progress('departures', 5, steps);
   const rolled = await rollDepartures(db, now, days);

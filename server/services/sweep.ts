@@ -11,9 +11,9 @@ export interface SweepLog {
   error(message: string): void;
 }
 
-export const consoleSweepLog: SweepLog = { error: (m) => console.error(m) };
+const consoleSweepLog: SweepLog = { error: (m) => console.error(m) };
 
-export interface IsolatedOutcome {
+interface IsolatedOutcome {
   /** Items for which `fn` returned true (did something). */
   done: number;
   /** Items that threw. */

@@ -1,5 +1,6 @@
 import type { Db } from '../adapters/db/db.ts';
 import { audit } from '../adapters/db/audit.ts';
+import { activeWeeklyServices, insertListings, insertServiceDepartures } from '../adapters/db/timetable-repo.ts';
 import { expandTimetable, type WeeklyService } from '../core/timetable.ts';
 
 /**
@@ -9,17 +10,7 @@ import { expandTimetable, type WeeklyService } from '../core/timetable.ts';
  * departure for the service's listed TEU.
  */
 export async function rollDepartures(db: Db, now: Date, days: number): Promise<{ created: number; listings: number }> {
-  const rows = await db
-    .selectFrom('services as s')
-    .innerJoin('corridors as c', 'c.id', 's.corridor_id')
-    .innerJoin('organisations as o', 'o.id', 's.operator_org_id')
-    .select([
-      's.id', 's.code', 's.operator_org_id', 's.corridor_id', 's.asset_name', 's.weekdays', 's.depart_time_utc', 's.transit_minutes',
-      's.cutoff_minutes_before', 's.capacity_teu', 's.capacity_tonnes', 's.listed_teu', 's.unit_price_cents',
-      'c.code as corridor_code', 'o.slug as operator_slug',
-    ])
-    .where('s.active', '=', true)
-    .execute();
+  const rows = await activeWeeklyServices(db);
   const byCode = new Map(rows.map((r) => [r.code, r]));
   const services: WeeklyService[] = rows.map((r) => ({
     code: r.code,
@@ -42,44 +33,38 @@ export async function rollDepartures(db: Db, now: Date, days: number): Promise<{
   for (let i = 0; i < planned.length; i += 200) {
     const batch = planned.slice(i, i + 200);
     await db.transaction().execute(async (tx) => {
-      const inserted = await tx
-        .insertInto('departures')
-        .values(
-          batch.map((p) => {
-            const s = byCode.get(p.serviceCode)!;
-            return {
-              corridor_id: s.corridor_id,
-              operator_org_id: s.operator_org_id,
-              service_id: s.id,
-              asset_name: p.assetName,
-              departs_at: p.departsAt,
-              arrives_at: p.arrivesAt,
-              cutoff_at: p.cutoffAt,
-              capacity_teu: p.capacityTeu,
-              capacity_tonnes: p.capacityTonnes,
-            };
-          }),
-        )
-        .onConflict((oc) => oc.columns(['service_id', 'departs_at']).doNothing())
-        .returning(['id', 'service_id'])
-        .execute();
+      const inserted = await insertServiceDepartures(
+        tx,
+        batch.map((p) => {
+          const s = byCode.get(p.serviceCode)!;
+          return {
+            corridor_id: s.corridor_id,
+            operator_org_id: s.operator_org_id,
+            service_id: s.id,
+            asset_name: p.assetName,
+            departs_at: p.departsAt,
+            arrives_at: p.arrivesAt,
+            cutoff_at: p.cutoffAt,
+            capacity_teu: p.capacityTeu,
+            capacity_tonnes: p.capacityTonnes,
+          };
+        }),
+      );
       created += inserted.length;
       const toList = inserted
         .map((d) => ({ d, s: rows.find((r) => r.id === d.service_id)! }))
         .filter(({ s }) => s.listed_teu > 0);
       if (toList.length > 0) {
-        await tx
-          .insertInto('listings')
-          .values(
-            toList.map(({ d, s }) => ({
-              departure_id: d.id,
-              format: 'fixed' as const,
-              teu: Math.min(s.listed_teu, s.capacity_teu),
-              remaining_teu: Math.min(s.listed_teu, s.capacity_teu),
-              unit_price_cents: s.unit_price_cents,
-            })),
-          )
-          .execute();
+        await insertListings(
+          tx,
+          toList.map(({ d, s }) => ({
+            departure_id: d.id,
+            format: 'fixed' as const,
+            teu: Math.min(s.listed_teu, s.capacity_teu),
+            remaining_teu: Math.min(s.listed_teu, s.capacity_teu),
+            unit_price_cents: s.unit_price_cents,
+          })),
+        );
         listings += toList.length;
       }
       if (inserted.length > 0) {

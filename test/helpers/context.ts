@@ -4,7 +4,7 @@ import { inject } from 'vitest';
 import { createDb, type Db } from '../../server/adapters/db/db.ts';
 import { createRedis, type Redis } from '../../server/adapters/redis/redis.ts';
 import { loadConfig, type Config } from '../../server/config.ts';
-import { verifyLedger } from '../../server/services/ledger.ts';
+import { verifyLedger } from '../../server/services/ledger/verifier.ts';
 import { appDbUrl, dbUrl, dropDatabase, recreateDatabase, templateName, TEST_DB_PREFIX } from './pg-admin.ts';
 
 export interface TestEnv {
@@ -43,6 +43,8 @@ export async function createTestEnv(
     signInPerAddressPerMinute: 1_000_000,
     signInPerAccountPerHour: 1_000_000,
     authLookupsPerMinute: 1_000_000,
+    // a loaded CI machine reads Redis replies late; tests are not about speed (the outage tests set their own)
+    redisCommandTimeoutMs: 2000,
     ...opts.cfg,
   });
   const db = createDb(ownerDatabaseUrl, { max: 5 });

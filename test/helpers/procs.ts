@@ -1,22 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
+import { freePort, Managed, RedisServer, startRedisServer, TSX, waitUntil } from '../../scripts/lib/procs.mjs';
 import type { Config } from '../../server/config.ts';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+// One implementation of processes, ports and private Redis servers for scripts/, the tests and tools/.
+export { freePort, RedisServer, waitUntil };
 
 export interface Proc {
   url: string;
@@ -39,53 +26,47 @@ function envOf(cfg: Config, extra: Record<string, string>) {
     SIGNIN_PER_ADDRESS_PER_MINUTE: String(cfg.signInPerAddressPerMinute),
     SIGNIN_PER_ACCOUNT_PER_HOUR: String(cfg.signInPerAccountPerHour),
     AUTH_LOOKUPS_PER_MINUTE: String(cfg.authLookupsPerMinute),
+    REDIS_COMMAND_TIMEOUT_MS: String(cfg.redisCommandTimeoutMs),
     HOLD_MAX_SHARE_PCT: String(cfg.holdMaxSharePct),
     ...extra,
   };
 }
 
-function launch(file: string, env: NodeJS.ProcessEnv): { child: ChildProcess; output: () => string; exited: Promise<void> } {
-  const child = spawn(TSX, [file], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.on('data', (d) => (out = (out + d).slice(-20_000)));
-  child.stderr!.on('data', (d) => (out = (out + d).slice(-20_000)));
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  return { child, output: () => out, exited };
+/** A tsx process of the test run (not in a process group of its own: tsx relays the signal to its child). */
+function launch(file: string, env: NodeJS.ProcessEnv): Managed {
+  return new Managed(file, TSX, [file], { env, group: false }).start();
 }
 
-async function stopper(child: ChildProcess, exited: Promise<void>, signal: NodeJS.Signals) {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill(signal);
-  const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
-  await exited;
-  clearTimeout(t);
+/** Proc of a started process; stop() signals it and SIGKILLs it after 15 s. */
+function procOf(m: Managed, url: string): Proc {
+  return { url, child: m.child!, output: () => m.out, stop: (s = 'SIGTERM') => m.stop(15_000, s) };
 }
 
-/** Starts a real server process (tsx server/server.ts) and waits until /health answers 200. */
-export async function startServer(cfg: Config, extra: Record<string, string> = {}): Promise<Proc> {
+/** Starts a real server process (tsx server/server.ts, or `file`) and waits until /health answers 200. */
+export async function startServer(cfg: Config, extra: Record<string, string> = {}, file = 'server/server.ts'): Promise<Proc> {
   const port = await freePort();
-  const { child, output, exited } = launch('server/server.ts', envOf(cfg, { PORT: String(port), HOST: '127.0.0.1', ...extra }));
+  const m = launch(file, envOf(cfg, { PORT: String(port), HOST: '127.0.0.1', ...extra }));
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 300; i++) {
-    if (child.exitCode !== null) throw new Error(`server exited: ${output()}`);
+    if (!m.alive) throw new Error(`server exited: ${m.out}`);
     const ok = await fetch(`${url}/health`).then((r) => r.ok, () => false);
-    if (ok) return { url, child, output, stop: (s = 'SIGTERM') => stopper(child, exited, s) };
+    if (ok) return procOf(m, url);
     await new Promise((r) => setTimeout(r, 100));
   }
-  child.kill('SIGKILL');
-  throw new Error(`server did not become healthy: ${output()}`);
+  m.signal('SIGKILL');
+  throw new Error(`server did not become healthy: ${m.out}`);
 }
 
-/** Starts a real worker process (tsx workers/worker.ts) and waits for its start-up line. */
-export async function startWorker(cfg: Config, extra: Record<string, string> = {}): Promise<Proc> {
-  const { child, output, exited } = launch('workers/worker.ts', envOf(cfg, extra));
+/** Starts a real worker process (tsx workers/worker.ts, or `file`) and waits for its start-up line. */
+export async function startWorker(cfg: Config, extra: Record<string, string> = {}, file = 'workers/worker.ts'): Promise<Proc> {
+  const m = launch(file, envOf(cfg, extra));
   for (let i = 0; i < 300; i++) {
-    if (child.exitCode !== null) throw new Error(`worker exited: ${output()}`);
-    if (output().includes('running queues')) return { url: '', child, output, stop: (s = 'SIGTERM') => stopper(child, exited, s) };
+    if (!m.alive) throw new Error(`worker exited: ${m.out}`);
+    if (m.out.includes('running queues')) return procOf(m, '');
     await new Promise((r) => setTimeout(r, 100));
   }
-  child.kill('SIGKILL');
-  throw new Error(`worker did not start: ${output()}`);
+  m.signal('SIGKILL');
+  throw new Error(`worker did not start: ${m.out}`);
 }
 
 /** Signs in over HTTP; returns the cookie header and CSRF token. */
@@ -101,35 +82,8 @@ export async function httpSignIn(url: string, email: string, password = 'cluster
   return { cookie, csrf: me.csrfToken, orgId: me.org.id };
 }
 
-/** Waits for `predicate` with a bounded number of polls (no timing assertions). */
-export async function waitUntil<T>(fn: () => Promise<T | undefined | null | false>, what: string, tries = 300, everyMs = 100): Promise<T> {
-  for (let i = 0; i < tries; i++) {
-    const v = await fn();
-    if (v) return v;
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 /** A private, throw-away Redis server (for tests that FLUSHALL or restart Redis without touching others). */
 export async function startPrivateRedis(): Promise<{ url: string; stop(): Promise<void> }> {
-  const port = await freePort();
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'], {
-    stdio: 'ignore',
-  });
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  const url = `redis://127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i++) {
-    const up = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, '127.0.0.1', () => {
-        s.end();
-        resolve(true);
-      });
-      s.on('error', () => resolve(false));
-    });
-    if (up) return { url, stop: () => stopper(child, exited, 'SIGTERM') };
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  child.kill('SIGKILL');
-  throw new Error('private redis did not start');
+  const redis = await startRedisServer({ group: false });
+  return { url: redis.url, stop: () => redis.stop() };
 }

@@ -56,7 +56,7 @@ function pct(sorted: number[], p: number) {
 
 describe('ascending auction: 50 bidders, 500 bids, two server processes, closed by a worker', () => {
   let env: TestEnv;
-  let servers: Proc[] = [];
+  const servers: Proc[] = [];
   let worker: Proc;
   let bidders: { cookie: string; csrf: string }[] = [];
 

@@ -1,8 +1,7 @@
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { App } from '../../server/http/app.ts';
-import { verifyLedger } from '../../server/services/ledger.ts';
+import { verifyLedger } from '../../server/services/ledger/verifier.ts';
 import { createTestEnv, type TestEnv } from '../helpers/context.ts';
 import { createDepartureWithListing } from '../helpers/fixtures.ts';
 import { as, buildApp, signIn } from '../helpers/http.ts';

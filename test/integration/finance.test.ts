@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../server/http/app.ts';
-import { verifyLedger } from '../../server/services/ledger.ts';
+import { verifyLedger } from '../../server/services/ledger/verifier.ts';
 import { createTestEnv, type TestEnv } from '../helpers/context.ts';
 import { createDepartureWithListing } from '../helpers/fixtures.ts';
 import { as, buildApp, expectErrorShape, signIn, type Session } from '../helpers/http.ts';

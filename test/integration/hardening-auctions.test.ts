@@ -71,7 +71,7 @@ describe('hardening: auctions always close, sweeps isolate failures, cancellatio
     await overdue(env.db, a.listingId);
 
     const emitted: LiveEvent[] = [];
-    const sink = (built.ctx.services.auctions as unknown as { events: { emit(e: LiveEvent[]): Promise<void> } }).events;
+    const sink = built.ctx.events;
     const spy = vi.spyOn(sink, 'emit').mockImplementation(async (e) => void emitted.push(...e));
     const r = await built.ctx.services.auctions.close(a.listingId); // before the fix: throws on every retry
     spy.mockRestore();

@@ -52,4 +52,35 @@ describe('group commit of holds across departures', () => {
       expect(holds.every((h) => h.listing_id === d.listingId)).toBe(true);
     }
   });
+
+  it('holds with and without an Idempotency-Key share the group commit: a repeated key has one effect, a refused key stays free', async () => {
+    const d = await createDepartureWithListing(env.db, { capacityTeu: 40, capacityTonnes: 1000, listedTeu: 40 });
+    const f = sessions[0]!;
+    const hold = (key?: string) =>
+      as(built.app, f)({ method: 'POST', url: '/api/holds', ...(key ? { headers: { 'idempotency-key': key } } : {}), payload: { listingId: d.listingId, teu: 1, tonnes: 10 } });
+    // all at once, so that keyed and unkeyed requests land in the same batches
+    const res = await Promise.all([
+      ...Array.from({ length: 8 }, () => hold('batch-dup')),
+      ...Array.from({ length: 8 }, (_, i) => hold(`batch-k${i}`)),
+      ...Array.from({ length: 8 }, () => hold()),
+    ]);
+    expect(res.map((r) => r.statusCode)).toEqual(res.map(() => 201));
+    expect(new Set(res.slice(0, 8).map((r) => r.json().id)).size).toBe(1);
+    const held = await env.db.selectFrom('holds').select('id').where('departure_id', '=', d.departureId).execute();
+    expect(held).toHaveLength(17);
+    expect(new Set(res.map((r) => r.json().id))).toEqual(new Set(held.map((h) => h.id)));
+    const keys = await env.db.selectFrom('idempotency_keys').select(['key', 'status_code']).where('key', 'like', 'batch-%').execute();
+    expect(keys).toHaveLength(9);
+    expect(keys.every((k) => k.status_code === 201)).toBe(true);
+
+    // Postgres refuses what the (now stale) Redis cache admits: the refused keys are given up, so a retry may
+    // claim them again, and the batch's other answers are unaffected
+    await env.db.updateTable('listings').set({ remaining_teu: 0 }).where('id', '=', d.listingId).execute();
+    const refused = await Promise.all([...Array.from({ length: 4 }, (_, i) => hold(`batch-r${i}`)), hold(), hold('batch-dup')]);
+    expect(refused.slice(0, 5).map((r) => r.statusCode)).toEqual([409, 409, 409, 409, 409]);
+    for (const r of refused.slice(0, 5)) expect(r.json().error.code).toBe('insufficient_capacity');
+    expect(refused[5]!.statusCode).toBe(201);
+    expect(refused[5]!.json().id).toBe(res[0]!.json().id);
+    expect(await env.db.selectFrom('idempotency_keys').select('key').where('key', 'like', 'batch-r%').execute()).toEqual([]);
+  });
 });

@@ -68,6 +68,7 @@ const hostileHeader = fc.oneof(hostileString.map(headerSafe), fc.constantFrom('x
 const LONE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 /** encodeURIComponent refuses lone surrogates; the URL carries U+FFFD instead (what a lenient client would send). */
 const enc = (s: string) => encodeURIComponent(s.replace(LONE, '\ufffd'));
+// eslint-disable-next-line no-control-regex -- NUL is exactly what Postgres cannot store
 const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 function hasNonFinite(v: unknown, depth = 0): boolean {
   if (typeof v === 'number') return !Number.isFinite(v);
@@ -188,7 +189,7 @@ describe('hostile HTTP input, generated from the OpenAPI document', () => {
     const settled = await built.ctx.services.ledger.settleBooking(ids.f2BookingId);
     ids.f2InvoiceId = settled.invoiceId!;
     expect(ids.f2InvoiceId).toBeTruthy();
-    // Reading a balance creates the organisation's ledger accounts on first use (LedgerService.account): done
+    // Reading a balance creates the organisation's ledger accounts on first use (LedgerAccounts.id in server/services/ledger/posting.ts): done
     // here, so that the tolerated GETs below do not count as a change.
     for (const s of [f1, op1, victim]) await ok(as(app, s)({ method: 'GET', url: '/api/ledger/balance' }), 200);
     // forwarder1's revoked key and signed-out session

@@ -91,7 +91,7 @@ describe('hostile Socket.IO input', () => {
     const huge = 'x'.repeat(12_000);
     const nested: Record<string, unknown> = {};
     let cur = nested;
-    for (let i = 0; i < 200; i++) cur = (cur.corridorId = {}) as Record<string, unknown>;
+    for (let i = 0; i < 200; i++) cur = (cur.corridorId = {});
     const payloads: unknown[] = [
       undefined, null, 0, 1, -1, 1.5, true, false, '', 'corridor', fixture.corridorId, `corridor:${fixture.corridorId}`, huge,
       [], [fixture.corridorId], [{ corridorId: fixture.corridorId }], {}, { corridorId: null }, { corridorId: 1 }, { corridorId: true },

@@ -1,5 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { idemKey } from '../../server/adapters/db/idempotency.ts';
@@ -7,30 +5,7 @@ import type { App } from '../../server/http/app.ts';
 import { createTestEnv, type TestEnv } from '../helpers/context.ts';
 import { createDepartureWithListing } from '../helpers/fixtures.ts';
 import { as, buildApp, signIn, type Session } from '../helpers/http.ts';
-import { freePort, waitUntil } from '../helpers/procs.ts';
-
-/** A private redis-server on a fixed port, so it can be stopped, frozen and started again at the same address. */
-class PrivateRedis {
-  child: ChildProcess | undefined;
-  constructor(readonly port: number) {}
-  get url() {
-    return `redis://127.0.0.1:${this.port}`;
-  }
-  async start() {
-    this.child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'], { stdio: 'ignore' });
-    await waitUntil(() => new Promise<boolean>((resolve) => {
-      const s = net.connect(this.port, '127.0.0.1', () => (s.end(), resolve(true)));
-      s.on('error', () => resolve(false));
-    }), 'redis to listen', 100, 50);
-  }
-  async stop() {
-    const c = this.child;
-    if (!c || c.exitCode !== null) return;
-    const exited = new Promise((r) => c.once('exit', r));
-    c.kill('SIGKILL');
-    await exited;
-  }
-}
+import { freePort, RedisServer, waitUntil } from '../helpers/procs.ts';
 
 /** Resolves with the answer, or with 'hung' when none came within `ms` (a liveness check, not a speed one). */
 async function answers<T>(p: Promise<T>, ms = 15_000): Promise<T | 'hung'> {
@@ -47,14 +22,15 @@ async function answers<T>(p: Promise<T>, ms = 15_000): Promise<T | 'hung'> {
  */
 describe('a Redis outage does not hang the API', () => {
   let env: TestEnv;
-  let redis: PrivateRedis;
+  /** A private redis-server on a fixed port, so it can be stopped, frozen and started again at the same address. */
+  let redis: RedisServer;
   let built: App;
   let app: FastifyInstance;
   let fwd: Session;
   let listingId: string;
 
   beforeAll(async () => {
-    redis = new PrivateRedis(await freePort());
+    redis = new RedisServer({ port: await freePort(), group: false });
     await redis.start();
     env = await createTestEnv({ cfg: { redisUrl: redis.url, apiPerMinute: 100_000, redisCommandTimeoutMs: 300 } });
     built = await buildApp(env.cfg);
@@ -64,15 +40,15 @@ describe('a Redis outage does not hang the API', () => {
   });
   afterAll(async () => {
     await app?.close();
-    await redis?.stop();
+    await redis?.kill();
     // the test env's own Redis client points at the private server: give cleanup a live one
     await redis?.start().catch(() => {});
     await env?.cleanup();
-    await redis?.stop();
+    await redis?.kill();
   });
 
   it('Redis stopped: reads, holds and bookings answer from Postgres; sign-in answers 503; retries are not duplicated', async () => {
-    await redis.stop();
+    await redis.kill();
     const api = as(app, fwd);
     const me = await answers(api({ method: 'GET', url: '/api/me' }));
     expect(me === 'hung' ? 'hung' : me.statusCode).toBe(200);
@@ -112,7 +88,7 @@ describe('a Redis outage does not hang the API', () => {
 
   it('Redis frozen (accepts connections, answers nothing): requests still answer', async () => {
     await waitUntil(async () => (await app.inject({ method: 'GET', url: '/health' })).statusCode === 200, 'health with Redis back');
-    redis.child!.kill('SIGSTOP');
+    redis.signal('SIGSTOP');
     try {
       const api = as(app, fwd);
       const me = await answers(api({ method: 'GET', url: '/api/me' }));
@@ -122,7 +98,7 @@ describe('a Redis outage does not hang the API', () => {
       const health = await answers(app.inject({ method: 'GET', url: '/health' }));
       expect(health === 'hung' ? 'hung' : health.statusCode).toBe(503);
     } finally {
-      redis.child!.kill('SIGCONT');
+      redis.signal('SIGCONT');
     }
   });
 

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../server/http/app.ts';
-import { verifyLedger } from '../../server/services/ledger.ts';
+import { verifyLedger } from '../../server/services/ledger/verifier.ts';
 import { createTestEnv, type TestEnv } from '../helpers/context.ts';
 import { createDepartureWithListing } from '../helpers/fixtures.ts';
 import { as, buildApp, signIn } from '../helpers/http.ts';
@@ -28,8 +28,8 @@ describe('settlement survives a worker killed half way', () => {
   });
 
   it('SIGKILL inside the transaction → no ledger rows; a fresh worker posts exactly one set of entries', async () => {
-    // SETTLE_PAUSE_MS: test-only fault injection, the worker sleeps inside the transaction after the charge
-    const paused = await startWorker(env.cfg, { SETTLE_PAUSE_MS: '5000' });
+    // test-only fault injection: this worker entry sleeps SETTLE_PAUSE_MS inside the transaction after the charge
+    const paused = await startWorker(env.cfg, { SETTLE_PAUSE_MS: '5000' }, 'test/helpers/worker-with-settle-pause.ts');
     workers.push(paused);
 
     const f1 = await signIn(built.app, 'forwarder1@demo.test');

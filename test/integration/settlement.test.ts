@@ -1,7 +1,9 @@
 import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../server/http/app.ts';
-import { ledgerKeys, verifyLedger, type LedgerService } from '../../server/services/ledger.ts';
+import { ledgerKeys } from '../../server/adapters/db/ledger-repo.ts';
+import type { LedgerService } from '../../server/services/ledger/index.ts';
+import { verifyLedger } from '../../server/services/ledger/verifier.ts';
 import { createTestEnv, type TestEnv } from '../helpers/context.ts';
 import { createDepartureWithListing } from '../helpers/fixtures.ts';
 import { as, buildApp, signIn, type Session } from '../helpers/http.ts';

@@ -65,6 +65,15 @@ describe('layers', () => {
     expect(upward).toEqual([]);
   });
 
+  it('no SQL outside the repositories (server/adapters/db) and the migrations', () => {
+    const SQL = /sql`|\.(selectFrom|updateTable|insertInto|deleteFrom|selectNoFrom)\(|from 'kysely'/;
+    const offenders = files
+      .map((f) => path.relative(ROOT, f).split(path.sep).join('/'))
+      .filter((rel) => !rel.startsWith('server/adapters/db/'))
+      .filter((rel) => SQL.test(readFileSync(path.join(ROOT, rel), 'utf8')));
+    expect(offenders).toEqual([]);
+  });
+
   it('detects an upward import (the check itself works)', () => {
     expect(levelOf('server/adapters/db/audit.ts')! < levelOf('server/services/auth.ts')!).toBe(true);
   });

@@ -91,7 +91,7 @@ describe('validateWeeklyService', () => {
     ['listed above capacity', { listedTeu: 91 }],
     ['negative price', { unitPriceCents: -1 }],
   ])('rejects %s', (_name, over) => {
-    const r = validateWeeklyService(service(over as Partial<WeeklyService>));
+    const r = validateWeeklyService(service(over));
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.code).toBe('invalid_service');
   });

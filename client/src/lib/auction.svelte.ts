@@ -19,6 +19,7 @@ import type {
   Listing,
   ListingClosedEvent,
   ListingUpdateEvent,
+  NewBidBody,
 } from './types';
 
 /** soft close defaults when the listing does not carry its own (seconds) */
@@ -222,7 +223,7 @@ export class AuctionRoom {
   connect(): () => void {
     this.#disposed = false;
     const w = live.watch([{ listingId: this.id }]);
-    w.ready.then(() => {
+    void w.ready.then(() => {
       if (!this.#disposed) void this.load();
     });
     const offs = [
@@ -404,10 +405,7 @@ export class AuctionRoom {
   }
 
   /** POST a bid; throws ApiError. Applies what the answer tells at once, then re-reads. */
-  async placeBid(
-    body: { teu: number; unitPriceCents: number; allOrNothing?: boolean; maxUnitPriceCents?: number },
-    idempotencyKey: string,
-  ): Promise<BidResult> {
+  async placeBid(body: NewBidBody, idempotencyKey: string): Promise<BidResult> {
     const r = await api.post<BidResult>(`/listings/${encodeURIComponent(this.id)}/bids`, body, { idempotencyKey });
     if (this.listing) {
       this.#setClosesAt(r?.closesAt);

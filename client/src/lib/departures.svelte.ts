@@ -14,7 +14,7 @@ export function mergeFresh(dep: Departure, fresh: Departure): boolean {
   const changed = dep.freeTeu !== fresh.freeTeu || dep.freeTonnes !== fresh.freeTonnes;
   for (const k of Object.keys(fresh) as (keyof Departure)[]) {
     if (k === 'listings' && !('listings' in dep)) continue;
-    (dep as any)[k] = fresh[k];
+    (dep as Record<keyof Departure, unknown>)[k] = fresh[k];
   }
   return changed;
 }
@@ -225,7 +225,7 @@ export class DeparturesBoard {
 
 function stripListings(d: Departure): Departure {
   const { listings: _l, ...rest } = d;
-  return rest as Departure;
+  return rest;
 }
 
 function sortByDeparture(list: Departure[]) {

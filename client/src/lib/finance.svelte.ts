@@ -1,6 +1,6 @@
 /** Finance: ledger balances, recent transfers and invoices of the signed-in organisation. */
 import { api, ApiError, errorMessage } from './api';
-import type { Invoice, LedgerAccount, Transfer } from './types';
+import type { Invoice, InvoiceDetail, LedgerAccount, Transfer } from './types';
 
 export const ACCOUNT_INFO: Record<string, { title: string; text: string }> = {
   forwarder_payable: {
@@ -46,7 +46,7 @@ export class Finance {
   partErrors = $state<{ balance?: string; transfers?: string; invoices?: string }>({});
   refreshing = $state(false);
   /** invoice id → loaded detail (with lines) */
-  details = $state<Record<string, Invoice | 'loading' | { error: string }>>({});
+  details = $state<Record<string, InvoiceDetail | 'loading' | { error: string }>>({});
   fetchStartedAt = 0;
   #token = 0;
 
@@ -100,7 +100,7 @@ export class Finance {
     }
     this.details[id] = 'loading';
     try {
-      const inv = await api.get<Invoice>(`/invoices/${encodeURIComponent(id)}`);
+      const inv = await api.get<InvoiceDetail>(`/invoices/${encodeURIComponent(id)}`);
       this.details[id] = {
         ...cents(inv, ['totalCents', 'vatCents', 'netCents']),
         lines: (inv.lines ?? []).map((line) => cents(line, ['unitPriceCents', 'amountCents'])),

@@ -17,6 +17,7 @@ import { session } from './session.svelte';
 
 export type LiveState = 'live' | 'reconnecting' | 'offline';
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each page narrows the payload of the event it subscribes to
 type Handler = (payload: any) => void;
 type SyncHandler = (info: { reconnect: boolean }) => void;
 
@@ -107,7 +108,7 @@ class Live {
       if (!entry) {
         entry = { room: rooms[i], count: 0, acked: false, waiters: [] };
         this.#rooms.set(key, entry);
-        if (this.#socket?.connected) this.#join(key, entry);
+        if (this.#socket?.connected) void this.#join(key, entry);
       }
       entry.count++;
       if (!entry.acked && this.#socket?.connected) {

@@ -61,7 +61,7 @@ class Session {
   }
 
   #set(me: Me) {
-    setCsrfToken(me.csrfToken);
+    setCsrfToken(me.csrfToken ?? null);
     this.me = me;
     this.status = 'signed-in';
   }

@@ -1,4 +1,4 @@
-import { Kysely, PostgresDialect, type Transaction } from 'kysely';
+import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
 import type { DB } from './schema.ts';
 
@@ -28,6 +28,11 @@ export async function inTransaction<T>(db: Db, fn: (tx: Tx) => Promise<T>, attem
       await new Promise((r) => setTimeout(r, 5 * i + Math.random() * 10));
     }
   }
+}
+
+/** A round trip to Postgres (health checks). */
+export async function pingDb(db: Db): Promise<void> {
+  await sql`select 1`.execute(db);
 }
 
 export function pgErrorCode(err: unknown): string | undefined {

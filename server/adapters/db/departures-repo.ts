@@ -1,5 +1,7 @@
-import type { Kysely } from 'kysely';
-import type { DB } from './schema.ts';
+import { sql, type Insertable, type Kysely } from 'kysely';
+import type { Scope } from '../../domain/principal.ts';
+import type { DB, DeparturesTable } from './schema.ts';
+import type { Tx } from './db.ts';
 
 /** Reusable query fragment: a departure with its corridor ends, mode and operator name. */
 export function departureQuery(db: Kysely<DB>) {
@@ -17,7 +19,7 @@ export function departureQuery(db: Kysely<DB>) {
     ]);
 }
 
-export type DepartureJoined = Awaited<ReturnType<ReturnType<typeof departureQuery>['executeTakeFirstOrThrow']>>;
+type DepartureJoined = Awaited<ReturnType<ReturnType<typeof departureQuery>['executeTakeFirstOrThrow']>>;
 
 /** The public `Departure` shape of API.md (plus a few extra fields). */
 export function toDeparture(r: DepartureJoined) {
@@ -47,4 +49,125 @@ export function toDeparture(r: DepartureJoined) {
     dangerousGoods: r.dangerous_goods,
   };
 }
-export type Departure = ReturnType<typeof toDeparture>;
+
+/** The departure row columns that describe its load (availability), as the conditional updates return them. */
+export type DepartureLoad = {
+  id: string;
+  corridor_id: string;
+  operator_org_id: string;
+  seq: number;
+  capacity_teu: number;
+  capacity_tonnes: number;
+  held_teu: number;
+  held_tonnes: number;
+  booked_teu: number;
+  booked_tonnes: number;
+};
+const DEPARTURE_LOAD = [
+  'id', 'corridor_id', 'operator_org_id', 'seq', 'capacity_teu', 'capacity_tonnes', 'held_teu', 'held_tonnes', 'booked_teu', 'booked_tonnes',
+] as const;
+
+/** One departure by id, with its joins (the public shape's source). */
+export function findDeparture(db: Kysely<DB>, id: string) {
+  return departureQuery(db).where('d.id', '=', id).executeTakeFirst();
+}
+
+/** Departures from `since` on, in departure order; a non-`all` scope sees only those its organisation operates. */
+export function departuresOfScope(db: Kysely<DB>, scope: Scope, since: Date, limit = 500) {
+  let q = departureQuery(db).where('d.departs_at', '>=', since);
+  if (scope.kind !== 'all') q = q.where('d.operator_org_id', '=', scope.orgId);
+  return q.orderBy('d.departs_at').limit(limit).execute();
+}
+
+/** What a new listing needs to know about its departure. */
+export function departureForListing(db: Kysely<DB>, id: string) {
+  return db
+    .selectFrom('departures')
+    .select(['id', 'operator_org_id', 'corridor_id', 'cutoff_at', 'capacity_teu', 'status'])
+    .where('id', '=', id)
+    .executeTakeFirst();
+}
+
+/**
+ * Takes the departure's row lock: the first step of every capacity path (lock order: departure, then
+ * listing), so concurrent changes of one departure's load are serialised.
+ */
+export async function lockDeparture(tx: Tx, id: string): Promise<void> {
+  await tx.selectFrom('departures').select('id').where('id', '=', id).forUpdate().execute();
+}
+
+/** Locks the departure and reads the terms of what it has promised (capacity, booked, held TEU). */
+export function lockDepartureLoad(tx: Tx, id: string) {
+  return tx.selectFrom('departures').select(['capacity_teu', 'booked_teu', 'held_teu']).where('id', '=', id).forUpdate().executeTakeFirstOrThrow();
+}
+
+export async function insertDeparture(tx: Tx, values: Insertable<DeparturesTable>): Promise<string> {
+  const d = await tx.insertInto('departures').values(values).returning('id').executeTakeFirstOrThrow();
+  return d.id;
+}
+
+/**
+ * Gives held or booked capacity back to the departure (the caller's transaction has already locked it) and
+ * bumps its `seq`. Returns its new load.
+ */
+export function releaseLoad(tx: Tx, kind: 'held' | 'booked', departureId: string, teu: number, tonnes: number, now: Date): Promise<DepartureLoad> {
+  return tx
+    .updateTable('departures')
+    .set(
+      kind === 'held'
+        ? { held_teu: sql`held_teu - ${teu}`, held_tonnes: sql`held_tonnes - ${tonnes}`, seq: sql`seq + 1`, updated_at: now }
+        : { booked_teu: sql`booked_teu - ${teu}`, booked_tonnes: sql`booked_tonnes - ${tonnes}`, seq: sql`seq + 1`, updated_at: now },
+    )
+    .where('id', '=', departureId)
+    .returning(DEPARTURE_LOAD)
+    .executeTakeFirstOrThrow();
+}
+
+/** A confirmation: held capacity becomes booked (the departure's load is unchanged, so is its `seq`). */
+export function moveHeldToBooked(tx: Tx, departureId: string, teu: number, tonnes: number, now: Date) {
+  return tx
+    .updateTable('departures')
+    .set({
+      held_teu: sql`held_teu - ${teu}`,
+      held_tonnes: sql`held_tonnes - ${tonnes}`,
+      booked_teu: sql`booked_teu + ${teu}`,
+      booked_tonnes: sql`booked_tonnes + ${tonnes}`,
+      updated_at: now,
+    })
+    .where('id', '=', departureId)
+    .returning(['operator_org_id', 'corridor_id'])
+    .executeTakeFirstOrThrow();
+}
+
+export async function corridorExists(db: Kysely<DB>, id: string): Promise<boolean> {
+  return !!(await db.selectFrom('corridors').select('id').where('id', '=', id).executeTakeFirst());
+}
+
+/** A corridor's mode, distance and the coordinates of its two clusters (for CO2e figures). */
+export function corridorRoute(db: Kysely<DB>, corridorId: string) {
+  return db
+    .selectFrom('corridors as c')
+    .innerJoin('clusters as f', 'f.id', 'c.from_cluster_id')
+    .innerJoin('clusters as t', 't.id', 'c.to_cluster_id')
+    .select(['c.mode', 'c.distance_km', 'f.lat as flat', 'f.lon as flon', 't.lat as tlat', 't.lon as tlon'])
+    .where('c.id', '=', corridorId)
+    .executeTakeFirstOrThrow();
+}
+
+/** What the availability cache holds of a departure: its load and its open fixed / falling listings. */
+export async function availabilitySnapshot(db: Kysely<DB>, departureId: string) {
+  const dep = await db
+    .selectFrom('departures')
+    .select(['seq', 'capacity_teu', 'capacity_tonnes', 'held_teu', 'held_tonnes', 'booked_teu', 'booked_tonnes', 'cutoff_at', 'status'])
+    .where('id', '=', departureId)
+    .executeTakeFirst();
+  if (!dep) return undefined;
+  const listings = await db
+    .selectFrom('listings')
+    .select(['id', 'remaining_teu'])
+    .where('departure_id', '=', departureId)
+    .where('status', '=', 'open')
+    .where('format', 'in', ['fixed', 'falling'])
+    .execute();
+  return { dep, listings };
+}

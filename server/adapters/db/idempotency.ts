@@ -81,6 +81,14 @@ export async function storeAnswer(tx: Tx, k: IdemKey, status: number, body: unkn
     .execute();
 }
 
+/**
+ * Gives a claimed key up again, in the transaction that claimed it, when that request had no effect after all
+ * (one refused item of a batch whose other items commit): as after a rollback, a retry may claim it anew.
+ */
+export async function releaseKey(tx: Tx, k: IdemKey): Promise<void> {
+  await tx.deleteFrom('idempotency_keys').where('org_id', '=', k.orgId).where('key', '=', k.key).execute();
+}
+
 /** API.md: keys are kept at least 24 hours. */
 export const IDEMPOTENCY_KEEP_MS = 24 * 3_600_000;
 

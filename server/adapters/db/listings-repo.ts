@@ -1,6 +1,7 @@
-import type { Selectable } from 'kysely';
+import { sql, type Insertable, type Kysely, type Selectable } from 'kysely';
 import { fallingPrice } from '../../core/pricing.ts';
-import type { ListingsTable } from './schema.ts';
+import type { DB, ListingsTable } from './schema.ts';
+import type { Tx } from './db.ts';
 
 export type ListingRow = Selectable<ListingsTable>;
 
@@ -41,4 +42,93 @@ export function toListing(l: ListingRow, now: Date) {
     ...(l.closes_at ? { closesAt: l.closes_at.toISOString() } : {}),
     unsoldAction: l.unsold_action,
   };
+}
+
+export function findListing(db: Kysely<DB>, id: string): Promise<ListingRow | undefined> {
+  return db.selectFrom('listings').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** A listing with the departure fields the hold path needs (corridor, cut-off, capacity). */
+export function listingForHold(db: Kysely<DB>, id: string) {
+  return db
+    .selectFrom('listings as l')
+    .innerJoin('departures as d', 'd.id', 'l.departure_id')
+    .selectAll('l')
+    .select(['d.corridor_id', 'd.cutoff_at', 'd.capacity_teu', 'd.capacity_tonnes'])
+    .where('l.id', '=', id)
+    .executeTakeFirst();
+}
+
+/** A listing with its departure's operator and corridor (who may cancel it, which cache entry it touches). */
+export function listingWithOperator(db: Kysely<DB>, id: string) {
+  return db
+    .selectFrom('listings as l')
+    .innerJoin('departures as d', 'd.id', 'l.departure_id')
+    .select(['l.id', 'l.status', 'd.operator_org_id', 'd.corridor_id', 'd.id as departure_id'])
+    .where('l.id', '=', id)
+    .executeTakeFirst();
+}
+
+/** The listing's own cancellation fee rule as stored (null: the default rule applies). */
+export async function feeRuleOf(db: Kysely<DB>, listingId: string): Promise<unknown> {
+  const l = await db.selectFrom('listings').select('fee_rule').where('id', '=', listingId).executeTakeFirst();
+  return l?.fee_rule ?? null;
+}
+
+/** TEU the departure's open listings still offer (in the caller's transaction, under the departure's lock). */
+export async function openListedTeu(tx: Tx, departureId: string): Promise<number> {
+  const r = await tx
+    .selectFrom('listings')
+    .select(sql<number>`coalesce(sum(remaining_teu), 0)::int`.as('n'))
+    .where('departure_id', '=', departureId)
+    .where('status', '=', 'open')
+    .executeTakeFirstOrThrow();
+  return r.n;
+}
+
+export function insertListing(tx: Tx, values: Insertable<ListingsTable>): Promise<ListingRow> {
+  return tx.insertInto('listings').values(values).returningAll().executeTakeFirstOrThrow();
+}
+
+/** Share-locks the listing (waits for a cancellation in flight, keeps one from committing) and reads its status. */
+export function lockListingStatus(tx: Tx, id: string) {
+  return tx.selectFrom('listings').select('status').where('id', '=', id).forShare().executeTakeFirst();
+}
+
+/** Locks the listing for a cancellation and reads what decides whether it may be cancelled. */
+export function lockListingForCancel(tx: Tx, id: string) {
+  return tx.selectFrom('listings').select(['format', 'status', 'closes_at', 'max_close_at']).where('id', '=', id).forUpdate().executeTakeFirst();
+}
+
+/** Cancels an open listing; undefined when it is no longer open. */
+export function markListingCancelled(tx: Tx, id: string, now: Date): Promise<ListingRow | undefined> {
+  return tx
+    .updateTable('listings')
+    .set({ status: 'cancelled', closed_at: now, updated_at: now })
+    .where('id', '=', id)
+    .where('status', '=', 'open')
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/**
+ * Gives held or booked TEU back to the listing (the caller's transaction has already locked the departure).
+ * The listing never exceeds its offered TEU.
+ */
+export function returnTeuToListing(tx: Tx, listingId: string, teu: number, now: Date) {
+  return tx
+    .updateTable('listings')
+    .set({ remaining_teu: sql`least(teu, remaining_teu + ${teu})`, updated_at: now })
+    .where('id', '=', listingId)
+    .returning(['id', 'status', 'remaining_teu'])
+    .executeTakeFirstOrThrow();
+}
+
+export async function listingHasBids(tx: Tx, listingId: string): Promise<boolean> {
+  return !!(await tx.selectFrom('bids').select('id').where('listing_id', '=', listingId).limit(1).executeTakeFirst());
+}
+
+/** The database's clock (one clock decides an auction's close: read it under the listing's row lock). */
+export async function databaseNow(tx: Tx): Promise<Date> {
+  return (await sql<{ now: Date }>`select clock_timestamp() as now`.execute(tx)).rows[0]!.now;
 }

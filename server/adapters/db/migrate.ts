@@ -15,10 +15,11 @@ export function migrationDatabaseUrl(env: NodeJS.ProcessEnv = process.env): stri
  *  (`cx_grant_app_role()`, migration 20261203T1200), so tables added by later migrations are granted to
  *  it — and tables guarded by the append-only trigger get read and insert only — without each migration
  *  having to remember. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the migrator runs on any schema: migrations are frozen in time
 export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
   const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
   const { error, results } = await migrator.migrateToLatest();
-  if (error) throw error instanceof Error ? error : new Error(String(error));
+  if (error) throw error instanceof Error ? error : new Error(`migration failed: ${JSON.stringify(error)}`);
   const applied = (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
   if (applied.length > 0) {
     const { rows } = await sql<{ ok: boolean }>`select to_regprocedure('cx_grant_app_role()') is not null as ok`.execute(db);

@@ -1,3 +1,5 @@
+import type { Booking } from '../../domain/schemas/trade.ts';
+import type { DepartureLoad } from '../db/departures-repo.ts';
 import type { Redis } from '../redis/redis.ts';
 
 /** A live event bound for Socket.IO rooms. `coalesceKey` marks events where only the latest matters. */
@@ -25,6 +27,50 @@ export const rooms = {
   apiKey: (id: string) => `apikey:${id}`,
 };
 
+/** `departure:availability`: a departure's free TEU and tonnes after a change (a state: coalesced by its `seq`). */
+export function availabilityEvent(d: DepartureLoad): LiveEvent {
+  return {
+    rooms: [rooms.departure(d.id), rooms.corridor(d.corridor_id)],
+    event: 'departure:availability',
+    payload: {
+      departureId: d.id,
+      seq: Number(d.seq),
+      freeTeu: d.capacity_teu - d.held_teu - d.booked_teu,
+      freeTonnes: d.capacity_tonnes - d.held_tonnes - d.booked_tonnes,
+      /** When the server committed the change (epoch ms): lets clients and the benchmark measure push latency. */
+      at: Date.now(),
+    },
+    coalesceKey: `avail:${d.id}`,
+    version: Number(d.seq),
+  };
+}
+
+type ListingState = { id: string; status: string; remaining_teu: number };
+
+function listingUpdatePayload(l: ListingState, currentPriceCents?: number) {
+  return { listingId: l.id, status: l.status, remainingTeu: l.remaining_teu, ...(currentPriceCents !== undefined ? { currentPriceCents } : {}) };
+}
+
+/** `listing:update` after a hold, release or cancellation moved its remaining TEU (a state: coalesced, newest wins). */
+export function listingUpdateEvent(l: ListingState, currentPriceCents?: number): LiveEvent {
+  return { rooms: [rooms.listing(l.id)], event: 'listing:update', payload: listingUpdatePayload(l, currentPriceCents), coalesceKey: `listing:${l.id}` };
+}
+
+/** `listing:update` for a price step or the listing's cancellation: never coalesced, each one is delivered. */
+export function listingNoticeEvent(l: ListingState, currentPriceCents?: number): LiveEvent {
+  return { rooms: [rooms.listing(l.id)], event: 'listing:update', payload: listingUpdatePayload(l, currentPriceCents) };
+}
+
+/** `hold:expired` to the holder's organisation: its hold expired or its listing was cancelled (`reason`). */
+export function holdEndedEvent(h: { id: string; listing_id: string; org_id: string }, reason: 'expired' | 'cancelled'): LiveEvent {
+  return { rooms: [rooms.org(h.org_id)], event: 'hold:expired', payload: { holdId: h.id, listingId: h.listing_id, reason } };
+}
+
+/** `booking:confirmed` to the buyer's and the operator's organisations. */
+export function bookingConfirmedEvent(b: Booking, operatorOrgId: string): LiveEvent {
+  return { rooms: [rooms.org(b.forwarderOrgId), rooms.org(operatorOrgId)], event: 'booking:confirmed', payload: b };
+}
+
 /** Stream every process writes its live events to; every server reads all of it and delivers to its own sockets. */
 export const eventStreamKey = (prefix: string) => `${prefix}{live}:events`;
 
@@ -41,13 +87,5 @@ export class StreamEventSink implements EventSink {
       pipe.xadd(eventStreamKey(this.prefix), 'MAXLEN', '~', '20000', '*', ...key, 'e', JSON.stringify(e));
     }
     await pipe.exec();
-  }
-}
-
-/** A sink that records, for tests and for code paths with nothing to notify. */
-export class MemoryEventSink implements EventSink {
-  readonly events: LiveEvent[] = [];
-  async emit(events: LiveEvent[]): Promise<void> {
-    this.events.push(...events);
   }
 }

@@ -36,7 +36,7 @@ export class StreamRelay {
     let failed = false;
     while (this.running) {
       try {
-        const res = (await this.redis.xread('COUNT', 500, 'BLOCK', 1000, 'STREAMS', key, id)) as [string, [string, string[]][]][] | null;
+        const res = (await this.redis.xread('COUNT', 500, 'BLOCK', 1000, 'STREAMS', key, id));
         if (failed) {
           failed = false;
           this.onRecovered();

@@ -1,7 +1,8 @@
 import type { Server as HttpServer } from 'node:http';
 import { createAdapter } from '@socket.io/redis-streams-adapter';
-import { Server, type Socket } from 'socket.io';
+import { Server, type DefaultEventsMap, type Socket as IoSocket } from 'socket.io';
 import type { Db } from '../db/db.ts';
+import { targetExists } from '../db/network-repo.ts';
 import type { Redis } from '../redis/redis.ts';
 import type { Config } from '../../config.ts';
 import type { Role } from '../../domain/enums.ts';
@@ -40,6 +41,16 @@ export function parseTarget(payload: unknown): Target | null {
   if (k === 'corridorId' || k === 'departureId' || k === 'listingId') return { [k]: v } as Target;
   return null;
 }
+
+/** What each live connection carries (`socket.data`). */
+export interface SocketData {
+  principal: Principal;
+  /** When its session ends (ms since the epoch), if a timer is armed for it. */
+  expiresAt?: number;
+  expiryTimer?: NodeJS.Timeout;
+}
+export type LiveServer = Server<DefaultEventsMap, DefaultEventsMap, DefaultEventsMap, SocketData>;
+type Socket = IoSocket<DefaultEventsMap, DefaultEventsMap, DefaultEventsMap, SocketData>;
 
 /**
  * What the socket server needs to know about callers (implemented by AuthService): who a key or cookie
@@ -98,7 +109,7 @@ const MAX_TIMER_MS = 2_147_483_647;
  * revoked, role or organisation changed); a session's sockets are also cut at its known expiry.
  * Rooms: corridor / departure / listing (joined on request), org and session (joined automatically).
  */
-export function createSocketServer(o: SocketServerOptions): Server {
+export function createSocketServer(o: SocketServerOptions): LiveServer {
   const trust = compileTrust(o.trustProxy ?? false);
   const allowed = allowList(o.allowedOrigins);
   const perPrincipal = o.socketsPerPrincipal ?? 20;
@@ -107,7 +118,7 @@ export function createSocketServer(o: SocketServerOptions): Server {
   /** This server's sockets by principal room: the per-principal cap and the re-check read it. */
   const byPrincipal = new Map<string, Set<Socket>>();
 
-  const io = new Server(o.httpServer, {
+  const io = new Server<DefaultEventsMap, DefaultEventsMap, DefaultEventsMap, SocketData>(o.httpServer, {
     adapter: createAdapter(o.redis, { streamName: `${o.prefix}{live}:socket.io`, maxLen: 100_000 }),
     serveClient: false,
     maxHttpBufferSize: 16 * 1024,
@@ -125,16 +136,16 @@ export function createSocketServer(o: SocketServerOptions): Server {
   };
 
   const expiryTimer = (socket: Socket, at: number | undefined) => {
-    clearTimeout(socket.data.expiryTimer as NodeJS.Timeout | undefined);
+    clearTimeout(socket.data.expiryTimer);
     if (at === undefined) return;
     const delay = Math.max(0, at - Date.now());
     if (delay > MAX_TIMER_MS) return;
     socket.data.expiresAt = at;
     socket.data.expiryTimer = setTimeout(() => end(socket, 'expired'), delay);
-    (socket.data.expiryTimer as NodeJS.Timeout).unref();
+    socket.data.expiryTimer.unref();
   };
 
-  io.use(async (socket, next) => {
+  const authenticate = async (socket: Socket, next: (err?: Error) => void) => {
     try {
       if (handshakesPerMinute > 0 && o.limiter) {
         const address = clientAddress(socket.request, trust);
@@ -154,7 +165,8 @@ export function createSocketServer(o: SocketServerOptions): Server {
     } catch {
       next(new Error('unauthorized'));
     }
-  });
+  };
+  io.use((socket, next) => void authenticate(socket, next));
 
   // Re-validation of every principal with a socket here: one query per round, never one per socket. A failed
   // query (Postgres away) keeps the sockets and tries again next round; revocations through the API still
@@ -169,7 +181,7 @@ export function createSocketServer(o: SocketServerOptions): Server {
       for (const room of live) {
         const v = valid.get(room);
         for (const socket of byPrincipal.get(room) ?? []) {
-          const p = socket.data.principal as Principal;
+          const p = socket.data.principal;
           if (!v) end(socket, 'revoked');
           else if (v.role !== p.role || v.orgId !== p.orgId) {
             o.auth.principals.evict(room); // the cached principal is stale too: a reconnect reads the new role
@@ -188,7 +200,7 @@ export function createSocketServer(o: SocketServerOptions): Server {
   o.httpServer.once('close', () => clearInterval(recheckTimer));
 
   io.on('connection', (socket: Socket) => {
-    const p = socket.data.principal as Principal;
+    const p = socket.data.principal;
     const who = principalRoom(p);
     // the cap again, synchronously: two handshakes of one principal may have passed the middleware together
     const mine = byPrincipal.get(who) ?? new Set<Socket>();
@@ -211,7 +223,7 @@ export function createSocketServer(o: SocketServerOptions): Server {
     reset.unref();
     socket.on('disconnect', () => {
       clearInterval(reset);
-      clearTimeout(socket.data.expiryTimer as NodeJS.Timeout | undefined);
+      clearTimeout(socket.data.expiryTimer);
       mine.delete(socket);
       if (mine.size === 0 && byPrincipal.get(who) === mine) byPrincipal.delete(who);
     });
@@ -233,15 +245,10 @@ export function createSocketServer(o: SocketServerOptions): Server {
       try {
         let room: string | null = null;
         if ('corridorId' in t) {
-          const c = await o.db.selectFrom('corridors').select('id').where('id', '=', t.corridorId).executeTakeFirst();
-          if (c) room = rooms.corridor(c.id);
+          if (await targetExists(o.db, 'corridors', t.corridorId)) room = rooms.corridor(t.corridorId);
         } else if ('departureId' in t) {
-          const d = await o.db.selectFrom('departures').select('id').where('id', '=', t.departureId).executeTakeFirst();
-          if (d) room = rooms.departure(d.id);
-        } else {
-          const l = await o.db.selectFrom('listings').select('id').where('id', '=', t.listingId).executeTakeFirst();
-          if (l) room = rooms.listing(l.id);
-        }
+          if (await targetExists(o.db, 'departures', t.departureId)) room = rooms.departure(t.departureId);
+        } else if (await targetExists(o.db, 'listings', t.listingId)) room = rooms.listing(t.listingId);
         if (!room) return reply({ ok: false, error: 'not_found' });
         if (join) {
           // checked and counted in one synchronous step, so concurrent subscribes cannot pass the cap together

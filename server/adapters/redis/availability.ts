@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Db } from '../db/db.ts';
+import { availabilitySnapshot } from '../db/departures-repo.ts';
 import type { Redis } from './redis.ts';
 
 const lua = (name: string) => readFileSync(new URL(`./lua/${name}.lua`, import.meta.url), 'utf8');
@@ -93,19 +94,9 @@ export class AvailabilityCache {
 
   /** Loads a departure's availability from Postgres (no-op when another process already did). */
   async load(corridorId: string, departureId: string): Promise<void> {
-    const dep = await this.db
-      .selectFrom('departures')
-      .select(['seq', 'capacity_teu', 'capacity_tonnes', 'held_teu', 'held_tonnes', 'booked_teu', 'booked_tonnes', 'cutoff_at', 'status'])
-      .where('id', '=', departureId)
-      .executeTakeFirst();
-    if (!dep) return;
-    const listings = await this.db
-      .selectFrom('listings')
-      .select(['id', 'remaining_teu'])
-      .where('departure_id', '=', departureId)
-      .where('status', '=', 'open')
-      .where('format', 'in', ['fixed', 'falling'])
-      .execute();
+    const snap = await availabilitySnapshot(this.db, departureId);
+    if (!snap) return;
+    const { dep, listings } = snap;
     const cutoff = dep.status === 'scheduled' ? dep.cutoff_at.getTime() : 0;
     await this.cmd.load(
       this.key(corridorId, departureId),

@@ -34,9 +34,43 @@ export function createRedis(url: string, opts: RedisOptions = {}): Redis {
   });
   // Errors surface on the commands that fail; an unhandled 'error' event must not kill the process.
   r.on('error', () => {});
+  if (failFast) addBreaker(r, Math.max(1000, 10 * opts.failFastMs!));
   return r;
 }
 
+/** The message of a command refused because the breaker is open (Redis recently did not answer). */
+export const BREAKER_OPEN = 'Redis circuit open: skipped';
+
+/**
+ * A circuit breaker on a fail-fast connection: after `threshold` commands in a row timed out (Redis accepts
+ * connections but does not answer — frozen, swapping, overloaded), every command fails at once for
+ * `openMs`, then the next ones try again. Without it each request would wait a full timeout per Redis
+ * call, one after another. One late reply (a busy event loop reads it late) does not open it.
+ */
+function addBreaker(r: Redis, openMs: number, threshold = 3) {
+  let openUntil = 0;
+  let timeouts = 0;
+  const send = r.sendCommand.bind(r);
+  type Cmd = Parameters<Redis['sendCommand']>[0];
+  r.sendCommand = ((command: Cmd, stream?: unknown) => {
+    if (Date.now() < openUntil) {
+      command.reject(new Error(BREAKER_OPEN));
+      return command.promise;
+    }
+    const p = (send as (c: Cmd, s?: unknown) => Promise<unknown>)(command, stream);
+    p.then(
+      () => (timeouts = 0),
+      (err: unknown) => {
+        if (!(err instanceof Error) || err.message !== 'Command timed out') return;
+        if (++timeouts >= threshold) {
+          openUntil = Date.now() + openMs;
+          timeouts = 0;
+        }
+      },
+    );
+    return p;
+  }) as Redis['sendCommand'];
+}
 /**
  * Resolves once `redis` is connected and ready (a fail-fast connection refuses commands before that);
  * rejects with a clear message after `timeoutMs`.
@@ -62,7 +96,7 @@ export async function redisReady(redis: Redis, timeoutMs = 10_000): Promise<void
  */
 export async function assertNoEviction(redis: Redis): Promise<void> {
   await redisReady(redis);
-  const res = (await redis.config('GET', 'maxmemory-policy')) as string[];
+  const res = (await redis.config('GET', 'maxmemory-policy'));
   const policy = res[1];
   if (policy !== 'noeviction') {
     throw new Error(`Redis maxmemory-policy is '${policy}'; Cluster Exchange needs 'noeviction'. Set it with: CONFIG SET maxmemory-policy noeviction`);

@@ -1,5 +1,5 @@
-import { Type } from 'typebox';
-import { IsoTime, Uuid } from './common.ts';
+import { Type, type Static } from 'typebox';
+import { IsoTime, StringEnum, Uuid } from './common.ts';
 
 const Cents = Type.Integer({ minimum: 1, maximum: 100_000_000_00, description: 'integer EUR cents per TEU' });
 
@@ -12,6 +12,7 @@ export const NewBidBody = Type.Object(
   },
   { additionalProperties: false },
 );
+export type NewBidBody = Static<typeof NewBidBody>;
 
 export const BidAccepted = Type.Object({
   id: Uuid,
@@ -21,6 +22,7 @@ export const BidAccepted = Type.Object({
   minNextBidCents: Type.Optional(Type.Integer()),
   allocatedTeu: Type.Optional(Type.Integer()),
 });
+export type BidAccepted = Static<typeof BidAccepted>;
 
 export const Bid = Type.Object({
   id: Uuid,
@@ -29,10 +31,11 @@ export const Bid = Type.Object({
   unitPriceCents: Type.Integer(),
   allOrNothing: Type.Boolean(),
   maxUnitPriceCents: Type.Optional(Type.Integer()),
-  status: Type.String(),
+  status: StringEnum(['active', 'replaced', 'won', 'lost']),
   seq: Type.Integer(),
   placedAt: IsoTime,
   label: Type.String(),
   orgName: Type.Optional(Type.String()),
   awardedTeu: Type.Optional(Type.Integer()),
 });
+export type Bid = Static<typeof Bid>;

@@ -1,4 +1,4 @@
-import { Type } from 'typebox';
+import { Type, type Static } from 'typebox';
 import { IsoTime, Uuid } from './common.ts';
 
 const Cents = Type.Integer({ description: 'integer EUR cents' });
@@ -20,13 +20,16 @@ export const Account = Type.Object({
   creditsCents: Cents,
   balanceCents: Type.Integer({ description: 'balance on the normal side: debits − credits for debit-normal accounts, credits − debits otherwise' }),
 });
+export type Account = Static<typeof Account>;
 
 export const Balance = Type.Object({ accounts: Type.Array(Account) });
+export type Balance = Static<typeof Balance>;
 
 export const TransfersQuery = Type.Object(
   { limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })) },
   { additionalProperties: false },
 );
+export type TransfersQuery = Static<typeof TransfersQuery>;
 
 export const Transfer = Type.Object({
   entryId: Type.Integer(),
@@ -40,6 +43,7 @@ export const Transfer = Type.Object({
   bookingId: Type.Union([Uuid, Type.Null()]),
   createdAt: IsoTime,
 });
+export type Transfer = Static<typeof Transfer>;
 
 export const InvoiceSummary = Type.Object({
   id: Uuid,
@@ -56,6 +60,7 @@ export const InvoiceSummary = Type.Object({
   vatNote: Type.Union([Type.String(), Type.Null()]),
   issuedAt: IsoTime,
 });
+export type InvoiceSummary = Static<typeof InvoiceSummary>;
 
 export const InvoiceLine = Type.Object({
   id: Type.Integer(),
@@ -65,6 +70,7 @@ export const InvoiceLine = Type.Object({
   unitPriceCents: Cents,
   amountCents: Cents,
 });
+export type InvoiceLine = Static<typeof InvoiceLine>;
 
 export const InvoiceDetail = Type.Object({
   ...InvoiceSummary.properties,
@@ -72,3 +78,4 @@ export const InvoiceDetail = Type.Object({
   seq: Type.Integer(),
   lines: Type.Array(InvoiceLine),
 });
+export type InvoiceDetail = Static<typeof InvoiceDetail>;

@@ -1,5 +1,5 @@
-import { Type } from 'typebox';
-import { IsoTime, LoCode, Mode, Uuid } from './common.ts';
+import { Type, type Static } from 'typebox';
+import { IsoTime, LoCode, Mode, StringEnum, Uuid } from './common.ts';
 
 export const Cluster = Type.Object({
   id: Uuid,
@@ -11,6 +11,7 @@ export const Cluster = Type.Object({
   terminals: Type.Array(Type.String()),
   gateway: Type.Boolean(),
 });
+export type Cluster = Static<typeof Cluster>;
 
 export const Corridor = Type.Object({
   id: Uuid,
@@ -22,6 +23,7 @@ export const Corridor = Type.Object({
   mode: Mode,
   distanceKm: Type.Integer(),
 });
+export type Corridor = Static<typeof Corridor>;
 
 export const Departure = Type.Object(
   {
@@ -42,7 +44,7 @@ export const Departure = Type.Object(
     heldTeu: Type.Integer(),
     bookedTeu: Type.Integer(),
     seq: Type.Integer(),
-    status: Type.String(),
+    status: StringEnum(['scheduled', 'cancelled']),
     operatorOrgId: Uuid,
     operatorName: Type.String(),
     assetName: Type.String(),
@@ -51,27 +53,47 @@ export const Departure = Type.Object(
   },
   { additionalProperties: false },
 );
+export type Departure = Static<typeof Departure>;
 
-export const Listing = Type.Object(
-  {
-    id: Uuid,
-    departureId: Uuid,
-    format: Type.String(),
-    teu: Type.Integer(),
-    remainingTeu: Type.Integer(),
-    status: Type.String(),
-    unitPriceCents: Type.Optional(Type.Integer()),
-    reservePriceCents: Type.Optional(Type.Integer()),
-    minIncrementCents: Type.Optional(Type.Integer()),
-    currentPriceCents: Type.Optional(Type.Integer()),
-    opensAt: Type.Optional(IsoTime),
-    closesAt: Type.Optional(IsoTime),
-    leadingBids: Type.Optional(Type.Array(Type.Unknown())),
-  },
-  { additionalProperties: true },
-);
+/** A current winner of an ascending auction ('You' when the viewer placed it, else 'Bidder N'). */
+export const LeadingBid = Type.Object({
+  label: Type.String(),
+  teu: Type.Integer({ description: 'TEU the bid asks for' }),
+  allocatedTeu: Type.Integer({ description: 'TEU the bid currently wins' }),
+  unitPriceCents: Type.Integer(),
+  seq: Type.Optional(Type.Integer()),
+});
+export type LeadingBid = Static<typeof LeadingBid>;
+
+export const Listing = Type.Object({
+  id: Uuid,
+  departureId: Uuid,
+  format: StringEnum(['fixed', 'ascending', 'sealed', 'falling']),
+  teu: Type.Integer(),
+  remainingTeu: Type.Integer(),
+  status: StringEnum(['open', 'closed', 'cancelled']),
+  unitPriceCents: Type.Optional(Type.Integer()),
+  reservePriceCents: Type.Optional(Type.Integer()),
+  minIncrementCents: Type.Optional(Type.Integer()),
+  floorPriceCents: Type.Optional(Type.Integer()),
+  currentPriceCents: Type.Optional(Type.Integer()),
+  opensAt: Type.Optional(IsoTime),
+  closesAt: Type.Optional(IsoTime),
+  unsoldAction: Type.Optional(StringEnum(['return', 'relist'], { description: 'auctions: what happens to unsold TEU' })),
+  // auctions (ascending and sealed): their live state as the caller may see it (sealed: never others' prices)
+  maxCloseAt: Type.Optional(IsoTime),
+  softCloseWindowSeconds: Type.Optional(Type.Integer({ description: 'ascending: a bid this close to the close extends it…' })),
+  softCloseExtendSeconds: Type.Optional(Type.Integer({ description: '…to now + this many seconds' })),
+  leadingBids: Type.Optional(Type.Array(LeadingBid)),
+  minNextBidCents: Type.Optional(Type.Integer({ description: 'the minimum unit price a new bid must carry' })),
+  unallocatedTeu: Type.Optional(Type.Integer()),
+  awardedTeu: Type.Optional(Type.Integer({ description: 'after the close' })),
+  clearingPriceCents: Type.Optional(Type.Integer({ description: 'after the close' })),
+});
+export type Listing = Static<typeof Listing>;
 
 export const DepartureWithListings = Type.Object({ ...Departure.properties, listings: Type.Array(Listing) });
+export type DepartureWithListings = Static<typeof DepartureWithListings>;
 
 export const DepartureQuery = Type.Object(
   {
@@ -84,3 +106,4 @@ export const DepartureQuery = Type.Object(
   },
   { additionalProperties: false },
 );
+export type DepartureQuery = Static<typeof DepartureQuery>;

@@ -1,4 +1,4 @@
-import { Type } from 'typebox';
+import { Type, type Static } from 'typebox';
 import { Uuid } from './common.ts';
 
 export const SignInBody = Type.Object(
@@ -8,6 +8,7 @@ export const SignInBody = Type.Object(
   },
   { additionalProperties: false },
 );
+export type SignInBody = Static<typeof SignInBody>;
 
 export const Me = Type.Object({
   user: Type.Union([Type.Object({ id: Uuid, email: Type.String(), name: Type.String() }), Type.Null()]),
@@ -19,6 +20,7 @@ export const Me = Type.Object({
   role: Type.Union([Type.Literal('admin'), Type.Literal('member')]),
   csrfToken: Type.Optional(Type.String()),
 });
+export type Me = Static<typeof Me>;
 
 export const ApiKeyBody = Type.Object(
   {
@@ -27,6 +29,7 @@ export const ApiKeyBody = Type.Object(
   },
   { additionalProperties: false },
 );
+export type ApiKeyBody = Static<typeof ApiKeyBody>;
 export const ApiKeyCreated = Type.Object({
   id: Uuid,
   key: Type.String({ description: 'shown once; send as Authorization: Bearer <key>' }),
@@ -35,6 +38,7 @@ export const ApiKeyCreated = Type.Object({
   prefix: Type.String(),
   createdAt: Type.String(),
 });
+export type ApiKeyCreated = Static<typeof ApiKeyCreated>;
 export const ApiKeyListItem = Type.Object({
   id: Uuid,
   name: Type.String(),
@@ -43,3 +47,4 @@ export const ApiKeyListItem = Type.Object({
   createdAt: Type.String(),
   revokedAt: Type.Union([Type.String(), Type.Null()]),
 });
+export type ApiKeyListItem = Static<typeof ApiKeyListItem>;

@@ -1,5 +1,5 @@
-import { Type } from 'typebox';
-import { IsoTime, Uuid } from './common.ts';
+import { Type, type Static } from 'typebox';
+import { IsoTime, StringEnum, Uuid } from './common.ts';
 
 const Teu = Type.Integer({ minimum: 1, maximum: 10_000, description: 'whole TEU' });
 const Tonnes = Type.Integer({ minimum: 0, maximum: 1_000_000, description: 'integer tonnes' });
@@ -8,6 +8,7 @@ const Cents = Type.Integer({ minimum: 0, maximum: 100_000_000_00, description: '
 export const IdempotencyHeaders = Type.Object({
   'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
 });
+export type IdempotencyHeaders = Static<typeof IdempotencyHeaders>;
 
 export const NewDepartureBody = Type.Object(
   {
@@ -23,6 +24,7 @@ export const NewDepartureBody = Type.Object(
   },
   { additionalProperties: false },
 );
+export type NewDepartureBody = Static<typeof NewDepartureBody>;
 
 export const FeeRuleSchema = Type.Object(
   {
@@ -34,6 +36,7 @@ export const FeeRuleSchema = Type.Object(
   },
   { additionalProperties: false },
 );
+export type FeeRuleSchema = Static<typeof FeeRuleSchema>;
 
 export const NewListingBody = Type.Object(
   {
@@ -53,8 +56,10 @@ export const NewListingBody = Type.Object(
   },
   { additionalProperties: false },
 );
+export type NewListingBody = Static<typeof NewListingBody>;
 
 export const NewHoldBody = Type.Object({ listingId: Uuid, teu: Teu, tonnes: Tonnes }, { additionalProperties: false });
+export type NewHoldBody = Static<typeof NewHoldBody>;
 
 export const Hold = Type.Object({
   id: Uuid,
@@ -68,28 +73,43 @@ export const Hold = Type.Object({
   expiresAt: IsoTime,
   createdAt: IsoTime,
 });
+export type Hold = Static<typeof Hold>;
+
+/** An active hold on one of the operator's departures (operator console): no price, no holder. */
+export const OperatorHold = Type.Object({
+  id: Uuid,
+  departureId: Uuid,
+  listingId: Uuid,
+  teu: Type.Integer(),
+  tonnes: Type.Integer(),
+  expiresAt: IsoTime,
+});
+export type OperatorHold = Static<typeof OperatorHold>;
+
+/** Cargo details given when a hold is confirmed; the booking keeps them as given. */
+export const Cargo = Type.Object(
+  {
+    containers: Type.Optional(
+      Type.Union([
+        Type.Integer({ minimum: 0, maximum: 10_000 }),
+        Type.Array(Type.String({ maxLength: 20 }), { maxItems: 1000 }),
+        Type.String({ maxLength: 2000 }),
+      ]),
+    ),
+    dangerousGoods: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+export type Cargo = Static<typeof Cargo>;
 
 export const ConfirmBody = Type.Object(
   {
     reference: Type.Optional(Type.String({ maxLength: 120 })),
-    cargo: Type.Optional(
-      Type.Object(
-        {
-          containers: Type.Optional(
-            Type.Union([
-              Type.Integer({ minimum: 0, maximum: 10_000 }),
-              Type.Array(Type.String({ maxLength: 20 }), { maxItems: 1000 }),
-              Type.String({ maxLength: 2000 }),
-            ]),
-          ),
-          dangerousGoods: Type.Optional(Type.Boolean()),
-        },
-        { additionalProperties: false },
-      ),
-    ),
+    cargo: Type.Optional(Cargo),
   },
   { additionalProperties: false },
 );
+export type ConfirmBody = Static<typeof ConfirmBody>;
 
 export const Booking = Type.Object({
   id: Uuid,
@@ -100,15 +120,16 @@ export const Booking = Type.Object({
   tonnes: Type.Integer(),
   unitPriceCents: Type.Integer(),
   totalCents: Type.Integer(),
-  status: Type.String(),
+  status: StringEnum(['confirmed', 'cancelled', 'settled']),
   co2eKg: Type.Integer(),
   roadCo2eKg: Type.Integer(),
   reference: Type.Union([Type.String(), Type.Null()]),
-  cargo: Type.Unknown(),
+  cargo: Type.Union([Cargo, Type.Null()], { description: 'as given at confirmation; null when none was given (auction wins)' }),
   cancellationFeeCents: Type.Union([Type.Integer(), Type.Null()]),
   createdAt: IsoTime,
   cancelledAt: Type.Union([IsoTime, Type.Null()]),
 });
+export type Booking = Static<typeof Booking>;
 
 export const CancellationPreview = Type.Object({
   feeCents: Type.Integer(),
@@ -116,3 +137,4 @@ export const CancellationPreview = Type.Object({
   percent: Type.Integer(),
   band: Type.String(),
 });
+export type CancellationPreview = Static<typeof CancellationPreview>;

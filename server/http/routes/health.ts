@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { sql } from 'kysely';
-import { Type } from 'typebox';
+import { pingDb } from '../../adapters/db/db.ts';
 import type { Context } from '../../context.ts';
+import { Health } from '../../domain/schemas/common.ts';
 
 const withTimeout = <T>(p: Promise<T>, ms: number) =>
   Promise.race([p, new Promise<never>((_, rej) => setTimeout(() => rej(new Error('timeout')), ms))]);
@@ -13,15 +13,12 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async (
       config: { auth: 'public' },
       schema: {
         tags: ['health'],
-        response: {
-          200: Type.Object({ status: Type.String(), postgres: Type.String(), redis: Type.String() }),
-          503: Type.Object({ status: Type.String(), postgres: Type.String(), redis: Type.String() }),
-        },
+        response: { 200: Health, 503: Health },
       },
     },
     async (_req, reply) => {
       const [pg, redis] = await Promise.all([
-        withTimeout(sql`select 1`.execute(ctx.db), 2000).then(() => 'ok', () => 'down'),
+        withTimeout(pingDb(ctx.db), 2000).then(() => 'ok', () => 'down'),
         withTimeout(ctx.redis.ping(), 2000).then(() => 'ok', () => 'down'),
       ]);
       const ok = pg === 'ok' && redis === 'ok';

@@ -6,29 +6,29 @@ import { principalOf } from '../plugins/auth.ts';
 import { errors, IdParams } from '../../domain/schemas/common.ts';
 import { Departure, Listing } from '../../domain/schemas/network.ts';
 import {
-  Booking, CancellationPreview, ConfirmBody, Hold, IdempotencyHeaders, NewDepartureBody, NewHoldBody, NewListingBody,
+  Booking, CancellationPreview, ConfirmBody, Hold, IdempotencyHeaders, NewDepartureBody, NewHoldBody, NewListingBody, OperatorHold,
 } from '../../domain/schemas/trade.ts';
 
 /** Departures and listings (operators), holds and bookings (forwarders). Handlers stay thin. */
 export const tradeRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async (app, { ctx }) => {
-  const { holds, listings } = ctx.services;
+  const { holds, bookings, departures, listings } = ctx.services;
 
   app.post(
     '/api/departures',
     { schema: { tags: ['departures'], summary: 'Publish a departure (operator)', body: NewDepartureBody, response: { 201: Departure, ...errors(400, 401, 403) } } },
-    async (req, reply) => reply.status(201).send(await listings.createDeparture(principalOf(req), req.body)),
+    async (req, reply) => reply.status(201).send(await departures.create(principalOf(req), req.body)),
   );
 
   app.get(
     '/api/operator/departures',
     { schema: { tags: ['operator'], summary: "My organisation's departures with their load", response: { 200: Type.Array(Departure), ...errors(401, 403) } } },
-    async (req) => listings.operatorDepartures(principalOf(req)),
+    async (req) => departures.ofOperator(principalOf(req)),
   );
 
   app.get(
     '/api/operator/holds',
-    { schema: { tags: ['operator'], summary: 'Active holds on my departures', response: { 200: Type.Array(Type.Unknown()), ...errors(401, 403) } } },
-    async (req) => listings.operatorHolds(principalOf(req)),
+    { schema: { tags: ['operator'], summary: 'Active holds on my departures', response: { 200: Type.Array(OperatorHold), ...errors(401, 403) } } },
+    async (req) => holds.operatorHolds(principalOf(req)),
   );
 
   app.post(
@@ -67,14 +67,6 @@ export const tradeRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async (a
     },
   );
 
-  if (ctx.cfg.benchRoutes) {
-    app.post(
-      '/api/bench/naive-holds',
-      { schema: { hide: true, body: NewHoldBody, response: { 201: Hold, ...errors(400, 401, 403, 404, 409) } } },
-      async (req, reply) => reply.status(201).send(await holds.createNaive(principalOf(req), req.body)),
-    );
-  }
-
   app.get(
     '/api/holds',
     { schema: { tags: ['holds'], summary: "My organisation's active holds", response: { 200: Type.Array(Hold), ...errors(401, 403) } } },
@@ -97,7 +89,7 @@ export const tradeRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async (a
       const p = principalOf(req);
       const body = req.body ?? {};
       const key = idemKey(p.orgId, req.headers['idempotency-key'], `POST /api/holds/${req.params.id}/confirm`, body);
-      return reply.status(201).send(await holds.confirm(p, req.params.id, body, key));
+      return reply.status(201).send(await bookings.confirm(p, req.params.id, body, key));
     },
   );
 
@@ -113,14 +105,14 @@ export const tradeRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async (a
   app.get(
     '/api/bookings',
     { schema: { tags: ['bookings'], summary: "Own organisation's bookings (an operator: bookings on its departures)", response: { 200: Type.Array(Booking), ...errors(401) } } },
-    async (req) => holds.bookings(principalOf(req)),
+    async (req) => bookings.list(principalOf(req)),
   );
 
   app.get(
     '/api/bookings/:id/cancellation',
     { schema: { tags: ['bookings'], summary: 'What cancelling now would cost', params: IdParams, response: { 200: CancellationPreview, ...errors(400, 401, 404) } } },
     async (req) => {
-      const { feeCents, refundCents, percent, band } = await holds.cancellationPreview(principalOf(req), req.params.id);
+      const { feeCents, refundCents, percent, band } = await bookings.cancellationPreview(principalOf(req), req.params.id);
       return { feeCents, refundCents, percent, band };
     },
   );
@@ -138,7 +130,7 @@ export const tradeRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async (a
     },
     async (req) => {
       const p = principalOf(req);
-      return holds.cancel(p, req.params.id, idemKey(p.orgId, req.headers['idempotency-key'], `DELETE /api/bookings/${req.params.id}`, null));
+      return bookings.cancel(p, req.params.id, idemKey(p.orgId, req.headers['idempotency-key'], `DELETE /api/bookings/${req.params.id}`, null));
     },
   );
 };

@@ -3,12 +3,12 @@
 // Chaos run: 2 server + 2 worker processes on a private database and a private Redis (AOF), forwarders
 // holding / confirming / releasing / cancelling / bidding while servers and workers are SIGKILLed and
 // Redis is restarted, then Redis is away for --redis-outage seconds under load (every request must answer
-// within 2 s, success or 503); then every invariant is checked (see server/cli/chaos-run.ts). Progress on stderr,
+// within 2 s, success or 503); then every invariant is checked (see tools/chaos/run.ts). Progress on stderr,
 // the summary table on stdout, exit code 1 on any violation. Loopback only; bounded; cleans up after itself.
 import { writeFileSync } from 'node:fs';
-import { migrationDatabaseUrl } from '../adapters/db/migrate.ts';
-import { loadConfig } from '../config.ts';
-import { formatChaos, runChaos } from './chaos-run.ts';
+import { migrationDatabaseUrl } from '../../server/adapters/db/migrate.ts';
+import { loadConfig } from '../../server/config.ts';
+import { formatChaos, runChaos } from './run.ts';
 
 const args = process.argv.slice(2);
 const opt = (name: string) => {

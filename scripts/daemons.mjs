@@ -1,25 +1,17 @@
-// Starting and stopping the app's own processes (server, worker) in the background, with pid files.
+// The app's own processes (server, worker) started in the background by npm start and stopped by npm run
+// stop, with pid files under .data/run and logs under .data/logs.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { alive, stopGroup, TSX } from './lib/procs.mjs';
 import { DATA, ROOT, log } from './stack.mjs';
 
 const RUN = path.join(DATA, 'run');
 const LOGS = path.join(DATA, 'logs');
-export const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
 
 export function runTsx(file, args, env) {
   const r = spawnSync(TSX, [file, ...args], { cwd: ROOT, stdio: 'inherit', env: { ...process.env, ...env } });
   return r.status ?? 1;
-}
-
-function alive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 export function startDetached(name, file, env) {
@@ -32,6 +24,7 @@ export function startDetached(name, file, env) {
   return child.pid;
 }
 
+/** Stops what startDetached started: SIGTERM to its process group, SIGKILL after 10 s. */
 export async function stopDetached(name) {
   const file = path.join(RUN, `${name}.pid`);
   if (!fs.existsSync(file)) return false;
@@ -39,15 +32,7 @@ export async function stopDetached(name) {
   fs.rmSync(file);
   if (!pid || !alive(pid)) return false;
   log(`stopping ${name} (pid ${pid})…`);
-  try {
-    process.kill(-pid, 'SIGTERM');
-  } catch {
-    try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ }
-  }
-  for (let i = 0; i < 100 && alive(pid); i++) await new Promise((r) => setTimeout(r, 100));
-  if (alive(pid)) {
-    try { process.kill(-pid, 'SIGKILL'); } catch { /* gone */ }
-  }
+  await stopGroup(pid, 10_000);
   return true;
 }
 

@@ -1,0 +1,47 @@
+import type { Insertable, Kysely, Selectable } from 'kysely';
+import type { BidsTable, DB } from './schema.ts';
+import type { Tx } from './db.ts';
+
+export type BidRow = Selectable<BidsTable>;
+export type NewBid = Insertable<BidsTable>;
+
+/** A listing's bids in the order they were placed (`seq`). */
+export function bidsOfListing(db: Kysely<DB>, listingId: string): Promise<BidRow[]> {
+  return db.selectFrom('bids').selectAll().where('listing_id', '=', listingId).orderBy('seq').execute();
+}
+
+/** A listing's bids with their bidders' organisation names, in the order they were placed. */
+export function bidsWithBidders(db: Kysely<DB>, listingId: string): Promise<(BidRow & { org_name: string })[]> {
+  return db
+    .selectFrom('bids as b')
+    .innerJoin('organisations as o', 'o.id', 'b.org_id')
+    .selectAll('b')
+    .select('o.name as org_name')
+    .where('b.listing_id', '=', listingId)
+    .orderBy('b.seq')
+    .execute();
+}
+
+/** Inserts the bids of a batch (of any number of listings) with one statement. */
+export async function insertBids(tx: Tx, rows: NewBid[]): Promise<void> {
+  if (rows.length === 0) return;
+  await tx.insertInto('bids').values(rows).execute();
+}
+
+/** Bids that an auto-bid raise replaced. */
+export async function markBidsReplaced(tx: Tx, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await tx.updateTable('bids').set({ status: 'replaced' }).where('id', 'in', ids).execute();
+}
+
+/** At the close: a winning bid and the TEU it was awarded. */
+export async function markBidWon(tx: Tx, bidId: string, awardedTeu: number): Promise<void> {
+  await tx.updateTable('bids').set({ status: 'won', awarded_teu: awardedTeu }).where('id', '=', bidId).execute();
+}
+
+/** At the close: every bid of the listing still active, other than the winners, lost. */
+export async function markOtherBidsLost(tx: Tx, listingId: string, winnerIds: string[]): Promise<void> {
+  let q = tx.updateTable('bids').set({ status: 'lost', awarded_teu: 0 }).where('listing_id', '=', listingId).where('status', '=', 'active');
+  if (winnerIds.length) q = q.where('id', 'not in', winnerIds);
+  await q.execute();
+}

@@ -1,0 +1,83 @@
+import type { Insertable, Kysely, Selectable } from 'kysely';
+import type { Booking } from '../../domain/schemas/trade.ts';
+import type { Scope } from '../../domain/principal.ts';
+import type { BookingsTable, DB } from './schema.ts';
+import type { Tx } from './db.ts';
+
+export type BookingRow = Selectable<BookingsTable>;
+
+/** The public `Booking` shape of API.md. */
+export function toBooking(b: BookingRow): Booking {
+  return {
+    id: b.id,
+    departureId: b.departure_id,
+    listingId: b.listing_id,
+    forwarderOrgId: b.forwarder_org_id,
+    teu: b.teu,
+    tonnes: b.tonnes,
+    unitPriceCents: b.unit_price_cents,
+    totalCents: b.total_cents,
+    status: b.status,
+    co2eKg: b.co2e_kg,
+    roadCo2eKg: b.road_co2e_kg,
+    reference: b.reference,
+    cargo: b.cargo ?? null,
+    cancellationFeeCents: b.cancellation_fee_cents,
+    createdAt: b.created_at.toISOString(),
+    cancelledAt: b.cancelled_at?.toISOString() ?? null,
+  };
+}
+
+export function insertBooking(tx: Tx, values: Insertable<BookingsTable>): Promise<BookingRow> {
+  return tx.insertInto('bookings').values(values).returningAll().executeTakeFirstOrThrow();
+}
+
+/**
+ * Bookings a scope sees, newest first: all, those on the departures its organisation operates, or its
+ * organisation's own.
+ */
+export async function bookingsOfScope(db: Kysely<DB>, scope: Scope, limit = 1000): Promise<BookingRow[]> {
+  let q = db.selectFrom('bookings as b').selectAll('b');
+  if (scope.kind === 'operator') {
+    q = q.innerJoin('departures as d', 'd.id', 'b.departure_id').where('d.operator_org_id', '=', scope.orgId);
+  } else if (scope.kind === 'own') {
+    q = q.where('b.forwarder_org_id', '=', scope.orgId);
+  }
+  return q.orderBy('b.created_at', 'desc').limit(limit).execute();
+}
+
+/** A booking with its departure's operator and times (who may see it, what cancelling costs). */
+export function bookingWithDeparture(db: Kysely<DB>, id: string) {
+  return db
+    .selectFrom('bookings as b')
+    .innerJoin('departures as d', 'd.id', 'b.departure_id')
+    .selectAll('b')
+    .select(['d.operator_org_id', 'd.departs_at', 'd.cutoff_at'])
+    .where('b.id', '=', id)
+    .executeTakeFirst();
+}
+
+/** A booking's buyer and listing (undefined: no such booking). */
+export function bookingOwner(db: Kysely<DB>, id: string) {
+  return db.selectFrom('bookings').select(['forwarder_org_id', 'listing_id']).where('id', '=', id).executeTakeFirst();
+}
+
+/** Locks a booking for its cancellation and reads what the fee depends on. */
+export function lockBookingForCancel(tx: Tx, id: string) {
+  return tx
+    .selectFrom('bookings as b')
+    .innerJoin('departures as d', 'd.id', 'b.departure_id')
+    .select(['b.status', 'b.total_cents', 'b.departure_id', 'd.departs_at', 'd.cutoff_at'])
+    .where('b.id', '=', id)
+    .forUpdate('b')
+    .executeTakeFirstOrThrow();
+}
+
+export function markBookingCancelled(tx: Tx, id: string, now: Date, feeCents: number): Promise<BookingRow> {
+  return tx
+    .updateTable('bookings')
+    .set({ status: 'cancelled', cancelled_at: now, cancellation_fee_cents: feeCents })
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}

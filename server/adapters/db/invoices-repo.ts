@@ -1,0 +1,151 @@
+import { sql } from 'kysely';
+import type { Db } from './db.ts';
+import { departureQuery } from './departures-repo.ts';
+import { invoiceNumber, vatNote, vatOf } from '../../core/settlement.ts';
+import type { Scope } from '../../domain/principal.ts';
+
+/**
+ * Invoices and credit notes (operator → forwarder, one line per booking), their lines and the gapless
+ * number counter per issuer and year. Insert-only like the ledger: a trigger refuses UPDATE and DELETE.
+ */
+
+export interface InvoiceToIssue {
+  kind: 'invoice' | 'credit_note';
+  issuerOrgId: string;
+  issuerSlug: string;
+  recipientOrgId: string;
+  vatBps: number;
+  now: Date;
+  lines: { bookingId: string; description: string; quantityTeu: number; unitPriceCents: number; amountCents: number }[];
+}
+
+/**
+ * Issues many invoices: each issuer's counter (locked in issuer order, so batches never deadlock) moves by
+ * the number it issues here, and the numbers are handed out in the order given — gapless as one by one.
+ * All invoices of one call carry the year of the first one's `now`.
+ */
+export async function issueInvoices(tx: Db, list: InvoiceToIssue[]): Promise<{ id: string; number: string }[]> {
+  if (list.length === 0) return [];
+  const year = list[0]!.now.getUTCFullYear();
+  const next = await takeNumbers(tx, year, list.map((o) => o.issuerOrgId));
+  const rows = list.map((o) => {
+    const seq = next.get(o.issuerOrgId)!;
+    next.set(o.issuerOrgId, seq + 1);
+    const net = o.lines.reduce((s, l) => s + l.amountCents, 0);
+    const vat = vatOf(net, o.vatBps);
+    return {
+      issuer_org_id: o.issuerOrgId,
+      recipient_org_id: o.recipientOrgId,
+      year,
+      seq,
+      number: invoiceNumber(o.issuerSlug, year, seq),
+      kind: o.kind,
+      net_cents: net,
+      vat_cents: vat,
+      total_cents: net + vat,
+      vat_note: vatNote(o.vatBps),
+      issued_at: o.now,
+    };
+  });
+  const inserted = await tx.insertInto('invoices').values(rows).returning(['id', 'number']).execute();
+  const idOf = new Map(inserted.map((r) => [r.number, r.id]));
+  await tx
+    .insertInto('invoice_lines')
+    .values(
+      list.flatMap((o, i) =>
+        o.lines.map((l) => ({
+          invoice_id: idOf.get(rows[i]!.number)!,
+          booking_id: l.bookingId,
+          description: l.description,
+          quantity_teu: l.quantityTeu,
+          unit_price_cents: l.unitPriceCents,
+          amount_cents: l.amountCents,
+        })),
+      ),
+    )
+    .execute();
+  return rows.map((r) => ({ id: idOf.get(r.number)!, number: r.number }));
+}
+
+/** Moves each issuer's counter of `year` by how often it appears (counter rows locked by the upsert, in issuer order); issuer → its first new number. */
+async function takeNumbers(tx: Db, year: number, issuers: string[]): Promise<Map<string, number>> {
+  const countOf = new Map<string, number>();
+  for (const issuer of issuers) countOf.set(issuer, (countOf.get(issuer) ?? 0) + 1);
+  const next = new Map<string, number>();
+  for (const issuer of [...countOf.keys()].sort()) {
+    const k = countOf.get(issuer)!;
+    const c = await tx
+      .insertInto('invoice_counters')
+      .values({ issuer_org_id: issuer, year, last_number: k })
+      .onConflict((oc) => oc.columns(['issuer_org_id', 'year']).doUpdateSet({ last_number: sql`invoice_counters.last_number + ${k}` }))
+      .returning('last_number')
+      .executeTakeFirstOrThrow();
+    next.set(issuer, c.last_number - k + 1);
+  }
+  return next;
+}
+
+/** Departures with what an invoice line says of them: the shared departure fragment plus the operator's slug. */
+export function invoiceDepartures(tx: Db, departureIds: string[]) {
+  return departureQuery(tx).select('op.slug as operator_slug').where('d.id', 'in', departureIds).execute();
+}
+export type InvoiceDepartureRow = Awaited<ReturnType<typeof invoiceDepartures>>[number];
+
+/** The number of the invoice that charged this booking, if any (a credit note refers to it). */
+export async function invoiceNumberOfBooking(tx: Db, bookingId: string): Promise<string | undefined> {
+  const r = await tx
+    .selectFrom('invoice_lines as l')
+    .innerJoin('invoices as i', 'i.id', 'l.invoice_id')
+    .select('i.number')
+    .where('l.booking_id', '=', bookingId)
+    .where('i.kind', '=', 'invoice')
+    .executeTakeFirst();
+  return r?.number;
+}
+
+/** Reusable fragment: an invoice with its issuer's and recipient's names. */
+function invoiceQuery(db: Db) {
+  return db
+    .selectFrom('invoices as i')
+    .innerJoin('organisations as io', 'io.id', 'i.issuer_org_id')
+    .innerJoin('organisations as ro', 'ro.id', 'i.recipient_org_id')
+    .select([
+      'i.id', 'i.number', 'i.kind', 'i.issuer_org_id', 'io.name as issuer_name', 'i.recipient_org_id', 'ro.name as recipient_name',
+      'i.net_cents', 'i.vat_cents', 'i.total_cents', 'i.vat_note', 'i.issued_at', 'i.year', 'i.seq',
+    ]);
+}
+export type InvoiceRow = Awaited<ReturnType<ReturnType<typeof invoiceQuery>['executeTakeFirstOrThrow']>>;
+
+/** Invoices within `scope`, newest first: all of them, or those its organisation issued or received. */
+export function listInvoices(db: Db, scope: Scope, limit: number): Promise<InvoiceRow[]> {
+  let q = invoiceQuery(db);
+  if (scope.kind !== 'all') q = q.where((eb) => eb.or([eb('i.issuer_org_id', '=', scope.orgId), eb('i.recipient_org_id', '=', scope.orgId)]));
+  return q.orderBy('i.issued_at', 'desc').orderBy('i.seq', 'desc').limit(limit).execute();
+}
+
+export function findInvoice(db: Db, id: string): Promise<InvoiceRow | undefined> {
+  return invoiceQuery(db).where('i.id', '=', id).executeTakeFirst();
+}
+
+export function linesOfInvoice(db: Db, invoiceId: string) {
+  return db.selectFrom('invoice_lines').selectAll().where('invoice_id', '=', invoiceId).orderBy('id').execute();
+}
+
+// --- whole-register reads (the verifier) ----------------------------------------------------------------
+
+export function allInvoices(db: Db) {
+  return db.selectFrom('invoices').select(['id', 'issuer_org_id', 'year', 'seq', 'number', 'kind', 'net_cents', 'vat_cents', 'total_cents']).execute();
+}
+
+export function allInvoiceCounters(db: Db) {
+  return db.selectFrom('invoice_counters').selectAll().execute();
+}
+
+/** Per invoice: the sum of its lines, their number and (the first) booking they are for. */
+export function invoiceLineSums(db: Db) {
+  return db
+    .selectFrom('invoice_lines')
+    .select(['invoice_id', sql<number>`sum(amount_cents)::bigint`.as('sum'), sql<string | null>`min(booking_id::text)`.as('booking_id'), sql<number>`count(*)::int`.as('n')])
+    .groupBy('invoice_id')
+    .execute();
+}

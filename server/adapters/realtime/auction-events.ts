@@ -1,0 +1,48 @@
+import type { PublicLadder } from '../../core/auction.ts';
+import { rooms, type LiveEvent } from './events.ts';
+
+/**
+ * `listing:update` of an auction after bids: its ladder as every watcher may see it (a state: coalesced,
+ * newest wins). Sealed auctions carry no prices, no bids and no counts. `seqOf` gives each bid's `seq`.
+ */
+export function auctionLadderEvent(
+  l: { id: string; status: string; remaining_teu: number },
+  ladder: PublicLadder,
+  seqOf: ReadonlyMap<string, number>,
+): LiveEvent {
+  const base = { listingId: l.id, status: l.status, remainingTeu: l.remaining_teu, closesAt: ladder.closesAt.toISOString() };
+  const payload =
+    ladder.format === 'ascending'
+      ? {
+          ...base,
+          currentPriceCents: ladder.currentPriceCents ?? undefined,
+          minNextBidCents: ladder.minNextBidCents,
+          leadingBids: ladder.leadingBids.map((b) => ({ label: b.label, teu: b.bidTeu, allocatedTeu: b.teu, unitPriceCents: b.unitPriceCents, seq: seqOf.get(b.bidId) })),
+        }
+      : base;
+  return { rooms: [rooms.listing(l.id)], event: 'listing:update', payload, coalesceKey: `listing:${l.id}` };
+}
+
+/** `listing:closed` to the auction's watchers: its result (`shortfallTeu` when the departure could not take it all). */
+export function listingClosedEvent(listingId: string, r: { clearingPriceCents: number | null; awardedTeu: number; shortfallTeu: number }): LiveEvent {
+  return {
+    rooms: [rooms.listing(listingId)],
+    event: 'listing:closed',
+    payload: {
+      listingId, clearingPriceCents: r.clearingPriceCents ?? undefined, awardedTeu: r.awardedTeu,
+      ...(r.shortfallTeu > 0 ? { shortfallTeu: r.shortfallTeu } : {}),
+    },
+  };
+}
+
+/** `auction:result` to one bidder's organisation: whether it won, what, and the bookings made of it. */
+export function auctionResultEvent(orgId: string, listingId: string, won: { id: string; teu: number }[], shortfallTeu: number): LiveEvent {
+  return {
+    rooms: [rooms.org(orgId)],
+    event: 'auction:result',
+    payload: {
+      listingId, won: won.length > 0, awardedTeu: won.reduce((s, b) => s + b.teu, 0), bookingIds: won.map((b) => b.id),
+      ...(shortfallTeu > 0 ? { shortfallTeu } : {}),
+    },
+  };
+}

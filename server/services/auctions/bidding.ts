@@ -1,0 +1,207 @@
+import { randomUUID } from 'node:crypto';
+import { auditActs } from '../../adapters/db/audit.ts';
+import { lockListings, listingFormat, recordBidding } from '../../adapters/db/auctions-repo.ts';
+import { bidsOfListing, insertBids, markBidsReplaced, type NewBid } from '../../adapters/db/bids-repo.ts';
+import { inTransaction, type Db, type Tx } from '../../adapters/db/db.ts';
+import type { IdemKey } from '../../adapters/db/idempotency.ts';
+import { databaseNow, type ListingRow } from '../../adapters/db/listings-repo.ts';
+import { enqueueInTx, kickOutbox } from '../../adapters/db/outbox.ts';
+import type { Queues } from '../../adapters/queue/jobs.ts';
+import { auctionLadderEvent } from '../../adapters/realtime/auction-events.ts';
+import type { EventSink } from '../../adapters/realtime/events.ts';
+import { acceptBid, compareBids, publicLadder, type AuctionBid, type AuctionFailure, type PublicLadder } from '../../core/auction.ts';
+import { AppError, conflict, notFound } from '../../domain/errors.ts';
+import { policy, type Principal } from '../../domain/principal.ts';
+import type { BidAccepted, NewBidBody } from '../../domain/schemas/auctions.ts';
+import { KeyedBatcher } from '../batcher.ts';
+import { BatchKeys } from './batch-keys.ts';
+import { auctionConfig, BookCache, insertRanked, toAuctionBid, type AuctionOptions } from './book.ts';
+
+/** One bid on its way to the database; `idem`: its Idempotency-Key, if it came with one. */
+interface BidRequest {
+  listingId: string;
+  p: Principal;
+  input: NewBidBody;
+  idem?: IdemKey | undefined;
+}
+
+type Answer = BidAccepted | Error;
+
+/** What a batch changed on one listing: for its writes, the book cache and the live event. */
+interface ListingChange {
+  l: ListingRow;
+  ladder: PublicLadder;
+  bids: AuctionBid[];
+  seq: number;
+  extended: boolean;
+  closesAt: Date;
+}
+
+/** The rows a batch writes, each kind with one statement. */
+interface BatchWrites {
+  bids: NewBid[];
+  replaced: string[];
+  audits: { actor: Principal; id: string; data: Record<string, unknown> }[];
+}
+
+/** A refusal of the pure core as the API error. */
+function refusal(res: AuctionFailure): AppError {
+  if (res.code === 'invalid_bid') return new AppError(400, 'invalid_bid', res.message);
+  return conflict(res.code, res.message, res.minUnitPriceCents !== undefined ? { minUnitPriceCents: res.minUnitPriceCents } : undefined);
+}
+
+const bidRow = (listingId: string, b: AuctionBid, userId: string | null): NewBid => ({
+  id: b.id, listing_id: listingId, org_id: b.bidderId, user_id: userId, seq: b.seq, teu: b.teu, unit_price_cents: b.unitPriceCents,
+  all_or_nothing: b.allOrNothing, max_unit_price_cents: b.maxUnitPriceCents ?? null, replaces_bid_id: b.replacesBidId ?? null, placed_at: b.placedAt,
+});
+
+/**
+ * The one write path of bids: group commit. Bids that arrive while a batch is in flight wait for the next one
+ * and go together (no timer: a lone bid goes at once), in a few lanes per process (a listing always in the
+ * same lane, so one process never races itself on a listing). One transaction claims the batch's
+ * Idempotency-Keys (see {@link BatchKeys}), locks its listings in id order (the guard across processes; no
+ * deadlock between batches), reads the database clock once every lock is held — one clock decides the close
+ * — then the pure core decides each listing's bids in arrival order against its book as the earlier bids of
+ * the batch left it; each kind of row is written with one statement; one commit. Every bid is durable before
+ * its 201 and gets the answer it would have had alone; a refused one gets its own error and never fails the
+ * others.
+ */
+export class Bidding {
+  /** Lanes per process: a listing always goes through the same one. */
+  private static readonly LANES = 4;
+  private readonly batcher = new KeyedBatcher<BidRequest, BidAccepted>((_lane, items) => this.run(items), 400);
+  private readonly books = new BookCache();
+  /** A listing's format never changes: remembered per process (a bid does not read it from Postgres again). */
+  private readonly formats = new Map<string, string>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly events: EventSink,
+    private readonly queues: Queues | null,
+    private readonly opts: AuctionOptions,
+  ) {}
+
+  /** POST /api/listings/:id/bids */
+  async place(p: Principal, listingId: string, input: NewBidBody, idem?: IdemKey): Promise<BidAccepted> {
+    policy.requireOrgKind(p, 'forwarder');
+    const format = await this.formatOf(listingId);
+    if (!format) throw notFound('listing');
+    if (format !== 'ascending' && format !== 'sealed') throw conflict('wrong_format', `a ${format} listing is held, not bid on`);
+    return this.batcher.submit(`lane:${parseInt(listingId.slice(-2), 16) % Bidding.LANES}`, { listingId, p, input, idem });
+  }
+
+  private async formatOf(listingId: string): Promise<string | undefined> {
+    const known = this.formats.get(listingId);
+    if (known) return known;
+    const format = await listingFormat(this.db, listingId);
+    if (!format) return undefined;
+    if (this.formats.size > 50_000) this.formats.clear();
+    this.formats.set(listingId, format);
+    return format;
+  }
+
+  /** One batch: keys, decisions and writes in one transaction; the cache and live events after its commit. */
+  private async run(items: BidRequest[]): Promise<Answer[]> {
+    const keys = items.map((it) => it.idem);
+    const out = await inTransaction(this.db, async (tx) => {
+      const claimed = await BatchKeys.claim<BidAccepted>(tx, keys);
+      const answers: (Answer | undefined)[] = [...claimed.known];
+      const todo = items.flatMap((_, i) => (claimed.toDecide(i) ? [i] : []));
+      const changed = todo.length > 0 ? await this.decide(tx, items, todo, answers) : [];
+      for (const i of todo) answers[i] ??= notFound('listing'); // a listing that vanished between the format check and the lock
+      await claimed.finish(tx, keys, answers, 201);
+      return { answers: answers as Answer[], changed };
+    });
+    if (out.changed.length > 0) {
+      const events = out.changed.map((c) => {
+        this.books.set(c.l.id, c.seq, c.bids); // committed: the cache may follow
+        return auctionLadderEvent(c.l, c.ladder, new Map(c.bids.map((b) => [b.id, b.seq] as const)));
+      });
+      if (out.changed.some((c) => c.extended)) kickOutbox(this.db, this.queues);
+      await this.events.emit(events).catch(() => {});
+    }
+    return out.answers;
+  }
+
+  /** Locks the listings of items `todo`, decides their bids listing by listing and writes the result. */
+  private async decide(tx: Tx, items: BidRequest[], todo: number[], answers: (Answer | undefined)[]): Promise<ListingChange[]> {
+    const byListing = new Map<string, number[]>();
+    for (const i of todo) byListing.set(items[i]!.listingId, [...(byListing.get(items[i]!.listingId) ?? []), i]);
+    const locked = await lockListings(tx, [...byListing.keys()].sort());
+    const now = await databaseNow(tx); // after every lock of the batch is held
+    const writes: BatchWrites = { bids: [], replaced: [], audits: [] };
+    const changed: ListingChange[] = [];
+    for (const l of locked) {
+      const c = await this.decideListing(tx, l, byListing.get(l.id)!, items, now, answers, writes);
+      if (c) changed.push(c);
+    }
+    if (writes.bids.length > 0) {
+      await insertBids(tx, writes.bids);
+      await markBidsReplaced(tx, writes.replaced);
+      for (const c of changed) {
+        await recordBidding(tx, c.l.id, c.seq, c.closesAt, now);
+        if (c.extended) await enqueueInTx(tx, 'auction.close', { listingId: c.l.id }, `auction.close-${c.l.id}-${c.closesAt.getTime()}`, c.closesAt);
+      }
+      await auditActs(tx, 'bid.place', 'bid', now, writes.audits);
+    }
+    return changed;
+  }
+
+  /** The bids of one locked listing, in arrival order, against its book; undefined when none was accepted. */
+  private async decideListing(
+    tx: Tx,
+    l: ListingRow,
+    mine: number[],
+    items: BidRequest[],
+    now: Date,
+    answers: (Answer | undefined)[],
+    writes: BatchWrites,
+  ): Promise<ListingChange | undefined> {
+    if (l.status !== 'open') {
+      for (const i of mine) answers[i] = conflict('auction_closed', `this auction is ${l.status}`);
+      return undefined;
+    }
+    let config = auctionConfig(l, this.opts);
+    // The book: from this process' cache when no other process has bid since (bid_seq is read under the row
+    // lock), else from Postgres. Kept in ranking order: the core's result does not depend on the order of the
+    // book (property-tested), and ranking an already ranked book is linear.
+    const bids = this.books.get(l.id, Number(l.bid_seq)) ?? (await bidsOfListing(tx, l.id)).map(toAuctionBid).sort(compareBids);
+    let seq = Number(l.bid_seq);
+    let extended = false;
+    const accepted: BidAccepted[] = [];
+    for (const i of mine) {
+      const { p, input } = items[i]!;
+      const incoming = {
+        id: randomUUID(), bidderId: p.orgId, teu: input.teu, unitPriceCents: input.unitPriceCents, allOrNothing: input.allOrNothing ?? false,
+        ...(input.maxUnitPriceCents !== undefined ? { maxUnitPriceCents: input.maxUnitPriceCents } : {}),
+      };
+      const res = acceptBid(config, bids, incoming, now, seq + 1, { newBidId: () => randomUUID() });
+      if (!res.ok) {
+        answers[i] = refusal(res);
+        continue;
+      }
+      seq += 1 + res.autoBids.length;
+      writes.bids.push(bidRow(l.id, res.bid, p.userId), ...res.autoBids.map((b) => bidRow(l.id, b, null)));
+      for (const b of [res.bid, ...res.autoBids]) insertRanked(bids, b);
+      writes.replaced.push(...res.autoBids.map((b) => b.replacesBidId).filter((x): x is string => !!x));
+      extended ||= res.extended;
+      config = { ...config, closesAt: res.closesAt };
+      const data = { listingId: l.id, teu: res.bid.teu, unitPriceCents: res.bid.unitPriceCents, extended: res.extended, autoBids: res.autoBids.length };
+      writes.audits.push({ actor: p, id: res.bid.id, data });
+      const a: BidAccepted = {
+        id: res.bid.id, status: res.status, closesAt: res.closesAt.toISOString(), unitPriceCents: res.bid.unitPriceCents,
+        ...(config.format === 'ascending' ? { allocatedTeu: res.allocatedTeu } : {}),
+      };
+      answers[i] = a;
+      accepted.push(a);
+    }
+    if (accepted.length === 0) return undefined;
+    // One ladder per listing for the whole batch: every accepted bid is told the minimum as the batch left it.
+    const ladder = publicLadder(config, bids, null);
+    for (const a of accepted) {
+      a.closesAt = config.closesAt.toISOString();
+      if (ladder.format === 'ascending') a.minNextBidCents = ladder.minNextBidCents;
+    }
+    return { l, ladder, bids, seq, extended, closesAt: config.closesAt };
+  }
+}

@@ -1,0 +1,185 @@
+import type { Db, Tx } from '../adapters/db/db.ts';
+import { inTransaction } from '../adapters/db/db.ts';
+import { audit } from '../adapters/db/audit.ts';
+import {
+  bookingOwner, bookingsOfScope, bookingWithDeparture, insertBooking, lockBookingForCancel, markBookingCancelled, toBooking,
+} from '../adapters/db/bookings-repo.ts';
+import { corridorRoute, lockDeparture, moveHeldToBooked, releaseLoad } from '../adapters/db/departures-repo.ts';
+import { confirmActiveHold, findHold, holdRefOfOrg } from '../adapters/db/holds-repo.ts';
+import { claimKey, storeAnswer, type IdemKey } from '../adapters/db/idempotency.ts';
+import { feeRuleOf, lockListingStatus, returnTeuToListing } from '../adapters/db/listings-repo.ts';
+import { enqueueInTx, kickOutbox } from '../adapters/db/outbox.ts';
+import type { Queues } from '../adapters/queue/jobs.ts';
+import type { AvailabilityCache } from '../adapters/redis/availability.ts';
+import { availabilityEvent, bookingConfirmedEvent, listingUpdateEvent, type EventSink, type LiveEvent } from '../adapters/realtime/events.ts';
+import { bookingEmissions, roadDistanceKm } from '../core/co2.ts';
+import { cancellationFee, DEFAULT_FEE_RULE, validateFeeRule, type FeeRule } from '../core/fees.ts';
+import { totalCents } from '../core/pricing.ts';
+import { emissionFactors } from '../data/emission-factors.ts';
+import { conflict, notFound } from '../domain/errors.ts';
+import { policy, type Principal } from '../domain/principal.ts';
+import type { Booking, CancellationPreview, ConfirmBody } from '../domain/schemas/trade.ts';
+import { committedLoad } from './capacity-sync.ts';
+
+/** CO2e of moving `tonnes` along a corridor, beside the road alternative (GLEC-style tonne-km × factor). */
+export async function emissionsFor(tx: Tx, corridorId: string, tonnes: number) {
+  const route = await corridorRoute(tx, corridorId);
+  return bookingEmissions(emissionFactors, {
+    mode: route.mode,
+    tonnes,
+    distanceKm: route.distance_km,
+    roadDistanceKm: roadDistanceKm(emissionFactors, { lat: route.flat, lon: route.flon }, { lat: route.tlat, lon: route.tlon }),
+  });
+}
+
+/**
+ * Bookings: a hold confirmed into a booking (held → booked, capacity unchanged), cancellation under the
+ * listing's fee rule (booked → back to the listing), the fee preview, and the reads. Every change commits
+ * with its audit entry and its settlement or refund job (outbox) in one transaction.
+ */
+export class BookingsService {
+  constructor(
+    private readonly db: Db,
+    private readonly cache: AvailabilityCache,
+    private readonly events: EventSink,
+    private readonly queues: Queues | null,
+  ) {}
+
+  /** POST /api/holds/:id/confirm — turns an active hold into a booking (held → booked, capacity unchanged). */
+  async confirm(p: Principal, holdId: string, input: ConfirmBody, idem?: IdemKey, now = new Date()): Promise<Booking> {
+    policy.requireOrgKind(p, 'forwarder');
+    const result = await inTransaction(this.db, async (tx) => {
+      if (idem) {
+        const claim = await claimKey<Booking>(tx, idem);
+        if (claim.kind === 'replay') return { booking: claim.body, operatorOrgId: null }; // no second effect
+      }
+      const { booking, operatorOrgId } = await this.confirmInTx(tx, p, holdId, input, now);
+      if (idem) await storeAnswer(tx, idem, 201, booking);
+      return { booking, operatorOrgId };
+    });
+    if (result.operatorOrgId !== null) {
+      // this request confirmed the hold (not a replay): settlement job, no expiry job, tell buyer and operator
+      this.drain();
+      void this.queues?.remove('hold.expire', `hold.expire-${holdId}`).catch(() => {});
+      await this.afterCommit([bookingConfirmedEvent(result.booking, result.operatorOrgId)]);
+    }
+    return result.booking;
+  }
+
+  private async confirmInTx(tx: Tx, p: Principal, holdId: string, input: ConfirmBody, now: Date) {
+    // The listing must still sell: a hold on a listing cancelled a moment ago (its holds are released just
+    // after the cancel commits) is refused. Lock order of every capacity path: departure, then listing;
+    // the listing's share lock waits for a cancel in flight and keeps one from committing under us.
+    const ref = await holdRefOfOrg(tx, holdId, p.orgId);
+    if (ref) {
+      await lockDeparture(tx, ref.departure_id);
+      const l = await lockListingStatus(tx, ref.listing_id);
+      if (l && l.status !== 'open') throw conflict('listing_closed', `this listing is ${l.status}; the hold can no longer be confirmed`);
+    }
+    const h = await confirmActiveHold(tx, holdId, p.orgId, now);
+    if (!h) throw await this.whyNotConfirmable(tx, p, holdId, now);
+    const dep = await moveHeldToBooked(tx, h.departure_id, h.teu, h.tonnes, now);
+    const em = await emissionsFor(tx, dep.corridor_id, h.tonnes);
+    const b = await insertBooking(tx, {
+      departure_id: h.departure_id,
+      listing_id: h.listing_id,
+      hold_id: h.id,
+      forwarder_org_id: p.orgId,
+      user_id: p.userId,
+      teu: h.teu,
+      tonnes: h.tonnes,
+      unit_price_cents: h.unit_price_cents,
+      total_cents: totalCents(h.unit_price_cents, h.teu),
+      reference: input.reference ?? null,
+      cargo: input.cargo ? JSON.stringify(input.cargo) : null,
+      co2e_kg: em.co2eKg,
+      road_co2e_kg: em.roadCo2eKg,
+      created_at: now,
+    });
+    await audit(tx, p, 'booking.confirm', { type: 'booking', id: b.id }, { holdId: h.id, totalCents: b.total_cents });
+    await enqueueInTx(tx, 'booking.settle', { bookingId: b.id }, `booking.settle-${b.id}`);
+    return { booking: toBooking(b), operatorOrgId: dep.operator_org_id };
+  }
+
+  /** After the confirming update matched nothing: not found (not ours), expired, or no longer active. */
+  private async whyNotConfirmable(tx: Tx, p: Principal, holdId: string, now: Date) {
+    const existing = await findHold(tx, holdId);
+    if (!existing || existing.org_id !== p.orgId) return notFound('hold');
+    if (existing.status === 'expired' || (existing.status === 'active' && existing.expires_at <= now)) {
+      return conflict('hold_expired', 'this hold has expired; hold the capacity again');
+    }
+    return conflict('hold_not_active', `this hold is ${existing.status}`);
+  }
+
+  /** GET /api/bookings — own organisation's bookings (an operator: those on its departures; the platform: all). */
+  async list(p: Principal): Promise<Booking[]> {
+    const rows = await bookingsOfScope(this.db, policy.scopeOf(p));
+    return rows.map(toBooking);
+  }
+
+  /** A booking with its departure's times, if `p` may see it (else 404). */
+  private async visible(p: Principal, id: string) {
+    const row = await bookingWithDeparture(this.db, id);
+    if (!row) throw notFound('booking');
+    policy.requireSeePrivate(p, [row.forwarder_org_id, row.operator_org_id], 'booking');
+    return row;
+  }
+
+  /** The fee a cancellation would cost now (shown to the forwarder before confirming). */
+  async cancellationPreview(p: Principal, id: string, now = new Date()): Promise<CancellationPreview & { rule: FeeRule }> {
+    const b = await this.visible(p, id);
+    const rule = await this.feeRuleOf(b.listing_id);
+    return { ...cancellationFee(rule, b.total_cents, { departsAt: b.departs_at, cutoffAt: b.cutoff_at }, now), rule };
+  }
+
+  private async feeRuleOf(listingId: string): Promise<FeeRule> {
+    const stored = await feeRuleOf(this.db, listingId);
+    const v = stored ? validateFeeRule(stored) : null;
+    return v && v.ok ? v.rule : DEFAULT_FEE_RULE;
+  }
+
+  /** DELETE /api/bookings/:id — cancels under the listing's fee rule; capacity returns to the listing. */
+  async cancel(p: Principal, id: string, idem?: IdemKey, now = new Date()): Promise<Booking> {
+    policy.requireOrgKind(p, 'forwarder');
+    const existing = await bookingOwner(this.db, id);
+    if (!existing || existing.forwarder_org_id !== p.orgId) throw notFound('booking');
+    const rule = await this.feeRuleOf(existing.listing_id);
+    const result = await inTransaction(this.db, async (tx) => {
+      if (idem) {
+        const claim = await claimKey<Booking>(tx, idem);
+        if (claim.kind === 'replay') return { booking: claim.body, moved: null };
+      }
+      const cur = await lockBookingForCancel(tx, id);
+      // lock order of every capacity path: departure, then listing
+      await lockDeparture(tx, cur.departure_id);
+      // 'settled' is the money state of a live booking: it can still be cancelled (the refund job gives back
+      // charge − fee with a credit note).
+      if (cur.status !== 'confirmed' && cur.status !== 'settled') throw conflict('booking_not_active', `this booking is ${cur.status}`);
+      const fee = cancellationFee(rule, cur.total_cents, { departsAt: cur.departs_at, cutoffAt: cur.cutoff_at }, now);
+      const b = await markBookingCancelled(tx, id, now, fee.feeCents);
+      const l = await returnTeuToListing(tx, b.listing_id, b.teu, now);
+      const dep = await releaseLoad(tx, 'booked', b.departure_id, b.teu, b.tonnes, now);
+      await audit(tx, p, 'booking.cancel', { type: 'booking', id }, { feeCents: fee.feeCents, band: fee.band });
+      await enqueueInTx(tx, 'booking.refund', { bookingId: id }, `booking.refund-${id}`);
+      const booking = toBooking(b);
+      if (idem) await storeAnswer(tx, idem, 200, booking);
+      return { booking, moved: { dep, l } };
+    });
+    if (result.moved) {
+      this.drain();
+      const { dep, l } = result.moved;
+      await this.cache.settle(dep.corridor_id, dep.id, null, committedLoad(dep, l));
+      await this.afterCommit([availabilityEvent(dep), listingUpdateEvent(l)]);
+    }
+    return result.booking;
+  }
+
+  /** Enqueues what the transaction wrote to the outbox (the worker's drainer is the safety net). */
+  private drain() {
+    kickOutbox(this.db, this.queues);
+  }
+
+  private async afterCommit(events: LiveEvent[]) {
+    await this.events.emit(events).catch(() => {}); // live pushes are best effort; clients re-read on seq gaps
+  }
+}

@@ -1,0 +1,80 @@
+import type { Db } from '../../adapters/db/db.ts';
+import type { Principal } from '../../domain/principal.ts';
+import type { Balance, InvoiceDetail, InvoiceSummary, Transfer } from '../../domain/schemas/finance.ts';
+import type { SweepLog } from '../sweep.ts';
+import { invoiceHtml, invoicesCsv } from './invoice-documents.ts';
+import { LedgerAccounts } from './posting.ts';
+import { LedgerReads } from './read-models.ts';
+import { Settlement, type RefundResult, type SettlementHooks, type SettlementOptions, type SettleResult } from './settlement.ts';
+
+/**
+ * Double-entry ledger, settlement and invoices (issue 4, money part) — the service the context builds, in
+ * one place for the routes and the jobs. Each concern lives in its own module of this folder:
+ *
+ *   posting.ts            accounts, and what a charge, release, refund, invoice and credit note post
+ *   settlement.ts         settle (one booking, a batch, the group-committed job), refund, sweep — exactly once
+ *   read-models.ts        balances, transfers, invoices as an organisation sees them
+ *   invoice-documents.ts  print HTML and CSV
+ *   verifier.ts           verifyLedger: every ledger and invoice invariant, from the raw rows
+ *
+ * and the SQL in server/adapters/db/ledger-repo.ts and invoices-repo.ts. Accounts: per organisation a
+ * forwarder's `forwarder_payable` and an operator's `operator_receivable`; platform-wide (org_id null)
+ * `escrow` and `platform_revenue`. Entries are never updated or deleted (a trigger refuses it); a deferred
+ * constraint trigger refuses any transaction whose debits and credits differ at commit.
+ */
+export class LedgerService {
+  private readonly settlement: Settlement;
+  private readonly reads: LedgerReads;
+
+  constructor(db: Db, opts: SettlementOptions, hooks: SettlementHooks = {}) {
+    const accounts = new LedgerAccounts(db);
+    this.settlement = new Settlement(db, accounts, { platformFeeBps: opts.platformFeeBps, vatRateBps: opts.vatRateBps }, hooks);
+    this.reads = new LedgerReads(db, accounts);
+  }
+
+  /** See Settlement.settleBooking. */
+  settleBooking(bookingId: string): Promise<SettleResult> {
+    return this.settlement.settleBooking(bookingId);
+  }
+
+  /** What the `booking.settle` job calls (group commit; see Settlement.settleQueued). */
+  settleQueued(bookingId: string): Promise<SettleResult> {
+    return this.settlement.settleQueued(bookingId);
+  }
+
+  /** What the `booking.refund` job calls (see Settlement.refundBooking). */
+  refundBooking(bookingId: string): Promise<RefundResult> {
+    return this.settlement.refundBooking(bookingId);
+  }
+
+  /** What the `settlement.sweep` job calls (see Settlement.sweep). */
+  sweep(olderThanMs?: number, limit?: number, log?: SweepLog): Promise<{ settled: number; refunded: number; failed: number }> {
+    return this.settlement.sweep(olderThanMs, limit, log);
+  }
+
+  balance(p: Principal): Promise<Balance> {
+    return this.reads.balance(p);
+  }
+
+  transfers(p: Principal, limit?: number): Promise<Transfer[]> {
+    return this.reads.transfers(p, limit);
+  }
+
+  invoices(p: Principal): Promise<InvoiceSummary[]> {
+    return this.reads.invoices(p);
+  }
+
+  invoice(p: Principal, id: string): Promise<InvoiceDetail> {
+    return this.reads.invoice(p, id);
+  }
+
+  /** A print-ready HTML page of one invoice (same permission as `invoice`). */
+  async invoiceHtml(p: Principal, id: string): Promise<string> {
+    return invoiceHtml(await this.reads.invoice(p, id));
+  }
+
+  /** The caller's invoices as CSV (all of them, not only the newest 1,000 of the JSON list). */
+  async invoicesCsv(p: Principal): Promise<string> {
+    return invoicesCsv(await this.reads.invoices(p, 100_000));
+  }
+}

@@ -1,0 +1,82 @@
+// Settlement: confirmed bookings written straight into Postgres with their outbox rows, drained by one
+// worker (outbox → BullMQ → ledger + invoice), beside BullMQ alone running no-op jobs on the same Redis.
+import { sql } from 'kysely';
+import { DEFAULT_JOB_OPTS, QUEUE_CONCURRENCY } from '../../server/adapters/queue/jobs.ts';
+import { sleep } from '../../scripts/lib/procs.mjs';
+import type { BenchStack } from './stack.ts';
+import { log, makeListings, quiet, r1, type BenchRun } from './measure.ts';
+
+export async function settlementPhase(s: BenchStack, r: BenchRun) {
+  const jobs = r.quick ? 500 : 8000;
+  const { db } = s;
+  await quiet('settlement');
+  log('settlement: stopping one worker, creating confirmed bookings…');
+  for (const w of s.workers.slice(1)) w.signal('SIGTERM');
+  await sleep(2000);
+  const l = (await makeListings(db, 1, jobs + 10, 'fixed', 'settle'))[0]!;
+  const fwd = await db.selectFrom('organisations').select('id').where('slug', '=', 'bench-0').executeTakeFirstOrThrow();
+  // bookings written straight into Postgres with their outbox rows, as confirm() does
+  await db.transaction().execute(async (tx) => {
+    const ids = await tx
+      .insertInto('bookings')
+      .values(Array.from({ length: jobs }, () => ({
+        departure_id: l.departureId, listing_id: l.listingId, forwarder_org_id: fwd.id, teu: 1, tonnes: 10, unit_price_cents: 50_000, total_cents: 50_000,
+      })))
+      .returning('id')
+      .execute();
+    await tx.updateTable('departures').set({ booked_teu: jobs, booked_tonnes: jobs * 10 }).where('id', '=', l.departureId).execute();
+    await tx.insertInto('outbox').values(ids.map((b) => ({ job_name: 'booking.settle', job_id: `booking.settle-${b.id}`, data: JSON.stringify({ bookingId: b.id }) }))).execute();
+  });
+  // The worker's periodic outbox drain (every second) picks the rows up; throughput is timed from the
+  // first settled booking to the last, the pickup delay is printed beside it.
+  const t0 = performance.now();
+  let settled = 0;
+  let tFirst = 0;
+  for (let i = 0; i < 6000 && settled < jobs; i++) {
+    await sleep(50);
+    const q = await sql<{ n: number }>`select count(*)::int as n from bookings where listing_id = ${l.listingId} and status = 'settled'`.execute(db);
+    settled = q.rows[0]!.n;
+    if (settled > 0 && !tFirst) tFirst = performance.now();
+  }
+  const tEnd = performance.now();
+  const secs = (tEnd - (tFirst || t0)) / 1000;
+  const perSec = Math.round(settled / Math.max(0.05, secs));
+  const biggest = await sql<{ n: number }>`
+    select coalesce(max(n), 0)::int as n from (select count(*) as n from ledger_transactions t join bookings b on b.id = t.booking_id
+    where b.listing_id = ${l.listingId} and t.kind = 'charge' group by t.created_at) x`.execute(db);
+  const row = { path: 'settlement (outbox → BullMQ → ledger + invoice)', jobs, done: settled, 'pickup s': r1(((tFirst || tEnd) - t0) / 1000), seconds: r1(secs), 'jobs/s': perSec, 'largest batch': biggest.rows[0]!.n };
+  const noop = await noopReference(s.redisUrl, jobs);
+  r.report.settlement = { ...row, reference: noop };
+  console.log('\nSettlement drained by one worker (group-committed), beside BullMQ alone on the same machine');
+  console.table([row, noop]);
+  r.targets.push({ target: 'settlement ≥ 4,000 jobs/s (one worker)', value: `${perSec}/s`, met: perSec >= 4000 });
+}
+
+/**
+ * Physical reference: the same number of jobs that do nothing, through BullMQ on the same Redis, one
+ * worker with the same concurrency — what the queue alone allows on this machine.
+ */
+async function noopReference(redisUrl: string, jobs: number) {
+  log('settlement: BullMQ no-op reference…');
+  const conn = { url: redisUrl, maxRetriesPerRequest: null };
+  const { Queue, Worker } = await import('bullmq');
+  const q = new Queue('bench-noop', { connection: conn, prefix: 'bench:noop' });
+  // same job options as the platform's jobs (kept after completion, retries), only the work differs
+  await q.addBulk(Array.from({ length: jobs }, (_, i) => ({ name: 'noop', data: { bookingId: `noop-${i}` }, opts: { ...DEFAULT_JOB_OPTS, jobId: `noop-${i}` } })));
+  let doneNoop = 0;
+  const tn = performance.now();
+  const w = new Worker('bench-noop', async () => {}, { connection: conn, prefix: 'bench:noop', concurrency: QUEUE_CONCURRENCY.settlement });
+  await new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, 120_000);
+    w.on('completed', () => {
+      if (++doneNoop === jobs) {
+        clearTimeout(t);
+        resolve();
+      }
+    });
+  });
+  const noopSecs = (performance.now() - tn) / 1000;
+  await w.close();
+  await q.close();
+  return { path: 'reference: BullMQ no-op jobs', jobs, done: doneNoop, 'pickup s': 0, seconds: r1(noopSecs), 'jobs/s': Math.round(doneNoop / noopSecs), 'largest batch': 0 };
+}
