@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
-import { io as connect, type Socket } from 'socket.io-client';
+import type { Socket } from 'socket.io-client';
+import { openSocket } from '../helpers/live.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../server/http/app.ts';
 import { createTestEnv, type TestEnv } from '../helpers/context.ts';
@@ -32,14 +33,7 @@ describe('hostile Socket.IO input', () => {
   const clients: Client[] = [];
 
   async function client(auth: { cookie?: string; token?: string }): Promise<Client> {
-    const socket = connect(url, {
-      transports: ['websocket'],
-      forceNew: true,
-      reconnection: false,
-      timeout: 5000,
-      ...(auth.cookie ? { extraHeaders: { cookie: auth.cookie } } : {}),
-      ...(auth.token ? { auth: { token: auth.token } } : {}),
-    });
+    const socket = openSocket(url, auth);
     const events: Client['events'] = [];
     socket.onAny((event, payload) => events.push({ event, payload }));
     const disconnected = new Promise<string>((r) => socket.once('disconnect', (reason) => r(String(reason))));
@@ -259,14 +253,7 @@ describe('hostile Socket.IO input', () => {
     /** Resolves with the socket, or rejects with the connect_error (its `data` carries { code, message }). */
     const open = (auth: { cookie?: string; token?: string }) =>
       new Promise<Socket>((resolve, reject) => {
-        const socket = connect(base, {
-          transports: ['websocket'],
-          forceNew: true,
-          reconnection: false,
-          timeout: 5000,
-          ...(auth.cookie ? { extraHeaders: { cookie: auth.cookie } } : {}),
-          ...(auth.token ? { auth: { token: auth.token } } : {}),
-        });
+        const socket = openSocket(base, auth);
         mine.push(socket);
         socket.once('connect', () => resolve(socket));
         socket.once('connect_error', (err) => {

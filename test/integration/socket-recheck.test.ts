@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
-import { io as connect, type Socket } from 'socket.io-client';
+import type { Socket } from 'socket.io-client';
+import { openSocket } from '../helpers/live.ts';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { App } from '../../server/http/app.ts';
 import { hashPassword } from '../../server/services/passwords.ts';
@@ -31,14 +32,7 @@ describe('live sockets are re-checked after the handshake', () => {
   let n = 0;
 
   async function client(base: string, auth: { cookie?: string; token?: string }): Promise<Client> {
-    const socket = connect(base, {
-      transports: ['websocket'],
-      forceNew: true,
-      reconnection: false,
-      timeout: 5000,
-      ...(auth.cookie ? { extraHeaders: { cookie: auth.cookie } } : {}),
-      ...(auth.token ? { auth: { token: auth.token } } : {}),
-    });
+    const socket = openSocket(base, auth);
     const c: Client = { socket, events: [] };
     socket.onAny((event, payload) => c.events.push({ event, payload }));
     clients.push(c);

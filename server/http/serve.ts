@@ -1,0 +1,23 @@
+import closeWithGrace from 'close-with-grace';
+import { assertNoEviction } from '../adapters/redis/redis.ts';
+import { loadConfig } from '../config.ts';
+import { build, type BuildOptions } from './app.ts';
+
+/**
+ * The process concerns of a server: configuration from the environment, the Redis eviction check,
+ * graceful close on signals (bounded), listen. `server/server.ts` runs it; the bench's server entry
+ * runs it with its extra routes.
+ */
+export async function serve(opts: Pick<BuildOptions, 'extend'> = {}): Promise<void> {
+  const cfg = loadConfig();
+  const { app, ctx } = await build(cfg, opts);
+  await assertNoEviction(ctx.redis);
+
+  closeWithGrace({ delay: 10_000 }, async ({ err, signal }) => {
+    if (err) app.log.error({ err }, 'closing after an error');
+    else app.log.info({ signal }, 'closing');
+    await app.close();
+  });
+
+  await app.listen({ host: cfg.host, port: cfg.port });
+}
