@@ -16,8 +16,8 @@ const ownerEnv = { ...env, MIGRATION_DATABASE_URL: stack.migrationDatabaseUrl };
 log('migrating…');
 if (runTsx('server/cli/migrate.ts', [], ownerEnv) !== 0) fail('migrations failed');
 if (decision.seed) {
-  log('seeding the demo network (only when the database is empty)…');
-  if (runTsx('server/cli/seed.ts', ['--if-empty'], ownerEnv) !== 0) fail('seed failed');
+  log('seeding the demo network and its activity (only when the database is empty)…');
+  if (runTsx('server/cli/seed.ts', ['--if-empty', '--activity'], ownerEnv) !== 0) fail('seed failed');
 } else {
   log(decision.note);
 }
