@@ -9,6 +9,7 @@ import type { HoldsService } from '../services/holds.ts';
 import type { ListingsService } from '../services/listings.ts';
 import { demoUsers, forwarders } from './network.ts';
 import type { Progress } from './seed.ts';
+import { prng } from '../core/rng.ts';
 
 /** What the activity step needs of a context (server/context.ts builds it; the seed may not import it). */
 export interface ActivityContext {
@@ -40,19 +41,6 @@ export interface ActivityOptions {
   seed?: number;
   /** Departures worked on at once (holds of different departures share the group commit). */
   concurrency?: number;
-}
-
-/** mulberry32: a small, fast, seeded PRNG (deterministic demo data). */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return { next, int: (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1)), pick: <T>(xs: readonly T[]) => xs[Math.floor(next() * xs.length)]! };
 }
 
 type Dep = Awaited<ReturnType<typeof departuresWithFixedListing>>[number];

@@ -4,7 +4,7 @@
 import { sleep } from '../../scripts/lib/procs.mjs';
 import type { Outage } from './load.ts';
 import type { Fault } from './report.ts';
-import type { Rng } from './rng.ts';
+import type { Rng } from '../../server/core/rng.ts';
 import type { ChaosWorld } from './world.ts';
 
 type FaultKind = 'server' | 'worker' | 'redis';

@@ -4,7 +4,7 @@
 import { hashPassword } from '../../server/services/passwords.ts';
 import { sleep } from '../../scripts/lib/procs.mjs';
 import { call, lastCallError, signIn, type HttpAnswer, type Who } from './client.ts';
-import { prng, type Rng } from './rng.ts';
+import { prng, type Rng } from '../../server/core/rng.ts';
 import type { ChaosWorld } from './world.ts';
 
 /** During the Redis outage phase every request must be answered within this time (success or a clear 503). */

@@ -16,7 +16,7 @@ import { injectFaults, planFaults, redisOutage } from './faults.ts';
 import { createMarket, Load, type Outage } from './load.ts';
 import { Observer } from './observer.ts';
 import type { ChaosResult, Fault } from './report.ts';
-import { prng } from './rng.ts';
+import { prng } from '../../server/core/rng.ts';
 import { ChaosWorld } from './world.ts';
 
 export { formatChaos, type ChaosResult, type CheckRow } from './report.ts';

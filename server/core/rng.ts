@@ -1,4 +1,4 @@
-/** mulberry32: small, seeded, good enough for scheduling. */
+/** mulberry32: a small, fast, seeded PRNG — deterministic demo data and chaos schedules (not for secrets). */
 export function prng(seed: number) {
   let a = seed >>> 0;
   const next = () => {
