@@ -2,11 +2,12 @@ import type { Db, Tx } from '../adapters/db/db.ts';
 import { inTransaction } from '../adapters/db/db.ts';
 import type { DepartureLoad } from '../adapters/db/departures-repo.ts';
 import { placeHoldsMulti, type HoldItem, type HoldItemResult } from '../adapters/db/holds-repo.ts';
-import { claimKey, releaseKey, storeAnswer, type IdemKey } from '../adapters/db/idempotency.ts';
+import type { IdemKey } from '../adapters/db/idempotency.ts';
 import type { Queues } from '../adapters/queue/jobs.ts';
 import { totalCents } from '../core/pricing.ts';
 import { AppError, conflict } from '../domain/errors.ts';
 import type { Hold } from '../domain/schemas/trade.ts';
+import { BatchKeys } from './batch-keys.ts';
 import { KeyedBatcher } from './batcher.ts';
 
 /** One hold request on its way to the database; `idem`: its Idempotency-Key, if it came with one. */
@@ -44,10 +45,8 @@ export function holdRefusal(code: string, sharePct: number, message?: string): A
  * the same lane). A batch is one statement, cx_place_holds_multi, and one commit; each request gets its own
  * answer only after that commit.
  *
- * A batch with Idempotency-Keys runs in a transaction: the keys are claimed (in key order, so concurrent
- * batches never deadlock on them), keys already used replay their stored answer, the other items are placed,
- * the answers of placed holds are stored and the keys of refused ones given up (a retry may claim them
- * again) — then one commit. One departure's refusal never fails the others.
+ * A batch with Idempotency-Keys runs in a transaction and handles its keys as bids do (BatchKeys: claimed
+ * in key order, replayed, stored, or given up when refused) — then one commit. One departure's refusal never fails the others.
  */
 export class HoldBatches {
   /** Lanes per process: a departure always goes through the same one. */
@@ -75,44 +74,16 @@ export class HoldBatches {
 
   /** A batch with keys: claim, replay, place the rest, store or give up each key — one transaction. */
   private async runKeyed(tx: Tx, items: HoldRequest[], at: Date): Promise<Answer[]> {
-    const answers = new Array<Answer | undefined>(items.length);
-    const sameKeyAs = new Map<number, number>(); // a repeat of a key within this batch → its first item
-    const firstOfKey = new Map<string, number>();
-    const keyed = items.map((it, i) => ({ it, i })).filter((x) => x.it.idem);
-    keyed.sort((a, b) => compareKeys(a.it.idem!, b.it.idem!));
-    for (const { it, i } of keyed) {
-      const k = it.idem!;
-      const first = firstOfKey.get(`${k.orgId}\n${k.key}`);
-      if (first !== undefined) {
-        const fk = items[first]!.idem!;
-        if (fk.route === k.route && fk.requestHash === k.requestHash) sameKeyAs.set(i, first);
-        else answers[i] = conflict('idempotency_key_reused', 'this Idempotency-Key was used with a different request');
-        continue;
-      }
-      firstOfKey.set(`${k.orgId}\n${k.key}`, i);
-      try {
-        const claim = await claimKey<Hold>(tx, k);
-        if (claim.kind === 'replay') answers[i] = { replay: true, hold: claim.body };
-      } catch (err) {
-        if (!(err instanceof AppError)) throw err;
-        answers[i] = err; // idempotency_key_reused: this item only
-      }
-    }
-    const todo = items.flatMap((_, i) => (answers[i] === undefined && !sameKeyAs.has(i) ? [i] : []));
+    const keys = items.map((it) => it.idem);
+    const claimed = await BatchKeys.claim<Hold>(tx, keys);
+    const answers: (Answer | undefined)[] = claimed.known.map((k) => (k === undefined || k instanceof Error ? k : { replay: true, hold: k }));
+    const todo = items.flatMap((_, i) => (claimed.toDecide(i) ? [i] : []));
     const placed = await this.place(tx, todo.map((i) => items[i]!), at);
-    for (const [n, i] of todo.entries()) {
-      const a = placed[n]!;
-      answers[i] = a;
-      const k = items[i]!.idem;
-      if (!k) continue;
-      if (a instanceof Error) await releaseKey(tx, k);
-      else await storeAnswer(tx, k, 201, a.hold);
-    }
-    for (const [i, first] of sameKeyAs) {
-      const a = answers[first]!;
-      answers[i] = a instanceof Error || a.replay ? a : { replay: true, hold: a.hold };
-    }
-    return answers as Answer[];
+    todo.forEach((i, n) => (answers[i] = placed[n]));
+    const bodies = answers.map((a) => (a === undefined || a instanceof Error ? a : a.hold));
+    await claimed.finish(tx, keys, bodies, 201);
+    // a repeat of a key within the batch answers as a replay of its first item's hold
+    return answers.map((a, i) => a ?? (bodies[i] instanceof Error ? bodies[i] : { replay: true, hold: bodies[i]! }));
   }
 
   /** Places the items (grouped by departure) with one cx_place_holds_multi; answers in the items' order. */
@@ -180,8 +151,4 @@ function holdItem(r: HoldRequest): HoldItem {
     listingId: r.listingId, teu: r.teu, tonnes: r.tonnes, unitPriceCents: r.unitPriceCents, expiresAt: r.expiresAt,
     orgId: r.orgId, userId: r.userId, apiKeyId: r.apiKeyId,
   };
-}
-
-function compareKeys(a: IdemKey, b: IdemKey): number {
-  return a.orgId < b.orgId ? -1 : a.orgId > b.orgId ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
 }

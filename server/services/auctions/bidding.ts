@@ -14,7 +14,7 @@ import { AppError, conflict, notFound } from '../../domain/errors.ts';
 import { policy, type Principal } from '../../domain/principal.ts';
 import type { BidAccepted, NewBidBody } from '../../domain/schemas/auctions.ts';
 import { KeyedBatcher } from '../batcher.ts';
-import { BatchKeys } from './batch-keys.ts';
+import { BatchKeys } from '../batch-keys.ts';
 import { auctionConfig, BookCache, insertRanked, toAuctionBid, type AuctionOptions } from './book.ts';
 
 /** One bid on its way to the database; `idem`: its Idempotency-Key, if it came with one. */

@@ -1,6 +1,6 @@
-import type { Tx } from '../../adapters/db/db.ts';
-import { claimKey, releaseKey, storeAnswer, type IdemKey } from '../../adapters/db/idempotency.ts';
-import { AppError, conflict } from '../../domain/errors.ts';
+import type { Tx } from '../adapters/db/db.ts';
+import { claimKey, releaseKey, storeAnswer, type IdemKey } from '../adapters/db/idempotency.ts';
+import { AppError, conflict } from '../domain/errors.ts';
 
 const nameOf = (k: IdemKey) => `${k.orgId}\n${k.key}`;
 
