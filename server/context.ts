@@ -13,6 +13,7 @@ import { LedgerService } from './services/ledger/index.ts';
 import type { SettlementHooks } from './services/ledger/settlement.ts';
 import { AuctionsService } from './services/auctions.ts';
 import { NetworkService } from './services/network.ts';
+import { StatsService } from './services/stats.ts';
 
 /** Everything a process needs to serve requests or run jobs. Built the same way by server, worker and CLI. */
 export interface Context {
@@ -37,6 +38,7 @@ export interface Services {
   listings: ListingsService;
   ledger: LedgerService;
   auctions: AuctionsService;
+  stats: StatsService;
 }
 
 export interface ServiceHooks {
@@ -69,6 +71,7 @@ export function createContext(cfg: Config, events: (redis: Redis) => EventSink, 
     listings: new ListingsService(db, cache, sink, holds, queues, auctions),
     ledger: new LedgerService(db, cfg, hooks.ledger),
     auctions,
+    stats: new StatsService(db),
   };
   return {
     cfg,

@@ -36,6 +36,7 @@ export const handlers: HandlerMap = {
   'booking.refund': async (data, ctx) => ctx.services.ledger.refundBooking(data.bookingId),
   'settlement.sweep': async (_data, ctx) => ctx.services.ledger.sweep(),
   'idempotency.purge': async (_data, ctx) => purgeIdempotencyKeys(ctx.db),
+  'stats.fold': async (_data, ctx) => ({ folded: await ctx.services.stats.fold() }),
 };
 
 /** Start-up check: every registered job name has exactly one handler and no handler is unknown. */

@@ -105,4 +105,7 @@ async function ensureSchedules(queues: Context['queues']): Promise<void> {
   // Idempotency keys: kept 24 h (API.md), then purged in bounded batches (start-up adds one run per hour
   // whatever the number of workers).
   await queues.get('maintenance').upsertJobScheduler('idempotency-purge', { every: 15 * 60_000 }, { name: 'idempotency.purge', data: {} });
+  // Statistics: the corridor × day deltas the writes appended, folded into their rollup (readers add the
+  // pending ones, so this keeps reads short; it is not what keeps them exact).
+  await queues.get('maintenance').upsertJobScheduler('stats-fold', { every: 2000 }, { name: 'stats.fold', data: {} });
 }

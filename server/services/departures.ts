@@ -28,6 +28,9 @@ export class DeparturesService {
     if (input.capacityTonnes < input.capacityTeu * MIN_TONNES_PER_TEU) {
       throw badRequest('invalid_capacity', `capacityTonnes must be at least ${MIN_TONNES_PER_TEU} t per TEU (${input.capacityTeu * MIN_TONNES_PER_TEU} t)`);
     }
+    if (input.minLoadTeu !== undefined && input.minLoadTeu > input.capacityTeu) {
+      throw badRequest('invalid_min_load', `minLoadTeu must be at most capacityTeu (${input.capacityTeu})`);
+    }
     if (!(await corridorExists(this.db, input.corridorId))) throw badRequest('unknown_corridor', 'no corridor with this id');
     const id = await inTransaction(this.db, async (tx) => {
       const id = await insertDeparture(tx, {
@@ -41,6 +44,8 @@ export class DeparturesService {
         capacity_tonnes: input.capacityTonnes,
         reefer_plugs: input.reeferPlugs ?? 0,
         dangerous_goods: input.dangerousGoods ?? false,
+        // left out: the database fills in ceil(40 % of capacity) (migration 20261203T1300)
+        ...(input.minLoadTeu !== undefined ? { min_load_teu: input.minLoadTeu } : {}),
       });
       await audit(tx, p, 'departure.create', { type: 'departure', id }, { ...input });
       return id;

@@ -141,6 +141,12 @@ const MATRIX: readonly Row[] = [
   ['GET /api/invoices/:id/print',                'f1.invoice',        [401, 200, 404, 200, 404, 404, 200]],
   ['GET /api/invoices/:id/print',                'f2.invoice',        [401, 404, 200, 404, 200, 404, 200]],
   ['GET /api/invoices/:id/print',                'missing',           [401, 404, 404, 404, 404, 404, 404]],
+
+  // statistics (issue 11): scopes are checked in test/integration/stats-access.test.ts
+  ['GET /api/stats/utilisation',                 '-',                 [401, 200, 200, 200, 200, 200, 200]],
+  ['GET /api/stats/kpis',                        '-',                 [401, 200, 200, 200, 200, 200, 200]],
+  ['GET /api/stats/price-index',                 '-',                 [401, 200, 200, 200, 200, 200, 200]],
+  ['GET /api/stats/at-risk',                     '-',                 [401, 403, 403, 200, 200, 200, 200]],
 ];
 
 const DAY = 86_400_000;

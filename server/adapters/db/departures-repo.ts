@@ -14,7 +14,7 @@ export function departureQuery(db: Kysely<DB>) {
     .select([
       'd.id', 'd.corridor_id', 'd.operator_org_id', 'd.service_id', 'd.asset_name', 'd.departs_at', 'd.arrives_at',
       'd.cutoff_at', 'd.capacity_teu', 'd.capacity_tonnes', 'd.held_teu', 'd.held_tonnes', 'd.booked_teu',
-      'd.booked_tonnes', 'd.seq', 'd.status', 'd.reefer_plugs', 'd.dangerous_goods',
+      'd.booked_tonnes', 'd.seq', 'd.status', 'd.reefer_plugs', 'd.dangerous_goods', 'd.min_load_teu',
       'c.mode', 'c.code as corridor_code', 'c.distance_km', 'o.code as origin', 't.code as destination', 'op.name as operator_name',
     ]);
 }
@@ -47,6 +47,7 @@ export function toDeparture(r: DepartureJoined) {
     assetName: r.asset_name,
     reeferPlugs: r.reefer_plugs,
     dangerousGoods: r.dangerous_goods,
+    minLoadTeu: r.min_load_teu,
   };
 }
 

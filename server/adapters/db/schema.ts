@@ -106,6 +106,8 @@ export interface DeparturesTable {
   status: Generated<'scheduled' | 'cancelled'>;
   created_at: CreatedAt;
   updated_at: CreatedAt;
+  /** Filled by a trigger with ceil(40 % of capacity_teu) when an insert leaves it out. */
+  min_load_teu: Generated<number>;
 }
 export interface ListingsTable {
   id: Generated<string>;
@@ -265,6 +267,49 @@ export interface InvoiceLinesTable {
   amount_cents: number;
 }
 
+/** Booking and auction sums of a rollup row (migration 20261203T1300): maintained by triggers. */
+export interface StatsSums {
+  bookings: Generated<number>;
+  booked_teu: Generated<number>;
+  revenue_cents: Generated<number>;
+  co2e_kg: Generated<number>;
+  road_co2e_kg: Generated<number>;
+  cancellations: Generated<number>;
+  cancelled_teu: Generated<number>;
+  cancellation_fees_cents: Generated<number>;
+  fixed_teu: Generated<number>;
+  fixed_revenue_cents: Generated<number>;
+  falling_teu: Generated<number>;
+  falling_revenue_cents: Generated<number>;
+  ascending_teu: Generated<number>;
+  ascending_revenue_cents: Generated<number>;
+  sealed_teu: Generated<number>;
+  sealed_revenue_cents: Generated<number>;
+  auction_awarded_teu: Generated<number>;
+  auction_clearing_cents: Generated<number>;
+  auction_reserve_cents: Generated<number>;
+}
+export interface StatsDepartureTable extends StatsSums {
+  departure_id: string;
+}
+export interface StatsForwarderTable extends StatsSums {
+  departure_id: string;
+  forwarder_org_id: string;
+  /** The departure's UTC day, corridor and operator (copies kept by a trigger). */
+  day: ColumnType<string, string, string>;
+  corridor_id: string;
+  operator_org_id: string;
+}
+
+/** Corridor × departure day × operator (migration 20261203T1400): scheduled departures, their capacity, the booking sums. */
+export interface StatsCorridorDayTable extends StatsSums {
+  day: ColumnType<string, string, string>;
+  corridor_id: string;
+  operator_org_id: string;
+  departures: number;
+  capacity_teu: number;
+}
+
 export interface DB {
   organisations: OrganisationsTable;
   users: UsersTable;
@@ -288,6 +333,9 @@ export interface DB {
   invoice_counters: InvoiceCountersTable;
   invoices: InvoicesTable;
   invoice_lines: InvoiceLinesTable;
+  stats_departure: StatsDepartureTable;
+  stats_forwarder: StatsForwarderTable;
+  stats_corridor_day: StatsCorridorDayTable;
 }
 
 export type DepartureRow = Selectable<DeparturesTable>;

@@ -29,6 +29,8 @@ export interface JobDataMap {
   'settlement.sweep': Record<string, never>;
   /** Delete idempotency keys older than 24 h in bounded batches (start-up and every 15 min). Idempotent. */
   'idempotency.purge': Record<string, never>;
+  /** Fold the pending corridor × day statistics deltas into their rollup (every 2 s). Idempotent. */
+  'stats.fold': Record<string, never>;
 }
 export type JobName = keyof JobDataMap;
 
@@ -44,6 +46,7 @@ export const JOB_QUEUES: Record<JobName, QueueName> = {
   'booking.refund': 'settlement',
   'settlement.sweep': 'settlement',
   'idempotency.purge': 'maintenance',
+  'stats.fold': 'maintenance',
 };
 export type QueueName = 'maintenance' | 'holds' | 'auctions' | 'settlement';
 export const QUEUE_NAMES: QueueName[] = ['maintenance', 'holds', 'auctions', 'settlement'];

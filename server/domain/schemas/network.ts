@@ -50,6 +50,7 @@ export const Departure = Type.Object(
     assetName: Type.String(),
     reeferPlugs: Type.Integer(),
     dangerousGoods: Type.Boolean(),
+    minLoadTeu: Type.Integer({ description: 'below this booked load near its cut-off the departure is "at risk" (default ceil(40 % of capacityTeu))' }),
   },
   { additionalProperties: false },
 );

@@ -21,6 +21,7 @@ export const NewDepartureBody = Type.Object(
     assetName: Type.String({ minLength: 1, maxLength: 120 }),
     reeferPlugs: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000 })),
     dangerousGoods: Type.Optional(Type.Boolean()),
+    minLoadTeu: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000, description: 'minimum load (TEU), at most capacityTeu; default ceil(40 % of capacityTeu)' })),
   },
   { additionalProperties: false },
 );

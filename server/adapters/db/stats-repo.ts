@@ -1,0 +1,472 @@
+import { sql, type Kysely, type RawBuilder } from 'kysely';
+import { emptySums, SALE_FORMATS, type StatsSums } from '../../core/stats.ts';
+import type { DB } from './schema.ts';
+import { inTransaction, type Db } from './db.ts';
+
+/**
+ * The statistics queries. Figures come from the rollups (stats_departure, stats_forwarder: booking and
+ * auction sums kept by the triggers of migration 20261203T1300) beside each departure's own capacity, held
+ * TEU and status — never from the bookings. The verification and the rebuild recompute the rollups from the
+ * raw rows (bookings, listings, departures) with ONE definition (`recomputed*` below), shared by
+ * `npm run stats:rebuild`, the tests and the bench.
+ */
+
+/** The summed columns of both rollup tables, in table order. */
+export const ROLLUP_COLUMNS = [
+  'bookings', 'booked_teu', 'revenue_cents', 'co2e_kg', 'road_co2e_kg', 'cancellations', 'cancelled_teu', 'cancellation_fees_cents',
+  'fixed_teu', 'fixed_revenue_cents', 'falling_teu', 'falling_revenue_cents', 'ascending_teu', 'ascending_revenue_cents',
+  'sealed_teu', 'sealed_revenue_cents', 'auction_awarded_teu', 'auction_clearing_cents', 'auction_reserve_cents',
+] as const;
+type RollupColumn = (typeof ROLLUP_COLUMNS)[number];
+type SumsRow = Record<RollupColumn | 'departures' | 'capacity_teu' | 'held_teu', number | null>;
+
+const DAY_EXPR_DEP = "(d.departs_at at time zone 'UTC')::date";
+
+// ---- reading -----------------------------------------------------------------------------------------------
+
+export type StatsScope = { kind: 'network' } | { kind: 'operator'; orgId: string } | { kind: 'forwarder'; orgId: string };
+export type StatsGroup = 'corridor-day' | 'cluster-day' | 'operator' | 'mode' | 'day' | 'corridor' | 'departure' | 'none';
+
+export interface StatsFilter {
+  /** Departure days, inclusive (YYYY-MM-DD). */
+  from: string;
+  to: string;
+  corridorId?: string | undefined;
+  clusterId?: string | undefined;
+  mode?: 'rail' | 'barge' | undefined;
+  operatorOrgId?: string | undefined;
+}
+
+export interface GroupedSums {
+  key: Record<string, string | number | Date | null>;
+  sums: StatsSums;
+}
+
+function sumsOf(r: SumsRow, forwarder: boolean): StatsSums {
+  const s = emptySums(forwarder);
+  if (!forwarder) {
+    s.departures = Number(r.departures ?? 0);
+    s.capacityTeu = Number(r.capacity_teu ?? 0);
+    s.heldTeu = Number(r.held_teu ?? 0);
+  }
+  const n = (c: RollupColumn) => Number(r[c] ?? 0);
+  s.bookings = n('bookings');
+  s.bookedTeu = n('booked_teu');
+  s.revenueCents = n('revenue_cents');
+  s.co2eKg = n('co2e_kg');
+  s.roadCo2eKg = n('road_co2e_kg');
+  s.cancellations = n('cancellations');
+  s.cancelledTeu = n('cancelled_teu');
+  s.cancellationFeesCents = n('cancellation_fees_cents');
+  for (const f of SALE_FORMATS) {
+    s.formatTeu[f] = n(`${f}_teu`);
+    s.formatRevenueCents[f] = n(`${f}_revenue_cents`);
+  }
+  s.auctionAwardedTeu = n('auction_awarded_teu');
+  s.auctionClearingCents = n('auction_clearing_cents');
+  s.auctionReserveCents = n('auction_reserve_cents');
+  return s;
+}
+
+/** What to select per group: the departure figures (network scopes) and the rollup sums. */
+function sumsSelect(source: Source): string {
+  const dep =
+    source === 'forwarder'
+      ? 'null::int8 as departures, null::int8 as capacity_teu, null::int8 as held_teu'
+      : source === 'corridor-day'
+        ? 'coalesce(sum(s.departures), 0)::int8 as departures, coalesce(sum(s.capacity_teu), 0)::int8 as capacity_teu, ' +
+          'coalesce(sum(h.held_teu), 0)::int8 as held_teu'
+        : "count(*) filter (where d.status = 'scheduled')::int8 as departures, " +
+          "coalesce(sum(d.capacity_teu) filter (where d.status = 'scheduled'), 0)::int8 as capacity_teu, " +
+          "coalesce(sum(d.held_teu) filter (where d.status = 'scheduled'), 0)::int8 as held_teu";
+  return [dep, ...ROLLUP_COLUMNS.map((c) => `coalesce(sum(s.${c}), 0)::int8 as ${c}`)].join(', ');
+}
+
+/**
+ * Where a grouping reads from: a forwarder's departure × buyer rows; per departure, each departure with its
+ * stats_departure row; every other grouping, the corridor × day × operator rows (stats_corridor_day).
+ */
+type Source = 'forwarder' | 'departure' | 'corridor-day';
+
+/** Key columns (select, group by, order by) per grouping; `d`, `s`, `c`, `o`, `t`, `op` are the aliases of the query. */
+function groupSql(g: StatsGroup, source: Source, bucket?: 'week' | 'day') {
+  const perDeparture = source === 'departure';
+  const day = perDeparture ? DAY_EXPR_DEP : 's.day';
+  const corridor = perDeparture ? 'd.corridor_id' : 's.corridor_id';
+  const operator = perDeparture ? 'd.operator_org_id' : 's.operator_org_id';
+  const dayOut = `to_char(${day}, 'YYYY-MM-DD')`;
+  const corridorKeys = [`${corridor} as "corridorId"`, 'c.code as "corridorCode"', 'o.code as "fromCode"', 't.code as "toCode"', 'c.mode as "mode"'];
+  const corridorGroup = [corridor, 'c.code', 'o.code', 't.code', 'c.mode'];
+  switch (g) {
+    case 'corridor-day':
+      return { select: [...corridorKeys, `${dayOut} as "day"`], group: [...corridorGroup, day], order: ['c.code', day], needsOperator: false, needsDeparture: false };
+    case 'cluster-day':
+      return { select: ['o.code as "clusterCode"', `${dayOut} as "day"`], group: ['o.code', day], order: ['o.code', day], needsOperator: false, needsDeparture: false };
+    case 'operator':
+      return { select: [`${operator} as "operatorOrgId"`, 'op.name as "operatorName"'], group: [operator, 'op.name'], order: ['op.name', operator], needsOperator: true, needsDeparture: false };
+    case 'mode':
+      return { select: ['c.mode as "mode"'], group: ['c.mode'], order: ['c.mode'], needsOperator: false, needsDeparture: false };
+    case 'day':
+      return { select: [`${dayOut} as "day"`], group: [day], order: [day], needsOperator: false, needsDeparture: false };
+    case 'corridor':
+      return { select: corridorKeys, group: corridorGroup, order: ['c.code'], needsOperator: false, needsDeparture: false };
+    case 'departure':
+      return {
+        select: [
+          'd.id as "departureId"', 'd.corridor_id as "corridorId"', 'c.code as "corridorCode"', 'd.departs_at as "departsAt"', 'd.cutoff_at as "cutoffAt"',
+          'd.asset_name as "assetName"', 'd.operator_org_id as "operatorOrgId"', 'd.min_load_teu as "minLoadTeu"', 'd.status as "status"',
+        ],
+        group: ['d.id', 'c.code'],
+        order: ['d.departs_at', 'd.id'],
+        needsOperator: false,
+        needsDeparture: true,
+      };
+    case 'none': {
+      if (!bucket) return { select: [], group: [], order: [], needsOperator: false, needsDeparture: false };
+      const unit = bucket === 'day' ? 'day' : 'week'; // only these two words ever reach the SQL text
+      return {
+        select: [`${corridor} as "corridorId"`, 'c.code as "corridorCode"', `to_char(date_trunc('${unit}', ${day})::date, 'YYYY-MM-DD') as "period"`],
+        group: [corridor, 'c.code', `date_trunc('${unit}', ${day})`],
+        order: ['c.code', `date_trunc('${unit}', ${day})`],
+        needsOperator: false,
+        needsDeparture: false,
+      };
+    }
+  }
+}
+
+const CD_COLUMNS = ['departures', 'capacity_teu', ...ROLLUP_COLUMNS] as const;
+const CD_LIST = `day, corridor_id, operator_org_id, ${CD_COLUMNS.join(', ')}`;
+
+/**
+ * The corridor × day × operator rows of the days of `f`: each key's folded row plus its deltas not yet folded
+ * (stats_corridor_day_delta; the `stats.fold` job folds them every few seconds) — exact whether or not the
+ * fold has run.
+ */
+function corridorDays(f: { from: string; to: string }): RawBuilder<unknown> {
+  return sql`(select day, corridor_id, operator_org_id, ${sql.raw(CD_COLUMNS.map((c) => `sum(${c})::int8 as ${c}`).join(', '))}
+      from (select ${sql.raw(CD_LIST)} from stats_corridor_day where day between ${f.from}::date and ${f.to}::date
+            union all
+            select ${sql.raw(CD_LIST)} from stats_corridor_day_delta where day between ${f.from}::date and ${f.to}::date) u
+     group by day, corridor_id, operator_org_id)`;
+}
+
+/** Folds the pending corridor × day deltas into stats_corridor_day (the `stats.fold` job); returns the deltas folded. */
+export async function foldCorridorDays(db: Kysely<DB>): Promise<number> {
+  const { rows } = await sql<{ n: string }>`select cx_stats_cd_fold() as n`.execute(db);
+  return Number(rows[0]?.n ?? 0);
+}
+
+/**
+ * Sums per group over the departure days of `f` in `scope` (at most `limit` groups, in key order). Per
+ * departure: each departure (capacity, held, status) with its stats_departure row. Other groupings of the
+ * network and operator scopes: the stats_corridor_day rows, with the held TEU of the departures that can
+ * still carry holds (departing after `now` − 2 days: a hold ends at the latest at its departure's cut-off)
+ * read live. A forwarder's scope: only its stats_forwarder rows (the departure's day, corridor and operator
+ * are copied there), unless grouped per departure.
+ */
+export async function groupedSums(
+  db: Kysely<DB>,
+  scope: StatsScope,
+  g: StatsGroup,
+  f: StatsFilter,
+  o: { limit: number; bucket?: 'week' | 'day'; now?: Date },
+): Promise<GroupedSums[]> {
+  const forwarder = scope.kind === 'forwarder';
+  const source: Source = scope.kind === 'forwarder' ? 'forwarder' : g === 'departure' ? 'departure' : 'corridor-day';
+  const gs = groupSql(g, source, o.bucket);
+  const conds: RawBuilder<unknown>[] = [];
+  let from: RawBuilder<unknown>;
+  const operatorOnly = scope.kind === 'operator' ? scope.orgId : undefined;
+  if (source === 'forwarder' || source === 'corridor-day') {
+    conds.push(sql`s.day >= ${f.from}::date`, sql`s.day <= ${f.to}::date`);
+    if (f.corridorId) conds.push(sql`s.corridor_id = ${f.corridorId}`);
+    if (f.operatorOrgId) conds.push(sql`s.operator_org_id = ${f.operatorOrgId}`);
+  }
+  if (scope.kind === 'forwarder') {
+    from = gs.needsDeparture ? sql`stats_forwarder s join departures d on d.id = s.departure_id` : sql`stats_forwarder s`;
+    conds.push(sql`s.forwarder_org_id = ${scope.orgId}`);
+  } else if (source === 'corridor-day') {
+    if (operatorOnly) conds.push(sql`s.operator_org_id = ${operatorOnly}`);
+    const since = new Date((o.now ?? new Date()).getTime() - 2 * 86_400_000);
+    from = sql`${corridorDays(f)} s left join (
+        select (d.departs_at at time zone 'UTC')::date as day, d.corridor_id, d.operator_org_id, sum(d.held_teu)::int8 as held_teu
+          from departures d
+         where d.departs_at >= greatest(${since}::timestamptz, (${f.from}::date)::timestamp at time zone 'UTC')
+           and d.departs_at < (${f.to}::date + 1)::timestamp at time zone 'UTC'
+           and d.status = 'scheduled' and d.held_teu > 0
+         group by 1, 2, 3
+      ) h on h.day = s.day and h.corridor_id = s.corridor_id and h.operator_org_id = s.operator_org_id`;
+  } else {
+    from = sql`departures d left join stats_departure s on s.departure_id = d.id`;
+    conds.push(sql`d.departs_at >= (${f.from}::date)::timestamp at time zone 'UTC'`, sql`d.departs_at < (${f.to}::date + 1)::timestamp at time zone 'UTC'`);
+    if (f.corridorId) conds.push(sql`d.corridor_id = ${f.corridorId}`);
+    if (operatorOnly) conds.push(sql`d.operator_org_id = ${operatorOnly}`);
+    if (f.operatorOrgId) conds.push(sql`d.operator_org_id = ${f.operatorOrgId}`);
+  }
+  if (f.clusterId) conds.push(sql`(c.from_cluster_id = ${f.clusterId} or c.to_cluster_id = ${f.clusterId})`);
+  if (f.mode) conds.push(sql`c.mode = ${f.mode}`);
+  const corridor = source === 'departure' ? 'd.corridor_id' : 's.corridor_id';
+  const operator = source === 'departure' ? 'd.operator_org_id' : 's.operator_org_id';
+  const select = [...gs.select, sumsSelect(source)].join(', ');
+  const { rows } = await sql<SumsRow & Record<string, string | number | Date | null>>`
+    select ${sql.raw(select)}
+      from ${from}
+      join corridors c on c.id = ${sql.raw(corridor)}
+      join clusters o on o.id = c.from_cluster_id
+      join clusters t on t.id = c.to_cluster_id
+      ${gs.needsOperator ? sql.raw(`join organisations op on op.id = ${operator}`) : sql``}
+     where ${sql.join(conds, sql` and `)}
+     ${gs.group.length ? sql.raw(`group by ${gs.group.join(', ')} order by ${gs.order.join(', ')}`) : sql``}
+     limit ${o.limit}`.execute(db);
+  const keyNames = gs.select.map((s) => /as "(\w+)"$/.exec(s)![1]!);
+  return rows.map((r) => ({ key: Object.fromEntries(keyNames.map((k) => [k, r[k] ?? null])), sums: sumsOf(r, forwarder) }));
+}
+
+/** The totals of `scope` over `f` (one group). */
+export async function totalSums(db: Kysely<DB>, scope: StatsScope, f: StatsFilter, now?: Date): Promise<StatsSums> {
+  const [r] = await groupedSums(db, scope, 'none', f, { limit: 1, ...(now ? { now } : {}) });
+  return r?.sums ?? emptySums(scope.kind === 'forwarder');
+}
+
+/**
+ * Scheduled departures whose cut-off is in (now, until] and whose booked TEU are below their minimum load,
+ * by cut-off (index departures_cutoff_scheduled_idx).
+ */
+export function departuresAtRisk(
+  db: Kysely<DB>,
+  o: { now: Date; until: Date; operatorOrgId?: string | undefined; corridorId?: string | undefined; clusterId?: string | undefined; mode?: 'rail' | 'barge' | undefined; limit: number },
+) {
+  let q = db
+    .selectFrom('departures as d')
+    .innerJoin('corridors as c', 'c.id', 'd.corridor_id')
+    .innerJoin('clusters as o', 'o.id', 'c.from_cluster_id')
+    .innerJoin('clusters as t', 't.id', 'c.to_cluster_id')
+    .innerJoin('organisations as op', 'op.id', 'd.operator_org_id')
+    .select([
+      'd.id', 'd.corridor_id', 'c.code as corridor_code', 'o.code as from_code', 't.code as to_code', 'c.mode', 'd.operator_org_id',
+      'op.name as operator_name', 'd.asset_name', 'd.departs_at', 'd.cutoff_at', 'd.capacity_teu', 'd.booked_teu', 'd.held_teu', 'd.min_load_teu',
+    ])
+    .where('d.status', '=', 'scheduled')
+    .where('d.cutoff_at', '>', o.now)
+    .where('d.cutoff_at', '<=', o.until)
+    .whereRef('d.booked_teu', '<', 'd.min_load_teu');
+  if (o.operatorOrgId) q = q.where('d.operator_org_id', '=', o.operatorOrgId);
+  if (o.corridorId) q = q.where('d.corridor_id', '=', o.corridorId);
+  if (o.mode) q = q.where('c.mode', '=', o.mode);
+  if (o.clusterId) {
+    const id = o.clusterId;
+    q = q.where((eb) => eb.or([eb('c.from_cluster_id', '=', id), eb('c.to_cluster_id', '=', id)]));
+  }
+  return q.orderBy('d.cutoff_at').orderBy('d.id').limit(o.limit).execute();
+}
+
+/** Does a corridor / operator organisation with this id exist; a cluster's id by its code. */
+export async function corridorKnown(db: Kysely<DB>, id: string): Promise<boolean> {
+  return !!(await db.selectFrom('corridors').select('id').where('id', '=', id).executeTakeFirst());
+}
+export async function operatorKnown(db: Kysely<DB>, id: string): Promise<boolean> {
+  return !!(await db.selectFrom('organisations').select('id').where('id', '=', id).where('kind', '=', 'operator').executeTakeFirst());
+}
+export async function clusterIdOf(db: Kysely<DB>, code: string): Promise<string | undefined> {
+  return (await db.selectFrom('clusters').select('id').where('code', '=', code).executeTakeFirst())?.id;
+}
+
+// ---- recomputation, verification, rebuild -----------------------------------------------------------------
+
+const live = "b.status <> 'cancelled'";
+const bookingSums = [
+  `count(*) filter (where ${live})::int8 as bookings`,
+  `coalesce(sum(b.teu) filter (where ${live}), 0)::int8 as booked_teu`,
+  `coalesce(sum(b.total_cents) filter (where ${live}), 0)::int8 as revenue_cents`,
+  `coalesce(sum(b.co2e_kg) filter (where ${live}), 0)::int8 as co2e_kg`,
+  `coalesce(sum(b.road_co2e_kg) filter (where ${live}), 0)::int8 as road_co2e_kg`,
+  `count(*) filter (where b.status = 'cancelled')::int8 as cancellations`,
+  `coalesce(sum(b.teu) filter (where b.status = 'cancelled'), 0)::int8 as cancelled_teu`,
+  `coalesce(sum(coalesce(b.cancellation_fee_cents, 0)) filter (where b.status = 'cancelled'), 0)::int8 as cancellation_fees_cents`,
+  ...SALE_FORMATS.flatMap((fmt) => [
+    `coalesce(sum(b.teu) filter (where ${live} and l.format = '${fmt}'), 0)::int8 as ${fmt}_teu`,
+    `coalesce(sum(b.total_cents) filter (where ${live} and l.format = '${fmt}'), 0)::int8 as ${fmt}_revenue_cents`,
+  ]),
+].join(', ');
+const BOOKING_COLUMNS = ROLLUP_COLUMNS.filter((c) => !c.startsWith('auction_'));
+const AUCTION = "l.status = 'closed' and l.format in ('ascending', 'sealed')";
+
+/** The per-departure rollup recomputed from bookings and closed auction listings (a SELECT with the table's columns). */
+const RECOMPUTED_DEPARTURE = `
+  with bs as (
+    select b.departure_id, ${bookingSums}
+      from bookings b join listings l on l.id = b.listing_id group by b.departure_id
+  ), au as (
+    select l.departure_id, coalesce(sum(coalesce(l.awarded_teu, 0)), 0)::int8 as auction_awarded_teu,
+           coalesce(sum(coalesce(l.clearing_price_cents, 0) * coalesce(l.awarded_teu, 0)), 0)::int8 as auction_clearing_cents,
+           coalesce(sum(coalesce(l.reserve_price_cents, 0) * coalesce(l.awarded_teu, 0)), 0)::int8 as auction_reserve_cents
+      from listings l where ${AUCTION} group by l.departure_id
+  )
+  select coalesce(bs.departure_id, au.departure_id) as departure_id,
+         ${BOOKING_COLUMNS.map((c) => `coalesce(bs.${c}, 0) as ${c}`).join(', ')},
+         coalesce(au.auction_awarded_teu, 0) as auction_awarded_teu, coalesce(au.auction_clearing_cents, 0) as auction_clearing_cents,
+         coalesce(au.auction_reserve_cents, 0) as auction_reserve_cents
+    from bs full join au on au.departure_id = bs.departure_id`;
+const recomputedDeparture = sql.raw(RECOMPUTED_DEPARTURE);
+
+/** The departure × buyer rollup recomputed from bookings (auction share: the winners' bookings of closed auctions). */
+const recomputedForwarder = sql.raw(`
+  with bs as (
+    select b.departure_id, b.forwarder_org_id, ${bookingSums}
+      from bookings b join listings l on l.id = b.listing_id group by b.departure_id, b.forwarder_org_id
+  ), au as (
+    select b.departure_id, b.forwarder_org_id, sum(b.teu)::int8 as auction_awarded_teu,
+           sum(coalesce(l.clearing_price_cents, 0) * b.teu)::int8 as auction_clearing_cents,
+           sum(coalesce(l.reserve_price_cents, 0) * b.teu)::int8 as auction_reserve_cents
+      from bookings b join listings l on l.id = b.listing_id
+     where b.bid_id is not null and ${AUCTION} group by b.departure_id, b.forwarder_org_id
+  ), k as (
+    select coalesce(bs.departure_id, au.departure_id) as departure_id, coalesce(bs.forwarder_org_id, au.forwarder_org_id) as forwarder_org_id,
+           ${BOOKING_COLUMNS.map((c) => `coalesce(bs.${c}, 0) as ${c}`).join(', ')},
+           coalesce(au.auction_awarded_teu, 0) as auction_awarded_teu, coalesce(au.auction_clearing_cents, 0) as auction_clearing_cents,
+           coalesce(au.auction_reserve_cents, 0) as auction_reserve_cents
+      from bs full join au on au.departure_id = bs.departure_id and au.forwarder_org_id = bs.forwarder_org_id
+  )
+  select k.departure_id, k.forwarder_org_id, ${DAY_EXPR_DEP} as day, d.corridor_id, d.operator_org_id,
+         ${ROLLUP_COLUMNS.map((c) => `k.${c}`).join(', ')}
+    from k join departures d on d.id = k.departure_id`);
+
+/**
+ * The corridor × day × operator rollup recomputed from the raw rows: each departure (scheduled: counted with
+ * its capacity) with its bookings and closed auctions recomputed as above.
+ */
+const recomputedCorridorDay = sql.raw(`
+  with r as (${RECOMPUTED_DEPARTURE})
+  select ${DAY_EXPR_DEP} as day, d.corridor_id, d.operator_org_id,
+         (count(*) filter (where d.status = 'scheduled'))::int8 as departures,
+         coalesce(sum(d.capacity_teu) filter (where d.status = 'scheduled'), 0)::int8 as capacity_teu,
+         ${ROLLUP_COLUMNS.map((c) => `coalesce(sum(r.${c}), 0)::int8 as ${c}`).join(', ')}
+    from departures d left join r on r.departure_id = d.id
+   group by 1, 2, 3`);
+
+export interface RollupDifference {
+  table: 'stats_departure' | 'stats_forwarder' | 'stats_corridor_day';
+  /** The row: its departure id (stats_corridor_day: `day|corridor id|operator id`). */
+  departureId: string;
+  forwarderOrgId: string | null;
+  column: string;
+  rollup: string | number | null;
+  recomputed: string | number | null;
+}
+export interface RollupVerdict {
+  ok: boolean;
+  /** Rows compared per table (union of both sides). */
+  checked: { stats_departure: number; stats_forwarder: number; stats_corridor_day: number };
+  differences: RollupDifference[];
+}
+
+const jsonOf = (alias: string, cols: readonly string[]) => `jsonb_build_object(${cols.map((c) => `'${c}', coalesce(${alias}.${c}, 0)`).join(', ')})`;
+
+/**
+ * Compares both rollups with their recomputation from the raw rows, each in ONE statement (one snapshot:
+ * rows written concurrently are seen with their rollup delta or not at all). A row missing on one side
+ * counts as all zeros. Returns every differing column (at most `maxDifferences`).
+ */
+export async function verifyRollups(db: Kysely<DB>, maxDifferences = 1000): Promise<RollupVerdict> {
+  type Cmp = { departure_id: string; forwarder_org_id: string | null; rollup: Record<string, unknown>; recomputed: Record<string, unknown> };
+  const dep = await sql<Cmp>`
+    with r as (${recomputedDeparture}),
+    cmp as (
+      select coalesce(r.departure_id, s.departure_id) as departure_id, null::uuid as forwarder_org_id,
+             ${sql.raw(jsonOf('s', ROLLUP_COLUMNS))} as rollup, ${sql.raw(jsonOf('r', ROLLUP_COLUMNS))} as recomputed
+        from r full join stats_departure s on s.departure_id = r.departure_id
+    )
+    select cmp.* from cmp where rollup <> recomputed order by departure_id limit ${maxDifferences}`.execute(db);
+  const keys = ['day', 'corridor_id', 'operator_org_id'];
+  const fwd = await sql<Cmp>`
+    with r as (${recomputedForwarder}),
+    cmp as (
+      select coalesce(r.departure_id, s.departure_id) as departure_id, coalesce(r.forwarder_org_id, s.forwarder_org_id) as forwarder_org_id,
+             ${sql.raw(jsonOf('s', ROLLUP_COLUMNS))} || case when s.departure_id is not null and r.departure_id is not null
+               then jsonb_build_object('day', s.day::text, 'corridor_id', s.corridor_id, 'operator_org_id', s.operator_org_id) else '{}'::jsonb end as rollup,
+             ${sql.raw(jsonOf('r', ROLLUP_COLUMNS))} || case when s.departure_id is not null and r.departure_id is not null
+               then jsonb_build_object('day', r.day::text, 'corridor_id', r.corridor_id, 'operator_org_id', r.operator_org_id) else '{}'::jsonb end as recomputed
+        from r full join stats_forwarder s on s.departure_id = r.departure_id and s.forwarder_org_id = r.forwarder_org_id
+    )
+    select cmp.* from cmp where rollup <> recomputed order by departure_id, forwarder_org_id limit ${maxDifferences}`.execute(db);
+  const cd = await sql<Cmp>`
+    with r as (${recomputedCorridorDay}),
+    cmp as (
+      select concat_ws('|', coalesce(r.day, s.day)::text, coalesce(r.corridor_id, s.corridor_id), coalesce(r.operator_org_id, s.operator_org_id)) as departure_id,
+             null::uuid as forwarder_org_id,
+             ${sql.raw(jsonOf('s', CD_COLUMNS))} as rollup, ${sql.raw(jsonOf('r', CD_COLUMNS))} as recomputed
+        from r full join ${corridorDays({ from: '0001-01-01', to: '9999-12-31' })} s
+          on s.day = r.day and s.corridor_id = r.corridor_id and s.operator_org_id = r.operator_org_id
+    )
+    select cmp.* from cmp where rollup <> recomputed order by departure_id limit ${maxDifferences}`.execute(db);
+  const counts = await sql<{ d: number; f: number; c: number }>`
+    select (select count(*) from (select departure_id from stats_departure union select departure_id from (${recomputedDeparture}) x) u)::int as d,
+           (select count(*) from (select departure_id, forwarder_org_id from stats_forwarder
+              union select departure_id, forwarder_org_id from (${recomputedForwarder}) y) v)::int as f,
+           (select count(*) from ${corridorDays({ from: '0001-01-01', to: '9999-12-31' })} w)::int as c`.execute(db);
+  const differences: RollupDifference[] = [];
+  for (const [table, rows] of [['stats_departure', dep.rows], ['stats_forwarder', fwd.rows], ['stats_corridor_day', cd.rows]] as const) {
+    for (const r of rows) {
+      for (const column of [...CD_COLUMNS, ...keys]) {
+        const a = (r.rollup[column] ?? null) as string | number | null;
+        const b = (r.recomputed[column] ?? null) as string | number | null;
+        if (a !== b && differences.length < maxDifferences) {
+          differences.push({ table, departureId: r.departure_id, forwarderOrgId: r.forwarder_org_id, column, rollup: a, recomputed: b });
+        }
+      }
+    }
+  }
+  const n = counts.rows[0]!;
+  return { ok: differences.length === 0, checked: { stats_departure: n.d, stats_forwarder: n.f, stats_corridor_day: n.c }, differences };
+}
+
+/**
+ * Replaces both rollups with their recomputation, in one transaction. The rollup tables are locked
+ * (EXCLUSIVE) first, so writes that commit meanwhile wait and then add their delta on top: nothing is
+ * counted twice or lost. Returns the rows written.
+ */
+export async function rebuildRollups(db: Db): Promise<{ stats_departure: number; stats_forwarder: number; stats_corridor_day: number }> {
+  return inTransaction(db, async (tx) => {
+    await sql`lock table stats_departure, stats_forwarder, stats_corridor_day, stats_corridor_day_delta in exclusive mode`.execute(tx);
+    await sql`delete from stats_forwarder`.execute(tx);
+    // stats_departure's own trigger would add its rows to stats_corridor_day again: that table is refilled
+    // from scratch after stats_departure, so the deltas added meanwhile are wiped with it.
+    await sql`delete from stats_departure`.execute(tx);
+    const cols = ROLLUP_COLUMNS.join(', ');
+    const d = await sql`insert into stats_departure (departure_id, ${sql.raw(cols)}) select departure_id, ${sql.raw(cols)} from (${recomputedDeparture}) r`.execute(tx);
+    const f = await sql`insert into stats_forwarder (departure_id, forwarder_org_id, day, corridor_id, operator_org_id, ${sql.raw(cols)})
+      select departure_id, forwarder_org_id, day, corridor_id, operator_org_id, ${sql.raw(cols)} from (${recomputedForwarder}) r`.execute(tx);
+    await sql`delete from stats_corridor_day_delta`.execute(tx);
+    await sql`delete from stats_corridor_day`.execute(tx);
+    const cdCols = CD_COLUMNS.join(', ');
+    const c = await sql`insert into stats_corridor_day (day, corridor_id, operator_org_id, ${sql.raw(cdCols)})
+      select day, corridor_id, operator_org_id, ${sql.raw(cdCols)} from (${recomputedCorridorDay}) r`.execute(tx);
+    return {
+      stats_departure: Number(d.numAffectedRows ?? 0),
+      stats_forwarder: Number(f.numAffectedRows ?? 0),
+      stats_corridor_day: Number(c.numAffectedRows ?? 0),
+    };
+  });
+}
+
+const ROLLUP_TRIGGERS = [
+  ['bookings', 'bookings_stats_insert'],
+  ['bookings', 'bookings_stats_update'],
+  ['listings', 'listings_stats_close'],
+  ['departures', 'departures_stats_keys'],
+  ['departures', 'departures_stats_cd_insert'],
+  ['departures', 'departures_stats_cd_update'],
+  ['stats_departure', 'stats_departure_cd'],
+] as const;
+
+/**
+ * Switches the rollup triggers off or on (the bench's "rollups off" baseline). Needs the tables' owner
+ * (MIGRATION_DATABASE_URL), not the app role. While off, the rollups fall behind: call rebuildRollups()
+ * after switching them on again.
+ */
+export async function setRollupsEnabled(db: Kysely<DB>, on: boolean): Promise<void> {
+  for (const [table, trigger] of ROLLUP_TRIGGERS) {
+    await sql`alter table ${sql.table(table)} ${sql.raw(on ? 'enable' : 'disable')} trigger ${sql.ref(trigger)}`.execute(db);
+  }
+}

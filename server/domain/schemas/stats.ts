@@ -1,0 +1,185 @@
+import { Type, type Static, type TSchema } from 'typebox';
+import { IsoTime, LoCode, Mode, StringEnum, Uuid } from './common.ts';
+
+// GET /api/stats/… (API.md "Statistics"; issue 11 contract). Query strings are closed; every answer has a
+// CSV variant (`Accept: text/csv` or `?format=csv`): the same rows, flattened, with a header row.
+
+const Day = Type.String({ pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}$', description: 'a UTC departure day, YYYY-MM-DD' });
+/**
+ * `T | null` published as `{ type: [T's type, 'null'] }`: fast-json-stringify serialises a type list directly,
+ * whereas an anyOf makes it validate each value against the branches (far slower on 10 000-row answers).
+ */
+const Nullable = <T extends TSchema>(t: T) => {
+  const plain = JSON.parse(JSON.stringify(t)) as { type: string } & Record<string, unknown>;
+  return Type.Unsafe<Static<T> | null>({ ...plain, type: [plain.type, 'null'] });
+};
+const Int = Type.Integer();
+const Cents = Type.Integer({ description: 'integer EUR cents' });
+
+export const GROUP_BY = ['corridor-day', 'cluster-day', 'operator', 'mode', 'day', 'corridor', 'departure'] as const;
+export type GroupBy = (typeof GROUP_BY)[number];
+
+const filters = {
+  from: Type.Optional({ ...Day, description: 'first departure day (inclusive); default: to − 29 days' }),
+  to: Type.Optional({ ...Day, description: 'last departure day (inclusive); default: today (UTC)' }),
+  corridorId: Type.Optional(Uuid),
+  cluster: Type.Optional({ ...LoCode, description: 'departures from or to this cluster (UN/LOCODE)' }),
+  mode: Type.Optional(Mode),
+  operatorOrgId: Type.Optional(Uuid),
+  format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('csv')], { description: 'csv: the same rows as text/csv (also with Accept: text/csv)' })),
+};
+
+export const UtilisationQuery = Type.Object(
+  { ...filters, groupBy: Type.Optional(Type.Union(GROUP_BY.map((g) => Type.Literal(g)), { description: 'row key; default day' })) },
+  { additionalProperties: false },
+);
+export type UtilisationQuery = Static<typeof UtilisationQuery>;
+
+export const KpisQuery = Type.Object({ ...filters }, { additionalProperties: false });
+export type KpisQuery = Static<typeof KpisQuery>;
+
+export const PriceIndexQuery = Type.Object(
+  { ...filters, bucket: Type.Optional(Type.Union([Type.Literal('week'), Type.Literal('day')], { default: 'week', description: 'period length; weeks start on Monday' })) },
+  { additionalProperties: false },
+);
+export type PriceIndexQuery = Static<typeof PriceIndexQuery>;
+
+export const AtRiskQuery = Type.Object(
+  {
+    hours: Type.Optional(Type.Integer({ minimum: 1, maximum: 336, default: 48, description: 'cut-offs within the next N hours' })),
+    corridorId: filters.corridorId,
+    cluster: filters.cluster,
+    mode: filters.mode,
+    operatorOrgId: filters.operatorOrgId,
+    format: filters.format,
+  },
+  { additionalProperties: false },
+);
+export type AtRiskQuery = Static<typeof AtRiskQuery>;
+
+const FormatMetrics = Type.Object({ teu: Int, revenueCents: Cents, avgUnitPriceCents: Nullable(Cents) });
+
+const metricsProps = {
+  departures: Nullable(Type.Integer({ description: 'null for a forwarder' })),
+  capacityTeu: Nullable(Int),
+  bookedTeu: Int,
+  heldTeu: Nullable(Int),
+  freeTeu: Nullable(Int),
+  loadFactor: Nullable(Type.Number({ description: 'bookedTeu / capacityTeu, 0..1' })),
+  revenueCents: Type.Integer({ description: 'Σ total of non-cancelled bookings (a forwarder: its spend)' }),
+  avgUnitPriceCents: Nullable(Cents),
+  bookings: Int,
+  cancellations: Int,
+  cancelledTeu: Int,
+  cancellationFeesCents: Cents,
+  co2eKg: Int,
+  roadCo2eKg: Int,
+  co2eSavedKg: Type.Integer({ description: 'roadCo2eKg − co2eKg' }),
+  trucksAvoided: Type.Integer({ description: 'round(bookedTeu / teuPerTruck), teuPerTruck = 2 (server/data/emission-factors.json)' }),
+  byFormat: Type.Object({ fixed: FormatMetrics, falling: FormatMetrics, ascending: FormatMetrics, sealed: FormatMetrics }),
+  auction: Type.Object({
+    awardedTeu: Int,
+    clearingCents: Type.Integer({ description: 'Σ clearing price × awarded TEU' }),
+    reserveCents: Type.Integer({ description: 'Σ reserve price × awarded TEU' }),
+    clearingVsReservePct: Nullable(Type.Number()),
+  }),
+};
+export const Metrics = Type.Object(metricsProps);
+export type Metrics = Static<typeof Metrics>;
+
+const Scope = StringEnum(['network', 'operator', 'forwarder']);
+
+export const UtilisationRow = Type.Object({
+  corridorId: Type.Optional(Uuid),
+  corridorCode: Type.Optional(Type.String()),
+  fromCode: Type.Optional(Type.String()),
+  toCode: Type.Optional(Type.String()),
+  clusterCode: Type.Optional(Type.String({ description: 'cluster-day: the origin cluster of the corridor' })),
+  mode: Type.Optional(Type.String()),
+  day: Type.Optional(Type.String()),
+  operatorOrgId: Type.Optional(Uuid),
+  operatorName: Type.Optional(Type.String()),
+  departureId: Type.Optional(Uuid),
+  departsAt: Type.Optional(IsoTime),
+  cutoffAt: Type.Optional(IsoTime),
+  assetName: Type.Optional(Type.String()),
+  minLoadTeu: Type.Optional(Int),
+  status: Type.Optional(Type.String()),
+  ...metricsProps,
+});
+export type UtilisationRow = Static<typeof UtilisationRow>;
+
+export const UtilisationAnswer = Type.Object({
+  from: Type.String(),
+  to: Type.String(),
+  groupBy: Type.String(),
+  scope: Scope,
+  asOf: IsoTime,
+  rows: Type.Array(UtilisationRow),
+  totals: Metrics,
+  network: Type.Optional({ ...Metrics, description: 'operators only: the whole network with the same filters except operatorOrgId' }),
+});
+export type UtilisationAnswer = Static<typeof UtilisationAnswer>;
+
+export const KpisAnswer = Type.Object({
+  from: Type.String(),
+  to: Type.String(),
+  previousFrom: Type.String(),
+  previousTo: Type.String(),
+  scope: Scope,
+  asOf: IsoTime,
+  current: Metrics,
+  previous: Metrics,
+  change: Type.Object({
+    loadFactorPts: Nullable(Type.Number({ description: 'percentage points' })),
+    bookedTeuPct: Nullable(Type.Number()),
+    co2eSavedKgPct: Nullable(Type.Number()),
+    trucksAvoidedPct: Nullable(Type.Number()),
+    revenueCentsPct: Nullable(Type.Number()),
+  }),
+});
+export type KpisAnswer = Static<typeof KpisAnswer>;
+
+export const PriceIndexAnswer = Type.Object({
+  from: Type.String(),
+  to: Type.String(),
+  bucket: Type.String(),
+  scope: Scope,
+  asOf: IsoTime,
+  rows: Type.Array(
+    Type.Object({
+      corridorId: Uuid,
+      corridorCode: Type.String(),
+      period: Type.String({ description: 'YYYY-MM-DD, start of the bucket' }),
+      bookedTeu: Int,
+      avgUnitPriceCents: Nullable(Cents),
+      index: Nullable(Type.Number({ description: "100 = the corridor's first period with bookings in the range" })),
+    }),
+  ),
+});
+export type PriceIndexAnswer = Static<typeof PriceIndexAnswer>;
+
+export const AtRiskRow = Type.Object({
+  departureId: Uuid,
+  corridorId: Uuid,
+  corridorCode: Type.String(),
+  fromCode: Type.String(),
+  toCode: Type.String(),
+  mode: Type.String(),
+  operatorOrgId: Uuid,
+  operatorName: Type.String(),
+  assetName: Type.String(),
+  departsAt: IsoTime,
+  cutoffAt: IsoTime,
+  capacityTeu: Int,
+  bookedTeu: Int,
+  heldTeu: Int,
+  minLoadTeu: Int,
+  shortfallTeu: Type.Integer({ description: 'minLoadTeu − bookedTeu' }),
+  loadFactor: Nullable(Type.Number()),
+  proposalId: Type.Union([Uuid, Type.Null()], { description: "the optimiser's proposal for this departure, where one exists" }),
+});
+export type AtRiskRow = Static<typeof AtRiskRow>;
+
+export const AtRiskAnswer = Type.Object({ asOf: IsoTime, hours: Int, rows: Type.Array(AtRiskRow) });
+export type AtRiskAnswer = Static<typeof AtRiskAnswer>;

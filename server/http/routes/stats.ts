@@ -1,0 +1,111 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Type, type TSchema } from 'typebox';
+import type { Context } from '../../context.ts';
+import { principalOf } from '../plugins/auth.ts';
+import { errors } from '../../domain/schemas/common.ts';
+import {
+  AtRiskAnswer, AtRiskQuery, KpisAnswer, KpisQuery, PriceIndexAnswer, PriceIndexQuery, UtilisationAnswer, UtilisationQuery,
+} from '../../domain/schemas/stats.ts';
+
+/** JSON by default; CSV with `?format=csv` or `Accept: text/csv`. */
+function wantsCsv(req: FastifyRequest): boolean {
+  const format = (req.query as { format?: 'json' | 'csv' } | undefined)?.format;
+  if (format) return format === 'csv';
+  return /\btext\/csv\b/i.test(req.headers.accept ?? '');
+}
+
+function sendCsv(reply: FastifyReply, out: { filename: string; csv: string }) {
+  return reply
+    .type('text/csv; charset=utf-8')
+    .header('content-disposition', `attachment; filename="${out.filename.replace(/[^\w.-]/g, '_')}"`)
+    .send(out.csv);
+}
+
+/** A 200 answer as JSON or CSV, and the error answers of every statistics route. */
+function answers(json: TSchema, ...more: number[]) {
+  return {
+    200: {
+      description: 'the figures (JSON), or the same rows flattened as CSV with a header row',
+      content: { 'application/json': { schema: json }, 'text/csv': { schema: Type.String({ description: 'text/csv; charset=utf-8' }) } },
+    },
+    ...errors(400, 401, ...more),
+  };
+}
+
+/** Dashboard statistics (API.md "Statistics"), read from the rollups. Handlers stay thin. */
+export const statsRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async (app, { ctx }) => {
+  const { stats } = ctx.services;
+
+  app.get(
+    '/api/stats/utilisation',
+    {
+      schema: {
+        tags: ['stats'],
+        summary: 'Utilisation, revenue, CO2e and auction figures per corridor × day, cluster × day, operator, mode, day, corridor or departure',
+        description:
+          'Scheduler and platform: the whole network. Operator: its own departures (rows and totals) plus `network`, the whole-network ' +
+          'aggregate with the same filters except operatorOrgId; another operatorOrgId is 403. Forwarder: its own bookings (spend, CO2e saved); ' +
+          'departure figures (capacity, held, load factor) are null. 400: invalid_date, invalid_range, range_too_large (> 366 days), ' +
+          'too_many_rows (> 10 000 rows), unknown_corridor, unknown_cluster, unknown_operator.',
+        querystring: UtilisationQuery,
+        response: answers(UtilisationAnswer, 403),
+      },
+    },
+    async (req, reply) => {
+      const a = await stats.utilisation(principalOf(req), req.query);
+      return wantsCsv(req) ? sendCsv(reply, stats.utilisationCsv(a)) : reply.send(a);
+    },
+  );
+
+  app.get(
+    '/api/stats/kpis',
+    {
+      schema: {
+        tags: ['stats'],
+        summary: 'KPI tiles (load factor, TEU booked, CO2e saved, trucks avoided, revenue) with the change against the previous period',
+        description: 'The previous period is the same number of days just before `from`. Scopes and errors as /api/stats/utilisation.',
+        querystring: KpisQuery,
+        response: answers(KpisAnswer, 403),
+      },
+    },
+    async (req, reply) => {
+      const a = await stats.kpis(principalOf(req), req.query);
+      return wantsCsv(req) ? sendCsv(reply, stats.kpisCsv(a)) : reply.send(a);
+    },
+  );
+
+  app.get(
+    '/api/stats/price-index',
+    {
+      schema: {
+        tags: ['stats'],
+        summary: "Average price per TEU per corridor and week (or day), indexed to 100 at the corridor's first period with bookings",
+        description: 'A forwarder: what it paid. Scopes and errors as /api/stats/utilisation.',
+        querystring: PriceIndexQuery,
+        response: answers(PriceIndexAnswer, 403),
+      },
+    },
+    async (req, reply) => {
+      const a = await stats.priceIndex(principalOf(req), req.query);
+      return wantsCsv(req) ? sendCsv(reply, stats.priceIndexCsv(a)) : reply.send(a);
+    },
+  );
+
+  app.get(
+    '/api/stats/at-risk',
+    {
+      schema: {
+        tags: ['stats'],
+        summary: 'Scheduled departures below their minimum load whose cut-off is within the next `hours` (scheduler, platform, operator)',
+        description: 'Ordered by cut-off. An operator sees its own departures; a forwarder gets 403.',
+        querystring: AtRiskQuery,
+        response: answers(AtRiskAnswer, 403),
+      },
+    },
+    async (req, reply) => {
+      const a = await stats.atRisk(principalOf(req), req.query);
+      return wantsCsv(req) ? sendCsv(reply, stats.atRiskCsv(a)) : reply.send(a);
+    },
+  );
+};

@@ -1,0 +1,205 @@
+import type { Db } from '../adapters/db/db.ts';
+import {
+  clusterIdOf, corridorKnown, departuresAtRisk, foldCorridorDays, groupedSums, operatorKnown, rebuildRollups, totalSums, verifyRollups,
+  type RollupVerdict, type StatsFilter, type StatsScope,
+} from '../adapters/db/stats-repo.ts';
+import {
+  accumulate, changeOf, emptySums, flattenRow, loadFactor, MAX_ROWS, metricsOf, previousRange, priceIndex, resolveRange, toCsv,
+  tooManyRowsMessage, type DayRange, type Metrics, type StatsSums,
+} from '../core/stats.ts';
+import { teuPerTruck } from '../data/emission-factors.ts';
+import { AppError, badRequest, forbidden } from '../domain/errors.ts';
+import type { Principal } from '../domain/principal.ts';
+import type {
+  AtRiskAnswer, AtRiskQuery, GroupBy, KpisAnswer, KpisQuery, PriceIndexAnswer, PriceIndexQuery, UtilisationAnswer, UtilisationQuery, UtilisationRow,
+} from '../domain/schemas/stats.ts';
+
+/** The key fields of a utilisation row per grouping, in answer (and CSV column) order. */
+export const KEY_FIELDS: Record<GroupBy, string[]> = {
+  'corridor-day': ['corridorId', 'corridorCode', 'fromCode', 'toCode', 'mode', 'day'],
+  'cluster-day': ['clusterCode', 'day'],
+  operator: ['operatorOrgId', 'operatorName'],
+  mode: ['mode'],
+  day: ['day'],
+  corridor: ['corridorId', 'corridorCode', 'fromCode', 'toCode', 'mode'],
+  departure: ['departureId', 'corridorId', 'corridorCode', 'departsAt', 'cutoffAt', 'assetName', 'operatorOrgId', 'minLoadTeu', 'status'],
+};
+
+type Filters = { from?: string | undefined; to?: string | undefined; corridorId?: string | undefined; cluster?: string | undefined; mode?: 'rail' | 'barge' | undefined; operatorOrgId?: string | undefined };
+
+/** Who sees what (API.md "Statistics"): the scope of `p`, or 403. */
+function scopeOf(p: Principal, operatorOrgId: string | undefined): StatsScope {
+  switch (p.orgKind) {
+    case 'scheduler':
+    case 'platform':
+      return { kind: 'network' };
+    case 'operator':
+      if (operatorOrgId !== undefined && operatorOrgId !== p.orgId) throw forbidden("an operator sees its own departures' figures only (operatorOrgId must be its own)");
+      return { kind: 'operator', orgId: p.orgId };
+    case 'forwarder':
+      return { kind: 'forwarder', orgId: p.orgId };
+  }
+}
+const scopeName = (s: StatsScope) => s.kind;
+const iso = (v: unknown) => (v instanceof Date ? v.toISOString() : v);
+
+/**
+ * Dashboard statistics: utilisation rows, KPI tiles, price index and departures at risk — read from the
+ * rollups (server/adapters/db/stats-repo.ts), shaped by the pure core (server/core/stats.ts). Also the
+ * verification and rebuild of the rollups that `npm run stats:rebuild` and the tests share.
+ */
+export class StatsService {
+  constructor(private readonly db: Db) {}
+
+  private metrics(s: StatsSums): Metrics {
+    return metricsOf(s, { teuPerTruck });
+  }
+
+  /** The checked date range and the filters resolved to ids (400 on a bad range or an unknown code). */
+  private async resolve(q: Filters, now: Date): Promise<{ range: DayRange; filter: StatsFilter }> {
+    const r = resolveRange(q, now);
+    if (!r.ok) throw badRequest(r.code, r.message);
+    const filter: StatsFilter = { from: r.range.from, to: r.range.to, corridorId: q.corridorId, mode: q.mode, operatorOrgId: q.operatorOrgId };
+    if (q.corridorId !== undefined && !(await corridorKnown(this.db, q.corridorId))) throw badRequest('unknown_corridor', 'no corridor with this id');
+    if (q.operatorOrgId !== undefined && !(await operatorKnown(this.db, q.operatorOrgId))) throw badRequest('unknown_operator', 'no operator organisation with this id');
+    if (q.cluster !== undefined) {
+      filter.clusterId = await clusterIdOf(this.db, q.cluster);
+      if (filter.clusterId === undefined) throw badRequest('unknown_cluster', `no cluster with the code ${q.cluster}`);
+    }
+    return { range: r.range, filter };
+  }
+
+  private tooMany(groupBy: string, q: Filters): AppError {
+    return badRequest('too_many_rows', tooManyRowsMessage(groupBy, {
+      corridorId: q.corridorId !== undefined, cluster: q.cluster !== undefined, operatorOrgId: q.operatorOrgId !== undefined, mode: q.mode !== undefined,
+    }));
+  }
+
+  /** GET /api/stats/utilisation */
+  async utilisation(p: Principal, q: UtilisationQuery, now = new Date()): Promise<UtilisationAnswer> {
+    const groupBy: GroupBy = q.groupBy ?? 'day';
+    const scope = scopeOf(p, q.operatorOrgId);
+    const { range, filter } = await this.resolve(q, now);
+    const groups = await groupedSums(this.db, scope, groupBy, filter, { limit: MAX_ROWS + 1, now });
+    if (groups.length > MAX_ROWS) throw this.tooMany(groupBy, q);
+    const totals = emptySums(scope.kind === 'forwarder');
+    const rows = groups.map((g) => {
+      accumulate(totals, g.sums);
+      const row: UtilisationRow = { ...this.metrics(g.sums) };
+      for (const k in g.key) (row as Record<string, unknown>)[k] = iso(g.key[k]);
+      return row;
+    });
+    const answer: UtilisationAnswer = {
+      from: range.from, to: range.to, groupBy, scope: scopeName(scope), asOf: now.toISOString(), rows, totals: this.metrics(totals),
+    };
+    if (scope.kind === 'operator') {
+      answer.network = this.metrics(await totalSums(this.db, { kind: 'network' }, { ...filter, operatorOrgId: undefined }, now));
+    }
+    return answer;
+  }
+
+  /** GET /api/stats/kpis — the tiles, with the change against the same number of days just before. */
+  async kpis(p: Principal, q: KpisQuery, now = new Date()): Promise<KpisAnswer> {
+    const scope = scopeOf(p, q.operatorOrgId);
+    const { range, filter } = await this.resolve(q, now);
+    const prev = previousRange(range);
+    const [cur, before] = await Promise.all([
+      totalSums(this.db, scope, filter, now),
+      totalSums(this.db, scope, { ...filter, from: prev.from, to: prev.to }, now),
+    ]);
+    const current = this.metrics(cur);
+    const previous = this.metrics(before);
+    return {
+      from: range.from, to: range.to, previousFrom: prev.from, previousTo: prev.to, scope: scopeName(scope), asOf: now.toISOString(),
+      current, previous, change: changeOf(current, previous),
+    };
+  }
+
+  /** GET /api/stats/price-index — average price per TEU per corridor and week (or day), indexed. */
+  async priceIndex(p: Principal, q: PriceIndexQuery, now = new Date()): Promise<PriceIndexAnswer> {
+    const bucket = q.bucket ?? 'week';
+    const scope = scopeOf(p, q.operatorOrgId);
+    const { range, filter } = await this.resolve(q, now);
+    const groups = await groupedSums(this.db, scope, 'none', filter, { limit: MAX_ROWS + 1, bucket, now });
+    if (groups.length > MAX_ROWS) throw this.tooMany(`price index per ${bucket}`, q);
+    const rows = priceIndex(groups.map((g) => ({
+      corridorId: String(g.key.corridorId), corridorCode: String(g.key.corridorCode), period: String(g.key.period),
+      bookedTeu: g.sums.bookedTeu, revenueCents: g.sums.revenueCents,
+    })));
+    return { from: range.from, to: range.to, bucket, scope: scopeName(scope), asOf: now.toISOString(), rows };
+  }
+
+  /** GET /api/stats/at-risk — scheduled departures below their minimum load with a cut-off in the next `hours`. */
+  async atRisk(p: Principal, q: AtRiskQuery, now = new Date()): Promise<AtRiskAnswer> {
+    if (p.orgKind === 'forwarder') throw forbidden('departures at risk are for schedulers and operators');
+    const scope = scopeOf(p, q.operatorOrgId);
+    const hours = q.hours ?? 48;
+    const { filter } = await this.resolve({ corridorId: q.corridorId, cluster: q.cluster, mode: q.mode, operatorOrgId: q.operatorOrgId }, now);
+    const rows = await departuresAtRisk(this.db, {
+      now, until: new Date(now.getTime() + hours * 3_600_000), operatorOrgId: scope.kind === 'operator' ? scope.orgId : filter.operatorOrgId,
+      corridorId: filter.corridorId, clusterId: filter.clusterId, mode: filter.mode, limit: MAX_ROWS + 1,
+    });
+    if (rows.length > MAX_ROWS) throw this.tooMany('at-risk', q);
+    return {
+      asOf: now.toISOString(),
+      hours,
+      rows: rows.map((r) => ({
+        departureId: r.id, corridorId: r.corridor_id, corridorCode: r.corridor_code, fromCode: r.from_code, toCode: r.to_code, mode: r.mode,
+        operatorOrgId: r.operator_org_id, operatorName: r.operator_name, assetName: r.asset_name, departsAt: r.departs_at.toISOString(),
+        cutoffAt: r.cutoff_at.toISOString(), capacityTeu: r.capacity_teu, bookedTeu: r.booked_teu, heldTeu: r.held_teu, minLoadTeu: r.min_load_teu,
+        shortfallTeu: r.min_load_teu - r.booked_teu, loadFactor: loadFactor(r.booked_teu, r.capacity_teu), proposalId: null,
+      })),
+    };
+  }
+
+  // ---- CSV variants: the same rows, flattened (byFormat.fixed.teu → fixedTeu, auction.awardedTeu → auctionAwardedTeu) ----
+
+  private metricColumns(): string[] {
+    return Object.keys(flattenRow(this.metrics(emptySums()) as unknown as Record<string, unknown>));
+  }
+
+  utilisationCsv(a: UtilisationAnswer): { filename: string; csv: string } {
+    const cols = [...KEY_FIELDS[a.groupBy as GroupBy], ...this.metricColumns()];
+    return { filename: `utilisation-${a.groupBy}-${a.from}-${a.to}.csv`, csv: toCsv(a.rows, cols) };
+  }
+
+  kpisCsv(a: KpisAnswer): { filename: string; csv: string } {
+    const change = Object.keys(flattenRow({ change: a.change }));
+    const cols = ['period', 'from', 'to', ...this.metricColumns(), ...change];
+    const rows = [
+      { period: 'current', from: a.from, to: a.to, ...a.current, change: a.change },
+      { period: 'previous', from: a.previousFrom, to: a.previousTo, ...a.previous },
+    ];
+    return { filename: `kpis-${a.from}-${a.to}.csv`, csv: toCsv(rows, cols) };
+  }
+
+  priceIndexCsv(a: PriceIndexAnswer): { filename: string; csv: string } {
+    const cols = ['corridorId', 'corridorCode', 'period', 'bookedTeu', 'avgUnitPriceCents', 'index'];
+    return { filename: `price-index-${a.bucket}-${a.from}-${a.to}.csv`, csv: toCsv(a.rows, cols) };
+  }
+
+  atRiskCsv(a: AtRiskAnswer): { filename: string; csv: string } {
+    const cols = [
+      'departureId', 'corridorId', 'corridorCode', 'fromCode', 'toCode', 'mode', 'operatorOrgId', 'operatorName', 'assetName', 'departsAt', 'cutoffAt',
+      'capacityTeu', 'bookedTeu', 'heldTeu', 'minLoadTeu', 'shortfallTeu', 'loadFactor', 'proposalId',
+    ];
+    return { filename: `at-risk-${a.hours}h.csv`, csv: toCsv(a.rows, cols) };
+  }
+
+  // ---- invariant 10: statistics are true --------------------------------------------------------------
+
+  /** Rollups against their recomputation from the raw rows (read-only; see stats-repo.ts). */
+  verify(maxDifferences?: number): Promise<RollupVerdict> {
+    return verifyRollups(this.db, maxDifferences);
+  }
+
+  /** Folds the pending corridor × day deltas into stats_corridor_day (the `stats.fold` job). */
+  fold(): Promise<number> {
+    return foldCorridorDays(this.db);
+  }
+
+  /** Replaces the rollups with their recomputation, in one transaction. */
+  rebuild(): Promise<{ stats_departure: number; stats_forwarder: number; stats_corridor_day: number }> {
+    return rebuildRollups(this.db);
+  }
+}
