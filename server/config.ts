@@ -64,6 +64,8 @@ export interface Config {
   socketSubscriptionsMax: number;
   /** Socket.IO handshakes allowed per client address per minute (0: no limit). */
   socketHandshakesPerMinute: number;
+  /** A dashboard room (`stats:update`) gets at most one update per this many ms (changes in between are merged). */
+  statsPushMs: number;
 }
 
 function int(name: string, def: number): number {
@@ -138,6 +140,7 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     socketsPerPrincipal: Math.max(1, int('SOCKETS_PER_PRINCIPAL', 20)),
     socketSubscriptionsMax: Math.max(1, int('SOCKET_SUBSCRIPTIONS_MAX', 200)),
     socketHandshakesPerMinute: int('SOCKET_HANDSHAKES_PER_MINUTE', 60),
+    statsPushMs: Math.max(100, int('STATS_PUSH_MS', 2000)),
   };
   return { ...cfg, ...overrides };
 }

@@ -9,11 +9,13 @@ import type { Server } from 'socket.io';
 import { RateLimiter } from '../adapters/redis/rate-limit.ts';
 import { createRedis } from '../adapters/redis/redis.ts';
 import { CoalescingSink } from '../adapters/realtime/emitter.ts';
-import { StreamEventSink } from '../adapters/realtime/events.ts';
+import { StreamEventSink, type LiveEvent } from '../adapters/realtime/events.ts';
 import { defaultFanoutOptions, LocalFanout } from '../adapters/realtime/fanout.ts';
 import { socketRooms } from '../adapters/realtime/local-rooms.ts';
 import { StreamRelay } from '../adapters/realtime/relay.ts';
 import { createSocketServer } from '../adapters/realtime/socket-server.ts';
+import { DashboardFeed, dashboardRooms } from '../adapters/realtime/dashboard-feed.ts';
+import { departureKeys } from '../adapters/db/dashboard-repo.ts';
 import { createContext, type Context, type ServiceHooks } from '../context.ts';
 import type { Config } from '../config.ts';
 import { registerAuth, SESSION_COOKIE } from './plugins/auth.ts';
@@ -27,6 +29,7 @@ import { sessionRoutes } from './routes/session.ts';
 import { tradeRoutes } from './routes/trade.ts';
 import { financeRoutes } from './routes/finance.ts';
 import { auctionRoutes } from './routes/auctions.ts';
+import { statsRoutes } from './routes/stats.ts';
 
 const trustHops = (hops: number) => (_addr: string, i: number) => i < hops;
 
@@ -117,6 +120,7 @@ export async function build(cfg: Config, opts: BuildOptions = {}): Promise<App> 
   await app.register(tradeRoutes, { ctx });
   await app.register(financeRoutes, { ctx });
   await app.register(auctionRoutes, { ctx });
+  await app.register(statsRoutes, { ctx });
   if (opts.extend) await opts.extend(app, ctx);
 
   if (fs.existsSync(cfg.clientDir)) {
@@ -157,12 +161,19 @@ export async function build(cfg: Config, opts: BuildOptions = {}): Promise<App> 
   });
   // After Redis was away, events may have been lost: every socket of this server is told to re-read.
   const resync = () => io.local.emit('live:resync', { at: new Date().toISOString() });
-  const relay = new StreamRelay(createRedis(cfg.redisUrl, { name: 'cx-relay' }), cfg.redisPrefix, (events) => fanout.deliver(events), app.log, resync);
+  // Dashboard rooms: at most one merged `stats:update` per room every STATS_PUSH_MS, from the same events.
+  const feed = new DashboardFeed(dashboardRooms(io), (ids) => departureKeys(ctx.db, ids), { intervalMs: cfg.statsPushMs, log: app.log });
+  const deliver = (events: LiveEvent[]) => {
+    fanout.deliver(events);
+    feed.observe(events);
+  };
+  const relay = new StreamRelay(createRedis(cfg.redisUrl, { name: 'cx-relay' }), cfg.redisPrefix, deliver, app.log, resync);
   await relay.start();
 
   app.addHook('onClose', async () => {
     await sink?.flush();
     await relay.stop();
+    feed.close();
     revocations.disconnect();
     fanout.flush();
     localRooms.close();

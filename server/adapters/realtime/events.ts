@@ -25,6 +25,10 @@ export const rooms = {
   org: (id: string) => `org:${id}`,
   session: (id: string) => `session:${id}`,
   apiKey: (id: string) => `apikey:${id}`,
+  /** The network dashboard (schedulers, the platform): `stats:update` for every change. */
+  networkDashboard: () => 'dashboard:network',
+  /** One operator's dashboard: `stats:update` for changes on its own departures only. */
+  operatorDashboard: (orgId: string) => `dashboard:operator:${orgId}`,
 };
 
 /** `departure:availability`: a departure's free TEU and tonnes after a change (a state: coalesced by its `seq`). */

@@ -28,15 +28,16 @@ function parseCookie(header: string | undefined, name: string): string | undefin
   return undefined;
 }
 
-type Target = { corridorId: string } | { departureId: string } | { listingId: string };
+type Target = { corridorId: string } | { departureId: string } | { listingId: string } | { dashboard: 'network' | 'operator' };
 
-/** Validates a subscribe payload: exactly one of corridorId / departureId / listingId, a UUID. */
+/** Validates a subscribe payload: exactly one of corridorId / departureId / listingId (a UUID) or dashboard (network | operator). */
 export function parseTarget(payload: unknown): Target | null {
   if (!payload || typeof payload !== 'object' || Array.isArray(payload)) return null;
   const keys = Object.keys(payload);
   if (keys.length !== 1) return null;
   const k = keys[0]!;
   const v = (payload as Record<string, unknown>)[k];
+  if (k === 'dashboard') return v === 'network' || v === 'operator' ? { dashboard: v } : null;
   if (typeof v !== 'string' || !UUID.test(v)) return null;
   if (k === 'corridorId' || k === 'departureId' || k === 'listingId') return { [k]: v } as Target;
   return null;
@@ -97,6 +98,15 @@ function refusal(code: string, message: string): Error {
 /** The live room naming who a socket is: `session:<id>` or `apikey:<id>`. */
 const principalRoom = (p: Principal) => (p.sessionId ? rooms.session(p.sessionId) : rooms.apiKey(p.apiKeyId ?? ''));
 
+/**
+ * The dashboard room `p` may watch: the network's for schedulers and the platform, its own organisation's
+ * for an operator; null for anyone else (forwarders).
+ */
+function dashboardRoom(p: Principal, dashboard: 'network' | 'operator'): string | null {
+  if (dashboard === 'network') return p.orgKind === 'scheduler' || p.orgKind === 'platform' ? rooms.networkDashboard() : null;
+  return p.orgKind === 'operator' ? rooms.operatorDashboard(p.orgId) : null;
+}
+
 /** Longest delay setTimeout honours; a later session expiry is left to the periodic re-check. */
 const MAX_TIMER_MS = 2_147_483_647;
 
@@ -107,7 +117,8 @@ const MAX_TIMER_MS = 2_147_483_647;
  * subscriptions per socket. Every `recheckMs` this server re-validates the principals of all its sockets in
  * one query and cuts those that ended (session expired or revoked, user disabled, membership removed, key
  * revoked, role or organisation changed); a session's sockets are also cut at its known expiry.
- * Rooms: corridor / departure / listing (joined on request), org and session (joined automatically).
+ * Rooms: corridor / departure / listing and dashboard (joined on request; see DashboardFeed), org and session
+ * (joined automatically).
  */
 export function createSocketServer(o: SocketServerOptions): LiveServer {
   const trust = compileTrust(o.trustProxy ?? false);
@@ -241,10 +252,13 @@ export function createSocketServer(o: SocketServerOptions): LiveServer {
     const handle = (join: boolean) => async (payload: unknown, ack?: unknown) => {
       const reply = typeof ack === 'function' ? (ack as (r: unknown) => void) : () => {};
       const t = parseTarget(payload);
-      if (!t) return reply({ ok: false, error: 'expected { corridorId } or { departureId } or { listingId } with a UUID' });
+      if (!t) return reply({ ok: false, error: 'expected { corridorId } or { departureId } or { listingId } with a UUID, or { dashboard: "network" | "operator" }' });
       try {
         let room: string | null = null;
-        if ('corridorId' in t) {
+        if ('dashboard' in t) {
+          room = dashboardRoom(p, t.dashboard);
+          if (!room) return reply({ ok: false, error: { code: 'forbidden', message: `the ${t.dashboard} dashboard is not open to ${p.orgKind} organisations` } });
+        } else if ('corridorId' in t) {
           if (await targetExists(o.db, 'corridors', t.corridorId)) room = rooms.corridor(t.corridorId);
         } else if ('departureId' in t) {
           if (await targetExists(o.db, 'departures', t.departureId)) room = rooms.departure(t.departureId);
