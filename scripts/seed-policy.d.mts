@@ -3,3 +3,4 @@ export function demoSeedDecision(o: { localDatabase: boolean; seedDemo?: string 
   note?: string;
   error?: string;
 };
+export function demoSeedArgs(o: { historyDays?: string | undefined }): { args: string[]; error?: string };

@@ -23,3 +23,20 @@ export function demoSeedDecision({ localDatabase, seedDemo }) {
       'To seed the demo network into it anyway (only when empty): SEED_DEMO=1 npm start, or npm run seed.',
   };
 }
+
+/**
+ * What `npm start` asks of the seed when it seeds (an empty database only): the network, its living activity
+ * (upcoming bookings, holds, auctions) and its history — `days` of past departures with bookings,
+ * cancellations and settled invoices (SEED_HISTORY_DAYS, default 90; 0: no history). Test templates never get
+ * either: they are seeded by the test harness itself (test/setup/global.ts), with free capacity.
+ * @param {{ historyDays?: string | undefined }} o  historyDays: the SEED_HISTORY_DAYS variable.
+ * @returns {{ args: string[], error?: string }}
+ */
+export function demoSeedArgs({ historyDays }) {
+  const raw = (historyDays ?? '').trim();
+  const days = raw === '' ? 90 : Number(raw);
+  if (!Number.isInteger(days) || days < 0 || days > 3660) {
+    return { args: [], error: `SEED_HISTORY_DAYS must be a whole number of days 0..3660, not ${JSON.stringify(historyDays)}.` };
+  }
+  return { args: ['--if-empty', '--activity', ...(days > 0 ? ['--history', String(days)] : [])] };
+}

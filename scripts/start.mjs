@@ -1,13 +1,16 @@
 // npm start: everything from a bare machine to a running app, idempotently.
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
-import { APP_ROLE, ensureStack, fail, freePort, log, ROOT } from './stack.mjs';
+import { APP_ROLE, DATA, ensureStack, fail, freePort, log, ROOT } from './stack.mjs';
 import { logFile, runTsx, startDetached, stopDetached } from './daemons.mjs';
-import { demoSeedDecision } from './seed-policy.mjs';
+import { demoSeedArgs, demoSeedDecision } from './seed-policy.mjs';
 
 const started = Date.now();
 const decision = demoSeedDecision({ localDatabase: !process.env.DATABASE_URL, seedDemo: process.env.SEED_DEMO });
 if (decision.error) fail(decision.error);
+const seedArgs = demoSeedArgs({ historyDays: process.env.SEED_HISTORY_DAYS });
+if (seedArgs.error) fail(seedArgs.error);
 const stack = await ensureStack();
 // Server and worker get the app role only; migrations and the seed run as the schema owner.
 const env = { DATABASE_URL: stack.databaseUrl, MIGRATION_DATABASE_URL: undefined, REDIS_URL: stack.redisUrl };
@@ -16,8 +19,8 @@ const ownerEnv = { ...env, MIGRATION_DATABASE_URL: stack.migrationDatabaseUrl };
 log('migrating…');
 if (runTsx('server/cli/migrate.ts', [], ownerEnv) !== 0) fail('migrations failed');
 if (decision.seed) {
-  log('seeding the demo network and its activity (only when the database is empty)…');
-  if (runTsx('server/cli/seed.ts', ['--if-empty', '--activity'], ownerEnv) !== 0) fail('seed failed');
+  log('seeding the demo network, its activity and its history (only when the database is empty)…');
+  if (runTsx('server/cli/seed.ts', seedArgs.args, ownerEnv) !== 0) fail('seed failed');
 } else {
   log(decision.note);
 }
@@ -40,6 +43,9 @@ for (let i = 0; i < 150 && !healthy; i++) {
   healthy = await fetch(`${url}/health`).then((r) => r.ok, () => false);
 }
 if (!healthy) fail(`the server did not become healthy; see ${logFile('server')}`);
+// where it listens, for `npm run simulate` (tools/simulate/simulate.ts)
+fs.mkdirSync(path.join(DATA, 'run'), { recursive: true });
+fs.writeFileSync(path.join(DATA, 'run', 'server.url'), url);
 await new Promise((r) => setTimeout(r, 1500));
 try {
   process.kill(workerPid, 0);
@@ -59,6 +65,8 @@ const logins = decision.seed
     operator1@demo.test  … operator3@demo.test    rail and barge operators
     scheduler@demo.test                           cluster scheduler
     admin@demo.test                               platform admin
+
+  Make it move: npm run simulate   (the forwarders' day in 10 minutes against this app; Ctrl-C stops it)
 `
   : `
   Demo logins: none seeded by npm start (${stack.localDatabase ? 'SEED_DEMO=0' : 'external database'}).

@@ -6,6 +6,10 @@ import {
 } from '../adapters/db/bookings-repo.ts';
 import { corridorRoute, lockDeparture, moveHeldToBooked, releaseLoad } from '../adapters/db/departures-repo.ts';
 import { confirmActiveHold, findHold, holdRefOfOrg } from '../adapters/db/holds-repo.ts';
+import {
+  auditActsAt, confirmActiveHolds, corridorRoutes, feeRulesOf, holdRefs, insertBookings, lockBookingsForCancel, lockDepartures,
+  lockListingStatuses, markBookingsCancelled, moveHeldToBookedMany, releaseBookedMany, returnTeuToListings,
+} from '../adapters/db/history-repo.ts';
 import { claimKey, storeAnswer, type IdemKey } from '../adapters/db/idempotency.ts';
 import { feeRuleOf, lockListingStatus, returnTeuToListing } from '../adapters/db/listings-repo.ts';
 import { enqueueInTx, kickOutbox } from '../adapters/db/outbox.ts';
@@ -16,7 +20,7 @@ import { bookingEmissions, roadDistanceKm } from '../core/co2.ts';
 import { cancellationFee, DEFAULT_FEE_RULE, validateFeeRule, type FeeRule } from '../core/fees.ts';
 import { totalCents } from '../core/pricing.ts';
 import { emissionFactors } from '../data/emission-factors.ts';
-import { conflict, notFound } from '../domain/errors.ts';
+import { AppError, conflict, notFound } from '../domain/errors.ts';
 import { policy, type Principal } from '../domain/principal.ts';
 import type { Booking, CancellationPreview, ConfirmBody } from '../domain/schemas/trade.ts';
 import { committedLoad } from './capacity-sync.ts';
@@ -172,6 +176,132 @@ export class BookingsService {
       await this.afterCommit([availabilityEvent(dep), listingUpdateEvent(l)]);
     }
     return result.booking;
+  }
+
+  /**
+   * Confirms many holds in one transaction, each at its own time — batch work with a simulated clock (the
+   * history seed). Per hold the same rules as `confirm` (a forwarder's own active hold, not yet due at its
+   * time, on a listing still open; held → booked; CO2e from the corridor; audit), locks taken in the same order
+   * (departures, then listings, in id order). Sends no settlement job and no live event: the caller settles the
+   * bookings itself (ledger settleBookings; the settlement sweep is the safety net). Answers in the items'
+   * order; a refusal is an AppError in its place.
+   */
+  async confirmMany(items: { p: Principal; holdId: string; reference?: string; now: Date }[]): Promise<(Booking | AppError)[]> {
+    if (items.length === 0) return [];
+    return inTransaction(this.db, async (tx) => {
+      const out = new Array<Booking | AppError>(items.length); // afresh on a retried transaction
+      const refOf = new Map((await holdRefs(tx, items.map((it) => it.holdId))).map((r) => [r.id, r]));
+      const mine = items.map((it, i) => {
+        const ref = refOf.get(it.holdId);
+        if (it.p.orgKind !== 'forwarder') out[i] = new AppError(403, 'forbidden', 'only forwarder organisations may do this');
+        else if (!ref || ref.org_id !== it.p.orgId) out[i] = notFound('hold');
+        return out[i] ? null : ref!;
+      });
+      const live = mine.filter((r) => r !== null);
+      await lockDepartures(tx, [...new Set(live.map((r) => r.departure_id))]);
+      const statusOf = new Map((await lockListingStatuses(tx, [...new Set(live.map((r) => r.listing_id))])).map((l) => [l.id, l.status]));
+      const todo = items.flatMap((it, i) => {
+        const ref = mine[i];
+        if (!ref) return [];
+        const st = statusOf.get(ref.listing_id);
+        if (st !== 'open') {
+          out[i] = conflict('listing_closed', `this listing is ${st}; the hold can no longer be confirmed`);
+          return [];
+        }
+        return [{ i, id: it.holdId, orgId: it.p.orgId, at: it.now }];
+      });
+      const held = new Map((await confirmActiveHolds(tx, todo)).map((h) => [h.id, h]));
+      for (const t of todo) if (!held.has(t.id)) out[t.i] = conflict('hold_not_active', 'this hold is no longer active, or has expired');
+      const done = todo.filter((t) => held.has(t.id));
+      if (done.length === 0) return out;
+      const loads = new Map<string, { id: string; teu: number; tonnes: number }>();
+      for (const t of done) {
+        const h = held.get(t.id)!;
+        const l = loads.get(h.departure_id) ?? { id: h.departure_id, teu: 0, tonnes: 0 };
+        l.teu += h.teu;
+        l.tonnes += h.tonnes;
+        loads.set(h.departure_id, l);
+      }
+      const latest = new Date(Math.max(...done.map((t) => t.at.getTime())));
+      const deps = new Map((await moveHeldToBookedMany(tx, [...loads.values()], latest)).map((d) => [d.id, d]));
+      const routes = new Map((await corridorRoutes(tx, [...new Set([...deps.values()].map((d) => d.corridor_id))])).map((r) => [r.id, r]));
+      const rows = done.map((t) => {
+        const h = held.get(t.id)!;
+        const it = items[t.i]!;
+        const r = routes.get(deps.get(h.departure_id)!.corridor_id)!;
+        const em = bookingEmissions(emissionFactors, {
+          mode: r.mode, tonnes: h.tonnes, distanceKm: r.distance_km,
+          roadDistanceKm: roadDistanceKm(emissionFactors, { lat: r.flat, lon: r.flon }, { lat: r.tlat, lon: r.tlon }),
+        });
+        return {
+          departure_id: h.departure_id, listing_id: h.listing_id, hold_id: h.id, forwarder_org_id: it.p.orgId, user_id: it.p.userId,
+          teu: h.teu, tonnes: h.tonnes, unit_price_cents: h.unit_price_cents, total_cents: totalCents(h.unit_price_cents, h.teu),
+          reference: it.reference ?? null, cargo: null, co2e_kg: em.co2eKg, road_co2e_kg: em.roadCo2eKg, created_at: t.at,
+        };
+      });
+      const booked = await insertBookings(tx, rows);
+      await auditActsAt(tx, 'booking.confirm', 'booking', booked.map((b, n) => ({
+        at: done[n]!.at, userId: items[done[n]!.i]!.p.userId, orgId: b.forwarder_org_id, apiKeyId: items[done[n]!.i]!.p.apiKeyId ?? null,
+        id: b.id, data: { holdId: b.hold_id, totalCents: b.total_cents },
+      })));
+      booked.forEach((b, n) => (out[done[n]!.i] = toBooking(b)));
+      return out;
+    });
+  }
+
+  /**
+   * Cancels many bookings in one transaction, each at its own time — batch work with a simulated clock (the
+   * history seed). Per booking the same rules as `cancel` (a forwarder's own confirmed or settled booking; the
+   * listing's fee rule at that time; TEU back to the listing, load released, `seq` bumped; audit), locks in the
+   * same order (bookings, then departures, in id order). A booking that was already charged (settled) gets its
+   * refund job (outbox); the others are settled by the caller afterwards (the fee only). No live events.
+   */
+  async cancelMany(items: { p: Principal; bookingId: string; now: Date }[]): Promise<(Booking | AppError)[]> {
+    if (items.length === 0) return [];
+    const result = await inTransaction(this.db, async (tx) => {
+      const out = new Array<Booking | AppError>(items.length); // afresh on a retried transaction
+      const cur = new Map((await lockBookingsForCancel(tx, items.map((it) => it.bookingId))).map((b) => [b.id, b]));
+      await lockDepartures(tx, [...new Set([...cur.values()].map((b) => b.departure_id))]);
+      const rules = new Map((await feeRulesOf(tx, [...new Set([...cur.values()].map((b) => b.listing_id))])).map((l) => [l.id, l.fee_rule]));
+      const seen = new Set<string>();
+      const todo = items.flatMap((it, i) => {
+        const b = cur.get(it.bookingId);
+        if (it.p.orgKind !== 'forwarder') out[i] = new AppError(403, 'forbidden', 'only forwarder organisations may do this');
+        else if (!b || b.forwarder_org_id !== it.p.orgId) out[i] = notFound('booking');
+        else if ((b.status !== 'confirmed' && b.status !== 'settled') || seen.has(b.id)) out[i] = conflict('booking_not_active', `this booking is ${seen.has(b.id) ? 'cancelled' : b.status}`);
+        if (out[i]) return [];
+        seen.add(b!.id);
+        const stored = rules.get(b!.listing_id);
+        const v = stored ? validateFeeRule(stored) : null;
+        const fee = cancellationFee(v && v.ok ? v.rule : DEFAULT_FEE_RULE, b!.total_cents, { departsAt: b!.departs_at, cutoffAt: b!.cutoff_at }, it.now);
+        return [{ i, b: b!, at: it.now, fee }];
+      });
+      if (todo.length === 0) return { out, refunds: 0 };
+      const cancelled = await markBookingsCancelled(tx, todo.map((t) => ({ id: t.b.id, at: t.at, feeCents: t.fee.feeCents })));
+      const byId = new Map(cancelled.map((b) => [b.id, b]));
+      const sum = (key: (t: (typeof todo)[number]) => string) => {
+        const m = new Map<string, { id: string; teu: number; tonnes: number }>();
+        for (const t of todo) {
+          const e = m.get(key(t)) ?? { id: key(t), teu: 0, tonnes: 0 };
+          e.teu += t.b.teu;
+          e.tonnes += t.b.tonnes;
+          m.set(key(t), e);
+        }
+        return [...m.values()];
+      };
+      const latest = new Date(Math.max(...todo.map((t) => t.at.getTime())));
+      await returnTeuToListings(tx, sum((t) => t.b.listing_id), latest);
+      await releaseBookedMany(tx, sum((t) => t.b.departure_id), latest);
+      await auditActsAt(tx, 'booking.cancel', 'booking', todo.map((t) => ({
+        at: t.at, userId: items[t.i]!.p.userId, orgId: t.b.forwarder_org_id, apiKeyId: items[t.i]!.p.apiKeyId ?? null, id: t.b.id,
+        data: { feeCents: t.fee.feeCents, band: t.fee.band },
+      })));
+      for (const t of todo) if (t.b.status === 'settled') await enqueueInTx(tx, 'booking.refund', { bookingId: t.b.id }, `booking.refund-${t.b.id}`);
+      for (const t of todo) out[t.i] = toBooking(byId.get(t.b.id)!);
+      return { out, refunds: todo.filter((t) => t.b.status === 'settled').length };
+    });
+    if (result.refunds) this.drain();
+    return result.out;
   }
 
   /** Enqueues what the transaction wrote to the outbox (the worker's drainer is the safety net). */

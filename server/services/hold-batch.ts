@@ -21,7 +21,8 @@ export type HoldOutcome =
   | { replay: false; hold: Hold; departure: DepartureLoad; listingRemaining: number }
   | { replay: true; hold: Hold };
 
-type Answer = HoldOutcome | Error;
+export type HoldAnswer = HoldOutcome | Error;
+type Answer = HoldAnswer;
 
 /** A refusal code of the hold path (core rules, Redis admission, cx_place_holds_multi) as the API error. */
 export function holdRefusal(code: string, sharePct: number, message?: string): AppError {
@@ -61,6 +62,15 @@ export class HoldBatches {
 
   submit(req: HoldRequest): Promise<HoldOutcome> {
     return this.batcher.submit(`lane:${parseInt(req.departureId.slice(-2), 16) % HoldBatches.LANES}`, req);
+  }
+
+  /**
+   * Places holds decided at `at` — a simulated clock (batch work: the history seed) — in one statement,
+   * outside the group commit: the same statement and rules as every hold (cx_place_holds_multi). Sends no
+   * expiry jobs (the holds sweep ends any hold left active past its time).
+   */
+  placeAt(items: HoldRequest[], at: Date): Promise<HoldAnswer[]> {
+    return this.retrying(() => this.place(this.db, items, at));
   }
 
   private async run(items: HoldRequest[]): Promise<Answer[]> {

@@ -5,6 +5,7 @@ import { lockDeparture, releaseLoad } from '../adapters/db/departures-repo.ts';
 import {
   activeHoldIdsOfListing, activeHoldsOfOrg, activeHoldsOnDepartures, dueHoldIds, endActiveHold, findHold, toHold,
 } from '../adapters/db/holds-repo.ts';
+import { listingsForHold } from '../adapters/db/history-repo.ts';
 import type { IdemKey } from '../adapters/db/idempotency.ts';
 import { currentUnitPrice, listingForHold, returnTeuToListing } from '../adapters/db/listings-repo.ts';
 import type { AvailabilityCache } from '../adapters/redis/availability.ts';
@@ -15,7 +16,7 @@ import { AppError, conflict, notFound } from '../domain/errors.ts';
 import { policy, type Principal } from '../domain/principal.ts';
 import type { Hold, NewHoldBody, OperatorHold } from '../domain/schemas/trade.ts';
 import { committedLoad } from './capacity-sync.ts';
-import { HoldBatches, holdRefusal, type HoldOutcome } from './hold-batch.ts';
+import { HoldBatches, holdRefusal, type HoldOutcome, type HoldRequest } from './hold-batch.ts';
 import { eachIsolated, RecentFailures, type SweepLog } from './sweep.ts';
 
 interface HoldsOptions {
@@ -124,6 +125,55 @@ export class HoldsService {
     await this.cache.settle(listing.corridor_id, listing.departure_id, reservation, committedLoad(dep, l));
     await this.afterCommit([availabilityEvent(dep), listingUpdateEvent(l, unitPrice)]);
     return hold;
+  }
+
+  /**
+   * Many holds decided at `now` in one statement — batch work whose clock is simulated (the history seed plays
+   * past days). The same checks as `create` (forwarders only; an open fixed or falling listing; quantity and
+   * cut-off at `now`; the price at `now`) and the same statement and rules (cx_place_holds_multi: capacity in
+   * TEU and tonnes, cut-off, the held share), without the Redis admission filter and without expiry jobs (the
+   * sweep ends holds left active). Departures still selling get their cached availability rebuilt. Answers in
+   * the requests' order; a refusal is an AppError in its place.
+   */
+  async placeMany(reqs: { p: Principal; listingId: string; teu: number; tonnes: number }[], now: Date): Promise<(Hold | AppError)[]> {
+    const metas = new Map((await listingsForHold(this.db, [...new Set(reqs.map((r) => r.listingId))])).map((l) => [l.id, l]));
+    const out = new Array<Hold | AppError>(reqs.length);
+    const todo: { i: number; req: HoldRequest }[] = [];
+    reqs.forEach((r, i) => {
+      try {
+        policy.requireOrgKind(r.p, 'forwarder');
+        const l = metas.get(r.listingId);
+        if (!l) throw notFound('listing');
+        if (l.format !== 'fixed' && l.format !== 'falling') throw conflict('wrong_format', `a ${l.format} listing takes bids, not holds`);
+        const pre = checkHold(
+          { capacityTeu: l.capacity_teu, capacityTonnes: l.capacity_tonnes, heldTeu: 0, heldTonnes: 0, bookedTeu: 0, bookedTonnes: 0, cutoffAt: l.cutoff_at },
+          r,
+          now,
+        );
+        if (!pre.ok) throw holdRefusal(pre.code, this.sharePct, pre.message);
+        if (l.status !== 'open') throw conflict('listing_closed', 'this listing is no longer open');
+        todo.push({
+          i,
+          req: {
+            departureId: l.departure_id, listingId: l.id, teu: r.teu, tonnes: r.tonnes, unitPriceCents: currentUnitPrice(l, now) ?? 0,
+            expiresAt: holdExpiresAt(now, this.opts.holdTtlMs).toISOString(), orgId: r.p.orgId, userId: r.p.userId ?? '', apiKeyId: r.p.apiKeyId ?? '',
+          },
+        });
+      } catch (err) {
+        if (!(err instanceof AppError)) throw err;
+        out[i] = err;
+      }
+    });
+    const answers = todo.length ? await this.batches.placeAt(todo.map((t) => t.req), now) : [];
+    const selling = new Map<string, string>();
+    answers.forEach((a, n) => {
+      const { i, req } = todo[n]!;
+      out[i] = a instanceof Error ? (a instanceof AppError ? a : holdRefusal('insufficient_capacity', this.sharePct, a.message)) : a.hold;
+      const l = metas.get(req.listingId)!;
+      if (!(a instanceof Error) && l.cutoff_at.getTime() > Date.now()) selling.set(l.departure_id, l.corridor_id);
+    });
+    for (const [dep, corridor] of selling) await this.cache.invalidate(corridor, dep).catch(() => {});
+    return out;
   }
 
   private async afterCommit(events: LiveEvent[]) {

@@ -35,3 +35,23 @@ describe('npm start: when the demo network is seeded', () => {
     expect(start).toMatch(/if \(decision\.seed\) \{[^}]*seed\.ts/);
   });
 });
+
+/** Issue 11: npm start seeds the living demo with its history; the test templates never get either. */
+describe('npm start: what the demo seed includes', () => {
+  it('the activity and 90 days of history by default', async () => {
+    const { demoSeedArgs } = await import('../../scripts/seed-policy.mjs');
+    expect(demoSeedArgs({ historyDays: undefined })).toEqual({ args: ['--if-empty', '--activity', '--history', '90'] });
+    expect(demoSeedArgs({ historyDays: '365' }).args).toEqual(['--if-empty', '--activity', '--history', '365']);
+    expect(demoSeedArgs({ historyDays: '0' }).args).toEqual(['--if-empty', '--activity']);
+    for (const bad of ['-1', '2.5', 'many', '9999']) expect(demoSeedArgs({ historyDays: bad }).error).toMatch(/SEED_HISTORY_DAYS/);
+  });
+
+  it('scripts/start.mjs seeds with those arguments; the test templates are seeded without activity or history', async () => {
+    const { readFileSync } = await import('node:fs');
+    const start = readFileSync(new URL('../../scripts/start.mjs', import.meta.url), 'utf8');
+    expect(start).toMatch(/demoSeedArgs\(\{ historyDays: process\.env\.SEED_HISTORY_DAYS \}\)/);
+    expect(start).toMatch(/runTsx\('server\/cli\/seed\.ts', seedArgs\.args/);
+    const global = readFileSync(new URL('../setup/global.ts', import.meta.url), 'utf8');
+    expect(global).not.toMatch(/seedHistory|seedActivity/);
+  });
+});

@@ -37,6 +37,14 @@ export class LedgerService {
     return this.settlement.settleBooking(bookingId);
   }
 
+  /**
+   * Settles many bookings in one transaction (see Settlement.settleBookings); `now` dates the invoices (batch
+   * work that settles the past — the history seed — passes its simulated time).
+   */
+  settleBookings(bookingIds: string[], now?: Date): Promise<(SettleResult | Error)[]> {
+    return this.settlement.settleBookings(bookingIds, now);
+  }
+
   /** What the `booking.settle` job calls (group commit; see Settlement.settleQueued). */
   settleQueued(bookingId: string): Promise<SettleResult> {
     return this.settlement.settleQueued(bookingId);

@@ -138,14 +138,15 @@ export class Settlement {
    * Settles many bookings in one transaction, each exactly as settleBooking would on its own: bookings
    * locked in id order, then set-based inserts of the transfers, entries, invoices and audit rows, and the
    * invoice counter of each issuer (locked in issuer order) moved by the number of invoices it issues —
-   * still gapless, numbers in booking-id order. All of it commits or none of it does.
+   * still gapless, numbers in booking-id order. All of it commits or none of it does. `now`: the invoices' issue
+   * date (a batch that settles the past — the history seed — passes its simulated time; default: the wall clock).
    */
-  async settleBookings(bookingIds: string[]): Promise<(SettleResult | Error)[]> {
+  async settleBookings(bookingIds: string[], now = new Date()): Promise<(SettleResult | Error)[]> {
     const ids = [...new Set(bookingIds)].sort();
     if (ids.length === 0) return [];
     // accounts outside the transaction (their own autocommit inserts; ids remembered per process)
     const acc = await this.accounts.forSettlement(await partiesOf(this.db, ids));
-    const results = await inTransaction(this.db, (tx) => this.settleLocked(tx, ids, acc));
+    const results = await inTransaction(this.db, (tx) => this.settleLocked(tx, ids, acc, now));
     // the same booking twice in one batch (a retried job): the first did the work, the others find it done
     const seen = new Set<string>();
     return bookingIds.map((id) => {
@@ -157,13 +158,15 @@ export class Settlement {
   }
 
   /** Inside the transaction: lock, decide each booking (pure core), post what is to be posted. */
-  private async settleLocked(tx: Db, ids: string[], acc: SettlementAccounts): Promise<Map<string, SettleResult>> {
+  private async settleLocked(tx: Db, ids: string[], acc: SettlementAccounts, now: Date): Promise<Map<string, SettleResult>> {
     const results = new Map<string, SettleResult>();
     const bookings = await lockWithDepartures(tx, ids);
     if (bookings.length === 0) return results;
     const lockedIds = bookings.map((b) => b.id);
     const chargeOf = new Map((await chargesOf(tx, lockedIds)).map((c) => [c.booking_id!, c]));
-    const freeSeen = await auditedIds(tx, 'ledger.settle', 'booking', lockedIds);
+    // only a booking with nothing to charge can have been recorded free (the audit log has no index for this look-up)
+    const freeable = bookings.filter((b) => (b.status === 'cancelled' ? (b.cancellation_fee_cents ?? 0) : b.total_cents) <= 0).map((b) => b.id);
+    const freeSeen = freeable.length ? await auditedIds(tx, 'ledger.settle', 'booking', freeable) : new Set<string>();
 
     const posts: SettlementPost[] = [];
     const audits: Audit[] = [];
@@ -182,7 +185,7 @@ export class Settlement {
         posts.push({ b, amountCents: decision.amountCents, operatorCents: decision.operatorCents, feeCents: decision.feeCents, cancelled: decision.cancelled });
       }
     }
-    (await this.post(tx, posts, acc)).forEach((r, i) => {
+    (await this.post(tx, posts, acc, now)).forEach((r, i) => {
       results.set(r.bookingId, r);
       const { bookingId: _b, already: _a, amountCents, ...rest } = r;
       audits.push({ id: r.bookingId, data: { amountCents, ...rest, cancelled: posts[i]!.cancelled } });
@@ -192,13 +195,13 @@ export class Settlement {
   }
 
   /** Charges, releases, settled status and invoices of the bookings to post, set-based; their results in order. */
-  private async post(tx: Db, posts: SettlementPost[], acc: SettlementAccounts): Promise<SettleResult[]> {
+  private async post(tx: Db, posts: SettlementPost[], acc: SettlementAccounts, now: Date): Promise<SettleResult[]> {
     if (posts.length === 0) return [];
     const chargeIds = await postCharges(tx, posts, acc);
     await this.hooks.afterCharges?.(posts.map((p) => p.b.id));
     const releaseIds = await postReleases(tx, posts, acc, this.opts.platformFeeBps);
     await markSettled(tx, posts.filter((p) => p.b.status === 'confirmed').map((p) => p.b.id));
-    const invoices = await issueSettlementInvoices(tx, posts, this.opts.vatRateBps, new Date());
+    const invoices = await issueSettlementInvoices(tx, posts, this.opts.vatRateBps, now);
     return posts.map((p, i) => ({
       bookingId: p.b.id,
       already: false,
