@@ -5,6 +5,10 @@
  * What stays here is the client's own: live-event payloads and the shapes it keeps in its state.
  */
 import type { Departure as DepartureAnswer, LeadingBid, Listing } from '../../../server/domain/schemas/network.ts';
+import type { Mode } from '../../../server/domain/enums.ts';
+import type {
+  AtRiskAnswer as AtRiskAnswerBase, AtRiskRow as AtRiskRowBase, GROUP_BY, Metrics, PriceIndexAnswer, UtilisationAnswer as UtilisationAnswerBase,
+} from '../../../server/domain/schemas/stats.ts';
 
 export type { ListingFormat, Mode, OrgKind } from '../../../server/domain/enums.ts';
 export type { Me } from '../../../server/domain/schemas/session.ts';
@@ -44,6 +48,40 @@ export interface AuctionResultEvent {
   bookingIds?: string[];
 }
 
-export type { AvailabilityFrame as AvailabilityEvent } from './availability';
+export type { AvailabilityFrame as AvailabilityEvent } from './availability.ts';
 
-export type Room = { corridorId: string } | { departureId: string } | { listingId: string };
+export type Room = { corridorId: string } | { departureId: string } | { listingId: string } | { dashboard: DashboardRoom };
+
+// ---- statistics (issue 11; ../shared/API.md "Statistics", server/domain/schemas/stats.ts) ----
+
+export type { KpisAnswer, Metrics, PriceIndexAnswer } from '../../../server/domain/schemas/stats.ts';
+export type PriceIndexRow = PriceIndexAnswer['rows'][number];
+
+/** `network`: scheduler and platform; `operator`: an operator's own departures. */
+export type DashboardRoom = 'network' | 'operator';
+export type StatsScope = 'network' | 'operator' | 'forwarder';
+export type StatsGroupBy = (typeof GROUP_BY)[number];
+
+/** The key fields of a utilisation row, per `groupBy` (the server's row type has them all optional). */
+export interface CorridorKey { corridorId: string; corridorCode: string; fromCode: string; toCode: string; mode: Mode }
+export type CorridorRow = CorridorKey & Metrics;
+export type CorridorDayRow = CorridorKey & { day: string } & Metrics;
+export type DayRow = { day: string } & Metrics;
+export type ModeRow = { mode: Mode } & Metrics;
+export type OperatorRow = { operatorOrgId: string; operatorName: string } & Metrics;
+
+/** `GET /api/stats/utilisation` with the rows of one `groupBy`. */
+export type UtilisationAnswer<Row> = Omit<UtilisationAnswerBase, 'rows' | 'scope'> & { scope: StatsScope; rows: Row[] };
+
+export type AtRiskRow = Omit<AtRiskRowBase, 'mode'> & { mode: Mode };
+/** `GET /api/stats/at-risk` */
+export type AtRiskAnswer = Omit<AtRiskAnswerBase, 'rows'> & { rows: AtRiskRow[] };
+
+/** `stats:update`, to a dashboard room (coalesced by the server). */
+export interface StatsUpdateEvent {
+  dashboard: DashboardRoom;
+  asOf: string;
+  departureIds: string[];
+  corridorIds: string[];
+  days: string[];
+}

@@ -1,0 +1,225 @@
+/**
+ * Dashboard statistics: the figures of the scheduler / operator dashboard and of a forwarder's
+ * "My impact" page, read from `/api/stats/*` with the current filters and kept fresh.
+ *
+ * Freshness: the dashboards join their Socket.IO room (`{ dashboard: 'network' | 'operator' }`); the
+ * server sends `stats:update` at most every 2 s per room and we re-read (debounced) on each. After a
+ * reconnect (`live.onSync`) everything is re-read, and while the socket is not live the figures are
+ * re-read every 30 s instead. Forwarders have no dashboard room: their page re-reads after their own
+ * `booking:confirmed` / `booking:cancelled` events. `asOf` is the newest "as of" time of the answers.
+ *
+ * Windows: the period filter (default: the last 30 days, KPIs compare with the 30 days before) drives
+ * the KPI tiles, the modal split, the price index and the operator table; the history charts cover
+ * the 90 days up to the period's end (or the whole period when it is longer); the map, the heatmap
+ * and the corridor table always look ahead: today and the next 13 days. The departures at risk are
+ * those with their cut-off in the next 48 hours. Cluster, corridor, mode and operator apply to all.
+ */
+import { api, ApiError, errorMessage } from './api';
+import { live } from './live.svelte';
+import type {
+  AtRiskAnswer, CorridorDayRow, CorridorRow, DashboardRoom, DayRow, KpisAnswer, ModeRow, OperatorRow, PriceIndexAnswer, StatsScope,
+  StatsUpdateEvent, UtilisationAnswer,
+} from './types';
+import { addDays, daysBetween, filtersFromQuery, scopeQuery, utcDay, type Query, type StatsFilterValues } from './stats-data';
+
+export * from './stats-data';
+
+/** re-read period while the socket is down */
+export const POLL_MS = 30_000;
+/** pause between a `stats:update` and the re-read (the server already coalesces to one per 2 s) */
+const DEBOUNCE_MS = 300;
+/** look-ahead window of the map and heatmap */
+export const AHEAD_DAYS = 14;
+const HISTORY_DAYS = 90;
+export const AT_RISK_HOURS = 48;
+
+// ---- the state ----
+
+export type StatsPart = 'kpis' | 'corridors' | 'corridorDays' | 'history' | 'modes' | 'priceIndex' | 'atRisk' | 'operators';
+
+/** `dashboard`: scheduler, platform (room network) and operator (room operator); `impact`: a forwarder's own bookings. */
+export type StatsPage = { kind: 'dashboard'; room: DashboardRoom } | { kind: 'impact' };
+
+export class DashboardStats {
+  readonly page: StatsPage;
+  filters = $state<StatsFilterValues>(filtersFromQuery({}, utcDay(Date.now())));
+  /** the day the look-ahead window starts (today, UTC, at the last read) */
+  today = $state(utcDay(Date.now()));
+
+  kpis = $state<KpisAnswer | null>(null);
+  /** dashboard: per corridor over the look-ahead window; impact: per corridor over the period */
+  corridors = $state<UtilisationAnswer<CorridorRow> | null>(null);
+  corridorDays = $state<UtilisationAnswer<CorridorDayRow> | null>(null);
+  history = $state<UtilisationAnswer<DayRow> | null>(null);
+  modes = $state<UtilisationAnswer<ModeRow> | null>(null);
+  priceIndex = $state<PriceIndexAnswer | null>(null);
+  atRisk = $state<AtRiskAnswer | null>(null);
+  operators = $state<UtilisationAnswer<OperatorRow> | null>(null);
+
+  status = $state<'loading' | 'ready' | 'error'>('loading');
+  error = $state<string | null>(null);
+  /** per part errors while the rest loaded */
+  partErrors = $state<Partial<Record<StatsPart, string>>>({});
+  /** error of a background refresh while the last figures stay on screen */
+  staleError = $state<string | null>(null);
+  refreshing = $state(false);
+  /** newest `asOf` of the answers (ISO) */
+  asOf = $state<string | null>(null);
+  /** number of completed reads (tests and the page can tell a re-read happened) */
+  reads = $state(0);
+  /** the live connection is away: figures are re-read every 30 s instead */
+  paused = $derived(live.state !== 'live');
+
+  readonly scope: StatsScope;
+  aheadDays = $derived(daysBetween(this.today, addDays(this.today, AHEAD_DAYS - 1)));
+  historyRange = $derived.by(() => {
+    const { from, to } = this.filters;
+    const h = addDays(to, -(HISTORY_DAYS - 1));
+    return { from: h < from ? h : from, to };
+  });
+  historyDays = $derived(daysBetween(this.historyRange.from, this.historyRange.to));
+
+  #token = 0;
+  #debounce: ReturnType<typeof setTimeout> | null = null;
+  /** resolves once the dashboard room is joined (or at once when offline): reads wait for it so no update falls between */
+  #roomReady: Promise<void> = Promise.resolve();
+
+  constructor(page: StatsPage) {
+    this.page = page;
+    this.scope = page.kind === 'impact' ? 'forwarder' : page.room === 'network' ? 'network' : 'operator';
+  }
+
+  setFilters(f: StatsFilterValues) {
+    this.filters = f;
+    void this.load();
+  }
+
+  /** The requests of one read, by part. */
+  #requests(): Partial<Record<StatsPart, () => Promise<unknown>>> {
+    const f = this.filters;
+    const scope = scopeQuery(f);
+    const period = { from: f.from, to: f.to };
+    const ahead = { from: this.aheadDays[0], to: this.aheadDays[this.aheadDays.length - 1] };
+    const util = <R>(q: Query) => () => api.get<UtilisationAnswer<R>>('/stats/utilisation', { query: { ...scope, ...q } });
+    const common = {
+      kpis: () => api.get<KpisAnswer>('/stats/kpis', { query: { ...scope, ...period } }),
+      history: util<DayRow>({ groupBy: 'day', ...this.historyRange }),
+      modes: util<ModeRow>({ groupBy: 'mode', ...period }),
+    };
+    if (this.page.kind === 'impact') {
+      return { ...common, corridors: util<CorridorRow>({ groupBy: 'corridor', ...period }) };
+    }
+    return {
+      ...common,
+      corridors: util<CorridorRow>({ groupBy: 'corridor', ...ahead }),
+      corridorDays: util<CorridorDayRow>({ groupBy: 'corridor-day', ...ahead }),
+      priceIndex: () => api.get<PriceIndexAnswer>('/stats/price-index', { query: { ...scope, ...period, bucket: 'week' } }),
+      atRisk: () => api.get<AtRiskAnswer>('/stats/at-risk', { query: { ...scope, hours: AT_RISK_HOURS } }),
+      // the operator table lists every operator (it also fills the operator filter): no operator filter on it
+      ...(this.page.room === 'network' ? { operators: () => api.get<UtilisationAnswer<OperatorRow>>('/stats/utilisation', { query: { ...scopeQuery(f, false), ...period, groupBy: 'operator' } }) } : {}),
+    };
+  }
+
+  /** Reads every part. `silent`: a background refresh; the figures on screen stay until the new ones arrive. */
+  async load(silent = false) {
+    const token = ++this.#token;
+    if (this.#debounce) clearTimeout(this.#debounce);
+    this.#debounce = null;
+    this.today = utcDay(Date.now());
+    if (silent) this.refreshing = true;
+    else {
+      this.status = 'loading';
+      this.error = null;
+    }
+    await this.#roomReady;
+    if (token !== this.#token) return;
+    const reqs = Object.entries(this.#requests()) as [StatsPart, () => Promise<unknown>][];
+    const results = await Promise.allSettled(reqs.map(([, run]) => run()));
+    if (token !== this.#token) return;
+    this.refreshing = false;
+    if (results.some((r) => r.status === 'rejected' && r.reason instanceof ApiError && r.reason.status === 401)) return;
+
+    if (results.every((r) => r.status === 'rejected')) {
+      const first = results[0];
+      const msg = first?.status === 'rejected' ? errorMessage(first.reason) : 'Something went wrong.';
+      if (silent && this.status === 'ready') this.staleError = msg;
+      else {
+        this.status = 'error';
+        this.error = msg;
+      }
+      return;
+    }
+    const errs: Partial<Record<StatsPart, string>> = {};
+    let asOf = this.asOf;
+    reqs.forEach(([part, ], i) => {
+      const r = results[i];
+      if (r.status === 'rejected') {
+        errs[part] = errorMessage(r.reason);
+        return;
+      }
+      (this as unknown as Record<StatsPart, unknown>)[part] = r.value;
+      const a = (r.value as { asOf?: string } | undefined)?.asOf;
+      if (a && (!asOf || a > asOf)) asOf = a;
+    });
+    this.partErrors = errs;
+    this.asOf = asOf;
+    this.staleError = null;
+    this.status = 'ready';
+    this.error = null;
+    this.reads++;
+  }
+
+  /** A re-read a moment from now (several updates in a row make one read). */
+  schedule(ms = DEBOUNCE_MS) {
+    if (this.#debounce) clearTimeout(this.#debounce);
+    this.#debounce = setTimeout(() => {
+      this.#debounce = null;
+      void this.load(this.status === 'ready');
+    }, ms);
+  }
+
+  /**
+   * Keeps the figures fresh while the page is shown: call once while the component initialises
+   * (it creates effects). Joins the dashboard room, re-reads on `stats:update`, after a reconnect,
+   * and every 30 s while the socket is not live.
+   */
+  keepFresh() {
+    $effect(() => {
+      const offs: (() => void)[] = [];
+      if (this.page.kind === 'dashboard') {
+        const room = this.page.room;
+        const watch = live.watch([{ dashboard: room }]);
+        this.#roomReady = watch.ready;
+        offs.push(watch.release);
+        offs.push(
+          live.on('stats:update', (e: StatsUpdateEvent) => {
+            if (e?.dashboard === room) this.schedule();
+          }),
+        );
+      } else {
+        // a forwarder's own bookings: settle / cancel events of its organisation
+        const later = () => this.schedule(1500);
+        offs.push(live.on('booking:confirmed', later), live.on('booking:cancelled', later));
+      }
+      // (re)connected and the room joined again: whatever happened meanwhile is read now
+      offs.push(live.onSync(() => this.schedule(0)));
+      return () => {
+        for (const off of offs) off();
+        this.dispose();
+      };
+    });
+    // degrade to periodic re-reads while the live connection is away (`paused` changes only when the
+    // connection comes or goes, not on every reconnection attempt, so the timer keeps running)
+    $effect(() => {
+      if (!this.paused) return;
+      const t = setInterval(() => void this.load(this.status === 'ready'), POLL_MS);
+      return () => clearInterval(t);
+    });
+  }
+
+  dispose() {
+    this.#token++;
+    if (this.#debounce) clearTimeout(this.#debounce);
+    this.#debounce = null;
+  }
+}
