@@ -44,7 +44,7 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql`alter table stats_corridor_day set (fillfactor = 70, autovacuum_vacuum_scale_factor = 0.02,
     autovacuum_vacuum_threshold = 500, autovacuum_analyze_scale_factor = 0.05)`.execute(db);
 
-  // The pending deltas: same columns, no key (several rows per key until folded), no index (the fold takes all).
+  // The pending deltas: same columns, no key (several rows per key until folded).
   let d = db.schema
     .createTable('stats_corridor_day_delta')
     .addColumn('day', 'date', (c) => c.notNull())
@@ -54,6 +54,10 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('capacity_teu', 'bigint', (c) => c.notNull().defaultTo(0));
   for (const s of SUMS) d = d.addColumn(s, 'bigint', (c) => c.notNull().defaultTo(0));
   await d.execute();
+  // Readers take a day range of it; every fold leaves its rows dead: vacuum it early and often.
+  await db.schema.createIndex('stats_corridor_day_delta_day_idx').on('stats_corridor_day_delta').column('day').execute();
+  await sql`alter table stats_corridor_day_delta set (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 2000,
+    autovacuum_vacuum_insert_scale_factor = 0, autovacuum_vacuum_insert_threshold = 2000)`.execute(db);
 
   const cols = ['departures', 'capacity_teu', ...SUMS];
   const params = cols.map((c) => `p_${c} bigint`).join(', ');

@@ -1,6 +1,7 @@
 import type { Db } from '../adapters/db/db.ts';
 import { inTransaction } from '../adapters/db/db.ts';
 import { audit } from '../adapters/db/audit.ts';
+import { compactRollups } from '../adapters/db/stats-repo.ts';
 import { insertListingsReturning, insertRunDepartures, servicesWithMode, vacuumHolds, type NewListing } from '../adapters/db/history-repo.ts';
 import { userForSignIn } from '../adapters/db/users-repo.ts';
 import { prng } from '../core/rng.ts';
@@ -347,6 +348,7 @@ export async function seedHistory(ctx: HistoryContext, now: Date, progress: Prog
   await Promise.all([...lanes.values()].map(runLane));
   await Promise.all(vacuums);
   await settleAll(freeLater, now);
+  await compactRollups(ctx.db); // the statistics: deltas folded, tables vacuumed (stats-repo.ts)
 
   // 4. What it came to.
   const loads = deps.map((d) => {

@@ -7,7 +7,7 @@
 import http from 'node:http';
 import { sql } from 'kysely';
 import { migrationDatabaseUrl } from '../../server/adapters/db/migrate.ts';
-import { foldCorridorDays, rebuildRollups, setRollupsEnabled } from '../../server/adapters/db/stats-repo.ts';
+import { compactRollups, rebuildRollups, setRollupsEnabled } from '../../server/adapters/db/stats-repo.ts';
 import { StreamEventSink } from '../../server/adapters/realtime/events.ts';
 import { loadConfig } from '../../server/config.ts';
 import { createContext } from '../../server/context.ts';
@@ -222,7 +222,7 @@ async function tradeRun(s: BenchStack, pairs: number, tag: string) {
 export async function statsPhase(s: BenchStack, r: BenchRun) {
   const history = await generateHistory(s, r);
   log(`stats: history in ${history.seconds} s — ${history.database.departures} departures, ${history.database.bookings} bookings in the database`);
-  log(`stats: ${await foldCorridorDays(s.db)} corridor × day deltas folded (the workers' stats.fold job does it every 2 s)`);
+  log(`stats: ${await compactRollups(s.db)} corridor × day deltas folded, rollups vacuumed (history.ts does it too)`);
   await quiet('stats');
 
   const now = new Date();

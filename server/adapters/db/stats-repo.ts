@@ -75,7 +75,7 @@ function sumsSelect(source: Source): string {
       ? 'null::int8 as departures, null::int8 as capacity_teu, null::int8 as held_teu'
       : source === 'corridor-day'
         ? 'coalesce(sum(s.departures), 0)::int8 as departures, coalesce(sum(s.capacity_teu), 0)::int8 as capacity_teu, ' +
-          'coalesce(sum(h.held_teu), 0)::int8 as held_teu'
+          'coalesce(sum(s.held_teu), 0)::int8 as held_teu'
         : "count(*) filter (where d.status = 'scheduled')::int8 as departures, " +
           "coalesce(sum(d.capacity_teu) filter (where d.status = 'scheduled'), 0)::int8 as capacity_teu, " +
           "coalesce(sum(d.held_teu) filter (where d.status = 'scheduled'), 0)::int8 as held_teu";
@@ -136,19 +136,46 @@ function groupSql(g: StatsGroup, source: Source, bucket?: 'week' | 'day') {
 }
 
 const CD_COLUMNS = ['departures', 'capacity_teu', ...ROLLUP_COLUMNS] as const;
-const CD_LIST = `day, corridor_id, operator_org_id, ${CD_COLUMNS.join(', ')}`;
 
 /**
- * The corridor × day × operator rows of the days of `f`: each key's folded row plus its deltas not yet folded
- * (stats_corridor_day_delta; the `stats.fold` job folds them every few seconds) — exact whether or not the
- * fold has run.
+ * The corridor × day × operator figures of the days of `f`, as rows to be summed per group: each key's
+ * folded row, its deltas not yet folded (stats_corridor_day_delta; the `stats.fold` job folds them every few
+ * seconds) — exact whether or not the fold has run — and, with `heldSince`, the held TEU of the departures
+ * from then on, read live (a hold ends at the latest at its departure's cut-off, so older departures hold
+ * nothing). No inner grouping: the caller's GROUP BY sums all three.
  */
+function corridorDayParts(f: { from: string; to: string }, heldSince: Date | null): RawBuilder<unknown> {
+  const zeros = ROLLUP_COLUMNS.map((c) => `0::int8 as ${c}`).join(', ');
+  const held = heldSince
+    ? sql`union all
+      select (d.departs_at at time zone 'UTC')::date, d.corridor_id, d.operator_org_id, 0::int8, 0::int8, d.held_teu::int8, ${sql.raw(zeros)}
+        from departures d
+       where d.departs_at >= greatest(${heldSince}::timestamptz, (${f.from}::date)::timestamp at time zone 'UTC')
+         and d.departs_at < (${f.to}::date + 1)::timestamp at time zone 'UTC'
+         and d.status = 'scheduled' and d.held_teu > 0`
+    : sql``;
+  return sql`(select ${sql.raw(CD_LIST_HELD)} from stats_corridor_day where day between ${f.from}::date and ${f.to}::date
+      union all
+      select ${sql.raw(CD_LIST_HELD)} from stats_corridor_day_delta where day between ${f.from}::date and ${f.to}::date
+      ${held})`;
+}
+const CD_LIST_HELD = `day, corridor_id, operator_org_id, departures::int8, capacity_teu, 0::int8 as held_teu, ${ROLLUP_COLUMNS.join(', ')}`;
+
+/** One row per corridor × day × operator key (folded row + pending deltas): what the verification compares. */
 function corridorDays(f: { from: string; to: string }): RawBuilder<unknown> {
   return sql`(select day, corridor_id, operator_org_id, ${sql.raw(CD_COLUMNS.map((c) => `sum(${c})::int8 as ${c}`).join(', '))}
-      from (select ${sql.raw(CD_LIST)} from stats_corridor_day where day between ${f.from}::date and ${f.to}::date
-            union all
-            select ${sql.raw(CD_LIST)} from stats_corridor_day_delta where day between ${f.from}::date and ${f.to}::date) u
-     group by day, corridor_id, operator_org_id)`;
+      from ${corridorDayParts(f, null)} u group by day, corridor_id, operator_org_id)`;
+}
+
+/**
+ * After bulk writes (the history seed, the bench): folds the pending deltas and VACUUM ANALYZEs the rollup
+ * tables, so readers neither scan the folded deltas' dead rows nor plan without statistics until autovacuum
+ * comes by. VACUUM needs the tables' owner: as anyone else it only warns. Returns the deltas folded.
+ */
+export async function compactRollups(db: Kysely<DB>): Promise<number> {
+  const folded = await foldCorridorDays(db);
+  await sql`vacuum analyze stats_corridor_day_delta, stats_corridor_day, stats_departure, stats_forwarder`.execute(db);
+  return folded;
 }
 
 /** Folds the pending corridor × day deltas into stats_corridor_day (the `stats.fold` job); returns the deltas folded. */
@@ -189,14 +216,7 @@ export async function groupedSums(
   } else if (source === 'corridor-day') {
     if (operatorOnly) conds.push(sql`s.operator_org_id = ${operatorOnly}`);
     const since = new Date((o.now ?? new Date()).getTime() - 2 * 86_400_000);
-    from = sql`${corridorDays(f)} s left join (
-        select (d.departs_at at time zone 'UTC')::date as day, d.corridor_id, d.operator_org_id, sum(d.held_teu)::int8 as held_teu
-          from departures d
-         where d.departs_at >= greatest(${since}::timestamptz, (${f.from}::date)::timestamp at time zone 'UTC')
-           and d.departs_at < (${f.to}::date + 1)::timestamp at time zone 'UTC'
-           and d.status = 'scheduled' and d.held_teu > 0
-         group by 1, 2, 3
-      ) h on h.day = s.day and h.corridor_id = s.corridor_id and h.operator_org_id = s.operator_org_id`;
+    from = sql`${corridorDayParts(f, since)} s`;
   } else {
     from = sql`departures d left join stats_departure s on s.departure_id = d.id`;
     conds.push(sql`d.departs_at >= (${f.from}::date)::timestamp at time zone 'UTC'`, sql`d.departs_at < (${f.to}::date + 1)::timestamp at time zone 'UTC'`);
