@@ -12,6 +12,7 @@
 import {
   BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, LineController, LineElement, PointElement, Tooltip,
 } from 'chart.js';
+import type { ChartConfiguration, ChartDataset, ChartType } from 'chart.js';
 
 Chart.register(LineController, LineElement, PointElement, BarController, BarElement, CategoryScale, LinearScale, Legend, Tooltip);
 Chart.defaults.font.family = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif";
@@ -130,4 +131,37 @@ export function summarise(title: string, labels: string[], series: SummarySeries
     return `${s.label}: latest ${f(last!)}, ${f(Math.min(...vals))} to ${f(Math.max(...vals))}`;
   });
   return `${title}, ${span}. ${parts.join('; ')}.`;
+}
+
+/**
+ * A component's chart through its life: `create` (in an `$effect`, untracked) makes it on the canvas and
+ * returns the teardown that destroys it; `update` puts new labels and datasets into the live one and redraws
+ * it without animation: datasets are changed in place while their number stays the same (Chart.js keeps its
+ * state), replaced otherwise, and the legend shows only for more than one series.
+ */
+export class LiveChart<T extends ChartType, D, L> {
+  #chart: Chart<T, D, L> | null = null;
+
+  create(canvas: HTMLCanvasElement, config: ChartConfiguration<T, D, L>): () => void {
+    const c = new Chart<T, D, L>(canvas, config);
+    this.#chart = c;
+    return () => {
+      c.destroy();
+      if (this.#chart === c) this.#chart = null;
+    };
+  }
+
+  update(labels: L[], datasets: ChartDataset<T, D>[]): void {
+    const c = this.#chart;
+    if (!c) return;
+    c.data.labels = labels;
+    if (c.data.datasets.length === datasets.length) {
+      c.data.datasets.forEach((d, i) => Object.assign(d, datasets[i]));
+    } else {
+      c.data.datasets = datasets;
+    }
+    // the options of a generic chart type do not resolve in TypeScript; every chart here has a legend
+    (c as unknown as Chart).options.plugins!.legend!.display = datasets.length > 1;
+    c.update('none');
+  }
 }

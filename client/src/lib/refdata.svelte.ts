@@ -14,6 +14,16 @@ class RefData {
   corridorById = $derived(new Map(this.corridors.map((c) => [c.id, c])));
   /** clusters sorted by name, for selects */
   sortedClusters = $derived([...this.clusters].sort((a, b) => a.name.localeCompare(b.name)));
+  /** the options of the statistics filters: clusters by name, corridors by "Duisburg → Bologna · rail" */
+  clusterOptions = $derived(this.sortedClusters.map((c) => ({ code: c.code, name: c.name })));
+  corridorOptions = $derived(
+    this.corridors
+      .map((c) => {
+        const k = this.corridorCodes(c);
+        return { id: c.id, label: `${this.clusterName(k.from)} → ${this.clusterName(k.to)} · ${c.mode}`, mode: c.mode };
+      })
+      .sort((a, b) => a.label.localeCompare(b.label)),
+  );
 
   /** load (or reuse the pending / finished load); throws ApiError */
   ensure(force = false): Promise<void> {

@@ -14,13 +14,16 @@
  * and the corridor table always look ahead: today and the next 13 days. The departures at risk are
  * those with their cut-off in the next 48 hours. Cluster, corridor, mode and operator apply to all.
  */
+import { untrack } from 'svelte';
 import { api, ApiError, errorMessage } from './api';
 import { live } from './live.svelte';
+import { refdata } from './refdata.svelte';
+import { router } from './router.svelte';
 import type {
   AtRiskAnswer, CorridorDayRow, CorridorRow, DashboardRoom, DayRow, KpisAnswer, ModeRow, OperatorRow, PriceIndexAnswer, StatsScope,
   StatsUpdateEvent, UtilisationAnswer,
 } from './types';
-import { addDays, daysBetween, filtersFromQuery, scopeQuery, utcDay, type Query, type StatsFilterValues } from './stats-data';
+import { addDays, daysBetween, filtersFromQuery, filtersToQuery, scopeQuery, utcDay, type Query, type StatsFilterValues } from './stats-data';
 
 export * from './stats-data';
 
@@ -45,6 +48,8 @@ export class DashboardStats {
   filters = $state<StatsFilterValues>(filtersFromQuery({}, utcDay(Date.now())));
   /** the day the look-ahead window starts (today, UTC, at the last read) */
   today = $state(utcDay(Date.now()));
+  /** the filters in the route's query, checked, defaults filled in: what the page shows (`filters`: what was read last) */
+  routeFilters = $derived(filtersFromQuery(router.query, this.today));
 
   kpis = $state<KpisAnswer | null>(null);
   /** dashboard: per corridor over the look-ahead window; impact: per corridor over the period */
@@ -92,6 +97,25 @@ export class DashboardStats {
   setFilters(f: StatsFilterValues) {
     this.filters = f;
     void this.load();
+  }
+
+  /**
+   * In a page's initialisation: reads whenever the filters in the route's query (`routeFilters`) change,
+   * and loads the reference data the filters name.
+   */
+  followRoute() {
+    $effect(() => {
+      const f = this.routeFilters;
+      untrack(() => {
+        void refdata.ensure().catch(() => {});
+        this.setFilters(f);
+      });
+    });
+  }
+
+  /** Puts new filters into the query of the route `path` (replacing the history entry); `followRoute` reads them. */
+  navigate(path: string, f: StatsFilterValues) {
+    router.go(path, filtersToQuery(f, this.today), true);
   }
 
   /** The requests of one read, by part. */
