@@ -27,13 +27,23 @@ import { committedLoad } from './capacity-sync.ts';
 
 /** CO2e of moving `tonnes` along a corridor, beside the road alternative (GLEC-style tonne-km × factor). */
 export async function emissionsFor(tx: Tx, corridorId: string, tonnes: number) {
-  const route = await corridorRoute(tx, corridorId);
+  return emissionsOnRoute(await corridorRoute(tx, corridorId), tonnes);
+}
+
+/** The same for a corridor row already loaded (mode, distance, end points). */
+function emissionsOnRoute(route: Awaited<ReturnType<typeof corridorRoute>>, tonnes: number) {
   return bookingEmissions(emissionFactors, {
     mode: route.mode,
     tonnes,
     distanceKm: route.distance_km,
     roadDistanceKm: roadDistanceKm(emissionFactors, { lat: route.flat, lon: route.flon }, { lat: route.tlat, lon: route.tlon }),
   });
+}
+
+/** A listing's stored fee rule, or the default when it has none (or an invalid one). */
+function feeRuleFrom(stored: unknown): FeeRule {
+  const v = stored ? validateFeeRule(stored) : null;
+  return v && v.ok ? v.rule : DEFAULT_FEE_RULE;
 }
 
 /**
@@ -137,9 +147,7 @@ export class BookingsService {
   }
 
   private async feeRuleOf(listingId: string): Promise<FeeRule> {
-    const stored = await feeRuleOf(this.db, listingId);
-    const v = stored ? validateFeeRule(stored) : null;
-    return v && v.ok ? v.rule : DEFAULT_FEE_RULE;
+    return feeRuleFrom(await feeRuleOf(this.db, listingId));
   }
 
   /** DELETE /api/bookings/:id — cancels under the listing's fee rule; capacity returns to the listing. */
@@ -228,11 +236,7 @@ export class BookingsService {
       const rows = done.map((t) => {
         const h = held.get(t.id)!;
         const it = items[t.i]!;
-        const r = routes.get(deps.get(h.departure_id)!.corridor_id)!;
-        const em = bookingEmissions(emissionFactors, {
-          mode: r.mode, tonnes: h.tonnes, distanceKm: r.distance_km,
-          roadDistanceKm: roadDistanceKm(emissionFactors, { lat: r.flat, lon: r.flon }, { lat: r.tlat, lon: r.tlon }),
-        });
+        const em = emissionsOnRoute(routes.get(deps.get(h.departure_id)!.corridor_id)!, h.tonnes);
         return {
           departure_id: h.departure_id, listing_id: h.listing_id, hold_id: h.id, forwarder_org_id: it.p.orgId, user_id: it.p.userId,
           teu: h.teu, tonnes: h.tonnes, unit_price_cents: h.unit_price_cents, total_cents: totalCents(h.unit_price_cents, h.teu),
@@ -271,9 +275,7 @@ export class BookingsService {
         else if ((b.status !== 'confirmed' && b.status !== 'settled') || seen.has(b.id)) out[i] = conflict('booking_not_active', `this booking is ${seen.has(b.id) ? 'cancelled' : b.status}`);
         if (out[i]) return [];
         seen.add(b!.id);
-        const stored = rules.get(b!.listing_id);
-        const v = stored ? validateFeeRule(stored) : null;
-        const fee = cancellationFee(v && v.ok ? v.rule : DEFAULT_FEE_RULE, b!.total_cents, { departsAt: b!.departs_at, cutoffAt: b!.cutoff_at }, it.now);
+        const fee = cancellationFee(feeRuleFrom(rules.get(b!.listing_id)), b!.total_cents, { departsAt: b!.departs_at, cutoffAt: b!.cutoff_at }, it.now);
         return [{ i, b: b!, at: it.now, fee }];
       });
       if (todo.length === 0) return { out, refunds: 0 };
