@@ -354,11 +354,25 @@ export function csvCell(v: Cell): string {
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-/** Rows (nested objects) as CSV: a header of every flattened key in first-seen order, CRLF line ends. */
+/** Where each flattened key of `row` (flattenRow's names) is: `fixedTeu` → ['byFormat', 'fixed', 'teu']. */
+function flatPaths(row: Record<string, unknown>, out: Map<string, string[]>, prefix = '', path: string[] = []): Map<string, string[]> {
+  for (const [k, v] of Object.entries(row)) {
+    const key = k === 'byFormat' ? '' : prefix ? prefix + capitalise(k) : k;
+    if (v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date)) flatPaths(v as Record<string, unknown>, out, key, [...path, k]);
+    else if (!out.has(key)) out.set(key, [...path, k]);
+  }
+  return out;
+}
+
+/**
+ * Rows (nested objects) as CSV: a header of every flattened key in first-seen order (or `columns`), CRLF line
+ * ends. With `columns`, each column's place in the rows is found once (rows of one answer share their shape)
+ * and read by path, so a large export does not flatten every row.
+ */
 export function toCsv(rows: Record<string, unknown>[], columns?: string[]): string {
-  const flat = rows.map((r) => flattenRow(r));
-  const cols = columns ?? [];
   if (!columns) {
+    const flat = rows.map((r) => flattenRow(r));
+    const cols: string[] = [];
     const seen = new Set<string>();
     for (const r of flat) {
       for (const k of Object.keys(r)) {
@@ -368,6 +382,23 @@ export function toCsv(rows: Record<string, unknown>[], columns?: string[]): stri
         }
       }
     }
+    return [cols.join(','), ...flat.map((r) => cols.map((c) => csvCell(r[c])).join(','))].join('\r\n') + '\r\n';
   }
-  return [cols.join(','), ...flat.map((r) => cols.map((c) => csvCell(r[c])).join(','))].join('\r\n') + '\r\n';
+  const paths = new Map<string, string[]>();
+  for (const r of rows) {
+    if (columns.every((c) => paths.has(c))) break;
+    flatPaths(r, paths);
+  }
+  const at = columns.map((c) => paths.get(c) ?? [c]);
+  const lines = [columns.join(',')];
+  for (const r of rows) {
+    const cells: string[] = [];
+    for (const path of at) {
+      let v: unknown = r;
+      for (const p of path) v = v === null || v === undefined ? undefined : (v as Record<string, unknown>)[p];
+      cells.push(csvCell((Array.isArray(v) ? v.join(' ') : v) as Cell));
+    }
+    lines.push(cells.join(','));
+  }
+  return lines.join('\r\n') + '\r\n';
 }

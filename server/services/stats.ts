@@ -1,8 +1,8 @@
 import type { Db } from '../adapters/db/db.ts';
 import {
-  clusterIdOf, corridorKnown, departuresAtRisk, foldCorridorDays, groupedSums, operatorKnown, rebuildRollups, totalSums, verifyRollups,
-  type RollupVerdict, type StatsFilter, type StatsScope,
-} from '../adapters/db/stats-repo.ts';
+  clusterIdOf, corridorKnown, departuresAtRisk, groupedSums, operatorKnown, totalSums, type GroupKey, type StatsFilter, type StatsScope,
+} from '../adapters/db/stats-read.ts';
+import { foldCorridorDays, rebuildRollups, verifyRollups, type RollupVerdict } from '../adapters/db/stats-repo.ts';
 import {
   accumulate, changeOf, emptySums, flattenRow, loadFactor, MAX_ROWS, metricsOf, previousRange, priceIndex, resolveRange, toCsv,
   tooManyRowsMessage, type DayRange, type Metrics, type StatsSums,
@@ -14,16 +14,27 @@ import type {
   AtRiskAnswer, AtRiskQuery, GroupBy, KpisAnswer, KpisQuery, PriceIndexAnswer, PriceIndexQuery, UtilisationAnswer, UtilisationQuery, UtilisationRow,
 } from '../domain/schemas/stats.ts';
 
-/** The key fields of a utilisation row per grouping, in answer (and CSV column) order. */
-export const KEY_FIELDS: Record<GroupBy, string[]> = {
-  'corridor-day': ['corridorId', 'corridorCode', 'fromCode', 'toCode', 'mode', 'day'],
-  'cluster-day': ['clusterCode', 'day'],
-  operator: ['operatorOrgId', 'operatorName'],
-  mode: ['mode'],
-  day: ['day'],
-  corridor: ['corridorId', 'corridorCode', 'fromCode', 'toCode', 'mode'],
-  departure: ['departureId', 'corridorId', 'corridorCode', 'departsAt', 'cutoffAt', 'assetName', 'operatorOrgId', 'minLoadTeu', 'status'],
+/**
+ * A utilisation row per grouping: its key fields (in answer and CSV column order) picked from the row read,
+ * then the metrics — one object literal with a single spread. (Spreading two objects into one measured
+ * ~30 µs a row against ~1 µs: it alone cost most of a 1,600-row answer's time.)
+ */
+const ROW: { [G in GroupBy]: (k: GroupKey, m: Metrics) => UtilisationRow } = {
+  'corridor-day': (k, m) => ({ corridorId: k.corridorId, corridorCode: k.corridorCode, fromCode: k.fromCode, toCode: k.toCode, mode: k.mode, day: k.day, ...m }),
+  'cluster-day': (k, m) => ({ clusterCode: k.clusterCode, day: k.day, ...m }),
+  operator: (k, m) => ({ operatorOrgId: k.operatorOrgId, operatorName: k.operatorName, ...m }),
+  mode: (k, m) => ({ mode: k.mode, ...m }),
+  day: (k, m) => ({ day: k.day, ...m }),
+  corridor: (k, m) => ({ corridorId: k.corridorId, corridorCode: k.corridorCode, fromCode: k.fromCode, toCode: k.toCode, mode: k.mode, ...m }),
+  departure: (k, m) => ({
+    departureId: k.departureId, corridorId: k.corridorId, corridorCode: k.corridorCode, departsAt: k.departsAt, cutoffAt: k.cutoffAt,
+    assetName: k.assetName, operatorOrgId: k.operatorOrgId, minLoadTeu: k.minLoadTeu, status: k.status, ...m,
+  }),
 };
+/** The key fields of a utilisation row per grouping, in answer (and CSV column) order. */
+export const KEY_FIELDS = Object.fromEntries(
+  Object.entries(ROW).map(([g, row]) => [g, Object.keys(row({}, {} as Metrics))]),
+) as Record<GroupBy, string[]>;
 
 type Filters = { from?: string | undefined; to?: string | undefined; corridorId?: string | undefined; cluster?: string | undefined; mode?: 'rail' | 'barge' | undefined; operatorOrgId?: string | undefined };
 
@@ -41,7 +52,6 @@ function scopeOf(p: Principal, operatorOrgId: string | undefined): StatsScope {
   }
 }
 const scopeName = (s: StatsScope) => s.kind;
-const iso = (v: unknown) => (v instanceof Date ? v.toISOString() : v);
 
 /**
  * Dashboard statistics: utilisation rows, KPI tiles, price index and departures at risk — read from the
@@ -83,11 +93,10 @@ export class StatsService {
     const groups = await groupedSums(this.db, scope, groupBy, filter, { limit: MAX_ROWS + 1, now });
     if (groups.length > MAX_ROWS) throw this.tooMany(groupBy, q);
     const totals = emptySums(scope.kind === 'forwarder');
+    const row = ROW[groupBy];
     const rows = groups.map((g) => {
       accumulate(totals, g.sums);
-      const row: UtilisationRow = { ...this.metrics(g.sums) };
-      for (const k in g.key) (row as Record<string, unknown>)[k] = iso(g.key[k]);
-      return row;
+      return row(g.key, this.metrics(g.sums));
     });
     const answer: UtilisationAnswer = {
       from: range.from, to: range.to, groupBy, scope: scopeName(scope), asOf: now.toISOString(), rows, totals: this.metrics(totals),

@@ -215,6 +215,17 @@ describe('stats core: CSV', () => {
     expect(flattenRow({ change: { loadFactorPts: 1 } })).toEqual({ changeLoadFactorPts: 1 });
   });
 
+  it('with columns, reads each column by its path: the same CSV as flattening every row', () => {
+    fc.assert(
+      fc.property(fc.array(sumsArb, { maxLength: 6 }), fc.boolean(), (sums, withChange) => {
+        const rows = sums.map((s, i) => ({ corridorId: `c${i}`, day: '2026-01-01', ...metricsOf(s, { teuPerTruck }), ...(withChange && i === 0 ? { change: { loadFactorPts: 1 } } : {}) }));
+        const cols = ['corridorId', 'day', ...Object.keys(flattenRow(metricsOf(emptySums(), { teuPerTruck }) as unknown as Record<string, unknown>)), 'changeLoadFactorPts'];
+        const reference = [cols.join(','), ...rows.map((r) => { const f = flattenRow(r); return cols.map((c) => csvCell(f[c])).join(','); })].join('\r\n') + '\r\n';
+        expect(toCsv(rows, cols)).toBe(reference);
+      }),
+    );
+  });
+
   it('round-trips any text through RFC 4180 quoting; formula-like text is defused', () => {
     /** A minimal RFC 4180 reader, for the round trip. */
     const parse = (csv: string): string[][] => {

@@ -166,6 +166,7 @@ async function measureEndpoint(s: BenchStack, u: User, p: string, n: number, con
   const lat: number[] = [];
   const bad = new Map<string, number>();
   let rows: number | undefined;
+  let bytes = 0;
   let next = 0;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
@@ -178,13 +179,14 @@ async function measureEndpoint(s: BenchStack, u: User, p: string, n: number, con
           const code = `${res.status} ${/"code":"([a-z_]+)"/.exec(res.body)?.[1] ?? ''}`.trim();
           bad.set(code, (bad.get(code) ?? 0) + 1);
         } else if (rows === undefined) {
+          bytes = Buffer.byteLength(res.body);
           rows = p.includes('format=csv') ? res.body.split('\n').filter(Boolean).length - 1 : ((JSON.parse(res.body) as { rows?: unknown[] }).rows?.length ?? 1);
         }
       }
     }),
   );
   lat.sort((a, b) => a - b);
-  return { p50: r1(pct(lat, 50)), p95: r1(pct(lat, 95)), p99: r1(pct(lat, 99)), rows, errors: [...bad].map(([c, k]) => `${k}× ${c}`).join(', ') };
+  return { p50: r1(pct(lat, 50)), p95: r1(pct(lat, 95)), p99: r1(pct(lat, 99)), rows, KB: r1(bytes / 1024), errors: [...bad].map(([c, k]) => `${k}× ${c}`).join(', ') };
 }
 
 /** Hold → confirm pairs by `clients` concurrent forwarders on fresh listings; hold and confirm latencies. */
@@ -245,7 +247,7 @@ export async function statsPhase(s: BenchStack, r: BenchRun) {
     for (const e of endpoints(now, { corridorId: corridor.id, cluster: corridor.code, operatorOrgId: op.id })) {
       log(`stats: ${e.name}…`);
       const m = await measureEndpoint(s, who[e.who], e.path, perEndpoint, concurrency);
-      table.push({ endpoint: e.name, as: e.who, rows: m.rows ?? '-', 'p50 ms': m.p50, 'p95 ms': m.p95, 'p99 ms': m.p99, target: `≤ ${TARGET_P95_MS}`, verdict: !m.errors && m.p95 <= TARGET_P95_MS ? 'PASS' : 'FAIL', ...(m.errors ? { errors: m.errors } : {}) });
+      table.push({ endpoint: e.name, as: e.who, rows: m.rows ?? '-', KB: m.KB, 'p50 ms': m.p50, 'p95 ms': m.p95, 'p99 ms': m.p99, target: `≤ ${TARGET_P95_MS}`, verdict: !m.errors && m.p95 <= TARGET_P95_MS ? 'PASS' : 'FAIL', ...(m.errors ? { errors: m.errors } : {}) });
     }
   } finally {
     const holds = await stopHolds();

@@ -1,14 +1,14 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
-import { emptySums, SALE_FORMATS, type StatsSums } from '../../core/stats.ts';
+import { SALE_FORMATS } from '../../core/stats.ts';
 import type { DB } from './schema.ts';
 import { inTransaction, type Db } from './db.ts';
 
 /**
- * The statistics queries. Figures come from the rollups (stats_departure, stats_forwarder: booking and
- * auction sums kept by the triggers of migration 20261203T1300) beside each departure's own capacity, held
- * TEU and status — never from the bookings. The verification and the rebuild recompute the rollups from the
- * raw rows (bookings, listings, departures) with ONE definition (`recomputed*` below), shared by
- * `npm run stats:rebuild`, the tests and the bench.
+ * The statistics rollups (stats_departure, stats_forwarder: booking and auction sums kept by the triggers of
+ * migration 20261203T1300; stats_corridor_day with its deltas: 20261203T1400): the fold, and their
+ * verification and rebuild, which recompute them from the raw rows (bookings, listings, departures) with ONE
+ * definition (`recomputed*` below), shared by `npm run stats:rebuild`, the tests and the bench. The
+ * dashboards' read queries: stats-read.ts.
  */
 
 /** The summed columns of both rollup tables, in table order. */
@@ -17,123 +17,10 @@ export const ROLLUP_COLUMNS = [
   'fixed_teu', 'fixed_revenue_cents', 'falling_teu', 'falling_revenue_cents', 'ascending_teu', 'ascending_revenue_cents',
   'sealed_teu', 'sealed_revenue_cents', 'auction_awarded_teu', 'auction_clearing_cents', 'auction_reserve_cents',
 ] as const;
-type RollupColumn = (typeof ROLLUP_COLUMNS)[number];
-type SumsRow = Record<RollupColumn | 'departures' | 'capacity_teu' | 'held_teu', number | null>;
 
 const DAY_EXPR_DEP = "(d.departs_at at time zone 'UTC')::date";
 
-// ---- reading -----------------------------------------------------------------------------------------------
-
-export type StatsScope = { kind: 'network' } | { kind: 'operator'; orgId: string } | { kind: 'forwarder'; orgId: string };
-export type StatsGroup = 'corridor-day' | 'cluster-day' | 'operator' | 'mode' | 'day' | 'corridor' | 'departure' | 'none';
-
-export interface StatsFilter {
-  /** Departure days, inclusive (YYYY-MM-DD). */
-  from: string;
-  to: string;
-  corridorId?: string | undefined;
-  clusterId?: string | undefined;
-  mode?: 'rail' | 'barge' | undefined;
-  operatorOrgId?: string | undefined;
-}
-
-export interface GroupedSums {
-  key: Record<string, string | number | Date | null>;
-  sums: StatsSums;
-}
-
-function sumsOf(r: SumsRow, forwarder: boolean): StatsSums {
-  const s = emptySums(forwarder);
-  if (!forwarder) {
-    s.departures = Number(r.departures ?? 0);
-    s.capacityTeu = Number(r.capacity_teu ?? 0);
-    s.heldTeu = Number(r.held_teu ?? 0);
-  }
-  const n = (c: RollupColumn) => Number(r[c] ?? 0);
-  s.bookings = n('bookings');
-  s.bookedTeu = n('booked_teu');
-  s.revenueCents = n('revenue_cents');
-  s.co2eKg = n('co2e_kg');
-  s.roadCo2eKg = n('road_co2e_kg');
-  s.cancellations = n('cancellations');
-  s.cancelledTeu = n('cancelled_teu');
-  s.cancellationFeesCents = n('cancellation_fees_cents');
-  for (const f of SALE_FORMATS) {
-    s.formatTeu[f] = n(`${f}_teu`);
-    s.formatRevenueCents[f] = n(`${f}_revenue_cents`);
-  }
-  s.auctionAwardedTeu = n('auction_awarded_teu');
-  s.auctionClearingCents = n('auction_clearing_cents');
-  s.auctionReserveCents = n('auction_reserve_cents');
-  return s;
-}
-
-/** What to select per group: the departure figures (network scopes) and the rollup sums. */
-function sumsSelect(source: Source): string {
-  const dep =
-    source === 'forwarder'
-      ? 'null::int8 as departures, null::int8 as capacity_teu, null::int8 as held_teu'
-      : source === 'corridor-day'
-        ? 'coalesce(sum(s.departures), 0)::int8 as departures, coalesce(sum(s.capacity_teu), 0)::int8 as capacity_teu, ' +
-          'coalesce(sum(s.held_teu), 0)::int8 as held_teu'
-        : "count(*) filter (where d.status = 'scheduled')::int8 as departures, " +
-          "coalesce(sum(d.capacity_teu) filter (where d.status = 'scheduled'), 0)::int8 as capacity_teu, " +
-          "coalesce(sum(d.held_teu) filter (where d.status = 'scheduled'), 0)::int8 as held_teu";
-  return [dep, ...ROLLUP_COLUMNS.map((c) => `coalesce(sum(s.${c}), 0)::int8 as ${c}`)].join(', ');
-}
-
-/**
- * Where a grouping reads from: a forwarder's departure × buyer rows; per departure, each departure with its
- * stats_departure row; every other grouping, the corridor × day × operator rows (stats_corridor_day).
- */
-type Source = 'forwarder' | 'departure' | 'corridor-day';
-
-/** Key columns (select, group by, order by) per grouping; `d`, `s`, `c`, `o`, `t`, `op` are the aliases of the query. */
-function groupSql(g: StatsGroup, source: Source, bucket?: 'week' | 'day') {
-  const perDeparture = source === 'departure';
-  const day = perDeparture ? DAY_EXPR_DEP : 's.day';
-  const corridor = perDeparture ? 'd.corridor_id' : 's.corridor_id';
-  const operator = perDeparture ? 'd.operator_org_id' : 's.operator_org_id';
-  const dayOut = `to_char(${day}, 'YYYY-MM-DD')`;
-  const corridorKeys = [`${corridor} as "corridorId"`, 'c.code as "corridorCode"', 'o.code as "fromCode"', 't.code as "toCode"', 'c.mode as "mode"'];
-  const corridorGroup = [corridor, 'c.code', 'o.code', 't.code', 'c.mode'];
-  switch (g) {
-    case 'corridor-day':
-      return { select: [...corridorKeys, `${dayOut} as "day"`], group: [...corridorGroup, day], order: ['c.code', day], needsOperator: false, needsDeparture: false };
-    case 'cluster-day':
-      return { select: ['o.code as "clusterCode"', `${dayOut} as "day"`], group: ['o.code', day], order: ['o.code', day], needsOperator: false, needsDeparture: false };
-    case 'operator':
-      return { select: [`${operator} as "operatorOrgId"`, 'op.name as "operatorName"'], group: [operator, 'op.name'], order: ['op.name', operator], needsOperator: true, needsDeparture: false };
-    case 'mode':
-      return { select: ['c.mode as "mode"'], group: ['c.mode'], order: ['c.mode'], needsOperator: false, needsDeparture: false };
-    case 'day':
-      return { select: [`${dayOut} as "day"`], group: [day], order: [day], needsOperator: false, needsDeparture: false };
-    case 'corridor':
-      return { select: corridorKeys, group: corridorGroup, order: ['c.code'], needsOperator: false, needsDeparture: false };
-    case 'departure':
-      return {
-        select: [
-          'd.id as "departureId"', 'd.corridor_id as "corridorId"', 'c.code as "corridorCode"', 'd.departs_at as "departsAt"', 'd.cutoff_at as "cutoffAt"',
-          'd.asset_name as "assetName"', 'd.operator_org_id as "operatorOrgId"', 'd.min_load_teu as "minLoadTeu"', 'd.status as "status"',
-        ],
-        group: ['d.id', 'c.code'],
-        order: ['d.departs_at', 'd.id'],
-        needsOperator: false,
-        needsDeparture: true,
-      };
-    case 'none': {
-      if (!bucket) return { select: [], group: [], order: [], needsOperator: false, needsDeparture: false };
-      const unit = bucket === 'day' ? 'day' : 'week'; // only these two words ever reach the SQL text
-      return {
-        select: [`${corridor} as "corridorId"`, 'c.code as "corridorCode"', `to_char(date_trunc('${unit}', ${day})::date, 'YYYY-MM-DD') as "period"`],
-        group: [corridor, 'c.code', `date_trunc('${unit}', ${day})`],
-        order: ['c.code', `date_trunc('${unit}', ${day})`],
-        needsOperator: false,
-        needsDeparture: false,
-      };
-    }
-  }
-}
+// ---- the corridor × day rollup as read ------------------------------------------------------------------
 
 const CD_COLUMNS = ['departures', 'capacity_teu', ...ROLLUP_COLUMNS] as const;
 
@@ -144,7 +31,7 @@ const CD_COLUMNS = ['departures', 'capacity_teu', ...ROLLUP_COLUMNS] as const;
  * from then on, read live (a hold ends at the latest at its departure's cut-off, so older departures hold
  * nothing). No inner grouping: the caller's GROUP BY sums all three.
  */
-function corridorDayParts(f: { from: string; to: string }, heldSince: Date | null): RawBuilder<unknown> {
+export function corridorDayParts(f: { from: string; to: string }, heldSince: Date | null): RawBuilder<unknown> {
   const zeros = ROLLUP_COLUMNS.map((c) => `0::int8 as ${c}`).join(', ');
   const held = heldSince
     ? sql`union all
@@ -182,114 +69,6 @@ export async function compactRollups(db: Kysely<DB>): Promise<number> {
 export async function foldCorridorDays(db: Kysely<DB>): Promise<number> {
   const { rows } = await sql<{ n: string }>`select cx_stats_cd_fold() as n`.execute(db);
   return Number(rows[0]?.n ?? 0);
-}
-
-/**
- * Sums per group over the departure days of `f` in `scope` (at most `limit` groups, in key order). Per
- * departure: each departure (capacity, held, status) with its stats_departure row. Other groupings of the
- * network and operator scopes: the stats_corridor_day rows, with the held TEU of the departures that can
- * still carry holds (departing after `now` − 2 days: a hold ends at the latest at its departure's cut-off)
- * read live. A forwarder's scope: only its stats_forwarder rows (the departure's day, corridor and operator
- * are copied there), unless grouped per departure.
- */
-export async function groupedSums(
-  db: Kysely<DB>,
-  scope: StatsScope,
-  g: StatsGroup,
-  f: StatsFilter,
-  o: { limit: number; bucket?: 'week' | 'day'; now?: Date },
-): Promise<GroupedSums[]> {
-  const forwarder = scope.kind === 'forwarder';
-  const source: Source = scope.kind === 'forwarder' ? 'forwarder' : g === 'departure' ? 'departure' : 'corridor-day';
-  const gs = groupSql(g, source, o.bucket);
-  const conds: RawBuilder<unknown>[] = [];
-  let from: RawBuilder<unknown>;
-  const operatorOnly = scope.kind === 'operator' ? scope.orgId : undefined;
-  if (source === 'forwarder' || source === 'corridor-day') {
-    conds.push(sql`s.day >= ${f.from}::date`, sql`s.day <= ${f.to}::date`);
-    if (f.corridorId) conds.push(sql`s.corridor_id = ${f.corridorId}`);
-    if (f.operatorOrgId) conds.push(sql`s.operator_org_id = ${f.operatorOrgId}`);
-  }
-  if (scope.kind === 'forwarder') {
-    from = gs.needsDeparture ? sql`stats_forwarder s join departures d on d.id = s.departure_id` : sql`stats_forwarder s`;
-    conds.push(sql`s.forwarder_org_id = ${scope.orgId}`);
-  } else if (source === 'corridor-day') {
-    if (operatorOnly) conds.push(sql`s.operator_org_id = ${operatorOnly}`);
-    const since = new Date((o.now ?? new Date()).getTime() - 2 * 86_400_000);
-    from = sql`${corridorDayParts(f, since)} s`;
-  } else {
-    from = sql`departures d left join stats_departure s on s.departure_id = d.id`;
-    conds.push(sql`d.departs_at >= (${f.from}::date)::timestamp at time zone 'UTC'`, sql`d.departs_at < (${f.to}::date + 1)::timestamp at time zone 'UTC'`);
-    if (f.corridorId) conds.push(sql`d.corridor_id = ${f.corridorId}`);
-    if (operatorOnly) conds.push(sql`d.operator_org_id = ${operatorOnly}`);
-    if (f.operatorOrgId) conds.push(sql`d.operator_org_id = ${f.operatorOrgId}`);
-  }
-  if (f.clusterId) conds.push(sql`(c.from_cluster_id = ${f.clusterId} or c.to_cluster_id = ${f.clusterId})`);
-  if (f.mode) conds.push(sql`c.mode = ${f.mode}`);
-  const corridor = source === 'departure' ? 'd.corridor_id' : 's.corridor_id';
-  const operator = source === 'departure' ? 'd.operator_org_id' : 's.operator_org_id';
-  const select = [...gs.select, sumsSelect(source)].join(', ');
-  const { rows } = await sql<SumsRow & Record<string, string | number | Date | null>>`
-    select ${sql.raw(select)}
-      from ${from}
-      join corridors c on c.id = ${sql.raw(corridor)}
-      join clusters o on o.id = c.from_cluster_id
-      join clusters t on t.id = c.to_cluster_id
-      ${gs.needsOperator ? sql.raw(`join organisations op on op.id = ${operator}`) : sql``}
-     where ${sql.join(conds, sql` and `)}
-     ${gs.group.length ? sql.raw(`group by ${gs.group.join(', ')} order by ${gs.order.join(', ')}`) : sql``}
-     limit ${o.limit}`.execute(db);
-  const keyNames = gs.select.map((s) => /as "(\w+)"$/.exec(s)![1]!);
-  return rows.map((r) => ({ key: Object.fromEntries(keyNames.map((k) => [k, r[k] ?? null])), sums: sumsOf(r, forwarder) }));
-}
-
-/** The totals of `scope` over `f` (one group). */
-export async function totalSums(db: Kysely<DB>, scope: StatsScope, f: StatsFilter, now?: Date): Promise<StatsSums> {
-  const [r] = await groupedSums(db, scope, 'none', f, { limit: 1, ...(now ? { now } : {}) });
-  return r?.sums ?? emptySums(scope.kind === 'forwarder');
-}
-
-/**
- * Scheduled departures whose cut-off is in (now, until] and whose booked TEU are below their minimum load,
- * by cut-off (index departures_cutoff_scheduled_idx).
- */
-export function departuresAtRisk(
-  db: Kysely<DB>,
-  o: { now: Date; until: Date; operatorOrgId?: string | undefined; corridorId?: string | undefined; clusterId?: string | undefined; mode?: 'rail' | 'barge' | undefined; limit: number },
-) {
-  let q = db
-    .selectFrom('departures as d')
-    .innerJoin('corridors as c', 'c.id', 'd.corridor_id')
-    .innerJoin('clusters as o', 'o.id', 'c.from_cluster_id')
-    .innerJoin('clusters as t', 't.id', 'c.to_cluster_id')
-    .innerJoin('organisations as op', 'op.id', 'd.operator_org_id')
-    .select([
-      'd.id', 'd.corridor_id', 'c.code as corridor_code', 'o.code as from_code', 't.code as to_code', 'c.mode', 'd.operator_org_id',
-      'op.name as operator_name', 'd.asset_name', 'd.departs_at', 'd.cutoff_at', 'd.capacity_teu', 'd.booked_teu', 'd.held_teu', 'd.min_load_teu',
-    ])
-    .where('d.status', '=', 'scheduled')
-    .where('d.cutoff_at', '>', o.now)
-    .where('d.cutoff_at', '<=', o.until)
-    .whereRef('d.booked_teu', '<', 'd.min_load_teu');
-  if (o.operatorOrgId) q = q.where('d.operator_org_id', '=', o.operatorOrgId);
-  if (o.corridorId) q = q.where('d.corridor_id', '=', o.corridorId);
-  if (o.mode) q = q.where('c.mode', '=', o.mode);
-  if (o.clusterId) {
-    const id = o.clusterId;
-    q = q.where((eb) => eb.or([eb('c.from_cluster_id', '=', id), eb('c.to_cluster_id', '=', id)]));
-  }
-  return q.orderBy('d.cutoff_at').orderBy('d.id').limit(o.limit).execute();
-}
-
-/** Does a corridor / operator organisation with this id exist; a cluster's id by its code. */
-export async function corridorKnown(db: Kysely<DB>, id: string): Promise<boolean> {
-  return !!(await db.selectFrom('corridors').select('id').where('id', '=', id).executeTakeFirst());
-}
-export async function operatorKnown(db: Kysely<DB>, id: string): Promise<boolean> {
-  return !!(await db.selectFrom('organisations').select('id').where('id', '=', id).where('kind', '=', 'operator').executeTakeFirst());
-}
-export async function clusterIdOf(db: Kysely<DB>, code: string): Promise<string | undefined> {
-  return (await db.selectFrom('clusters').select('id').where('code', '=', code).executeTakeFirst())?.id;
 }
 
 // ---- recomputation, verification, rebuild -----------------------------------------------------------------

@@ -6,8 +6,9 @@ import { IsoTime, LoCode, Mode, StringEnum, Uuid } from './common.ts';
 
 const Day = Type.String({ pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}$', description: 'a UTC departure day, YYYY-MM-DD' });
 /**
- * `T | null` published as `{ type: [T's type, 'null'] }`: fast-json-stringify serialises a type list directly,
- * whereas an anyOf makes it validate each value against the branches (far slower on 10 000-row answers).
+ * `T | null` published as `{ type: [T's type, 'null'] }` rather than an anyOf: the plainer schema for OpenAPI
+ * readers and for any compiled serialiser (the statistics routes themselves send JSON.stringify's output:
+ * server/http/routes/stats.ts).
  */
 const Nullable = <T extends TSchema>(t: T) => {
   const plain = JSON.parse(JSON.stringify(t)) as { type: string } & Record<string, unknown>;
