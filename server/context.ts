@@ -14,6 +14,8 @@ import type { SettlementHooks } from './services/ledger/settlement.ts';
 import { AuctionsService } from './services/auctions.ts';
 import { NetworkService } from './services/network.ts';
 import { StatsService } from './services/stats.ts';
+import { ItinerariesService } from './services/itineraries.ts';
+import { RouteSearchService } from './services/routes.ts';
 
 /** Everything a process needs to serve requests or run jobs. Built the same way by server, worker and CLI. */
 export interface Context {
@@ -39,6 +41,9 @@ export interface Services {
   ledger: LedgerService;
   auctions: AuctionsService;
   stats: StatsService;
+  itineraries: ItinerariesService;
+  /** Route search over an in-memory timetable: started (loaded, refreshed) by servers only; elsewhere it loads on first use. */
+  routes: RouteSearchService;
 }
 
 export interface ServiceHooks {
@@ -72,6 +77,8 @@ export function createContext(cfg: Config, events: (redis: Redis) => EventSink, 
     ledger: new LedgerService(db, cfg, hooks.ledger),
     auctions,
     stats: new StatsService(db),
+    itineraries: new ItinerariesService(db, cache, sink, queues, { holdTtlMs: cfg.holdTtlMs, holdMaxSharePct: cfg.holdMaxSharePct }),
+    routes: new RouteSearchService(db),
   };
   return {
     cfg,
@@ -85,6 +92,7 @@ export function createContext(cfg: Config, events: (redis: Redis) => EventSink, 
       await Promise.all([redisReady(redis), redisReady(bull)]);
     },
     async close() {
+      services.routes.stop();
       await queues.close().catch(() => {});
       bull.disconnect();
       await db.destroy().catch(() => {});

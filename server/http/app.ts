@@ -30,6 +30,8 @@ import { tradeRoutes } from './routes/trade.ts';
 import { financeRoutes } from './routes/finance.ts';
 import { auctionRoutes } from './routes/auctions.ts';
 import { statsRoutes } from './routes/stats.ts';
+import { itineraryRoutes } from './routes/itineraries.ts';
+import { routeSearchRoutes } from './routes/routes.ts';
 
 const trustHops = (hops: number) => (_addr: string, i: number) => i < hops;
 
@@ -121,6 +123,8 @@ export async function build(cfg: Config, opts: BuildOptions = {}): Promise<App> 
   await app.register(financeRoutes, { ctx });
   await app.register(auctionRoutes, { ctx });
   await app.register(statsRoutes, { ctx });
+  await app.register(itineraryRoutes, { ctx });
+  await app.register(routeSearchRoutes, { ctx });
   if (opts.extend) await opts.extend(app, ctx);
 
   if (fs.existsSync(cfg.clientDir)) {
@@ -159,20 +163,30 @@ export async function build(cfg: Config, opts: BuildOptions = {}): Promise<App> 
   app.addHook('onResponse', async (req) => {
     if (req.method !== 'GET' && apiRoute(req)) localRooms.traded();
   });
-  // After Redis was away, events may have been lost: every socket of this server is told to re-read.
-  const resync = () => io.local.emit('live:resync', { at: new Date().toISOString() });
+  // The route search's timetable follows the same events (availability, listing updates and closes).
+  const routes = ctx.services.routes;
+  // After Redis was away, events may have been lost: every socket of this server is told to re-read, and the
+  // route search reads its timetable again.
+  const resync = () => {
+    io.local.emit('live:resync', { at: new Date().toISOString() });
+    routes.reload('full').catch((err: unknown) => app.log.warn({ err }, 'route search: reload after a resync failed'));
+  };
   // Dashboard rooms: at most one merged `stats:update` per room every STATS_PUSH_MS, from the same events.
   const feed = new DashboardFeed(dashboardRooms(io), (ids) => departureKeys(ctx.db, ids), { intervalMs: cfg.statsPushMs, log: app.log });
   const deliver = (events: LiveEvent[]) => {
     fanout.deliver(events);
     feed.observe(events);
+    routes.observe(events);
   };
   const relay = new StreamRelay(createRedis(cfg.redisUrl, { name: 'cx-relay' }), cfg.redisPrefix, deliver, app.log, resync);
   await relay.start();
+  // Loaded in the background: a search before the first load waits for it.
+  routes.start(app.log).catch((err: unknown) => app.log.warn({ err }, 'route search: first load failed; retried on the next search'));
 
   app.addHook('onClose', async () => {
     await sink?.flush();
     await relay.stop();
+    routes.stop();
     feed.close();
     revocations.disconnect();
     fanout.flush();

@@ -41,9 +41,17 @@ function emissionsOnRoute(route: Awaited<ReturnType<typeof corridorRoute>>, tonn
 }
 
 /** A listing's stored fee rule, or the default when it has none (or an invalid one). */
-function feeRuleFrom(stored: unknown): FeeRule {
+export function feeRuleFrom(stored: unknown): FeeRule {
   const v = stored ? validateFeeRule(stored) : null;
   return v && v.ok ? v.rule : DEFAULT_FEE_RULE;
+}
+
+/**
+ * A leg of an itinerary is confirmed, released and cancelled with its itinerary only (all legs or none):
+ * 409 `part_of_itinerary`, naming the itinerary.
+ */
+export function partOfItinerary(what: 'hold' | 'booking', itineraryId: string) {
+  return conflict('part_of_itinerary', `this ${what} is a leg of itinerary ${itineraryId}; act on the itinerary (/api/itineraries/${itineraryId})`, { itineraryId });
 }
 
 /**
@@ -85,6 +93,7 @@ export class BookingsService {
     // after the cancel commits) is refused. Lock order of every capacity path: departure, then listing;
     // the listing's share lock waits for a cancel in flight and keeps one from committing under us.
     const ref = await holdRefOfOrg(tx, holdId, p.orgId);
+    if (ref?.itinerary_id) throw partOfItinerary('hold', ref.itinerary_id);
     if (ref) {
       await lockDeparture(tx, ref.departure_id);
       const l = await lockListingStatus(tx, ref.listing_id);
@@ -155,6 +164,7 @@ export class BookingsService {
     policy.requireOrgKind(p, 'forwarder');
     const existing = await bookingOwner(this.db, id);
     if (!existing || existing.forwarder_org_id !== p.orgId) throw notFound('booking');
+    if (existing.itinerary_id) throw partOfItinerary('booking', existing.itinerary_id);
     const rule = await this.feeRuleOf(existing.listing_id);
     const result = await inTransaction(this.db, async (tx) => {
       if (idem) {

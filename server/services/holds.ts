@@ -15,7 +15,9 @@ import { checkHold, holdExpiresAt } from '../core/capacity.ts';
 import { AppError, conflict, notFound } from '../domain/errors.ts';
 import { policy, type Principal } from '../domain/principal.ts';
 import type { Hold, NewHoldBody, OperatorHold } from '../domain/schemas/trade.ts';
+import { partOfItinerary } from './bookings.ts';
 import { committedLoad } from './capacity-sync.ts';
+import { endItinerary } from './itinerary-legs.ts';
 import { HoldBatches, holdRefusal, type HoldOutcome, type HoldRequest } from './hold-batch.ts';
 import { eachIsolated, RecentFailures, type SweepLog } from './sweep.ts';
 
@@ -204,6 +206,12 @@ export class HoldsService {
   ): Promise<{ hold: Hold; orgId: string } | null> {
     const where = await findHold(this.db, holdId);
     if (!where) return null;
+    if (where.itinerary_id) {
+      // the holds of an itinerary end together: every leg, and the itinerary (issue 12)
+      const r = await endItinerary({ db: this.db, cache: this.cache, events: this.events }, where.itinerary_id, how, actor, now);
+      const h = r?.ended.find((x) => x.id === holdId);
+      return r && h ? { hold: h, orgId: r.itinerary.forwarder_org_id } : null;
+    }
     const done = await inTransaction(this.db, async (tx) => {
       // lock order of every capacity path: departure, then listing
       await lockDeparture(tx, where.departure_id);
@@ -243,6 +251,7 @@ export class HoldsService {
     policy.requireOrgKind(p, 'forwarder', 'platform');
     const owner = await findHold(this.db, holdId);
     if (!owner || !policy.canSeePrivate(p, [owner.org_id])) throw notFound('hold');
+    if (owner.itinerary_id) throw partOfItinerary('hold', owner.itinerary_id);
     if (owner.status !== 'active') throw conflict('hold_not_active', `this hold is ${owner.status}`);
     const r = await this.end(holdId, 'released', policy.actsForAll(p) ? null : p);
     if (!r) throw conflict('hold_not_active', 'this hold is no longer active');

@@ -61,7 +61,10 @@ type Resource =
   | 'new op1.listing' | 'new op2.listing'
   | 'new f1.hold' | 'new f2.hold'
   | 'new f1.booking' | 'new f2.booking'
-  | 'new f1.apikey' | 'new f2.apikey';
+  | 'new f1.apikey' | 'new f2.apikey'
+  | 'f1.itinerary' | 'f2.itinerary'
+  | 'new f1.itinerary' | 'new f2.itinerary'
+  | 'new f1.booked-itinerary' | 'new f2.booked-itinerary';
 
 /** Expected status per actor, in the order of ACTORS: anon, f1, f2, op1, op2, sched, admin. */
 type Cells = readonly [number, number, number, number, number, number, number];
@@ -147,6 +150,27 @@ const MATRIX: readonly Row[] = [
   ['GET /api/stats/kpis',                        '-',                 [401, 200, 200, 200, 200, 200, 200]],
   ['GET /api/stats/price-index',                 '-',                 [401, 200, 200, 200, 200, 200, 200]],
   ['GET /api/stats/at-risk',                     '-',                 [401, 403, 403, 200, 200, 200, 200]],
+
+  // route search (issue 12): forwarders (and the platform); a valid query, see request()
+  ['GET /api/routes',                            '-',                 [401, 200, 200, 403, 403, 403, 200]],
+
+  // itineraries (issue 12): forwarders trade them; the platform reads every one (support) but does not trade.
+  // A one-leg itinerary on a listing (see request()).
+  ['POST /api/itineraries',                      'op1.fixed',         [401, 201, 201, 403, 403, 403, 403]],
+  ['POST /api/itineraries',                      'op1.sealed',        [401, 409, 409, 403, 403, 403, 403]], // wrong_format, with legIndex
+  ['POST /api/itineraries',                      'missing',           [401, 404, 404, 403, 403, 403, 403]],
+  ['GET /api/itineraries',                       '-',                 [401, 200, 200, 403, 403, 403, 200]],
+  ['GET /api/itineraries/:id',                   'f1.itinerary',      [401, 200, 404, 403, 403, 403, 200]],
+  ['GET /api/itineraries/:id',                   'f2.itinerary',      [401, 404, 200, 403, 403, 403, 200]],
+  ['GET /api/itineraries/:id',                   'missing',           [401, 404, 404, 403, 403, 403, 404]],
+  ['POST /api/itineraries/:id/confirm',          'new f1.itinerary',  [401, 201, 404, 403, 403, 403, 403]],
+  ['POST /api/itineraries/:id/confirm',          'new f2.itinerary',  [401, 404, 201, 403, 403, 403, 403]],
+  ['POST /api/itineraries/:id/confirm',          'missing',           [401, 404, 404, 403, 403, 403, 403]],
+  ['DELETE /api/itineraries/:id',                'new f1.itinerary',  [401, 204, 404, 403, 403, 403, 403]], // held: released
+  ['DELETE /api/itineraries/:id',                'new f2.itinerary',  [401, 404, 204, 403, 403, 403, 403]],
+  ['DELETE /api/itineraries/:id',                'new f1.booked-itinerary', [401, 200, 404, 403, 403, 403, 403]], // booked: cancelled with fees
+  ['DELETE /api/itineraries/:id',                'new f2.booked-itinerary', [401, 404, 200, 403, 403, 403, 403]],
+  ['DELETE /api/itineraries/:id',                'missing',           [401, 404, 404, 403, 403, 403, 403]],
 ];
 
 const DAY = 86_400_000;
@@ -170,6 +194,8 @@ describe('access matrix: every route × actor × tenant resource', () => {
   };
   const hold = (f: 'f1' | 'f2', listingId: string, teu = 1) =>
     ok(S[f], { method: 'POST', url: '/api/holds', payload: { listingId, teu, tonnes: 10 * teu } }, 201) as Promise<{ id: string }>;
+  const itinerary = (f: 'f1' | 'f2', listingId: string) =>
+    ok(S[f], { method: 'POST', url: '/api/itineraries', payload: { legs: [{ listingId }], teu: 1, tonnes: 10 } }, 201) as Promise<{ id: string }>;
 
   beforeAll(async () => {
     env = await createTestEnv();
@@ -213,10 +239,11 @@ describe('access matrix: every route × actor × tenant resource', () => {
       R[`${f}.bid1`] = (await ok(S[f], { method: 'POST', url: `/api/listings/${R['op1.sealed']}/bids`, payload: { teu: 5, unitPriceCents: BID[f] } }, 201)).id;
       R[`${f}.bid2`] = (await ok(S[f], { method: 'POST', url: `/api/listings/${R['op2.sealed']}/bids`, payload: { teu: 5, unitPriceCents: BID[f] } }, 201)).id;
       R[`${f}.apikey`] = (await ok(S[f], { method: 'POST', url: '/api/api-keys', payload: { name: `matrix ${f}` } }, 201)).id;
+      R[`${f}.itinerary`] = (await itinerary(f, R[`${op}.fixed`]!)).id;
     }
     for (const f of ['f1', 'f2'] as const) {
       secret[f] = {
-        ids: [R[`${f}.booking`]!, R[`${f}.invoice`]!, R[`${f}.hold`]!, R[`${f}.bid1`]!, R[`${f}.bid2`]!, R[`${f}.apikey`]!, S[f].me.org.id],
+        ids: [R[`${f}.booking`]!, R[`${f}.invoice`]!, R[`${f}.hold`]!, R[`${f}.bid1`]!, R[`${f}.bid2`]!, R[`${f}.apikey`]!, R[`${f}.itinerary`]!, S[f].me.org.id],
         numbers: [BOOKED_TEU[f] * PRICE[f === 'f1' ? 'op1' : 'op2'], BID[f]],
         texts: [R[`${f}.invoiceNumber`]!, `PO-${f}`],
       };
@@ -229,7 +256,7 @@ describe('access matrix: every route × actor × tenant resource', () => {
 
   /** A fresh resource for one cell (mutating routes), with a check that a denied request left it alone. */
   async function fresh(res: Resource, actor: Actor): Promise<{ id?: string; session?: Session | null; intact?: () => Promise<boolean> }> {
-    const m = /^new (f1|f2|op1|op2)\.(hold|booking|listing|apikey)$/.exec(res);
+    const m = /^new (f1|f2|op1|op2)\.(hold|booking|listing|apikey|itinerary|booked-itinerary)$/.exec(res);
     if (res === 'new session') {
       if (actor === 'anon') return { session: null };
       const s = await signIn(built.app, EMAIL[actor]);
@@ -247,6 +274,13 @@ describe('access matrix: every route × actor × tenant resource', () => {
         const h = await hold(owner as 'f1' | 'f2', listing);
         const { id } = await ok(S[owner], { method: 'POST', url: `/api/holds/${h.id}/confirm`, payload: {} }, 201);
         return { id, intact: async () => (await env.db.selectFrom('bookings').select('status').where('id', '=', id).executeTakeFirstOrThrow()).status === 'confirmed' };
+      }
+      case 'itinerary':
+      case 'booked-itinerary': {
+        const { id } = await itinerary(owner as 'f1' | 'f2', listing);
+        const booked = m[2] === 'booked-itinerary';
+        if (booked) await ok(S[owner], { method: 'POST', url: `/api/itineraries/${id}/confirm`, payload: {} }, 201);
+        return { id, intact: async () => (await env.db.selectFrom('itineraries').select('status').where('id', '=', id).executeTakeFirstOrThrow()).status === (booked ? 'confirmed' : 'held') };
       }
       case 'listing': {
         const { id } = await ok(S[owner], { method: 'POST', url: '/api/listings', payload: { departureId: R[`${owner}.departure`], format: 'fixed', teu: 1, unitPriceCents: 5_000 } }, 201);
@@ -282,7 +316,12 @@ describe('access matrix: every route × actor × tenant resource', () => {
       case 'POST /api/holds':
         return { method, url, payload: { listingId: id, teu: 1, tonnes: 10 } };
       case 'POST /api/holds/:id/confirm':
+      case 'POST /api/itineraries/:id/confirm':
         return { method, url, payload: { reference: `cell ${actor}` } };
+      case 'POST /api/itineraries':
+        return { method, url, payload: { legs: [{ listingId: id }], teu: 1, tonnes: 10 } };
+      case 'GET /api/routes':
+        return { method, url: `${url}?from=GBLHR&to=ITBLQ&teu=1&tonnes=10&readyAt=${new Date(t).toISOString()}&deliverBy=${new Date(t + 10 * DAY).toISOString()}` };
       case 'POST /api/listings/:id/bids':
         return { method, url, payload: { teu: 1, unitPriceCents: actor === 'f1' || actor === 'f2' ? BID[actor] : 50_000 } };
       default:
@@ -362,7 +401,7 @@ describe('access matrix: every route × actor × tenant resource', () => {
       '/api/holds', '/api/bookings', '/api/invoices', '/api/invoices.csv', '/api/ledger/balance', '/api/ledger/transfers?limit=1000',
       `/api/listings/${R['op1.sealed']}/bids`, `/api/listings/${R['op2.sealed']}/bids`,
       `/api/listings/${R['op1.sealed']}`, `/api/listings/${R['op2.sealed']}`, `/api/departures/${R['op1.departure']}`, `/api/departures/${R['op2.departure']}`,
-      `/api/bookings/${R['f1.booking']}/cancellation`, '/api/api-keys',
+      `/api/bookings/${R['f1.booking']}/cancellation`, '/api/api-keys', '/api/itineraries',
     ];
 
     it("no list or detail a forwarder can read contains the other forwarder's ids, invoice numbers, references or amounts", async () => {

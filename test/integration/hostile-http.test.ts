@@ -241,6 +241,8 @@ describe('hostile HTTP input, generated from the OpenAPI document', () => {
     if (!op.body) return undefined;
     if (op.key === 'POST /api/session') return { email: 'forwarder1@demo.test', password: 'not-the-password' };
     if (op.key === 'POST /api/listings') return { departureId: ids.op2DepartureId, format: 'fixed', teu: 1, unitPriceCents: 100 };
+    // a one-leg itinerary on a listing that does not exist: valid in shape, refused on its merits (404 with legIndex)
+    if (op.key === 'POST /api/itineraries') return { legs: [{ listingId: MISSING_UUID }], teu: 1, tonnes: 1 };
     const out: Record<string, unknown> = {};
     const future = new Date(Date.now() + 2 * 86_400_000).toISOString();
     for (const name of op.body.required ?? []) {

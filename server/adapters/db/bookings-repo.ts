@@ -57,9 +57,9 @@ export function bookingWithDeparture(db: Kysely<DB>, id: string) {
     .executeTakeFirst();
 }
 
-/** A booking's buyer and listing (undefined: no such booking). */
+/** A booking's buyer, listing and itinerary (undefined: no such booking). */
 export function bookingOwner(db: Kysely<DB>, id: string) {
-  return db.selectFrom('bookings').select(['forwarder_org_id', 'listing_id']).where('id', '=', id).executeTakeFirst();
+  return db.selectFrom('bookings').select(['forwarder_org_id', 'listing_id', 'itinerary_id']).where('id', '=', id).executeTakeFirst();
 }
 
 /** Locks a booking for its cancellation and reads what the fee depends on. */

@@ -69,9 +69,9 @@ export async function placeHoldsMulti(
   return r.rows[0]!.r.map(({ departureId, r: res }) => ({ departureId, results: res.results, departure: res.departure }));
 }
 
-/** A hold's owner, state and departure (undefined: no such hold). */
+/** A hold's owner, state, departure and itinerary (undefined: no such hold). */
 export function findHold(db: Kysely<DB>, id: string) {
-  return db.selectFrom('holds').select(['org_id', 'status', 'expires_at', 'departure_id']).where('id', '=', id).executeTakeFirst();
+  return db.selectFrom('holds').select(['org_id', 'status', 'expires_at', 'departure_id', 'itinerary_id']).where('id', '=', id).executeTakeFirst();
 }
 
 /**
@@ -85,9 +85,9 @@ export function endActiveHold(tx: Tx, id: string, how: 'released' | 'expired' | 
   return q.returning([...HOLD_COLUMNS, 'org_id']).executeTakeFirst();
 }
 
-/** The departure and listing of an organisation's hold (undefined: not its hold). */
+/** The departure, listing and itinerary of an organisation's hold (undefined: not its hold). */
 export function holdRefOfOrg(tx: Tx, id: string, orgId: string) {
-  return tx.selectFrom('holds').select(['departure_id', 'listing_id']).where('id', '=', id).where('org_id', '=', orgId).executeTakeFirst();
+  return tx.selectFrom('holds').select(['departure_id', 'listing_id', 'itinerary_id']).where('id', '=', id).where('org_id', '=', orgId).executeTakeFirst();
 }
 
 /** Marks an organisation's active, not yet due hold confirmed; undefined when it is not (any more). */

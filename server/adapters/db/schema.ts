@@ -148,6 +148,9 @@ export interface HoldsTable {
   expires_at: Timestamp;
   created_at: CreatedAt;
   ended_at: Timestamp | null;
+  /** The itinerary this hold is a leg of (migration 20261203T1500), with the leg's position; null for a single hold. */
+  itinerary_id: ColumnType<string | null, string | null | undefined, string | null>;
+  leg_index: ColumnType<number | null, number | null | undefined, number | null>;
 }
 export interface BookingsTable {
   id: Generated<string>;
@@ -169,6 +172,32 @@ export interface BookingsTable {
   created_at: CreatedAt;
   cancelled_at: Timestamp | null;
   bid_id: string | null;
+  /** The itinerary this booking is a leg of (migration 20261203T1500), with the leg's position; null otherwise. */
+  itinerary_id: ColumnType<string | null, string | null | undefined, string | null>;
+  leg_index: ColumnType<number | null, number | null | undefined, number | null>;
+}
+
+/** A chain of legs held and booked as one thing (migration 20261203T1500). */
+export interface ItinerariesTable {
+  id: Generated<string>;
+  forwarder_org_id: string;
+  user_id: string | null;
+  api_key_id: string | null;
+  status: Generated<'held' | 'confirmed' | 'released' | 'expired' | 'cancelled'>;
+  legs: number;
+  teu: number;
+  tonnes: number;
+  legs_cents: number;
+  handling_cents: number;
+  total_cents: number;
+  co2e_kg: Generated<number>;
+  transfers: unknown;
+  reference: string | null;
+  cancellation_fee_cents: number | null;
+  expires_at: Timestamp;
+  created_at: CreatedAt;
+  confirmed_at: Timestamp | null;
+  ended_at: Timestamp | null;
 }
 export interface IdempotencyKeysTable {
   org_id: string;
@@ -323,6 +352,7 @@ export interface DB {
   listings: ListingsTable;
   holds: HoldsTable;
   bookings: BookingsTable;
+  itineraries: ItinerariesTable;
   idempotency_keys: IdempotencyKeysTable;
   audit_log: AuditLogTable;
   bids: BidsTable;
