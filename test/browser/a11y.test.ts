@@ -18,7 +18,8 @@ import { httpSignIn, startServer, startWorker, type Proc } from '../helpers/proc
  * visible focus indicator on every stop; the confirm dialog traps focus, closes on Escape and gives focus
  * back to the button that opened it.
  *
- * The dashboards of issue 11 (#/dashboard, #/impact) are audited when their pages exist in the checkout.
+ * The dashboards of issue 11 (#/dashboard, #/impact) and "Find a route" of issue 12 (#/routes) are audited
+ * when their pages exist in the checkout.
  */
 
 const AXE_SOURCE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
@@ -177,6 +178,18 @@ describe('accessibility (WCAG 2.1 AA) of every page, for every role', () => {
     await post(server.url, f1, '/api/holds', { listingId: fixed.listingId, teu: 2, tonnes: 20 });
     const h = await post<{ id: string }>(server.url, f1, '/api/holds', { listingId: fixed.listingId, teu: 3, tonnes: 30 });
     await post(server.url, f1, `/api/holds/${h.id}/confirm`, { reference: 'PO-A11Y', cargo: { dangerousGoods: false } });
+    // and two itineraries London → Lille → Duisburg (issue 12): one booked, one held (on My bookings and My holds)
+    if (hasPage('Routes')) {
+      for (const book of [true, false]) {
+        const legs: { listingId: string }[] = [];
+        for (const [i, corridorCode] of ['GBLHR-FRLIL-rail', 'FRLIL-DEDUI-rail'].entries()) {
+          const l = await createDepartureWithListing(env.db, { corridorCode, capacityTeu: 40, capacityTonnes: 800, cutoffInMs: (2 + 2 * i) * 86_400_000 });
+          legs.push({ listingId: l.listingId });
+        }
+        const itin = await post<{ id: string }>(server.url, f1, '/api/itineraries', { legs, teu: 2, tonnes: 20 });
+        if (book) await post(server.url, f1, `/api/itineraries/${itin.id}/confirm`, { reference: 'PO-A11Y-ROUTE' });
+      }
+    }
     const f2 = await httpSignIn(server.url, 'forwarder2@demo.test');
     await post(server.url, f2, `/api/listings/${auction.listingId}/bids`, { teu: 5, unitPriceCents: 21_000, allOrNothing: false }, crypto.randomUUID());
   });
@@ -339,6 +352,40 @@ describe('accessibility (WCAG 2.1 AA) of every page, for every role', () => {
     return out;
   };
 
+  /** Issue 12: "Find a route" (forwarders) with a London → Bologna answer, its chart's table and the Book dialog open. */
+  const routes = (role: string): Visit[] => {
+    if (role !== 'forwarder' || !hasPage('Routes')) return [];
+    const now = Date.now();
+    const q = new URLSearchParams({
+      from: 'GBLHR', to: 'ITBLQ', teu: '2', tonnes: '24', readyAt: new Date(now).toISOString(), deliverBy: new Date(now + 12 * 86_400_000).toISOString(), modes: 'rail,barge', maxLegs: '3',
+    });
+    return [
+      {
+        label: 'routes (no search yet)',
+        hash: '#/routes',
+        ready: '[data-testid="routes-idle"]',
+        then: async (page) => {
+          await page.getByTestId('route-teu').fill('');
+          await page.getByTestId('route-search').click();
+          await page.locator('[data-testid="route-teu"][aria-invalid="true"]').waitFor({ timeout: WAIT });
+          return 'routes: search form with errors';
+        },
+      },
+      {
+        label: 'routes',
+        hash: `#/routes?${q.toString()}`,
+        ready: '[data-testid="route-results"][data-status="ready"] [data-testid="itinerary"]',
+        screenshot: true,
+        then: async (page) => {
+          await page.evaluate(() => document.querySelectorAll('details').forEach((d) => (d.open = true)));
+          await page.getByTestId('itinerary-book').first().click();
+          await page.locator('[data-testid="confirm-dialog"][open] [data-testid="book-dialog-legs"]').waitFor({ timeout: WAIT });
+          return 'routes: data table and the book dialog open';
+        },
+      },
+    ];
+  };
+
   function visits(role: 'forwarder' | 'operator' | 'scheduler' | 'platform'): Visit[] {
     const v: Visit[] = [
       {
@@ -403,9 +450,15 @@ describe('accessibility (WCAG 2.1 AA) of every page, for every role', () => {
           return 'operator console: form errors, auction fields';
         },
       });
-    if (role !== 'scheduler') v.push({ label: 'bookings', hash: '#/bookings', ready: '[data-testid="booking-row"], [data-testid="empty-state"]' });
+    if (role !== 'scheduler') {
+      // a forwarder's bookings page lists its itineraries above its bookings (issue 12): audited once both are read
+      // (settle also waits for the bookings' loading placeholder to go)
+      const ready = role === 'forwarder' && hasPage('Routes') ? '[data-testid="itineraries"][data-status="ready"]' : '[data-testid="booking-row"], [data-testid="empty-state"]';
+      v.push({ label: 'bookings', hash: '#/bookings', ready });
+    }
     v.push({ label: 'finance', hash: '#/finance', ready: '[data-testid="invoice-row"], [data-testid="invoices-empty"]' });
     v.push(...dashboard(role));
+    v.push(...routes(role));
     return v;
   }
 
