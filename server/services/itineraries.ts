@@ -9,7 +9,7 @@ import {
 import { claimKey, storeAnswer, type IdemKey } from '../adapters/db/idempotency.ts';
 import {
   bookingsOfItineraries, chainLegs, departureLoads, findItinerary, insertItinerary, itinerariesOfScope, legHolds, legRowsOf, linkHolds,
-  listingStates, lockItineraryOfOrg, lockLegBookings, updateItinerary, type ChainLegRow, type ItineraryRow,
+  listingStates, lockItineraryOfOrg, lockLegBookings, storedIdemAnswer, updateItinerary, type ChainLegRow, type ItineraryRow,
 } from '../adapters/db/itineraries-repo.ts';
 import { currentUnitPrice } from '../adapters/db/listings-repo.ts';
 import { kickOutbox, enqueueInTx } from '../adapters/db/outbox.ts';
@@ -44,7 +44,8 @@ export function legError(err: AppError, legIndex: number): AppError {
 /** Static faults of the chain itself are bad input (400); what depends on the moment (capacity, cut-off) is 409. */
 const STATIC_CHAIN_FAULTS = new Set(['not_connected', 'bad_connection', 'too_many_legs', 'wrong_mode']);
 function chainRefusal(c: Extract<ChainCheck, { ok: false }>): AppError {
-  return legError(new AppError(STATIC_CHAIN_FAULTS.has(c.code) ? 400 : 409, c.code, c.message), c.legIndex);
+  // the core's message starts with its own "leg N: " (1-based); legError names the leg once, as every refusal does
+  return legError(new AppError(STATIC_CHAIN_FAULTS.has(c.code) ? 400 : 409, c.code, c.message.replace(/^leg \d+: /, '')), c.legIndex);
 }
 
 /**
@@ -74,9 +75,16 @@ export class ItinerariesService {
     return this.opts.holdMaxSharePct ?? 50;
   }
 
-  /** POST /api/itineraries — `idem`: the request's Idempotency-Key (a retry replays the first answer). */
+  /**
+   * POST /api/itineraries — `idem`: the request's Idempotency-Key (a retry replays the first answer, even when the
+   * checks below would now refuse it: its own holds may have taken the last TEU of a leg).
+   */
   async create(p: Principal, input: NewItineraryBody, idem?: IdemKey, now = new Date()): Promise<Itinerary> {
     policy.requireOrgKind(p, 'forwarder');
+    if (idem) {
+      const stored = await this.storedAnswer(idem);
+      if (stored) return stored;
+    }
     const qty = quantityError(input);
     if (qty) throw new AppError(400, 'invalid_quantity', qty);
     const ids = input.legs.map((l) => l.listingId);
@@ -131,6 +139,16 @@ export class ItinerariesService {
     await settleAndTell(this.deps, placed.departures, placed.listings, legRefs);
     this.scheduleExpiry(placed.body);
     return placed.body;
+  }
+
+  /** The answer already stored under this key for this request (undefined: none yet); another request's key: 409. */
+  private async storedAnswer(idem: IdemKey): Promise<Itinerary | undefined> {
+    const row = await storedIdemAnswer(this.db, idem.orgId, idem.key);
+    if (!row) return undefined;
+    if (row.route !== idem.route || (row.request_hash !== idem.requestHash && row.request_hash !== idem.legacyHash)) {
+      throw conflict('idempotency_key_reused', 'this Idempotency-Key was used with a different request');
+    }
+    return row.response as Itinerary;
   }
 
   private async holdInTx(

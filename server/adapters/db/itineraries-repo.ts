@@ -44,6 +44,21 @@ export async function linkHolds(tx: Tx, itineraryId: string, legs: { holdId: str
      where h.id = v.id`.execute(tx);
 }
 
+/**
+ * What an Idempotency-Key already answered (undefined: unused, or its request still in flight), read before the
+ * checks of a new itinerary: a retry must replay even when those checks would now refuse it (claimKey, in the
+ * transaction, remains the guard against a second effect).
+ */
+export function storedIdemAnswer(db: Kysely<DB>, orgId: string, key: string) {
+  return db
+    .selectFrom('idempotency_keys')
+    .select(['route', 'request_hash', 'status_code', 'response'])
+    .where('org_id', '=', orgId)
+    .where('key', '=', key)
+    .where('status_code', '>', 0)
+    .executeTakeFirst();
+}
+
 /** Row-locks an organisation's itinerary (undefined: not its own, or no such itinerary). The first lock of every itinerary path. */
 export function lockItineraryOfOrg(tx: Tx, id: string, orgId: string) {
   return tx.selectFrom('itineraries').selectAll().where('id', '=', id).where('forwarder_org_id', '=', orgId).forUpdate().executeTakeFirst();
