@@ -91,8 +91,10 @@ export class HoldsService {
     const res = await this.cache
       .reserve(listing.corridor_id, listing.departure_id, listing.id, input.teu, input.tonnes, now)
       .catch(() => ({ ok: true as const, gen: '' })); // Redis down: Postgres alone decides
-    if (!res.ok) throw holdRefusal(res.code, this.sharePct);
-    const reservation = res.gen ? { gen: res.gen, listingId: listing.id, teu: input.teu, tonnes: input.tonnes } : null;
+    // A refusal with an Idempotency-Key may be the retry of a hold that took the last TEU: the keyed batch
+    // below replays its stored answer, or Postgres refuses it the same way.
+    if (!res.ok && !idem) throw holdRefusal(res.code, this.sharePct);
+    const reservation = res.ok && res.gen ? { gen: res.gen, listingId: listing.id, teu: input.teu, tonnes: input.tonnes } : null;
 
     // 2. Postgres: the truth, through the group commit.
     const unitPrice = currentUnitPrice(listing, now) ?? 0;

@@ -54,6 +54,21 @@ describe('Idempotency-Key: canonical request hash', () => {
     expect(await tableCounts(env.db)).toEqual(before);
   });
 
+  it('a retry after its own hold sold the listing out replays the first answer (the key is looked at before capacity)', async () => {
+    const small = (await createDepartureWithListing(env.db, { capacityTeu: 40, capacityTonnes: 800, listedTeu: 4 })).listingId;
+    const body = JSON.stringify({ listingId: small, teu: 4, tonnes: 40 });
+    const first = await hold('sold-out-1', body);
+    expect(first.statusCode).toBe(201);
+    const before = await tableCounts(env.db);
+    const retry = await hold('sold-out-1', body);
+    expect(retry.statusCode).toBe(201);
+    expect(retry.json()).toEqual(first.json());
+    expect(await tableCounts(env.db)).toEqual(before);
+    // without the key (or under another) the same request is a new one, and the listing is sold out
+    const fresh = await hold('sold-out-2', body);
+    expect(fresh.statusCode).toBe(409);
+  });
+
   it('a key stored before canonical hashing (old hash: the body in arrival order) still replays its own request', async () => {
     const body = { tonnes: 10, teu: 1, listingId }; // not in sorted order: old and new hashes differ
     const first = await hold('legacy-1', JSON.stringify(body));
