@@ -41,6 +41,9 @@ export interface StatsSums {
   auctionReserveCents: number;
 }
 
+/** The sums a utilisation row without detail needs (`detail=slim`): no formats, auctions or cancellations. */
+export type SlimSums = Pick<StatsSums, 'departures' | 'capacityTeu' | 'heldTeu' | 'bookedTeu' | 'revenueCents' | 'co2eKg' | 'roadCo2eKg'>;
+
 export interface FormatMetrics {
   teu: number;
   revenueCents: number;
@@ -182,6 +185,29 @@ export function metricsOf(s: StatsSums, o: { teuPerTruck: number }): Metrics {
       reserveCents: s.auctionReserveCents,
       clearingVsReservePct: clearingVsReservePct(s.auctionClearingCents, s.auctionReserveCents),
     },
+  };
+}
+
+/** The figures of a utilisation row without detail (API.md's row: `detail=slim`), in metricsOf's order. */
+export type SlimMetrics = Pick<
+  Metrics,
+  'departures' | 'capacityTeu' | 'bookedTeu' | 'heldTeu' | 'loadFactor' | 'revenueCents' | 'avgUnitPriceCents' | 'co2eKg' | 'roadCo2eKg' | 'co2eSavedKg' | 'trucksAvoided'
+>;
+
+/** The figures of a row without detail from its sums: the same values metricsOf gives those fields. */
+export function slimMetricsOf(s: SlimSums, o: { teuPerTruck: number }): SlimMetrics {
+  return {
+    departures: s.departures,
+    capacityTeu: s.capacityTeu,
+    bookedTeu: s.bookedTeu,
+    heldTeu: s.heldTeu,
+    loadFactor: loadFactor(s.bookedTeu, s.capacityTeu),
+    revenueCents: s.revenueCents,
+    avgUnitPriceCents: avgUnitPrice(s.revenueCents, s.bookedTeu),
+    co2eKg: s.co2eKg,
+    roadCo2eKg: s.roadCo2eKg,
+    co2eSavedKg: s.roadCo2eKg - s.co2eKg,
+    trucksAvoided: trucksAvoided(s.bookedTeu, o.teuPerTruck),
   };
 }
 

@@ -13,6 +13,9 @@ import { as, buildApp, expectErrorShape, signIn, type Session } from '../helpers
 const DAY = 86_400_000;
 const day = (t: number) => new Date(t).toISOString().slice(0, 10);
 const run = promisify(execFile);
+/** The figures a utilisation row carries only with detail=full (API.md's row has the rest). */
+const DETAIL_FIELDS = ['freeTeu', 'bookings', 'cancellations', 'cancelledTeu', 'cancellationFeesCents', 'byFormat', 'auction'];
+const withoutDetail = (row: Record<string, unknown>) => Object.fromEntries(Object.entries(row).filter(([k]) => !DETAIL_FIELDS.includes(k)));
 
 /**
  * Issue 11, statistics: the rollups (maintained by triggers in the transaction of every write) equal a
@@ -98,9 +101,13 @@ describe('statistics: rollups are true (DESIGN invariant 10)', () => {
     const verdict = await built.ctx.services.stats.verify();
     expect(verdict.differences, 'rollups vs recomputation').toEqual([]);
     const { per, departures, bookings } = await rawFigures();
-    const r = await get(S.sched, `/api/stats/utilisation?groupBy=departure&from=${range.from}&to=${range.to}`);
+    const r = await get(S.sched, `/api/stats/utilisation?groupBy=departure&from=${range.from}&to=${range.to}&detail=full`);
     expect(r.statusCode, r.body).toBe(200);
     const rows = new Map((r.json().rows as { departureId: string; [k: string]: unknown }[]).map((x) => [x.departureId, x as Record<string, any>]));
+    // without detail (the default, read by its own statement): the same rows less the detail figures, the same totals
+    const slim = await get(S.sched, `/api/stats/utilisation?groupBy=departure&from=${range.from}&to=${range.to}`);
+    expect(slim.statusCode, slim.body).toBe(200);
+    expect(slim.json()).toEqual({ ...r.json(), asOf: slim.json().asOf, rows: (r.json().rows as Record<string, unknown>[]).map(withoutDetail) });
     for (const d of departures) {
       const row = rows.get(d.id)!;
       const p = per.get(d.id)!;
@@ -131,6 +138,8 @@ describe('statistics: rollups are true (DESIGN invariant 10)', () => {
       const byDay = await get(S.sched, `/api/stats/utilisation?groupBy=corridor-day&from=${range.from}&to=${range.to}`);
       expect(byDay.statusCode, byDay.body).toBe(200);
       expect(pick(byDay.json().totals), `corridor-day totals (folded: ${fold})`).toEqual(pick(perDeparture));
+      const full = await get(S.sched, `/api/stats/utilisation?groupBy=corridor-day&from=${range.from}&to=${range.to}&detail=full`);
+      expect(byDay.json(), `corridor-day without and with detail (folded: ${fold})`).toEqual({ ...full.json(), asOf: byDay.json().asOf, rows: (full.json().rows as Record<string, unknown>[]).map(withoutDetail) });
       expect((await built.ctx.services.stats.verify()).differences, `after the fold: ${fold}`).toEqual([]);
     }
     for (const f of ['f1', 'f2'] as const) {
@@ -349,7 +358,7 @@ describe('statistics: rollups are true (DESIGN invariant 10)', () => {
     expect(listing.awarded_teu).toBe(6);
 
     const dep = day(Date.now() + 4 * DAY + 4 * 3_600_000);
-    const r = await get(S.sched, `/api/stats/utilisation?groupBy=departure&from=${dep}&to=${dep}&corridorId=${d.corridorId}`);
+    const r = await get(S.sched, `/api/stats/utilisation?groupBy=departure&from=${dep}&to=${dep}&corridorId=${d.corridorId}&detail=full`);
     expect(r.statusCode, r.body).toBe(200);
     const row = (r.json().rows as Record<string, any>[]).find((x) => x.departureId === d.departureId)!;
     const raw = await env.db
@@ -376,14 +385,40 @@ describe('statistics: rollups are true (DESIGN invariant 10)', () => {
     // the winners' own view: each sees its awarded TEU (at the clearing price) and no departure figures
     let awarded = 0;
     for (const f of ['f1', 'f2'] as const) {
-      const fr = await get(S[f], `/api/stats/utilisation?groupBy=departure&from=${dep}&to=${dep}`);
+      const fr = await get(S[f], `/api/stats/utilisation?groupBy=departure&from=${dep}&to=${dep}&detail=full`);
       expect(fr.statusCode, fr.body).toBe(200);
       const mine = (fr.json().rows as Record<string, any>[]).find((x) => x.departureId === d.departureId)!;
       expect(mine).toMatchObject({ capacityTeu: null, loadFactor: null, departures: null, heldTeu: null });
       expect(mine.auction.clearingCents).toBe(mine.auction.awardedTeu * clearing);
       awarded += mine.auction.awardedTeu;
+      // without detail: the same row less the detail figures; the totals (one departure) still have them all
+      const slim = (await get(S[f], `/api/stats/utilisation?groupBy=departure&from=${dep}&to=${dep}`)).json();
+      expect(slim.rows.find((x: { departureId: string }) => x.departureId === d.departureId)).toEqual(withoutDetail(mine));
+      expect(slim.totals).toEqual(fr.json().totals);
     }
     expect(awarded).toBe(6);
+    // the answer's shapes: API.md's row by default (key fields first, then the figures), every figure with
+    // detail=full, in the totals and in the CSV
+    const keys = ['departureId', 'corridorId', 'corridorCode', 'departsAt', 'cutoffAt', 'assetName', 'operatorOrgId', 'minLoadTeu', 'status'];
+    const slimFigures = ['departures', 'capacityTeu', 'bookedTeu', 'heldTeu', 'loadFactor', 'revenueCents', 'avgUnitPriceCents', 'co2eKg', 'roadCo2eKg', 'co2eSavedKg', 'trucksAvoided'];
+    const plain = (await get(S.sched, `/api/stats/utilisation?groupBy=departure&from=${dep}&to=${dep}&corridorId=${d.corridorId}`)).json();
+    const slimRow = (plain.rows as Record<string, any>[]).find((x) => x.departureId === d.departureId)!;
+    expect(Object.keys(slimRow)).toEqual([...keys, ...slimFigures]);
+    expect(slimRow).toEqual(withoutDetail(row));
+    expect(Object.keys(row)).toEqual(expect.arrayContaining(DETAIL_FIELDS));
+    expect(plain.totals).toEqual(r.json().totals);
+    expect(plain.totals.byFormat.sealed.teu).toBeGreaterThanOrEqual(6);
+    const csv = await get(S.sched, `/api/stats/utilisation?groupBy=departure&from=${dep}&to=${dep}&corridorId=${d.corridorId}&format=csv`);
+    const [head, ...lines] = csv.body.trim().split('\r\n');
+    expect(head!.split(',')).toEqual(expect.arrayContaining(['fixedTeu', 'sealedRevenueCents', 'auctionClearingCents', 'cancellations', 'freeTeu']));
+    expect(lines.find((l) => l.startsWith(d.departureId))!.split(',')[head!.split(',').indexOf('auctionAwardedTeu')]).toBe('6');
+    // per corridor and day, a forwarder's too
+    for (const s of [S.sched, S.f1]) {
+      const a = (await get(s, `/api/stats/utilisation?groupBy=corridor-day&from=${dep}&to=${dep}`)).json();
+      const b = (await get(s, `/api/stats/utilisation?groupBy=corridor-day&from=${dep}&to=${dep}&detail=full`)).json();
+      expect(a).toEqual({ ...b, asOf: a.asOf, rows: (b.rows as Record<string, unknown>[]).map(withoutDetail) });
+      expect(a.rows.length).toBeGreaterThan(0);
+    }
     await expectTrue();
   });
 });
@@ -437,7 +472,7 @@ describe('statistics: bad input is a clear 400 or a bounded answer', () => {
       await expect400(`/api/stats/${ep}?from=1970-01-01&to=1970-01-02`, 'invalid_date');
     }
     // schema-level junk is a 400 too (Fastify validation)
-    for (const url of ['/api/stats/utilisation?groupBy=week', '/api/stats/utilisation?from=yesterday', '/api/stats/at-risk?hours=0', '/api/stats/at-risk?hours=337', '/api/stats/kpis?mode=truck', '/api/stats/kpis?nope=1']) {
+    for (const url of ['/api/stats/utilisation?groupBy=week', '/api/stats/utilisation?detail=all', '/api/stats/utilisation?from=yesterday', '/api/stats/at-risk?hours=0', '/api/stats/at-risk?hours=337', '/api/stats/kpis?mode=truck', '/api/stats/kpis?nope=1']) {
       const r = await as(built.app, sched)({ method: 'GET', url });
       expect(r.statusCode, url).toBe(400);
       expectErrorShape(r.json());

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   addDays, addSums, changeOf, clearingVsReservePct, csvCell, emptySums, flattenRow, MAX_RANGE_DAYS, metricsOf, parseDay, previousRange,
-  priceIndex, rangeBounds, resolveRange, SALE_FORMATS, toCsv, type StatsSums,
+  priceIndex, rangeBounds, resolveRange, SALE_FORMATS, slimMetricsOf, toCsv, type StatsSums,
 } from '../../server/core/stats.ts';
 import { teuPerTruck } from '../../server/data/emission-factors.ts';
 
@@ -101,6 +101,20 @@ describe('stats core: metrics from sums', () => {
         const m = metricsOf(total, { teuPerTruck });
         expect([m.departures, m.capacityTeu, m.heldTeu, m.freeTeu, m.loadFactor]).toEqual([null, null, null, null, null]);
         expect(m.bookedTeu).toBe(xs.reduce((a, s) => a + s.bookedTeu, 0));
+      }),
+    );
+  });
+
+  it("a row without detail: exactly API.md's figures (and departures, CO2e saved), each as metricsOf gives it, in its order", () => {
+    const slim = ['departures', 'capacityTeu', 'bookedTeu', 'heldTeu', 'loadFactor', 'revenueCents', 'avgUnitPriceCents', 'co2eKg', 'roadCo2eKg', 'co2eSavedKg', 'trucksAvoided'];
+    fc.assert(
+      fc.property(sumsArb, fc.boolean(), (s0, forwarder) => {
+        const s = forwarder ? { ...s0, departures: null, capacityTeu: null, heldTeu: null } : s0;
+        const full = metricsOf(s, { teuPerTruck }) as unknown as Record<string, unknown>;
+        const m = slimMetricsOf(s, { teuPerTruck });
+        expect(Object.keys(m)).toEqual(slim);
+        expect(Object.keys(full).filter((k) => slim.includes(k))).toEqual(slim);
+        expect(m).toEqual(Object.fromEntries(slim.map((k) => [k, full[k]])));
       }),
     );
   });

@@ -127,7 +127,11 @@ function steadyHolds(s: BenchStack, listings: { listingId: string }[], perSec: n
   };
 }
 
-/** The endpoints a dashboard reads, each as it is called with and without filters, per scope. */
+/**
+ * The endpoints a dashboard reads, each as it is called with and without filters, per scope. Utilisation rows
+ * are read as the dashboards read them: without detail (API.md's figures); one large answer also with
+ * detail=full (every figure per row, as the CSV has them).
+ */
 function endpoints(now: Date, f: { corridorId: string; cluster: string; operatorOrgId: string }) {
   const year = `from=${daysAgo(now, 364)}&to=${day(now)}`;
   const quarter = `from=${daysAgo(now, 89)}&to=${day(now)}`;
@@ -143,6 +147,7 @@ function endpoints(now: Date, f: { corridorId: string; cluster: string; operator
     { name: 'utilisation corridor · year (map)', who: 'scheduler', path: `/api/stats/utilisation?groupBy=corridor&${year}` },
     { name: 'utilisation corridor-day · operator filter', who: 'scheduler', path: `/api/stats/utilisation?groupBy=corridor-day&operatorOrgId=${f.operatorOrgId}` },
     { name: 'utilisation corridor-day · CSV', who: 'scheduler', path: '/api/stats/utilisation?groupBy=corridor-day&format=csv' },
+    { name: 'utilisation departure · year, filtered, detail=full', who: 'scheduler', path: `/api/stats/utilisation?groupBy=departure&${year}&corridorId=${f.corridorId}&detail=full` },
     { name: 'kpis', who: 'scheduler', path: '/api/stats/kpis' },
     { name: 'kpis · quarter, corridor', who: 'scheduler', path: `/api/stats/kpis?${quarter}&corridorId=${f.corridorId}` },
     { name: 'kpis · year, cluster + mode', who: 'scheduler', path: `/api/stats/kpis?${year}&cluster=${f.cluster}&mode=rail` },

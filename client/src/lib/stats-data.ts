@@ -2,7 +2,7 @@
  * The pure part of the dashboard statistics (no state, no requests): UTC days, the filters in a
  * route's query, and the shaping of the answers for the charts. Tested in test/unit/client-stats.test.ts.
  */
-import type { DayRow, Metrics, Mode, PriceIndexAnswer } from './types.ts';
+import type { DayRow, Mode, PriceIndexAnswer, SlimMetrics } from './types.ts';
 
 export const DAY_MS = 86_400_000;
 
@@ -106,7 +106,7 @@ export function pct(share: number | null | undefined): number | null {
  * Values of a by-day answer on every day of `days`. A day without a row has nothing booked: `missing`
  * (0 for sums such as CO₂e saved; null — a gap in the line — for a ratio such as the load factor).
  */
-export function seriesByDay(days: string[], rows: DayRow[], pick: (m: Metrics) => number | null, missing: number | null = null): (number | null)[] {
+export function seriesByDay(days: string[], rows: DayRow[], pick: (m: SlimMetrics) => number | null, missing: number | null = null): (number | null)[] {
   const byDay = new Map(rows.map((r) => [r.day, r]));
   return days.map((d) => {
     const r = byDay.get(d);

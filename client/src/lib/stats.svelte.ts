@@ -13,6 +13,10 @@
  * the 90 days up to the period's end (or the whole period when it is longer); the map, the heatmap
  * and the corridor table always look ahead: today and the next 13 days. The departures at risk are
  * those with their cut-off in the next 48 hours. Cluster, corridor, mode and operator apply to all.
+ *
+ * Rows: utilisation rows are read without detail (`SlimMetrics`: API.md's figures, all the charts and tables
+ * show; `totals` and `network` have every figure); a part that shows per-row formats, auctions or
+ * cancellations would ask for `detail: 'full'`. The CSV links always get every figure.
  */
 import { untrack } from 'svelte';
 import { api, ApiError, errorMessage } from './api';

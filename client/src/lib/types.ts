@@ -7,7 +7,7 @@
 import type { Departure as DepartureAnswer, LeadingBid, Listing } from '../../../server/domain/schemas/network.ts';
 import type { Mode } from '../../../server/domain/enums.ts';
 import type {
-  AtRiskAnswer as AtRiskAnswerBase, AtRiskRow as AtRiskRowBase, GROUP_BY, Metrics, PriceIndexAnswer, UtilisationAnswer as UtilisationAnswerBase,
+  AtRiskAnswer as AtRiskAnswerBase, AtRiskRow as AtRiskRowBase, GROUP_BY, Metrics, PriceIndexAnswer, SlimMetrics, UtilisationAnswer as UtilisationAnswerBase,
 } from '../../../server/domain/schemas/stats.ts';
 
 export type { ListingFormat, Mode, OrgKind } from '../../../server/domain/enums.ts';
@@ -54,7 +54,7 @@ export type Room = { corridorId: string } | { departureId: string } | { listingI
 
 // ---- statistics (issue 11; ../shared/API.md "Statistics", server/domain/schemas/stats.ts) ----
 
-export type { KpisAnswer, Metrics, PriceIndexAnswer } from '../../../server/domain/schemas/stats.ts';
+export type { KpisAnswer, Metrics, PriceIndexAnswer, SlimMetrics } from '../../../server/domain/schemas/stats.ts';
 export type PriceIndexRow = PriceIndexAnswer['rows'][number];
 
 /** `network`: scheduler and platform; `operator`: an operator's own departures. */
@@ -62,13 +62,19 @@ export type DashboardRoom = 'network' | 'operator';
 export type StatsScope = 'network' | 'operator' | 'forwarder';
 export type StatsGroupBy = (typeof GROUP_BY)[number];
 
-/** The key fields of a utilisation row, per `groupBy` (the server's row type has them all optional). */
+/**
+ * The key fields of a utilisation row, per `groupBy` (the server's row type has them all optional), and its
+ * figures: `SlimMetrics` (the default answer: the figures the dashboards show); a page that shows per-row
+ * formats, auctions or cancellations asks for `detail: 'full'` and types its rows with `Full<…>`.
+ */
 export interface CorridorKey { corridorId: string; corridorCode: string; fromCode: string; toCode: string; mode: Mode }
-export type CorridorRow = CorridorKey & Metrics;
-export type CorridorDayRow = CorridorKey & { day: string } & Metrics;
-export type DayRow = { day: string } & Metrics;
-export type ModeRow = { mode: Mode } & Metrics;
-export type OperatorRow = { operatorOrgId: string; operatorName: string } & Metrics;
+export type CorridorRow = CorridorKey & SlimMetrics;
+export type CorridorDayRow = CorridorKey & { day: string } & SlimMetrics;
+export type DayRow = { day: string } & SlimMetrics;
+export type ModeRow = { mode: Mode } & SlimMetrics;
+export type OperatorRow = { operatorOrgId: string; operatorName: string } & SlimMetrics;
+/** A row read with `detail: 'full'`: every figure. */
+export type Full<Row> = Row & Metrics;
 
 /** `GET /api/stats/utilisation` with the rows of one `groupBy`. */
 export type UtilisationAnswer<Row> = Omit<UtilisationAnswerBase, 'rows' | 'scope'> & { scope: StatsScope; rows: Row[] };

@@ -30,8 +30,23 @@ const filters = {
   format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('csv')], { description: 'csv: the same rows as text/csv (also with Accept: text/csv)' })),
 };
 
+export const DETAIL = ['slim', 'full'] as const;
+export type Detail = (typeof DETAIL)[number];
+
 export const UtilisationQuery = Type.Object(
-  { ...filters, groupBy: Type.Optional(Type.Union(GROUP_BY.map((g) => Type.Literal(g)), { description: 'row key; default day' })) },
+  {
+    ...filters,
+    groupBy: Type.Optional(StringEnum(GROUP_BY, { description: 'row key; default day' })),
+    detail: Type.Optional(
+      StringEnum(DETAIL, {
+        description:
+          'slim (default): each row carries its key fields and departures, capacityTeu, bookedTeu, heldTeu, loadFactor, revenueCents, ' +
+          'avgUnitPriceCents, co2eKg, roadCo2eKg, co2eSavedKg, trucksAvoided. full: each row also carries freeTeu, bookings, the ' +
+          'cancellations (cancellations, cancelledTeu, cancellationFeesCents), byFormat and auction. `totals`, `network` and the CSV ' +
+          'variant always carry every figure.',
+      }),
+    ),
+  },
   { additionalProperties: false },
 );
 export type UtilisationQuery = Static<typeof UtilisationQuery>;
@@ -60,23 +75,27 @@ export type AtRiskQuery = Static<typeof AtRiskQuery>;
 
 const FormatMetrics = Type.Object({ teu: Int, revenueCents: Cents, avgUnitPriceCents: Nullable(Cents) });
 
-const metricsProps = {
+/** The figures every utilisation row carries (API.md "Statistics"; the dashboards' charts and tables need no more). */
+const slimMetricsProps = {
   departures: Nullable(Type.Integer({ description: 'null for a forwarder' })),
   capacityTeu: Nullable(Int),
   bookedTeu: Int,
   heldTeu: Nullable(Int),
-  freeTeu: Nullable(Int),
   loadFactor: Nullable(Type.Number({ description: 'bookedTeu / capacityTeu, 0..1' })),
   revenueCents: Type.Integer({ description: 'Σ total of non-cancelled bookings (a forwarder: its spend)' }),
   avgUnitPriceCents: Nullable(Cents),
-  bookings: Int,
-  cancellations: Int,
-  cancelledTeu: Int,
-  cancellationFeesCents: Cents,
   co2eKg: Int,
   roadCo2eKg: Int,
   co2eSavedKg: Type.Integer({ description: 'roadCo2eKg − co2eKg' }),
   trucksAvoided: Type.Integer({ description: 'round(bookedTeu / teuPerTruck), teuPerTruck = 2 (server/data/emission-factors.json)' }),
+};
+/** The figures a utilisation row carries only with `detail=full` (and `totals`, `network`, the KPIs and the CSV always). */
+const detailMetricsProps = {
+  freeTeu: Nullable(Int),
+  bookings: Int,
+  cancellations: Int,
+  cancelledTeu: Int,
+  cancellationFeesCents: Cents,
   byFormat: Type.Object({ fixed: FormatMetrics, falling: FormatMetrics, ascending: FormatMetrics, sealed: FormatMetrics }),
   auction: Type.Object({
     awardedTeu: Int,
@@ -85,29 +104,44 @@ const metricsProps = {
     clearingVsReservePct: Nullable(Type.Number()),
   }),
 };
+const metricsProps = { ...slimMetricsProps, ...detailMetricsProps };
 export const Metrics = Type.Object(metricsProps);
 export type Metrics = Static<typeof Metrics>;
+export const SlimMetrics = Type.Object(slimMetricsProps);
+/** The figures of a utilisation row without `detail=full`. */
+export type SlimMetrics = Static<typeof SlimMetrics>;
 
 const Scope = StringEnum(['network', 'operator', 'forwarder']);
 
-export const UtilisationRow = Type.Object({
-  corridorId: Type.Optional(Uuid),
-  corridorCode: Type.Optional(Type.String()),
-  fromCode: Type.Optional(Type.String()),
-  toCode: Type.Optional(Type.String()),
-  clusterCode: Type.Optional(Type.String({ description: 'cluster-day: the origin cluster of the corridor' })),
-  mode: Type.Optional(Type.String()),
-  day: Type.Optional(Type.String()),
-  operatorOrgId: Type.Optional(Uuid),
-  operatorName: Type.Optional(Type.String()),
-  departureId: Type.Optional(Uuid),
-  departsAt: Type.Optional(IsoTime),
-  cutoffAt: Type.Optional(IsoTime),
-  assetName: Type.Optional(Type.String()),
-  minLoadTeu: Type.Optional(Int),
-  status: Type.Optional(Type.String()),
-  ...metricsProps,
-});
+export const UtilisationRow = Type.Object(
+  {
+    corridorId: Type.Optional(Uuid),
+    corridorCode: Type.Optional(Type.String()),
+    fromCode: Type.Optional(Type.String()),
+    toCode: Type.Optional(Type.String()),
+    clusterCode: Type.Optional(Type.String({ description: 'cluster-day: the origin cluster of the corridor' })),
+    mode: Type.Optional(Type.String()),
+    day: Type.Optional(Type.String()),
+    operatorOrgId: Type.Optional(Uuid),
+    operatorName: Type.Optional(Type.String()),
+    departureId: Type.Optional(Uuid),
+    departsAt: Type.Optional(IsoTime),
+    cutoffAt: Type.Optional(IsoTime),
+    assetName: Type.Optional(Type.String()),
+    minLoadTeu: Type.Optional(Int),
+    status: Type.Optional(Type.String()),
+    ...slimMetricsProps,
+    // with detail=full only (the query's `detail`):
+    freeTeu: Type.Optional(detailMetricsProps.freeTeu),
+    bookings: Type.Optional(detailMetricsProps.bookings),
+    cancellations: Type.Optional(detailMetricsProps.cancellations),
+    cancelledTeu: Type.Optional(detailMetricsProps.cancelledTeu),
+    cancellationFeesCents: Type.Optional(detailMetricsProps.cancellationFeesCents),
+    byFormat: Type.Optional(detailMetricsProps.byFormat),
+    auction: Type.Optional(detailMetricsProps.auction),
+  },
+  { description: 'a row: the key fields of its grouping and its figures (freeTeu, bookings, the cancellations, byFormat and auction with detail=full only)' },
+);
 export type UtilisationRow = Static<typeof UtilisationRow>;
 
 export const UtilisationAnswer = Type.Object({

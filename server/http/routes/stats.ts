@@ -56,15 +56,19 @@ export const statsRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async (a
         description:
           'Scheduler and platform: the whole network. Operator: its own departures (rows and totals) plus `network`, the whole-network ' +
           'aggregate with the same filters except operatorOrgId; another operatorOrgId is 403. Forwarder: its own bookings (spend, CO2e saved); ' +
-          'departure figures (capacity, held, load factor) are null. 400: invalid_date, invalid_range, range_too_large (> 366 days), ' +
+          'departure figures (capacity, held, load factor) are null. Rows carry the figures of API.md (key fields, departures, capacityTeu, ' +
+          'bookedTeu, heldTeu, loadFactor, revenueCents, avgUnitPriceCents, co2eKg, roadCo2eKg, co2eSavedKg, trucksAvoided); with ' +
+          '`detail=full` also freeTeu, bookings, the cancellations, byFormat and auction. `totals`, `network` and the CSV have every figure. ' +
+          '400: invalid_date, invalid_range, range_too_large (> 366 days), ' +
           'too_many_rows (> 10 000 rows), unknown_corridor, unknown_cluster, unknown_operator.',
         querystring: UtilisationQuery,
         response: answers(UtilisationAnswer, 403),
       },
     },
     async (req, reply) => {
-      const a = await stats.utilisation(principalOf(req), req.query);
-      return wantsCsv(req) ? sendCsv(reply, stats.utilisationCsv(a)) : reply.send(a);
+      // the CSV always has every figure per row
+      if (wantsCsv(req)) return sendCsv(reply, stats.utilisationCsv(await stats.utilisation(principalOf(req), { ...req.query, detail: 'full' })));
+      return reply.send(await stats.utilisation(principalOf(req), req.query));
     },
   );
 
