@@ -263,13 +263,17 @@ export class ItinerariesService {
    * DELETE /api/itineraries/:id — held: every leg's hold is released (null: 204); confirmed: every booking is
    * cancelled under its own listing's fee rule, in one transaction (the itinerary with the fees).
    */
-  async remove(p: Principal, id: string, now = new Date()): Promise<Itinerary | null> {
+  async remove(p: Principal, id: string, expect?: 'held' | 'confirmed', now = new Date()): Promise<Itinerary | null> {
     policy.requireOrgKind(p, 'forwarder');
     let it = await findItinerary(this.db, id);
     if (!it || it.forwarder_org_id !== p.orgId) throw notFound('itinerary');
+    const changed = (status: string) =>
+      conflict('itinerary_state_changed', `this itinerary is ${status}, not ${expect}: nothing was changed`, { status });
+    if (expect && it.status !== expect) throw changed(it.status);
     if (it.status === 'held') {
       if (await endItinerary(this.deps, id, 'released', p, now, p.orgId)) return null;
       it = (await findItinerary(this.db, id))!; // it changed meanwhile (expired, or confirmed)
+      if (expect) throw changed(it.status);
     }
     if (it.status !== 'confirmed') throw conflict('itinerary_not_active', `this itinerary is ${it.status}`);
     return this.cancelBooked(p, id, now);

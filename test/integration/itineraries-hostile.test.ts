@@ -259,6 +259,26 @@ describe('itineraries and route search: hostile callers', () => {
     }
   });
 
+  it('DELETE ?expect=held never cancels a confirmed itinerary (a stale Release), ?expect=confirmed never releases a held one', async () => {
+    const c = await chain();
+    const it0 = (await post(f1, { legs: legsOf(c), teu: 1, tonnes: 10 })).json();
+    let before = await fingerprint();
+    const notYet = await call(f1, 'DELETE', `/api/itineraries/${it0.id}?expect=confirmed`);
+    expectRefused(notYet, 409, 'itinerary_state_changed');
+    expect(notYet.json().error.status).toBe('held');
+    expectRefused(await call(f1, 'DELETE', `/api/itineraries/${it0.id}?expect=gone`), 400);
+    expect(await fingerprint()).toEqual(before);
+    expect((await call(f1, 'POST', `/api/itineraries/${it0.id}/confirm`)).statusCode).toBe(201);
+    before = await fingerprint();
+    const stale = await call(f1, 'DELETE', `/api/itineraries/${it0.id}?expect=held`);
+    expectRefused(stale, 409, 'itinerary_state_changed');
+    expect(stale.json().error.status).toBe('confirmed');
+    expect(await fingerprint()).toEqual(before);
+    const cancelled = await call(f1, 'DELETE', `/api/itineraries/${it0.id}?expect=confirmed`);
+    expect(cancelled.statusCode, cancelled.body).toBe(200);
+    expect(cancelled.json().status).toBe('cancelled');
+  });
+
   it('GET /api/routes with hostile query strings: 4xx in the API shape or a sane answer, never a 5xx', async () => {
     const now = Date.now();
     const base = { from: 'GBLHR', to: 'ITBLQ', teu: '2', tonnes: '24', readyAt: new Date(now).toISOString(), deliverBy: new Date(now + 7 * DAY).toISOString() };

@@ -76,8 +76,11 @@ export class ItineraryList {
     return this.#act(id, (key) => api.post<Itinerary>(`/itineraries/${encodeURIComponent(id)}/confirm`, reference ? { reference } : {}, { idempotencyKey: key }));
   }
 
-  /** Releases a held itinerary (204) or cancels a booked one (200, fees per leg). */
-  cancel(id: string) {
-    return this.#act(id, (key) => api.del<Itinerary | undefined>(`/itineraries/${encodeURIComponent(id)}`, { idempotencyKey: key }));
+  /**
+   * Releases a held itinerary (204) or cancels a booked one (200, fees per leg) — only in the state the user saw
+   * (`expect`): a stale Release never cancels a confirmed itinerary (409 itinerary_state_changed).
+   */
+  cancel(id: string, expect: 'held' | 'confirmed') {
+    return this.#act(id, (key) => api.del<Itinerary | undefined>(`/itineraries/${encodeURIComponent(id)}?expect=${expect}`, { idempotencyKey: key }));
   }
 }

@@ -258,7 +258,7 @@ export class RouteBooking {
     this.busy = true;
     this.error = null;
     try {
-      await api.del(`/itineraries/${encodeURIComponent(h.answer.id)}`);
+      await api.del(`/itineraries/${encodeURIComponent(h.answer.id)}?expect=held`);
       this.held = null;
       this.notice = 'The itinerary was released; its capacity is back on the market.';
       return true;

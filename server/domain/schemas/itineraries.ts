@@ -19,6 +19,17 @@ export const NewItineraryBody = Type.Object(
 );
 export type NewItineraryBody = Static<typeof NewItineraryBody>;
 
+/** DELETE /api/itineraries/:id?expect=… — what the caller believes it is ending (a stale "Release" must not cancel). */
+export const RemoveItineraryQuery = Type.Object(
+  {
+    expect: Type.Optional(StringEnum(['held', 'confirmed'], {
+      description: 'held: release only — 409 `itinerary_state_changed` if it was confirmed (or ended) meanwhile; confirmed: cancel only',
+    })),
+  },
+  { additionalProperties: false },
+);
+export type RemoveItineraryQuery = Static<typeof RemoveItineraryQuery>;
+
 export const ConfirmItineraryBody = Type.Object(
   { reference: Type.Optional(Type.String({ maxLength: 120, description: 'your reference, kept on the itinerary and each leg booking' })) },
   { additionalProperties: false },

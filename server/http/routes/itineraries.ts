@@ -4,7 +4,7 @@ import { idemKey } from '../../adapters/db/idempotency.ts';
 import type { Context } from '../../context.ts';
 import { principalOf } from '../plugins/auth.ts';
 import { errors, IdParams } from '../../domain/schemas/common.ts';
-import { ConfirmItineraryBody, Itinerary, NewItineraryBody } from '../../domain/schemas/itineraries.ts';
+import { ConfirmItineraryBody, Itinerary, NewItineraryBody, RemoveItineraryQuery } from '../../domain/schemas/itineraries.ts';
 import { IdempotencyHeaders } from '../../domain/schemas/trade.ts';
 
 const REFUSAL = 'A refusal about one leg names it: `error.legIndex` (0-based, in the order of `legs`).';
@@ -78,12 +78,14 @@ export const itineraryRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = asyn
       schema: {
         tags: ['itineraries'],
         summary: 'Release a held itinerary (204), or cancel a booked one under each leg\'s fee rule (200)',
+        description: 'With `?expect=held` (what the client\'s Release button sends) a held itinerary is released and anything else answers 409 `itinerary_state_changed` and changes nothing — a confirm that won a race is never cancelled (with its fees) by a stale click; `?expect=confirmed` likewise cancels only a confirmed one.',
         params: IdParams,
+        querystring: RemoveItineraryQuery,
         response: { 200: Itinerary, 204: Type.Null(), ...errors(400, 401, 403, 404, 409) },
       },
     },
     async (req, reply) => {
-      const cancelled = await itineraries.remove(principalOf(req), req.params.id);
+      const cancelled = await itineraries.remove(principalOf(req), req.params.id, req.query.expect);
       return cancelled ? reply.status(200).send(cancelled) : reply.status(204).send(null);
     },
   );
