@@ -9,6 +9,7 @@ import * as m20261203T1200 from './20261203T1200_app_role_grants.ts';
 import * as m20261203T1300 from './20261203T1300_stats_rollups.ts';
 import * as m20261203T1400 from './20261203T1400_stats_corridor_day.ts';
 import * as m20261203T1500 from './20261203T1500_itineraries.ts';
+import * as m20261203T1600 from './20261203T1600_stats_settled_version.ts';
 
 /** Every migration, by its sortable name. A test checks that each file in this folder is listed. */
 export const migrations: Record<string, Migration> = {
@@ -22,4 +23,5 @@ export const migrations: Record<string, Migration> = {
   '20261203T1300_stats_rollups': m20261203T1300,
   '20261203T1400_stats_corridor_day': m20261203T1400,
   '20261203T1500_itineraries': m20261203T1500,
+  '20261203T1600_stats_settled_version': m20261203T1600,
 };

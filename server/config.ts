@@ -66,6 +66,11 @@ export interface Config {
   socketHandshakesPerMinute: number;
   /** A dashboard room (`stats:update`) gets at most one update per this many ms (changes in between are merged). */
   statsPushMs: number;
+  /**
+   * Keep the settled departure days' parts of dashboard answers in memory (per process, 200 answers; exact:
+   * dropped whenever such a day changes, migration 20261203T1600). STATS_CACHE=0: every day read per request.
+   */
+  statsCache: boolean;
 }
 
 function int(name: string, def: number): number {
@@ -141,6 +146,7 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     socketSubscriptionsMax: Math.max(1, int('SOCKET_SUBSCRIPTIONS_MAX', 200)),
     socketHandshakesPerMinute: int('SOCKET_HANDSHAKES_PER_MINUTE', 60),
     statsPushMs: Math.max(100, int('STATS_PUSH_MS', 2000)),
+    statsCache: env.STATS_CACHE !== '0',
   };
   return { ...cfg, ...overrides };
 }

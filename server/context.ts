@@ -76,7 +76,7 @@ export function createContext(cfg: Config, events: (redis: Redis) => EventSink, 
     listings: new ListingsService(db, cache, sink, holds, queues, auctions),
     ledger: new LedgerService(db, cfg, hooks.ledger),
     auctions,
-    stats: new StatsService(db),
+    stats: new StatsService(db, { cache: cfg.statsCache }),
     itineraries: new ItinerariesService(db, cache, sink, queues, { holdTtlMs: cfg.holdTtlMs, holdMaxSharePct: cfg.holdMaxSharePct }),
     routes: new RouteSearchService(db),
   };

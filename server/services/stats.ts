@@ -1,7 +1,9 @@
 import type { Db } from '../adapters/db/db.ts';
 import {
-  clusterIdOf, corridorKnown, departuresAtRisk, groupedSlim, groupedSums, operatorKnown, totalSums, type GroupKey, type StatsFilter, type StatsScope,
+  clusterIdOf, corridorKnown, departuresAtRisk, groupedSlim, groupedSums, operatorKnown, settledState, totalSums, type GroupKey, type SettledState,
+  type SlimGroup, type StatsFilter, type StatsScope,
 } from '../adapters/db/stats-read.ts';
+import { addDays, Lru, mergeParts, settledBefore } from '../core/stats-cache.ts';
 import { foldCorridorDays, rebuildRollups, verifyRollups, type RollupVerdict } from '../adapters/db/stats-repo.ts';
 import {
   accumulate, changeOf, emptySums, flattenRow, loadFactor, MAX_ROWS, metricsOf, previousRange, priceIndex, resolveRange, slimMetricsOf, toCsv,
@@ -37,6 +39,29 @@ export const KEY_FIELDS = Object.fromEntries(
   Object.entries(ROW).map(([g, row]) => [g, Object.keys(row({}, {} as Metrics))]),
 ) as Record<GroupBy, string[]>;
 
+/** Settled parts kept per process: at most 200, of at most 50,000 rows in all (~20 MB). */
+const CACHE_ENTRIES = 200;
+const CACHE_ROWS = 50_000;
+
+/** A utilisation answer's rows and totals, or one part of them (its settled or live days). */
+type Part = { rows: UtilisationRow[]; totals: StatsSums };
+
+/**
+ * The groupings whose rows each belong to one day, whose settled days can therefore come from memory: a
+ * row's rank in the answer's order by name (then day), given the database's order of the names.
+ */
+const RANK: Partial<Record<GroupBy, (st: SettledState) => (r: UtilisationRow) => number>> = {
+  'corridor-day': (st) => {
+    const at = new Map(st.corridorCodes.map((c, i) => [c, i]));
+    return (r) => at.get(String(r.corridorCode)) ?? -1;
+  },
+  'cluster-day': (st) => {
+    const at = new Map(st.clusterCodes.map((c, i) => [c, i]));
+    return (r) => at.get(String(r.clusterCode)) ?? -1;
+  },
+  day: () => () => 0,
+};
+
 type Filters = { from?: string | undefined; to?: string | undefined; corridorId?: string | undefined; cluster?: string | undefined; mode?: 'rail' | 'barge' | undefined; operatorOrgId?: string | undefined };
 
 /** Who sees what (API.md "Statistics"): the scope of `p`, or 403. */
@@ -60,7 +85,12 @@ const scopeName = (s: StatsScope) => s.kind;
  * verification and rebuild of the rollups that `npm run stats:rebuild` and the tests share.
  */
 export class StatsService {
-  constructor(private readonly db: Db) {}
+  /** The settled days' parts of answers (server/core/stats-cache.ts); null: off. */
+  private readonly cache: Lru<unknown> | null;
+
+  constructor(private readonly db: Db, opts: { cache?: boolean } = {}) {
+    this.cache = opts.cache === false ? null : new Lru(CACHE_ENTRIES, CACHE_ROWS);
+  }
 
   private metrics(s: StatsSums): Metrics {
     return metricsOf(s, { teuPerTruck });
@@ -95,30 +125,66 @@ export class StatsService {
     const groupBy: GroupBy = q.groupBy ?? 'day';
     const scope = scopeOf(p, q.operatorOrgId);
     const { range, filter } = await this.resolve(q, now);
-    const row = ROW[groupBy];
-    let rows: UtilisationRow[];
-    let totals: StatsSums;
-    if (q.detail === 'full') {
-      const groups = await groupedSums(this.db, scope, groupBy, filter, { limit: MAX_ROWS + 1, now });
-      if (groups.length > MAX_ROWS) throw this.tooMany(groupBy, q);
-      totals = emptySums(scope.kind === 'forwarder');
-      rows = groups.map((g) => {
-        accumulate(totals, g.sums);
-        return row(g.key, this.metrics(g.sums));
+    const detail = q.detail === 'full' ? 'full' : 'slim';
+    const rank = this.cache && scope.kind !== 'forwarder' ? RANK[groupBy] : undefined;
+    let part: Part;
+    if (!rank) part = await this.utilisationPart(this.db, scope, groupBy, filter, now, detail);
+    else {
+      // the settled days from memory (when their token is unchanged), the others read, in one snapshot
+      part = await this.db.transaction().setIsolationLevel('repeatable read').execute(async (tx) => {
+        const st = await settledState(tx);
+        const before = settledBefore(now, st.today);
+        if (st.token === null || filter.from >= before) return this.utilisationPart(tx, scope, groupBy, filter, now, detail);
+        const settledTo = filter.to < before ? filter.to : addDays(before, -1);
+        const key = JSON.stringify(['u', groupBy, detail, scope, filter, settledTo, st.token]);
+        let settled = this.cache!.get(key) as Part | undefined;
+        if (!settled) {
+          settled = await this.utilisationPart(tx, scope, groupBy, filter.to === settledTo ? filter : { ...filter, to: settledTo }, now, detail);
+          this.cache!.set(key, settled, settled.rows.length + 1);
+        }
+        if (filter.to < before) return settled;
+        const live = await this.utilisationPart(tx, scope, groupBy, { ...filter, from: before }, now, detail);
+        const r = rank(st);
+        const totals = accumulate(accumulate(emptySums(), settled.totals), live.totals);
+        return { rows: mergeParts(settled.rows, live.rows, r), totals };
       });
-    } else {
-      const slim = await groupedSlim(this.db, scope, groupBy, filter, { limit: MAX_ROWS + 1, now, totals: true });
-      if (slim.groups.length > MAX_ROWS) throw this.tooMany(groupBy, q);
-      totals = slim.totals ?? emptySums(scope.kind === 'forwarder');
-      rows = slim.groups.map((g) => row(g.key, slimMetricsOf(g.sums, { teuPerTruck })));
     }
+    if (part.rows.length > MAX_ROWS) throw this.tooMany(groupBy, q);
     const answer: UtilisationAnswer = {
-      from: range.from, to: range.to, groupBy, scope: scopeName(scope), asOf: now.toISOString(), rows, totals: this.metrics(totals),
+      from: range.from, to: range.to, groupBy, scope: scopeName(scope), asOf: now.toISOString(), rows: part.rows, totals: this.metrics(part.totals),
     };
     if (scope.kind === 'operator') {
       answer.network = this.metrics(await totalSums(this.db, { kind: 'network' }, { ...filter, operatorOrgId: undefined }, now));
     }
     return answer;
+  }
+
+  /**
+   * The rows (at most MAX_ROWS + 1) and totals of a utilisation answer over `filter`. Rows without detail
+   * read and carry only SlimMetrics; their totals (every figure) come from the same statement. `full` (the
+   * CSV variant too): every figure per row, the totals summed here.
+   */
+  private async utilisationPart(db: Db, scope: StatsScope, groupBy: GroupBy, filter: StatsFilter, now: Date, detail: 'full' | 'slim'): Promise<Part> {
+    const row = ROW[groupBy];
+    if (detail === 'full') {
+      const groups = await groupedSums(db, scope, groupBy, filter, { limit: MAX_ROWS + 1, now });
+      const totals = emptySums(scope.kind === 'forwarder');
+      const rows = groups.map((g) => {
+        accumulate(totals, g.sums);
+        return row(g.key, this.metrics(g.sums));
+      });
+      return { rows, totals };
+    }
+    const slim = await groupedSlim(db, scope, groupBy, filter, { limit: MAX_ROWS + 1, now, totals: true });
+    return {
+      rows: slim.groups.map((g) => row(g.key, slimMetricsOf(g.sums, { teuPerTruck }))),
+      totals: slim.totals ?? emptySums(scope.kind === 'forwarder'),
+    };
+  }
+
+  /** The settled-days cache's hits and misses (the bench prints them); null when it is off (STATS_CACHE=0). */
+  cacheCounts(): { hits: number; misses: number; size: number } | null {
+    return this.cache ? { hits: this.cache.hits, misses: this.cache.misses, size: this.cache.size } : null;
   }
 
   /** GET /api/stats/kpis — the tiles, with the change against the same number of days just before. */
@@ -143,7 +209,25 @@ export class StatsService {
     const bucket = q.bucket ?? 'week';
     const scope = scopeOf(p, q.operatorOrgId);
     const { range, filter } = await this.resolve(q, now);
-    const { groups } = await groupedSlim(this.db, scope, 'none', filter, { limit: MAX_ROWS + 1, bucket, now, totals: false });
+    const read = async (db: Db, f: StatsFilter) => (await groupedSlim(db, scope, 'none', f, { limit: MAX_ROWS + 1, bucket, now, totals: false })).groups;
+    let groups: SlimGroup[];
+    if (!this.cache || scope.kind === 'forwarder') groups = await read(this.db, filter);
+    else {
+      // as utilisation(): the settled weeks (days) from memory; priceIndex() orders the rows itself
+      groups = await this.db.transaction().setIsolationLevel('repeatable read').execute(async (tx) => {
+        const st = await settledState(tx);
+        const before = settledBefore(now, st.today, bucket);
+        if (st.token === null || filter.from >= before) return read(tx, filter);
+        const settledTo = filter.to < before ? filter.to : addDays(before, -1);
+        const key = JSON.stringify(['p', bucket, scope, filter, settledTo, st.token]);
+        let settled = this.cache!.get(key) as SlimGroup[] | undefined;
+        if (!settled) {
+          settled = await read(tx, filter.to === settledTo ? filter : { ...filter, to: settledTo });
+          this.cache!.set(key, settled, settled.length + 1);
+        }
+        return filter.to < before ? settled : [...settled, ...(await read(tx, { ...filter, from: before }))];
+      });
+    }
     if (groups.length > MAX_ROWS) throw this.tooMany(`price index per ${bucket}`, q);
     const rows = priceIndex(groups.map((g) => ({
       corridorId: String(g.key.corridorId), corridorCode: String(g.key.corridorCode), period: String(g.key.period),

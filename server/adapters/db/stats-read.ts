@@ -380,3 +380,22 @@ export async function operatorKnown(db: Kysely<DB>, id: string): Promise<boolean
 export async function clusterIdOf(db: Kysely<DB>, code: string): Promise<string | undefined> {
   return (await db.selectFrom('clusters').select('id').where('code', '=', code).executeTakeFirst())?.id;
 }
+
+export interface SettledState {
+  /** stats_settled_version's token (migration 20261203T1600); null: no row (a truncated table): nothing is kept. */
+  token: string | null;
+  /** The database's UTC day. */
+  today: string;
+  /** Corridor and cluster codes in the database's order (the answers' order by name). */
+  corridorCodes: string[];
+  clusterCodes: string[];
+}
+
+/** What a part of an answer kept in memory depends on, read in the caller's snapshot (one statement). */
+export async function settledState(db: Kysely<DB>): Promise<SettledState> {
+  const { rows } = await sql<{ token: string | null; today: string; corridors: string[]; clusters: string[] }>`
+    select (select token::text from stats_settled_version where id = 1) as token, to_char(now() at time zone 'UTC', 'YYYY-MM-DD') as today,
+           array(select code from corridors order by code) as corridors, array(select code from clusters order by code) as clusters`.execute(db);
+  const r = rows[0]!;
+  return { token: r.token, today: r.today, corridorCodes: r.corridors, clusterCodes: r.clusters };
+}

@@ -228,6 +228,8 @@ export async function verifyRollups(db: Kysely<DB>, maxDifferences = 1000): Prom
 export async function rebuildRollups(db: Db): Promise<{ stats_departure: number; stats_forwarder: number; stats_corridor_day: number }> {
   return inTransaction(db, async (tx) => {
     await sql`lock table stats_departure, stats_forwarder, stats_corridor_day, stats_corridor_day_delta in exclusive mode`.execute(tx);
+    // every day may change: the dashboards' settled days kept in memory are dropped (migration 20261203T1600)
+    await sql`select cx_stats_settled_bump()`.execute(tx);
     await sql`delete from stats_forwarder`.execute(tx);
     // stats_departure's own trigger would add its rows to stats_corridor_day again: that table is refilled
     // from scratch after stats_departure, so the deltas added meanwhile are wiped with it.
