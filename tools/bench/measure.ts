@@ -63,6 +63,35 @@ function post(base: string, p: string, u: User, body: unknown): Promise<number> 
   });
 }
 
+/** A timed request's status, latency (ms) and body. */
+export type Reply = { status: number; ms: number; body: string };
+
+/** One GET or POST over a keep-alive connection as `u` (CSRF on POST): its status, latency (ms) and body. */
+export function timedRequest(base: string, method: 'GET' | 'POST', p: string, u: User, body?: unknown): Promise<Reply> {
+  const data = body === undefined ? undefined : JSON.stringify(body);
+  const url = new URL(p, base);
+  const t0 = performance.now();
+  return new Promise((resolve) => {
+    const req = http.request(
+      {
+        host: url.hostname, port: url.port, path: url.pathname + url.search, method, agent,
+        headers: {
+          cookie: u.cookie,
+          ...(method === 'POST' ? { 'x-csrf-token': u.csrf, 'content-type': 'application/json', 'content-length': Buffer.byteLength(data ?? '') } : {}),
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, ms: performance.now() - t0, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', () => resolve({ status: 0, ms: performance.now() - t0, body: '' }));
+      },
+    );
+    req.on('error', () => resolve({ status: 0, ms: performance.now() - t0, body: '' }));
+    req.end(data);
+  });
+}
+
 /** Runs `total` POSTs with CONCURRENCY workers; returns throughput, latency and the load generator's CPU share. */
 export async function load(
   servers: string[],

@@ -8,7 +8,6 @@
 //     p99 against the 50 ms target;
 //  3. the time to apply one availability change to the search structure: RouteSearchService.observe() of one
 //     `departure:availability` event (it is searchable when observe returns), and observe + the next search.
-import http from 'node:http';
 import os from 'node:os';
 import { loadLegs } from '../../server/adapters/db/routes-repo.ts';
 import type { LiveEvent } from '../../server/adapters/realtime/events.ts';
@@ -21,35 +20,10 @@ import { RouteSearchService } from '../../server/services/routes.ts';
 import { sleep } from '../../scripts/lib/procs.mjs';
 import { generateTimetable } from './routes-data.ts';
 import type { BenchStack } from './stack.ts';
-import { log, pct, quiet, r1, type BenchRun, type User } from './measure.ts';
+import { log, pct, quiet, r1, timedRequest as request, type BenchRun, type User } from './measure.ts';
 
 const TARGET_P95_MS = 50;
 const HOUR = 3_600_000;
-const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-
-type Reply = { status: number; ms: number; body: string };
-
-function request(base: string, method: 'GET' | 'POST', p: string, u: User, body?: unknown): Promise<Reply> {
-  const data = body === undefined ? undefined : JSON.stringify(body);
-  const url = new URL(p, base);
-  const t0 = performance.now();
-  return new Promise((resolve) => {
-    const req = http.request(
-      {
-        host: url.hostname, port: url.port, path: url.pathname + url.search, method, agent,
-        headers: { cookie: u.cookie, ...(method === 'POST' ? { 'x-csrf-token': u.csrf, 'content-type': 'application/json', 'content-length': Buffer.byteLength(data ?? '') } : {}) },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, ms: performance.now() - t0, body: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', () => resolve({ status: 0, ms: performance.now() - t0, body: '' }));
-      },
-    );
-    req.on('error', () => resolve({ status: 0, ms: performance.now() - t0, body: '' }));
-    req.end(data);
-  });
-}
 
 /** Searches between random pairs of the clusters (London → Bologna first), ready within 3 days, 7-day windows. */
 function makeQueries(codes: string[], now: number, n: number): RouteQuery[] {

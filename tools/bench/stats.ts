@@ -4,7 +4,6 @@
 //     are being placed at a steady rate, against the 100 ms target;
 //  2. the rollups' cost on the trading path: hold and confirm p99 with the rollup triggers on vs off
 //     (interleaved runs, median), against ≤ 1.1×; the rollups are rebuilt afterwards.
-import http from 'node:http';
 import { sql } from 'kysely';
 import { migrationDatabaseUrl } from '../../server/adapters/db/migrate.ts';
 import { compactRollups, rebuildRollups, setRollupsEnabled } from '../../server/adapters/db/stats-repo.ts';
@@ -14,7 +13,7 @@ import { createContext } from '../../server/context.ts';
 import { seedHistory } from '../../server/seed/history.ts';
 import { sleep } from '../../scripts/lib/procs.mjs';
 import type { BenchStack } from './stack.ts';
-import { log, makeListings, median, pct, quiet, r1, type BenchRun, type User } from './measure.ts';
+import { log, makeListings, median, pct, quiet, r1, timedRequest as request, type BenchRun, type User } from './measure.ts';
 
 const r2 = (x: number) => Math.round(x * 100) / 100;
 
@@ -22,36 +21,6 @@ const r2 = (x: number) => Math.round(x * 100) / 100;
 const TARGET_P95_MS = 100;
 /** The rollups' cost target: p99 with rollups on ≤ 1.1 × p99 with them off. */
 const TARGET_RATIO = 1.1;
-
-const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-
-type Reply = { status: number; ms: number; body: string };
-
-/** One request over a keep-alive connection; its status, latency (ms) and body. */
-function request(base: string, method: 'GET' | 'POST', p: string, u: User, body?: unknown): Promise<Reply> {
-  const data = body === undefined ? undefined : JSON.stringify(body);
-  const url = new URL(p, base);
-  const t0 = performance.now();
-  return new Promise((resolve) => {
-    const req = http.request(
-      {
-        host: url.hostname, port: url.port, path: url.pathname + url.search, method, agent,
-        headers: {
-          cookie: u.cookie,
-          ...(method === 'POST' ? { 'x-csrf-token': u.csrf, 'content-type': 'application/json', 'content-length': Buffer.byteLength(data ?? '') } : {}),
-        },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, ms: performance.now() - t0, body: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', () => resolve({ status: 0, ms: performance.now() - t0, body: '' }));
-      },
-    );
-    req.on('error', () => resolve({ status: 0, ms: performance.now() - t0, body: '' }));
-    req.end(data);
-  });
-}
 
 async function signIn(base: string, email: string): Promise<User> {
   const res = await fetch(`${base}/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password: 'cluster-demo' }) });
