@@ -4,9 +4,11 @@
  *
  * Days before (today − 2 days) carry no live held TEU (a hold ends at the latest at its departure's
  * cut-off) and change only through a stats_corridor_day delta of such a day, which gives
- * stats_settled_version a new token (migration 20261203T1600): a part remembered under a token is exact for
- * every snapshot that reads the same token. Only groupings whose rows each belong to one day (or one week)
- * are split: corridor × day, cluster × day, day, and the price index per day or week.
+ * stats_settled_version a new token (migration 20261203T1600), or a change to such a departure's own row,
+ * which does too (migration 20261203T1650): a part remembered under a token is exact for every snapshot that
+ * reads the same token. Only groupings whose rows each belong to one day (or one week) are split: corridor ×
+ * day, cluster × day, day, per departure, and the price index per day or week. A remembered row's JSON text
+ * is kept beside it (RowText), so a large answer serialises only its live rows.
  */
 
 const DAY_MS = 86_400_000;
@@ -84,4 +86,28 @@ export function mergeParts<R>(settled: R[], live: R[], rank: (r: R) => number): 
   while (i < settled.length) out[k++] = settled[i++]!;
   while (j < live.length) out[k++] = live[j++]!;
   return out;
+}
+
+/**
+ * The JSON text of rows kept in memory, made once per row (a row kept is never changed: the answers
+ * share it), and answers written with it.
+ */
+export class RowText {
+  private readonly text = new WeakMap<object, string>();
+
+  /** Makes the text of `rows` now (when they are put in memory). */
+  keep(rows: readonly object[]): void {
+    for (const r of rows) this.text.set(r, JSON.stringify(r));
+  }
+
+  /** `answer` exactly as JSON.stringify writes it, its `rows` from their kept text where there is one. */
+  answerJson(answer: { rows: readonly object[] }): string {
+    let out = '';
+    for (const [k, v] of Object.entries(answer)) {
+      if (v === undefined || typeof v === 'function') continue;
+      const text = k === 'rows' && Array.isArray(v) ? `[${v.map((r: object) => this.text.get(r) ?? JSON.stringify(r)).join(',')}]` : JSON.stringify(v);
+      out += `${out ? ',' : '{'}${JSON.stringify(k)}:${text}`;
+    }
+    return out ? `${out}}` : '{}';
+  }
 }

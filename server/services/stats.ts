@@ -3,7 +3,7 @@ import {
   clusterIdOf, corridorKnown, departuresAtRisk, groupedSlim, groupedSums, operatorKnown, settledState, totalSums, type GroupKey, type SettledState,
   type SlimGroup, type StatsFilter, type StatsScope,
 } from '../adapters/db/stats-read.ts';
-import { addDays, Lru, mergeParts, settledBefore } from '../core/stats-cache.ts';
+import { addDays, Lru, mergeParts, RowText, settledBefore } from '../core/stats-cache.ts';
 import { foldCorridorDays, rebuildRollups, verifyRollups, type RollupVerdict } from '../adapters/db/stats-repo.ts';
 import {
   accumulate, changeOf, emptySums, flattenRow, loadFactor, MAX_ROWS, metricsOf, previousRange, priceIndex, resolveRange, slimMetricsOf, toCsv,
@@ -60,6 +60,8 @@ const RANK: Partial<Record<GroupBy, (st: SettledState) => (r: UtilisationRow) =>
     return (r) => at.get(String(r.clusterCode)) ?? -1;
   },
   day: () => () => 0,
+  // per departure: ordered by departure time, so every settled row comes before every live one
+  departure: () => () => 0,
 };
 
 type Filters = { from?: string | undefined; to?: string | undefined; corridorId?: string | undefined; cluster?: string | undefined; mode?: 'rail' | 'barge' | undefined; operatorOrgId?: string | undefined };
@@ -87,6 +89,8 @@ const scopeName = (s: StatsScope) => s.kind;
 export class StatsService {
   /** The settled days' parts of answers (server/core/stats-cache.ts); null: off. */
   private readonly cache: Lru<unknown> | null;
+  /** The JSON text of the rows in `cache`. */
+  private readonly rowText = new RowText();
 
   constructor(private readonly db: Db, opts: { cache?: boolean } = {}) {
     this.cache = opts.cache === false ? null : new Lru(CACHE_ENTRIES, CACHE_ROWS);
@@ -141,6 +145,7 @@ export class StatsService {
         if (!settled) {
           settled = await this.utilisationPart(tx, scope, groupBy, filter.to === settledTo ? filter : { ...filter, to: settledTo }, now, detail);
           this.cache!.set(key, settled, settled.rows.length + 1);
+          this.rowText.keep(settled.rows);
         }
         if (filter.to < before) return settled;
         const live = await this.utilisationPart(tx, scope, groupBy, { ...filter, from: before }, now, detail);
@@ -157,6 +162,11 @@ export class StatsService {
       answer.network = this.metrics(await totalSums(this.db, { kind: 'network' }, { ...filter, operatorOrgId: undefined }, now));
     }
     return answer;
+  }
+
+  /** GET /api/stats/utilisation as JSON text: the rows kept in memory are written from their kept text. */
+  async utilisationJson(p: Principal, q: UtilisationQuery, now = new Date()): Promise<string> {
+    return this.rowText.answerJson(await this.utilisation(p, q, now));
   }
 
   /**

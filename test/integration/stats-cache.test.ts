@@ -23,6 +23,7 @@ describe('statistics: the settled days kept in memory', () => {
   let corridorCode = '';
   let clusterCode = '';
   let bookingId = '';
+  let departureId = '';
   const past = day(Date.now() - 5 * DAY);
 
   beforeAll(async () => {
@@ -36,6 +37,7 @@ describe('statistics: the settled days kept in memory', () => {
       capacityTeu: 200, capacityTonnes: 4000, listedTeu: 80, unitPriceCents: 41_000, corridorCode: 'DEDUI-ITBLQ-rail', cutoffInMs: 4 * DAY,
     });
     corridorId = d.corridorId;
+    departureId = d.departureId;
     const c = await env.db.selectFrom('corridors as c').innerJoin('clusters as o', 'o.id', 'c.from_cluster_id')
       .select(['c.code', 'o.code as cluster']).where('c.id', '=', corridorId).executeTakeFirstOrThrow();
     corridorCode = c.code;
@@ -63,6 +65,8 @@ describe('statistics: the settled days kept in memory', () => {
     `/api/stats/utilisation?groupBy=cluster-day&from=${from}&to=${to}&cluster=${clusterCode}`,
     `/api/stats/utilisation?groupBy=day&from=${from}&to=${to}&mode=rail`,
     `/api/stats/utilisation?groupBy=day&from=${from}&to=${past}`,
+    `/api/stats/utilisation?groupBy=departure&from=${from}&to=${to}`,
+    `/api/stats/utilisation?groupBy=departure&from=${from}&to=${to}&corridorId=${corridorId}&detail=full`,
     `/api/stats/price-index?from=${from}&to=${to}&bucket=day`,
     `/api/stats/price-index?from=${from}&to=${to}&bucket=week&cluster=${clusterCode}`,
   ];
@@ -93,6 +97,21 @@ describe('statistics: the settled days kept in memory', () => {
     expect(pastRow(after).bookedTeu).toBe(pastRow(before).bookedTeu - 10);
     expect(after.totals.cancellations).toBe(before.totals.cancellations + 1);
     for (const url of shapes()) await both(url);
+  });
+
+  it("a change to a departure of the settled past (its minimum load, asset, status) shows in the next per-departure answer", async () => {
+    const url = `/api/stats/utilisation?groupBy=departure&from=${from}&to=${to}&corridorId=${corridorId}`;
+    const row = (a: { rows: { departureId: string; minLoadTeu: number; assetName: string }[] }) => a.rows.find((r) => r.departureId === departureId)!;
+    const before = await both(url);
+    await both(url); // from memory
+    const hits = on.ctx.services.stats.cacheCounts()!.hits;
+    await sql`update departures set min_load_teu = min_load_teu + 3, asset_name = 'Renamed after departure' where id = ${departureId}`.execute(env.db);
+    const after = await both(url);
+    expect(on.ctx.services.stats.cacheCounts()!.hits).toBe(hits); // a new token: read again, not from memory
+    expect(row(after).minLoadTeu).toBe(row(before).minLoadTeu + 3);
+    expect(row(after).assetName).toBe('Renamed after departure');
+    await both(url);
+    expect(on.ctx.services.stats.cacheCounts()!.hits).toBe(hits + 1);
   });
 
   it('a rebuilt rollup shows in the next answer', async () => {

@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { addDays, Lru, mergeParts, settledBefore } from '../../server/core/stats-cache.ts';
+import { addDays, Lru, mergeParts, RowText, settledBefore } from '../../server/core/stats-cache.ts';
 
 describe('stats cache: the settled days (server/core/stats-cache.ts)', () => {
   it('settled: before two days before the earlier of the caller\'s and the database\'s UTC day; weeks from their Monday', () => {
@@ -50,5 +51,27 @@ describe('stats cache: bounded by weight', () => {
     expect([c.get('b'), c.get('c')]).toEqual(['b2', 'c']);
     c.set('e', 'e', 1); // 101: the least recently used (b) goes
     expect([c.get('b'), c.get('c'), c.get('e')]).toEqual([undefined, 'c', 'e']);
+  });
+});
+
+describe('stats cache: answers written from the rows\' kept text', () => {
+  const value = fc.oneof(fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.string(), fc.constant(null), fc.boolean(), fc.constant(undefined));
+  const row = fc.dictionary(fc.string(), value);
+  it('writes exactly what JSON.stringify writes, whichever rows are kept', () => {
+    fc.assert(
+      fc.property(fc.array(row, { maxLength: 8 }), fc.array(fc.boolean(), { maxLength: 8 }), fc.dictionary(fc.string().filter((k) => k !== 'rows'), value, { maxKeys: 4 }), (rows, kept, head) => {
+        const t = new RowText();
+        t.keep(rows.filter((_, i) => kept[i]));
+        const answer = { ...head, rows, totals: { n: rows.length } };
+        expect(t.answerJson(answer)).toBe(JSON.stringify(answer));
+      }),
+    );
+  });
+  it('uses the text made when the row was kept', () => {
+    const t = new RowText();
+    const r = { a: 1 };
+    t.keep([r]);
+    r.a = 2; // a kept row is never changed in the product; here it shows which text is written
+    expect(t.answerJson({ rows: [r, { a: 3 }] })).toBe('{"rows":[{"a":1},{"a":3}]}');
   });
 });

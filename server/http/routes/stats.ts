@@ -68,7 +68,8 @@ export const statsRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async (a
     async (req, reply) => {
       // the CSV always has every figure per row
       if (wantsCsv(req)) return sendCsv(reply, stats.utilisationCsv(await stats.utilisation(principalOf(req), { ...req.query, detail: 'full' })));
-      return reply.send(await stats.utilisation(principalOf(req), req.query));
+      // JSON text made by the service: the rows it keeps in memory are written from their kept text
+      return reply.type('application/json; charset=utf-8').send(await stats.utilisationJson(principalOf(req), req.query));
     },
   );
 
