@@ -11,6 +11,8 @@ import * as m20261203T1400 from './20261203T1400_stats_corridor_day.ts';
 import * as m20261203T1500 from './20261203T1500_itineraries.ts';
 import * as m20261203T1600 from './20261203T1600_stats_settled_version.ts';
 import * as m20261203T1650 from './20261203T1650_stats_settled_departures.ts';
+import * as m20261203T1700 from './20261203T1700_pooling.ts';
+import * as m20261203T1800 from './20261203T1800_optimisations.ts';
 
 /** Every migration, by its sortable name. A test checks that each file in this folder is listed. */
 export const migrations: Record<string, Migration> = {
@@ -26,4 +28,6 @@ export const migrations: Record<string, Migration> = {
   '20261203T1500_itineraries': m20261203T1500,
   '20261203T1600_stats_settled_version': m20261203T1600,
   '20261203T1650_stats_settled_departures': m20261203T1650,
+  '20261203T1700_pooling': m20261203T1700,
+  '20261203T1800_optimisations': m20261203T1800,
 };

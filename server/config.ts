@@ -71,6 +71,10 @@ export interface Config {
    * dropped whenever such a day changes, migration 20261203T1600). STATS_CACHE=0: every day read per request.
    */
   statsCache: boolean;
+  /** Solver time of one optimisation of the pool, seconds (OPTIMISER_TIME_LIMIT_SEC, 1..300). */
+  optimiserTimeLimitSec: number;
+  /** CO2e price of the optimiser's objective, cents per tonne (CO2_PRICE_EUR_PER_TONNE × 100; default €80, EU ETS range). */
+  co2PriceCentsPerTonne: number;
 }
 
 function int(name: string, def: number): number {
@@ -147,6 +151,8 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     socketHandshakesPerMinute: int('SOCKET_HANDSHAKES_PER_MINUTE', 60),
     statsPushMs: Math.max(100, int('STATS_PUSH_MS', 2000)),
     statsCache: env.STATS_CACHE !== '0',
+    optimiserTimeLimitSec: Math.min(300, Math.max(1, int('OPTIMISER_TIME_LIMIT_SEC', 5))),
+    co2PriceCentsPerTonne: int('CO2_PRICE_EUR_PER_TONNE', 80) * 100,
   };
   return { ...cfg, ...overrides };
 }

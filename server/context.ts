@@ -16,6 +16,9 @@ import { NetworkService } from './services/network.ts';
 import { StatsService } from './services/stats.ts';
 import { ItinerariesService } from './services/itineraries.ts';
 import { RouteSearchService } from './services/routes.ts';
+import { OperatingCostsService, ShipmentsService } from './services/shipments.ts';
+import { OptimiserService } from './services/optimiser.ts';
+import { ProposalsService } from './services/proposals.ts';
 
 /** Everything a process needs to serve requests or run jobs. Built the same way by server, worker and CLI. */
 export interface Context {
@@ -44,6 +47,14 @@ export interface Services {
   itineraries: ItinerariesService;
   /** Route search over an in-memory timetable: started (loaded, refreshed) by servers only; elsewhere it loads on first use. */
   routes: RouteSearchService;
+  /** The pool: forwarders' shipment requests. */
+  shipments: ShipmentsService;
+  /** Operators' operating costs and minimum loads of departures. */
+  operatingCosts: OperatingCostsService;
+  /** Runs of the pool's re-optimisation (the `pool.optimise` job runs them). */
+  optimiser: OptimiserService;
+  /** The plans' proposals, accepted or declined by the forwarders and operators concerned. */
+  proposals: ProposalsService;
 }
 
 export interface ServiceHooks {
@@ -67,6 +78,13 @@ export function createContext(cfg: Config, events: (redis: Redis) => EventSink, 
     softCloseWindowMs: cfg.softCloseWindowMs,
     softCloseExtendMs: cfg.softCloseExtendMs,
   });
+  const itineraries = new ItinerariesService(db, cache, sink, queues, { holdTtlMs: cfg.holdTtlMs, holdMaxSharePct: cfg.holdMaxSharePct });
+  // a change to the pool asks for an optimisation 30 s later (debounced: one delayed job, removed once it ran)
+  const onPoolChange = () => {
+    void queues
+      .add('pool.schedule', { trigger: 'pool' }, { jobId: 'pool.schedule-pool', delay: 30_000, removeOnComplete: true, removeOnFail: true })
+      .catch(() => {});
+  };
   const services: Services = {
     auth: new AuthService(db, { sessionTtlMs: cfg.sessionTtlMs, principalCacheMs: cfg.principalCacheMs }, (room) => hooks.onRevoke?.(room)),
     network: new NetworkService(db),
@@ -77,8 +95,12 @@ export function createContext(cfg: Config, events: (redis: Redis) => EventSink, 
     ledger: new LedgerService(db, cfg, hooks.ledger),
     auctions,
     stats: new StatsService(db, { cache: cfg.statsCache }),
-    itineraries: new ItinerariesService(db, cache, sink, queues, { holdTtlMs: cfg.holdTtlMs, holdMaxSharePct: cfg.holdMaxSharePct }),
+    itineraries,
     routes: new RouteSearchService(db),
+    shipments: new ShipmentsService(db, { onPoolChange }),
+    operatingCosts: new OperatingCostsService(db, { onPoolChange }),
+    optimiser: new OptimiserService(db, sink, queues, { timeLimitSec: cfg.optimiserTimeLimitSec, co2PriceCentsPerTonne: cfg.co2PriceCentsPerTonne }),
+    proposals: new ProposalsService(db, itineraries, cache, sink),
   };
   return {
     cfg,

@@ -4,6 +4,10 @@ import type { Context } from '../server/context.ts';
 import { rollDepartures } from '../server/services/timetable.ts';
 import { drainOutbox } from '../server/adapters/db/outbox.ts';
 import { purgeIdempotencyKeys } from '../server/adapters/db/idempotency.ts';
+import { ThreadSolver } from '../server/adapters/solver/solve-thread.ts';
+
+/** The optimiser's solver: HiGHS in a worker thread of this process (started on the first solve). */
+let solver: ThreadSolver | undefined;
 
 export type Handler<N extends JobName> = (data: JobDataMap[N], ctx: Context, job: Job) => Promise<unknown>;
 export type HandlerMap = { [N in JobName]: Handler<N> };
@@ -37,6 +41,9 @@ export const handlers: HandlerMap = {
   'settlement.sweep': async (_data, ctx) => ctx.services.ledger.sweep(),
   'idempotency.purge': async (_data, ctx) => purgeIdempotencyKeys(ctx.db),
   'stats.fold': async (_data, ctx) => ({ folded: await ctx.services.stats.fold() }),
+  // LeaseBusy (another optimisation is solving) is thrown: the job is retried with backoff
+  'pool.optimise': async (data, ctx) => ctx.services.optimiser.run(data.optimisationId, (solver ??= new ThreadSolver())),
+  'pool.schedule': async (data, ctx) => ({ optimisationId: await ctx.services.optimiser.requestAutomatic(data.trigger) }),
 };
 
 /** Start-up check: every registered job name has exactly one handler and no handler is unknown. */

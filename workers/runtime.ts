@@ -108,4 +108,6 @@ async function ensureSchedules(queues: Context['queues']): Promise<void> {
   // Statistics: the corridor × day deltas the writes appended, folded into their rollup (readers add the
   // pending ones, so this keeps reads short; it is not what keeps them exact).
   await queues.get('maintenance').upsertJobScheduler('stats-fold', { every: 2000 }, { name: 'stats.fold', data: {} });
+  // The pool: an optimisation every 15 minutes (none while one is queued or solving).
+  await queues.get('maintenance').upsertJobScheduler('pool-schedule', { every: 15 * 60_000 }, { name: 'pool.schedule', data: { trigger: 'schedule' } });
 }

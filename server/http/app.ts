@@ -32,6 +32,8 @@ import { auctionRoutes } from './routes/auctions.ts';
 import { statsRoutes } from './routes/stats.ts';
 import { itineraryRoutes } from './routes/itineraries.ts';
 import { routeSearchRoutes } from './routes/routes.ts';
+import { shipmentRoutes } from './routes/shipments.ts';
+import { optimisationRoutes } from './routes/optimisations.ts';
 
 const trustHops = (hops: number) => (_addr: string, i: number) => i < hops;
 
@@ -125,6 +127,8 @@ export async function build(cfg: Config, opts: BuildOptions = {}): Promise<App> 
   await app.register(statsRoutes, { ctx });
   await app.register(itineraryRoutes, { ctx });
   await app.register(routeSearchRoutes, { ctx });
+  await app.register(shipmentRoutes, { ctx });
+  await app.register(optimisationRoutes, { ctx });
   if (opts.extend) await opts.extend(app, ctx);
 
   if (fs.existsSync(cfg.clientDir)) {

@@ -435,3 +435,82 @@ export const services: WeeklyService[] = [
     listedTeu: 40, unitPriceCents: 15_000,
   }),
 ];
+
+// ----- Pooling (issue 13) -----
+
+/** Operating costs of one run of a service (EUR cents). */
+export interface OperatingCost {
+  fixedCostCents: number;
+  variableCostCentsPerTeu: number;
+}
+
+const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v));
+
+/**
+ * Demo operating costs of a run, by mode, distance and vessel size — ASSUMPTIONS for the demo, rounded to whole euros,
+ * in the range of published European intermodal cost models (traction, path charges, crew, wagons / vessel, fuel):
+ * - rail (a block train run): fixed €9,000 + €5.50 per route km, kept within €9,000–16,000; per TEU carried
+ *   (terminal lifts, wagon wear, energy of the extra weight) €25 + €10 per 1,000 km, at most €40;
+ * - barge (a container barge voyage): fixed €4,000 + €6.50 per waterway km + €5 per TEU slot of the vessel, kept
+ *   within €5,000–9,000; per TEU carried (handling on board, fuel of the extra draught) €15 + €16 per 1,000 km, at most €25.
+ * Every demo departure gets its service's figures (migration 20261203T1700 copies them onto new departures).
+ */
+export function operatingCostOf(mode: CorridorMode, distanceKm: number, capacityTeu: number): OperatingCost {
+  const eur = (v: number) => Math.round(v) * 100;
+  if (mode === 'rail') {
+    return { fixedCostCents: eur(clamp(9_000 + 5.5 * distanceKm, 9_000, 16_000)), variableCostCentsPerTeu: eur(Math.min(40, 25 + (10 * distanceKm) / 1000)) };
+  }
+  return {
+    fixedCostCents: eur(clamp(4_000 + 6.5 * distanceKm + 5 * capacityTeu, 5_000, 9_000)),
+    variableCostCentsPerTeu: eur(Math.min(25, 15 + (16 * distanceKm) / 1000)),
+  };
+}
+
+/** The operating costs of every demo service, by service code. */
+export function serviceOperatingCosts(): { code: string; fixedCostCents: number; variableCostCentsPerTeu: number }[] {
+  const byCode = new Map(corridors.map((c) => [c.code, c]));
+  return services.map((s) => {
+    const c = byCode.get(s.corridorCode)!;
+    return { code: s.code, ...operatingCostOf(c.mode, c.distanceKm, s.capacityTeu) };
+  });
+}
+
+/** A demo shipment request in the pool; times are relative to the moment of seeding. */
+export interface SeedShipment {
+  /** The forwarder's reference: with the forwarder, the natural key (seeding twice adds nothing). */
+  reference: string;
+  forwarderSlug: string;
+  from: string;
+  to: string;
+  teu: number;
+  tonnes: number;
+  /** Ready this many hours after the seed (rounded down to the hour). */
+  readyInHours: number;
+  /** deliverBy = readyAt + this many days. */
+  windowDays: number;
+  maxTotalEur: number;
+  modes: CorridorMode[];
+  consolidate: boolean;
+}
+
+/**
+ * The demo pool: small shipments of several forwarders on the same pairs and overlapping windows — each alone would
+ * ride a nearly empty train or barge; pooled, a few departures carry them all (and the rest may be cancelled or
+ * merged). The maximum prices leave room above the fixed listing prices (× TEU, plus transfer handling).
+ */
+export const demoPool: SeedShipment[] = [
+  // Duisburg → Bologna (rail, €940–980 per TEU): three forwarders within the same week
+  { reference: 'DEMO-POOL-1', forwarderSlug: 'forwarder1', from: 'DEDUI', to: 'ITBLQ', teu: 6, tonnes: 96, readyInHours: 24, windowDays: 5, maxTotalEur: 7_500, modes: ['rail'], consolidate: true },
+  { reference: 'DEMO-POOL-2', forwarderSlug: 'forwarder2', from: 'DEDUI', to: 'ITBLQ', teu: 10, tonnes: 170, readyInHours: 30, windowDays: 6, maxTotalEur: 11_000, modes: ['rail', 'barge'], consolidate: true },
+  { reference: 'DEMO-POOL-3', forwarderSlug: 'forwarder3', from: 'DEDUI', to: 'ITBLQ', teu: 4, tonnes: 52, readyInHours: 48, windowDays: 5, maxTotalEur: 5_000, modes: ['rail'], consolidate: true },
+  // London → Bologna: three legs (Channel Tunnel, Dourges → Duisburg, Gotthard)
+  { reference: 'DEMO-POOL-4', forwarderSlug: 'forwarder4', from: 'GBLHR', to: 'ITBLQ', teu: 3, tonnes: 42, readyInHours: 24, windowDays: 8, maxTotalEur: 8_000, modes: ['rail'], consolidate: true },
+  // Dourges → Zaragoza (rail, €1,050 per TEU); one of them not to be consolidated with others' cargo
+  { reference: 'DEMO-POOL-5', forwarderSlug: 'forwarder1', from: 'FRLIL', to: 'ESZAZ', teu: 8, tonnes: 140, readyInHours: 24, windowDays: 7, maxTotalEur: 10_000, modes: ['rail'], consolidate: true },
+  { reference: 'DEMO-POOL-6', forwarderSlug: 'forwarder2', from: 'FRLIL', to: 'ESZAZ', teu: 5, tonnes: 80, readyInHours: 36, windowDays: 7, maxTotalEur: 6_500, modes: ['rail'], consolidate: false },
+  // Rotterdam → Duisburg (barge €175–190 per TEU, rail €460)
+  { reference: 'DEMO-POOL-7', forwarderSlug: 'forwarder3', from: 'NLRTM', to: 'DEDUI', teu: 24, tonnes: 290, readyInHours: 12, windowDays: 4, maxTotalEur: 5_500, modes: ['barge'], consolidate: true },
+  { reference: 'DEMO-POOL-8', forwarderSlug: 'forwarder4', from: 'NLRTM', to: 'DEDUI', teu: 16, tonnes: 190, readyInHours: 18, windowDays: 4, maxTotalEur: 4_000, modes: ['rail', 'barge'], consolidate: true },
+  // Duisburg → Basel up the Rhine (barge, €320 per TEU)
+  { reference: 'DEMO-POOL-9', forwarderSlug: 'forwarder1', from: 'DEDUI', to: 'CHBSL', teu: 12, tonnes: 140, readyInHours: 24, windowDays: 10, maxTotalEur: 4_500, modes: ['barge'], consolidate: true },
+];

@@ -1,8 +1,10 @@
 import type { Db } from '../adapters/db/db.ts';
+import { seedOperatingCosts } from '../adapters/db/departures-repo.ts';
+import { insertDemoShipments } from '../adapters/db/shipments-repo.ts';
 import { insertSeedUsers, organisationCount, upsertClusters, upsertCorridors, upsertOrganisations, upsertServices, userEmails } from '../adapters/db/seed-repo.ts';
 import { hashPassword } from '../services/passwords.ts';
 import { rollDepartures } from '../services/timetable.ts';
-import { clusters, corridors, DEMO_PASSWORD, demoUsers, organisations, services } from './network.ts';
+import { clusters, corridors, DEMO_PASSWORD, demoPool, demoUsers, organisations, serviceOperatingCosts, services } from './network.ts';
 
 export type Progress = (step: string, done: number, total: number) => void;
 
@@ -13,11 +15,12 @@ export async function isEmpty(db: Db): Promise<boolean> {
 
 /**
  * Seeds the demo network: clusters, corridors, organisations, demo users (password `cluster-demo`),
- * weekly services and two weeks of departures with fixed-price listings. Idempotent: every row is keyed
- * by its natural key (code, slug, e-mail, service+time) and a second run changes nothing.
+ * weekly services with their operating costs and two weeks of departures with fixed-price listings (each
+ * with its service's operating costs), and the demo pool of shipment requests. Idempotent: every row is keyed
+ * by its natural key (code, slug, e-mail, service+time, forwarder+reference) and a second run changes nothing.
  */
 export async function seedDemo(db: Db, now: Date, progress: Progress = () => {}, days = 14) {
-  const steps = 6;
+  const steps = 7;
   progress('clusters', 0, steps);
   const clusterIds = await upsertClusters(
     db,
@@ -60,9 +63,15 @@ export async function seedDemo(db: Db, now: Date, progress: Progress = () => {},
       })),
   );
 
+  // before the departures: a new departure of a service takes the service's operating costs (a trigger)
+  const costed = await seedOperatingCosts(db, serviceOperatingCosts());
+
   progress('departures', 5, steps);
   const rolled = await rollDepartures(db, now, days);
-  progress('done', 6, steps);
+
+  progress('pool', 6, steps);
+  const pooled = await seedDemoPool(db, now, clusterIds, orgIds);
+  progress('done', 7, steps);
   return {
     clusters: clusters.length,
     corridors: corridors.length,
@@ -71,5 +80,22 @@ export async function seedDemo(db: Db, now: Date, progress: Progress = () => {},
     services: services.length,
     departuresCreated: rolled.created,
     listingsCreated: rolled.listings,
+    departuresCosted: costed,
+    shipmentsPooled: pooled,
   };
+}
+
+const HOUR_MS = 3_600_000;
+
+/** The demo pool (network.ts demoPool), its times counted from `now` rounded down to the hour; those present are skipped. */
+async function seedDemoPool(db: Db, now: Date, clusterIds: Map<string, string>, orgIds: Map<string, string>): Promise<number> {
+  const hour = Math.floor(now.getTime() / HOUR_MS) * HOUR_MS;
+  return insertDemoShipments(db, demoPool.map((s) => {
+    const readyAt = new Date(hour + s.readyInHours * HOUR_MS);
+    return {
+      forwarderOrgId: orgIds.get(s.forwarderSlug)!, fromClusterId: clusterIds.get(s.from)!, toClusterId: clusterIds.get(s.to)!, teu: s.teu, tonnes: s.tonnes,
+      readyAt, deliverBy: new Date(readyAt.getTime() + s.windowDays * 24 * HOUR_MS), maxTotalCents: s.maxTotalEur * 100,
+      modes: (['rail', 'barge'] as const).filter((m) => s.modes.includes(m)), consolidate: s.consolidate, reference: s.reference,
+    };
+  }));
 }

@@ -64,7 +64,10 @@ type Resource =
   | 'new f1.apikey' | 'new f2.apikey'
   | 'f1.itinerary' | 'f2.itinerary'
   | 'new f1.itinerary' | 'new f2.itinerary'
-  | 'new f1.booked-itinerary' | 'new f2.booked-itinerary';
+  | 'new f1.booked-itinerary' | 'new f2.booked-itinerary'
+  | 'f1.shipment' | 'f2.shipment'
+  | 'new f1.shipment' | 'new f2.shipment'
+  | 'new op1.departure' | 'new op2.departure';
 
 /** Expected status per actor, in the order of ACTORS: anon, f1, f2, op1, op2, sched, admin. */
 type Cells = readonly [number, number, number, number, number, number, number];
@@ -171,12 +174,46 @@ const MATRIX: readonly Row[] = [
   ['DELETE /api/itineraries/:id',                'new f1.booked-itinerary', [401, 200, 404, 403, 403, 403, 403]], // booked: cancelled with fees
   ['DELETE /api/itineraries/:id',                'new f2.booked-itinerary', [401, 404, 200, 403, 403, 403, 403]],
   ['DELETE /api/itineraries/:id',                'missing',           [401, 404, 404, 403, 403, 403, 403]],
+
+  // the pool (issue 13): forwarders pool shipments; the platform reads every one (support) but does not trade
+  ['POST /api/shipments',                        '-',                 [401, 201, 201, 403, 403, 403, 403]],
+  ['GET /api/shipments',                         '-',                 [401, 200, 200, 403, 403, 403, 200]],
+  ['GET /api/shipments/:id',                     'f1.shipment',       [401, 200, 404, 403, 403, 403, 200]],
+  ['GET /api/shipments/:id',                     'f2.shipment',       [401, 404, 200, 403, 403, 403, 200]],
+  ['GET /api/shipments/:id',                     'missing',           [401, 404, 404, 403, 403, 403, 404]],
+  ['PATCH /api/shipments/:id',                   'new f1.shipment',   [401, 200, 404, 403, 403, 403, 403]],
+  ['PATCH /api/shipments/:id',                   'new f2.shipment',   [401, 404, 200, 403, 403, 403, 403]],
+  ['PATCH /api/shipments/:id',                   'missing',           [401, 404, 404, 403, 403, 403, 403]],
+  ['DELETE /api/shipments/:id',                  'new f1.shipment',   [401, 200, 404, 403, 403, 403, 403]], // withdrawn
+  ['DELETE /api/shipments/:id',                  'new f2.shipment',   [401, 404, 200, 403, 403, 403, 403]],
+  ['DELETE /api/shipments/:id',                  'missing',           [401, 404, 404, 403, 403, 403, 403]],
+  // operating costs are the operator's commercial figures: another operator gets 404 (unlike the public departure)
+  ['GET /api/departures/:id/operating-costs',    'op1.departure',     [401, 403, 403, 200, 404, 403, 200]],
+  ['GET /api/departures/:id/operating-costs',    'op2.departure',     [401, 403, 403, 404, 200, 403, 200]],
+  ['GET /api/departures/:id/operating-costs',    'missing',           [401, 403, 403, 404, 404, 403, 404]],
+  ['PUT /api/departures/:id/operating-costs',    'new op1.departure', [401, 403, 403, 200, 404, 403, 200]],
+  ['PUT /api/departures/:id/operating-costs',    'new op2.departure', [401, 403, 403, 404, 200, 403, 200]],
+  ['PUT /api/departures/:id/operating-costs',    'missing',           [401, 403, 403, 404, 404, 403, 404]],
+  // the optimiser (issue 13): schedulers (and the platform) run it; operators read the runs (their proposals are theirs);
+  // proposals are accepted / declined by the forwarder or operator they are addressed to (others: 404, so ids do not leak;
+  // covered with real proposals in optimiser.test.ts)
+  ['POST /api/optimisations',                    '-',                 [401, 403, 403, 403, 403, 202, 202]],
+  ['GET /api/optimisations',                     '-',                 [401, 403, 403, 200, 200, 200, 200]],
+  ['GET /api/optimisations/:id',                 'missing',           [401, 403, 403, 404, 404, 404, 404]],
+  ['GET /api/proposals',                         '-',                 [401, 200, 200, 200, 200, 200, 200]],
+  ['POST /api/proposals/:id/accept',             'missing',           [401, 404, 404, 404, 404, 403, 403]],
+  ['POST /api/proposals/:id/decline',            'missing',           [401, 404, 404, 404, 404, 403, 403]],
 ];
 
 const DAY = 86_400_000;
 const PRICE = { op1: 123_457, op2: 98_761 } as const; // unit prices of the fixed listings
 const BOOKED_TEU = { f1: 2, f2: 3 } as const; // the fixture bookings: totals 246 914 and 296 283
 const BID = { f1: 61_111, f2: 72_223 } as const; // every sealed bid of a forwarder uses its own price
+/** A valid shipment request (Duisburg → Bologna, ready tomorrow, a week to deliver). */
+const shipmentBody = (o: Record<string, unknown> = {}) => ({
+  from: 'DEDUI', to: 'ITBLQ', teu: 2, tonnes: 30, readyAt: new Date(Date.now() + DAY).toISOString(), deliverBy: new Date(Date.now() + 8 * DAY).toISOString(),
+  maxTotalCents: 400_000, ...o,
+});
 
 describe('access matrix: every route × actor × tenant resource', () => {
   let env: TestEnv;
@@ -194,6 +231,8 @@ describe('access matrix: every route × actor × tenant resource', () => {
   };
   const hold = (f: 'f1' | 'f2', listingId: string, teu = 1) =>
     ok(S[f], { method: 'POST', url: '/api/holds', payload: { listingId, teu, tonnes: 10 * teu } }, 201) as Promise<{ id: string }>;
+  const shipment = (f: 'f1' | 'f2', reference = `SHIP-${f}`) =>
+    ok(S[f], { method: 'POST', url: '/api/shipments', payload: shipmentBody({ reference }) }, 201) as Promise<{ id: string }>;
   const itinerary = (f: 'f1' | 'f2', listingId: string) =>
     ok(S[f], { method: 'POST', url: '/api/itineraries', payload: { legs: [{ listingId }], teu: 1, tonnes: 10 } }, 201) as Promise<{ id: string }>;
 
@@ -240,12 +279,13 @@ describe('access matrix: every route × actor × tenant resource', () => {
       R[`${f}.bid2`] = (await ok(S[f], { method: 'POST', url: `/api/listings/${R['op2.sealed']}/bids`, payload: { teu: 5, unitPriceCents: BID[f] } }, 201)).id;
       R[`${f}.apikey`] = (await ok(S[f], { method: 'POST', url: '/api/api-keys', payload: { name: `matrix ${f}` } }, 201)).id;
       R[`${f}.itinerary`] = (await itinerary(f, R[`${op}.fixed`]!)).id;
+      R[`${f}.shipment`] = (await shipment(f)).id;
     }
     for (const f of ['f1', 'f2'] as const) {
       secret[f] = {
-        ids: [R[`${f}.booking`]!, R[`${f}.invoice`]!, R[`${f}.hold`]!, R[`${f}.bid1`]!, R[`${f}.bid2`]!, R[`${f}.apikey`]!, R[`${f}.itinerary`]!, S[f].me.org.id],
+        ids: [R[`${f}.booking`]!, R[`${f}.invoice`]!, R[`${f}.hold`]!, R[`${f}.bid1`]!, R[`${f}.bid2`]!, R[`${f}.apikey`]!, R[`${f}.itinerary`]!, R[`${f}.shipment`]!, S[f].me.org.id],
         numbers: [BOOKED_TEU[f] * PRICE[f === 'f1' ? 'op1' : 'op2'], BID[f]],
-        texts: [R[`${f}.invoiceNumber`]!, `PO-${f}`],
+        texts: [R[`${f}.invoiceNumber`]!, `PO-${f}`, `SHIP-${f}`],
       };
     }
   });
@@ -256,7 +296,7 @@ describe('access matrix: every route × actor × tenant resource', () => {
 
   /** A fresh resource for one cell (mutating routes), with a check that a denied request left it alone. */
   async function fresh(res: Resource, actor: Actor): Promise<{ id?: string; session?: Session | null; intact?: () => Promise<boolean> }> {
-    const m = /^new (f1|f2|op1|op2)\.(hold|booking|listing|apikey|itinerary|booked-itinerary)$/.exec(res);
+    const m = /^new (f1|f2|op1|op2)\.(hold|booking|listing|apikey|itinerary|booked-itinerary|shipment|departure)$/.exec(res);
     if (res === 'new session') {
       if (actor === 'anon') return { session: null };
       const s = await signIn(built.app, EMAIL[actor]);
@@ -282,6 +322,14 @@ describe('access matrix: every route × actor × tenant resource', () => {
         if (booked) await ok(S[owner], { method: 'POST', url: `/api/itineraries/${id}/confirm`, payload: {} }, 201);
         return { id, intact: async () => (await env.db.selectFrom('itineraries').select('status').where('id', '=', id).executeTakeFirstOrThrow()).status === (booked ? 'confirmed' : 'held') };
       }
+      case 'shipment': {
+        const { id } = await shipment(owner as 'f1' | 'f2', `cell ${actor}`);
+        return { id, intact: async () => (await env.db.selectFrom('shipments').select(['status', 'version']).where('id', '=', id).executeTakeFirstOrThrow()).version === 1 };
+      }
+      case 'departure': {
+        const { id } = await ok(S[owner], { method: 'POST', url: '/api/departures', payload: departureBody(`Matrix costs ${actor}`) }, 201);
+        return { id, intact: async () => (await env.db.selectFrom('departures').select('fixed_cost_cents').where('id', '=', id).executeTakeFirstOrThrow()).fixed_cost_cents === null };
+      }
       case 'listing': {
         const { id } = await ok(S[owner], { method: 'POST', url: '/api/listings', payload: { departureId: R[`${owner}.departure`], format: 'fixed', teu: 1, unitPriceCents: 5_000 } }, 201);
         return { id, intact: async () => (await env.db.selectFrom('listings').select('status').where('id', '=', id).executeTakeFirstOrThrow()).status === 'open' };
@@ -291,6 +339,15 @@ describe('access matrix: every route × actor × tenant resource', () => {
         return { id, intact: async () => (await env.db.selectFrom('api_keys').select('revoked_at').where('id', '=', id).executeTakeFirstOrThrow()).revoked_at === null };
       }
     }
+  }
+
+  /** A new departure's body (on the third corridor, in six days, 10 TEU). */
+  function departureBody(assetName: string) {
+    const t = Date.now();
+    return {
+      corridorId, cutoffAt: new Date(t + 6 * DAY).toISOString(), departsAt: new Date(t + 6 * DAY + 3_600_000).toISOString(),
+      arrivesAt: new Date(t + 7 * DAY).toISOString(), capacityTeu: 10, capacityTonnes: 200, assetName,
+    };
   }
 
   /** The request of one cell: method and path from the route, the resource id in the path or the body. */
@@ -304,13 +361,13 @@ describe('access matrix: every route × actor × tenant resource', () => {
       case 'POST /api/api-keys':
         return { method, url, payload: { name: `matrix ${actor}` } };
       case 'POST /api/departures':
-        return {
-          method, url,
-          payload: {
-            corridorId, cutoffAt: new Date(t + 6 * DAY).toISOString(), departsAt: new Date(t + 6 * DAY + 3_600_000).toISOString(),
-            arrivesAt: new Date(t + 7 * DAY).toISOString(), capacityTeu: 10, capacityTonnes: 200, assetName: `Matrix cell ${actor}`,
-          },
-        };
+        return { method, url, payload: departureBody(`Matrix cell ${actor}`) };
+      case 'POST /api/shipments':
+        return { method, url, payload: shipmentBody({ reference: `cell ${actor}` }) };
+      case 'PATCH /api/shipments/:id':
+        return { method, url, payload: { teu: 3, tonnes: 45, expectVersion: 1 } };
+      case 'PUT /api/departures/:id/operating-costs':
+        return { method, url, payload: { fixedCostCents: 1_200_000, variableCostCentsPerTeu: 3_000, minLoadTeu: 4 } };
       case 'POST /api/listings':
         return { method, url, payload: { departureId: id, format: 'fixed', teu: 1, unitPriceCents: 5_000 } };
       case 'POST /api/holds':
@@ -401,7 +458,7 @@ describe('access matrix: every route × actor × tenant resource', () => {
       '/api/holds', '/api/bookings', '/api/invoices', '/api/invoices.csv', '/api/ledger/balance', '/api/ledger/transfers?limit=1000',
       `/api/listings/${R['op1.sealed']}/bids`, `/api/listings/${R['op2.sealed']}/bids`,
       `/api/listings/${R['op1.sealed']}`, `/api/listings/${R['op2.sealed']}`, `/api/departures/${R['op1.departure']}`, `/api/departures/${R['op2.departure']}`,
-      `/api/bookings/${R['f1.booking']}/cancellation`, '/api/api-keys', '/api/itineraries',
+      `/api/bookings/${R['f1.booking']}/cancellation`, '/api/api-keys', '/api/itineraries', '/api/shipments',
     ];
 
     it("no list or detail a forwarder can read contains the other forwarder's ids, invoice numbers, references or amounts", async () => {

@@ -243,6 +243,11 @@ describe('hostile HTTP input, generated from the OpenAPI document', () => {
     if (op.key === 'POST /api/listings') return { departureId: ids.op2DepartureId, format: 'fixed', teu: 1, unitPriceCents: 100 };
     // a one-leg itinerary on a listing that does not exist: valid in shape, refused on its merits (404 with legIndex)
     if (op.key === 'POST /api/itineraries') return { legs: [{ listingId: MISSING_UUID }], teu: 1, tonnes: 1 };
+    // a shipment between two codes that are no clusters of the network: valid in shape, refused on its merits (400)
+    if (op.key === 'POST /api/shipments') {
+      const t = Date.now();
+      return { from: 'ZZZZZ', to: 'ZZZZY', teu: 1, tonnes: 1, readyAt: new Date(t + 86_400_000).toISOString(), deliverBy: new Date(t + 3 * 86_400_000).toISOString(), maxTotalCents: 1 };
+    }
     const out: Record<string, unknown> = {};
     const future = new Date(Date.now() + 2 * 86_400_000).toISOString();
     for (const name of op.body.required ?? []) {

@@ -1,4 +1,4 @@
-// npm run bench [-- --json FILE] [--only holds,bids,fanout,watched,settlement,routes,stats] [--quick] [--profile DIR] [--watchers-normal]
+// npm run bench [-- --json FILE] [--only holds,bids,fanout,watched,settlement,routes,optimise,stats] [--quick] [--profile DIR] [--watchers-normal]
 //
 // Starts its own stack (tools/bench/stack.ts) — a private Redis, a fresh database on the project's
 // Postgres, 2 server and 2 worker processes — and measures each path side by side with its baseline in the
@@ -9,6 +9,7 @@ import os from 'node:os';
 import { bidsPhase } from './bids.ts';
 import { acceptLatencyPhase, fanoutPhase } from './fanout.ts';
 import { holdsPhase } from './holds.ts';
+import { optimisePhase } from './optimise.ts';
 import { routesPhase } from './routes.ts';
 import type { BenchRun } from './measure.ts';
 import { settlementPhase } from './settlement.ts';
@@ -22,7 +23,7 @@ const opt = (name: string) => {
   return i >= 0 ? args[i + 1] : undefined;
 };
 const quick = flag('quick');
-const only = new Set((opt('only') ?? 'holds,bids,fanout,watched,settlement,routes,stats').split(','));
+const only = new Set((opt('only') ?? 'holds,bids,fanout,watched,settlement,routes,optimise,stats').split(','));
 const run: BenchRun = {
   quick,
   repeats: quick ? 1 : 3,
@@ -42,6 +43,8 @@ await withBenchStack({ users: 32, profileDir: opt('profile') }, async (stack) =>
   if (only.has('settlement')) await settlementPhase(stack, run);
   // adds 5,000 departures (and 12 clusters) to the database
   if (only.has('routes')) await routesPhase(stack, run);
+  // generated pooling instances solved in a worker thread (no database)
+  if (only.has('optimise')) await optimisePhase(stack, run);
   // last: it adds a year of history (≈ 20,000 departures, 300,000 bookings) to the database
   if (only.has('stats')) await statsPhase(stack, run);
 

@@ -172,3 +172,55 @@ export async function availabilitySnapshot(db: Kysely<DB>, departureId: string) 
     .execute();
   return { dep, listings };
 }
+
+// --- operating costs (issue 13, the pool) -----------------------------------------------------------------
+
+/** A departure's operating costs, minimum load and what bounds them (its operator, capacity, status). */
+export function departureCosts(db: Kysely<DB>, id: string) {
+  return db
+    .selectFrom('departures')
+    .select(['id', 'operator_org_id', 'capacity_teu', 'status', 'min_load_teu', 'fixed_cost_cents', 'variable_cost_cents_per_teu'])
+    .where('id', '=', id)
+    .executeTakeFirst();
+}
+export type DepartureCostsRow = NonNullable<Awaited<ReturnType<typeof departureCosts>>>;
+
+/** Row-locks a departure and reads its operating costs (undefined: no such departure). */
+export function lockDepartureCosts(tx: Tx, id: string) {
+  return tx
+    .selectFrom('departures')
+    .select(['id', 'operator_org_id', 'capacity_teu', 'status', 'min_load_teu', 'fixed_cost_cents', 'variable_cost_cents_per_teu'])
+    .where('id', '=', id)
+    .forUpdate()
+    .executeTakeFirst();
+}
+
+/** States a (locked) departure's operating costs and minimum load. Its load and `seq` are untouched. */
+export function setOperatingCosts(tx: Tx, id: string, c: { fixedCostCents: number; variableCostCentsPerTeu: number; minLoadTeu: number }, now: Date) {
+  return tx
+    .updateTable('departures')
+    .set({ fixed_cost_cents: c.fixedCostCents, variable_cost_cents_per_teu: c.variableCostCentsPerTeu, min_load_teu: c.minLoadTeu, updated_at: now })
+    .where('id', '=', id)
+    .returning(['id', 'operator_org_id', 'capacity_teu', 'status', 'min_load_teu', 'fixed_cost_cents', 'variable_cost_cents_per_teu'])
+    .executeTakeFirstOrThrow();
+}
+
+/**
+ * The demo seed: gives weekly services their operating costs where none are stated yet, then every departure of
+ * such a service that has none its service's figures (new departures get them from a trigger, migration
+ * 20261203T1700). Idempotent: stated figures are never overwritten. Returns how many departures it filled.
+ */
+export async function seedOperatingCosts(db: Kysely<DB>, rows: { code: string; fixedCostCents: number; variableCostCentsPerTeu: number }[]): Promise<number> {
+  if (rows.length === 0) return 0;
+  await sql`
+    update services s set fixed_cost_cents = v.fixed, variable_cost_cents_per_teu = v.variable
+      from unnest(${rows.map((r) => r.code)}::text[], ${rows.map((r) => r.fixedCostCents)}::bigint[], ${rows.map((r) => r.variableCostCentsPerTeu)}::int[])
+           as v(code, fixed, variable)
+     where s.code = v.code and s.fixed_cost_cents is null and s.variable_cost_cents_per_teu is null`.execute(db);
+  const r = await sql`
+    update departures d set fixed_cost_cents = s.fixed_cost_cents, variable_cost_cents_per_teu = s.variable_cost_cents_per_teu
+      from services s
+     where d.service_id = s.id and d.fixed_cost_cents is null and d.variable_cost_cents_per_teu is null
+       and s.fixed_cost_cents is not null and s.variable_cost_cents_per_teu is not null`.execute(db);
+  return Number(r.numAffectedRows ?? 0);
+}

@@ -84,6 +84,9 @@ export interface ServicesTable {
   unit_price_cents: number;
   active: ColumnType<boolean, boolean | undefined, boolean>;
   created_at: CreatedAt;
+  /** Operating costs of a run (migration 20261203T1700): copied onto its new departures by a trigger; null = not stated. */
+  fixed_cost_cents: ColumnType<number | null, number | null | undefined, number | null>;
+  variable_cost_cents_per_teu: ColumnType<number | null, number | null | undefined, number | null>;
 }
 export interface DeparturesTable {
   id: Generated<string>;
@@ -108,6 +111,13 @@ export interface DeparturesTable {
   updated_at: CreatedAt;
   /** Filled by a trigger with ceil(40 % of capacity_teu) when an insert leaves it out. */
   min_load_teu: Generated<number>;
+  /**
+   * What running it costs (migration 20261203T1700): a fixed amount per run and an amount per TEU carried, stated by
+   * its operator (PUT /api/departures/:id/operating-costs); a new departure of a service gets the service's figures.
+   * Null = not stated (the optimiser uses its documented default).
+   */
+  fixed_cost_cents: ColumnType<number | null, number | null | undefined, number | null>;
+  variable_cost_cents_per_teu: ColumnType<number | null, number | null | undefined, number | null>;
 }
 export interface ListingsTable {
   id: Generated<string>;
@@ -198,6 +208,29 @@ export interface ItinerariesTable {
   created_at: CreatedAt;
   confirmed_at: Timestamp | null;
   ended_at: Timestamp | null;
+}
+/** A forwarder's shipment request in the pool (migration 20261203T1700). */
+export interface ShipmentsTable {
+  id: Generated<string>;
+  forwarder_org_id: string;
+  user_id: string | null;
+  api_key_id: string | null;
+  from_cluster_id: string;
+  to_cluster_id: string;
+  teu: number;
+  tonnes: number;
+  ready_at: Timestamp;
+  deliver_by: Timestamp;
+  /** bigint: returned as a number by the pg type parser of db.ts. */
+  max_total_cents: number;
+  modes: ColumnType<Mode[], Mode[] | undefined, Mode[]>;
+  consolidate: Generated<boolean>;
+  status: Generated<'pooled' | 'proposed' | 'booked' | 'withdrawn' | 'unplaced'>;
+  version: Generated<number>;
+  reference: ColumnType<string | null, string | null | undefined, string | null>;
+  itinerary_id: ColumnType<string | null, string | null | undefined, string | null>;
+  created_at: CreatedAt;
+  updated_at: CreatedAt;
 }
 export interface IdempotencyKeysTable {
   org_id: string;
@@ -339,6 +372,72 @@ export interface StatsCorridorDayTable extends StatsSums {
   capacity_teu: number;
 }
 
+export interface OptimisationsTable {
+  id: Generated<string>;
+  status: ColumnType<'queued' | 'solving' | 'done' | 'failed', 'queued' | 'solving' | 'done' | 'failed' | undefined>;
+  trigger: 'manual' | 'schedule' | 'pool';
+  requested_by: string | null;
+  plan_version: number | null;
+  created_at: CreatedAt;
+  started_at: Timestamp | null;
+  finished_at: Timestamp | null;
+  requests: number | null;
+  placed: number | null;
+  departures: number | null;
+  departures_to_cancel: number | null;
+  objective_cents: ColumnType<number | null, number | null | undefined, number | null>;
+  lower_bound_cents: ColumnType<number | null, number | null | undefined, number | null>;
+  lp_bound_cents: ColumnType<number | null, number | null | undefined, number | null>;
+  gap_pct: number | null;
+  greedy_objective_cents: ColumnType<number | null, number | null | undefined, number | null>;
+  solve_ms: number | null;
+  time_limit_hit: boolean | null;
+  load_factor_before: number | null;
+  load_factor_after: number | null;
+  co2e_saved_kg: ColumnType<number | null, number | null | undefined, number | null>;
+  trucks_avoided: number | null;
+  figures: ColumnType<unknown, string | null | undefined, string | null>;
+  error: string | null;
+}
+
+export interface OptimiserLeaseTable {
+  id: Generated<number>;
+  token: string | null;
+  optimisation_id: string | null;
+  expires_at: Timestamp;
+}
+
+export interface ProposalsTable {
+  id: Generated<string>;
+  optimisation_id: string;
+  kind: 'shipment' | 'departure';
+  status: ColumnType<'open' | 'accepted' | 'declined' | 'stale' | 'superseded', 'open' | 'accepted' | 'declined' | 'stale' | 'superseded' | undefined>;
+  shipment_id: string | null;
+  forwarder_org_id: string | null;
+  departure_id: string | null;
+  operator_org_id: string | null;
+  action: 'cancel' | 'merge' | null;
+  merge_into_departure_id: string | null;
+  legs: ColumnType<unknown, string | undefined, string>;
+  teu: number | null;
+  tonnes: number | null;
+  price_cents: ColumnType<number | null, number | null | undefined, number | null>;
+  standalone_cents: ColumnType<number | null, number | null | undefined, number | null>;
+  share_cents: ColumnType<number | null, number | null | undefined, number | null>;
+  co2e_kg: ColumnType<number | null, number | null | undefined, number | null>;
+  road_co2e_kg: ColumnType<number | null, number | null | undefined, number | null>;
+  capacity_teu: number | null;
+  min_load_teu: number | null;
+  load_before_teu: number | null;
+  load_after_teu: number | null;
+  moved_bookings: ColumnType<string[], string[] | undefined, string[]>;
+  itinerary_id: string | null;
+  reason: string | null;
+  created_at: CreatedAt;
+  decided_at: Timestamp | null;
+  decided_by: string | null;
+}
+
 export interface DB {
   organisations: OrganisationsTable;
   users: UsersTable;
@@ -353,6 +452,10 @@ export interface DB {
   holds: HoldsTable;
   bookings: BookingsTable;
   itineraries: ItinerariesTable;
+  shipments: ShipmentsTable;
+  optimisations: OptimisationsTable;
+  optimiser_lease: OptimiserLeaseTable;
+  proposals: ProposalsTable;
   idempotency_keys: IdempotencyKeysTable;
   audit_log: AuditLogTable;
   bids: BidsTable;

@@ -31,6 +31,10 @@ export interface JobDataMap {
   'idempotency.purge': Record<string, never>;
   /** Fold the pending corridor × day statistics deltas into their rollup (every 2 s). Idempotent. */
   'stats.fold': Record<string, never>;
+  /** Run one optimisation of the pool (issue 13). Idempotent: a run of one already done or failed does nothing. */
+  'pool.optimise': { optimisationId: string };
+  /** Ask for an optimisation (every 15 min, and 30 s after pool changes, debounced); none while one is pending. */
+  'pool.schedule': { trigger: 'schedule' | 'pool' };
 }
 export type JobName = keyof JobDataMap;
 
@@ -47,14 +51,16 @@ export const JOB_QUEUES: Record<JobName, QueueName> = {
   'settlement.sweep': 'settlement',
   'idempotency.purge': 'maintenance',
   'stats.fold': 'maintenance',
+  'pool.optimise': 'optimise',
+  'pool.schedule': 'maintenance',
 };
-export type QueueName = 'maintenance' | 'holds' | 'auctions' | 'settlement';
-export const QUEUE_NAMES: QueueName[] = ['maintenance', 'holds', 'auctions', 'settlement'];
+export type QueueName = 'maintenance' | 'holds' | 'auctions' | 'settlement' | 'optimise';
+export const QUEUE_NAMES: QueueName[] = ['maintenance', 'holds', 'auctions', 'settlement', 'optimise'];
 /**
  * Jobs each worker process runs at once per queue. Settlement jobs mostly wait for the shared
  * transaction of their batch (LedgerService.settleQueued), so many in flight make large batches.
  */
-export const QUEUE_CONCURRENCY: Record<QueueName, number> = { maintenance: 4, holds: 8, auctions: 8, settlement: 1000 };
+export const QUEUE_CONCURRENCY: Record<QueueName, number> = { maintenance: 4, holds: 8, auctions: 8, settlement: 1000, optimise: 1 };
 
 export const DEFAULT_JOB_OPTS: JobsOptions = {
   removeOnComplete: { age: 24 * 3600, count: 10_000 },

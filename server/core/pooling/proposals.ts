@@ -1,0 +1,109 @@
+import { assignedCandidates } from './verify.ts';
+import type { DepartureOutcome } from './report.ts';
+import type { Candidate, ObjectiveBreakdown, PoolInstance, PoolPlan } from './types.ts';
+
+/**
+ * A plan split into the proposals the people concerned accept or decline (issue 13), pure.
+ *
+ * Per placed request: the itinerary proposed, its price (the listings' prices as the plan saw them: accepting
+ * books it through the normal hold path, which charges those prices), the request's cheapest stand-alone
+ * option (the cheapest candidate it had, alone on the network) and its share of the pool's saving.
+ *
+ * The savings rule (documented in README "Pooling"): the pool's saving is what the plan saves in operating cost
+ * (departures' fixed costs + variable costs per TEU) against the greedy baseline — every request booking
+ * alone, earliest deadline first, on its cheapest option that still fits (server/core/pooling/greedy.ts). It is
+ * shared among the placed requests in proportion to their stand-alone cost (largest remainder, whole cents),
+ * and shown to each forwarder beside its own price difference. Never negative: a plan that saves nothing
+ * shares nothing.
+ *
+ * Per departure: one the plan does not run, that nobody is on (no booking, no hold) and whose cut-off falls
+ * inside the decision horizon (the service marks the others mustRun), becomes a proposal to its operator to
+ * cancel it. Departures that run below their minimum load are reported (load before → after), not proposed.
+ */
+
+export interface ShipmentProposal {
+  requestId: string;
+  forwarderOrgId: string;
+  candidate: Candidate;
+  priceCents: number;
+  standaloneCents: number;
+  shareCents: number;
+  /** standalone − price + share: what pooling is worth to this forwarder (may be negative before the share). */
+  savingCents: number;
+}
+
+export interface DepartureProposal {
+  departureId: string;
+  operatorOrgId: string;
+  action: 'cancel';
+  capacityTeu: number;
+  minLoadTeu: number;
+  loadBeforeTeu: number;
+  loadAfterTeu: number;
+}
+
+export interface PlanProposals {
+  /** The operating cost the plan saves against the greedy baseline (≥ 0), shared among the shipments. */
+  poolSavingCents: number;
+  shipments: ShipmentProposal[];
+  departures: DepartureProposal[];
+  unplaced: string[];
+}
+
+/** `total` split in proportion to `weights` in whole cents, largest remainder first (ties: input order). */
+export function shareOut(total: number, weights: number[]): number[] {
+  const sum = weights.reduce((s, w) => s + Math.max(0, w), 0);
+  if (total <= 0 || sum <= 0) return weights.map(() => 0);
+  const exact = weights.map((w) => (total * Math.max(0, w)) / sum);
+  const out = exact.map(Math.floor);
+  let left = total - out.reduce((s, x) => s + x, 0);
+  const order = exact.map((x, i) => ({ i, frac: x - Math.floor(x) })).sort((a, b) => b.frac - a.frac || a.i - b.i);
+  for (const { i } of order) {
+    if (left <= 0) break;
+    out[i]!++;
+    left--;
+  }
+  return out;
+}
+
+const operating = (o: ObjectiveBreakdown) => o.fixedCents + o.variableCents;
+
+export function planProposals(
+  inst: PoolInstance,
+  plan: PoolPlan,
+  outcomes: DepartureOutcome[],
+  objective: { plan: ObjectiveBreakdown; greedy: ObjectiveBreakdown },
+): PlanProposals {
+  const cheapest = new Map<string, number>();
+  for (const k of inst.candidates) cheapest.set(k.requestId, Math.min(cheapest.get(k.requestId) ?? Infinity, k.priceCents));
+  const requests = new Map(inst.requests.map((r) => [r.id, r]));
+  const placed: { requestId: string; k: Candidate }[] = [];
+  const unplaced: string[] = [];
+  for (const [id, k] of assignedCandidates(inst, plan)) {
+    if (k) placed.push({ requestId: id, k });
+    else unplaced.push(id);
+  }
+  const poolSavingCents = Math.max(0, operating(objective.greedy) - operating(objective.plan));
+  const standalone = placed.map((p) => cheapest.get(p.requestId) ?? p.k.priceCents);
+  const shares = shareOut(poolSavingCents, standalone);
+  const shipments = placed.map((p, i): ShipmentProposal => ({
+    requestId: p.requestId,
+    forwarderOrgId: requests.get(p.requestId)!.forwarderOrgId,
+    candidate: p.k,
+    priceCents: p.k.priceCents,
+    standaloneCents: standalone[i]!,
+    shareCents: shares[i]!,
+    savingCents: standalone[i]! - p.k.priceCents + shares[i]!,
+  }));
+  const deps = new Map(inst.departures.map((d) => [d.id, d]));
+  const departures: DepartureProposal[] = [];
+  for (const o of outcomes) {
+    const d = deps.get(o.departureId);
+    if (!d || o.runs || d.mustRun || d.usedTeu > 0 || o.pooledTeu > 0) continue;
+    departures.push({
+      departureId: d.id, operatorOrgId: d.operatorOrgId, action: 'cancel', capacityTeu: d.capacityTeu, minLoadTeu: d.minLoadTeu,
+      loadBeforeTeu: d.usedTeu, loadAfterTeu: 0,
+    });
+  }
+  return { poolSavingCents, shipments, departures, unplaced };
+}

@@ -1,0 +1,224 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inProcessSolver } from '../../server/adapters/solver/highs.ts';
+import type { MipSolver } from '../../server/core/pooling/types.ts';
+import type { App } from '../../server/http/app.ts';
+import { LeaseBusy, OptimiserService } from '../../server/services/optimiser.ts';
+import { createTestEnv, type TestEnv } from '../helpers/context.ts';
+import { as, buildApp, signIn, type Session } from '../helpers/http.ts';
+
+/**
+ * Issue 13 — the optimiser and its proposals, against the real database: a run places the demo pool (the seed's
+ * shipments plus one posted here) and proposes itineraries; the forwarder accepts (a booked itinerary) or finds
+ * its proposal stale when the capacity was sold meanwhile (nothing booked); two runs racing the same
+ * optimisation write one plan; a run that loses its lease, or whose solver fails, writes nothing.
+ */
+
+const DAY = 86_400_000;
+const solver = inProcessSolver();
+
+describe('the optimiser: plans, proposals, acceptance', () => {
+  let env: TestEnv;
+  let built: App;
+  let f1: Session;
+  let f2: Session;
+  let op1: Session;
+  let sched: Session;
+
+  beforeAll(async () => {
+    env = await createTestEnv({ cfg: { apiPerMinute: 100_000, holdMaxSharePct: 100 } });
+    built = await buildApp(env.cfg);
+    [f1, f2, op1, sched] = (await Promise.all(['forwarder1', 'forwarder2', 'operator1', 'scheduler'].map((u) => signIn(built.app, `${u}@demo.test`)))) as Session[] as [
+      Session, Session, Session, Session,
+    ];
+  });
+  afterAll(async () => {
+    await built?.app.close();
+    await env?.cleanup();
+  });
+
+  const optimiser = () => built.ctx.services.optimiser;
+  const counts = async () => {
+    const { rows } = await sql<{ plans: number; proposals: number; itineraries: number; bookings: number }>`
+      select (select count(*)::int from optimisations where plan_version is not null) as plans, (select count(*)::int from proposals) as proposals,
+             (select count(*)::int from itineraries) as itineraries, (select count(*)::int from bookings) as bookings`.execute(env.db);
+    return rows[0]!;
+  };
+  async function runNow(): Promise<string> {
+    const r = await as(built.app, sched)({ method: 'POST', url: '/api/optimisations', payload: {} });
+    expect(r.statusCode, r.body).toBe(202);
+    expect(r.json().status).toBe('queued');
+    const out = await optimiser().run(r.json().id, solver);
+    expect(out.status, JSON.stringify(out)).toBe('done');
+    return r.json().id;
+  }
+
+  it('only schedulers run it; a forwarder pools a shipment, a run proposes itineraries with the solver figures beside greedy', async () => {
+    for (const s of [f1, op1]) expect((await as(built.app, s)({ method: 'POST', url: '/api/optimisations', payload: {} })).statusCode).toBe(403);
+    const ready = new Date(Date.now() + 6 * 3_600_000);
+    const posted = await as(built.app, f1)({
+      method: 'POST', url: '/api/shipments',
+      payload: { from: 'DEDUI', to: 'ITBLQ', teu: 2, tonnes: 30, readyAt: ready.toISOString(), deliverBy: new Date(ready.getTime() + 6 * DAY).toISOString(), maxTotalCents: 5_000_000 },
+    });
+    expect(posted.statusCode, posted.body).toBe(201);
+
+    const id = await runNow();
+    const o = (await as(built.app, sched)({ method: 'GET', url: `/api/optimisations/${id}` })).json();
+    expect(o.status).toBe('done');
+    expect(o.planVersion).toBe(1);
+    expect(o.requests).toBeGreaterThanOrEqual(1);
+    expect(o.placed).toBeGreaterThanOrEqual(1);
+    // the bound never exceeds the plan; the plan never costs more than greedy on the same objective
+    expect(o.lowerBoundCents).toBeLessThanOrEqual(o.objectiveCents);
+    expect(o.objectiveCents).toBeLessThanOrEqual(o.greedyObjectiveCents);
+    expect(o.figures.violations).toEqual([]);
+    expect(o.proposals.length).toBe(o.placed + o.departuresToCancel);
+    // an operator reads the run with its own departures' proposals only
+    const asOp = (await as(built.app, op1)({ method: 'GET', url: `/api/optimisations/${id}` })).json() as { proposals: { kind: string }[] };
+    expect(asOp.proposals.every((x) => x.kind === 'departure')).toBe(true);
+    expect(asOp.proposals.length).toBeLessThanOrEqual(o.departuresToCancel);
+
+    const mine = (await as(built.app, f1)({ method: 'GET', url: '/api/proposals' })).json() as { shipmentId: string; status: string; priceCents: number; legs: unknown[] }[];
+    const p = mine.find((x) => x.shipmentId === posted.json().id);
+    expect(p, 'the posted shipment is proposed').toBeDefined();
+    expect(p!.status).toBe('open');
+    expect(p!.priceCents).toBeLessThanOrEqual(5_000_000);
+    expect(p!.legs.length).toBeGreaterThanOrEqual(1);
+    const ship = (await as(built.app, f1)({ method: 'GET', url: `/api/shipments/${posted.json().id}` })).json();
+    expect(ship.status).toBe('proposed');
+    // another forwarder neither sees nor accepts it
+    const theirs = (await as(built.app, f2)({ method: 'GET', url: '/api/proposals' })).json() as { id: string }[];
+    expect(theirs.some((x) => mine.some((m) => (m as unknown as { id: string }).id === x.id))).toBe(false);
+    expect((await as(built.app, f2)({ method: 'POST', url: `/api/proposals/${(p as unknown as { id: string }).id}/accept`, payload: {} })).statusCode).toBe(404);
+  });
+
+  it('accepting books the itinerary through the normal path; accepting again answers the same', async () => {
+    const open = ((await as(built.app, f1)({ method: 'GET', url: '/api/proposals' })).json() as { id: string; status: string; shipmentId: string; teu: number }[]).filter(
+      (x) => x.status === 'open',
+    );
+    expect(open.length).toBeGreaterThan(0);
+    const before = await counts();
+    const a = await as(built.app, f1)({ method: 'POST', url: `/api/proposals/${open[0]!.id}/accept`, payload: {} });
+    expect(a.statusCode, a.body).toBe(200);
+    expect(a.json().status).toBe('accepted');
+    const itineraryId = a.json().itineraryId as string;
+    const it = (await as(built.app, f1)({ method: 'GET', url: `/api/itineraries/${itineraryId}` })).json();
+    expect(it.status).toBe('confirmed');
+    const ship = (await as(built.app, f1)({ method: 'GET', url: `/api/shipments/${open[0]!.shipmentId}` })).json();
+    expect(ship.status).toBe('booked');
+    expect(ship.itineraryId).toBe(itineraryId);
+    const again = await as(built.app, f1)({ method: 'POST', url: `/api/proposals/${open[0]!.id}/accept`, payload: {} });
+    expect(again.statusCode).toBe(200);
+    expect(again.json().itineraryId).toBe(itineraryId);
+    const after = await counts();
+    expect(after.itineraries).toBe(before.itineraries + 1);
+    expect(after.bookings).toBe(before.bookings + it.legs.length);
+  });
+
+  it('a proposal whose capacity was sold meanwhile is refused as stale: nothing booked, the shipment back in the pool', async () => {
+    await runNow(); // a fresh plan (the previous one's open proposals are superseded)
+    const open = ((await as(built.app, f1)({ method: 'GET', url: '/api/proposals' })).json() as { id: string; status: string; shipmentId: string; legs: { departureId: string; listingId: string }[] }[]).filter(
+      (x) => x.status === 'open',
+    );
+    expect(open.length).toBeGreaterThan(0);
+    const target = open[0]!;
+    // another forwarder holds all the room left on the first leg (its listing's or its departure's, whichever is less)
+    const leg = target.legs[0]!;
+    const { rows } = await sql<{ free: number }>`
+      select least(l.remaining_teu, d.capacity_teu - d.held_teu - d.booked_teu, d.capacity_tonnes - d.held_tonnes - d.booked_tonnes)::int as free
+        from listings l join departures d on d.id = l.departure_id where l.id = ${leg.listingId}`.execute(env.db);
+    const free = rows[0]!.free;
+    expect(free).toBeGreaterThan(0);
+    const h = await as(built.app, f2)({ method: 'POST', url: '/api/holds', payload: { listingId: leg.listingId, teu: free, tonnes: free } });
+    expect(h.statusCode, h.body).toBe(201);
+    const before = await counts();
+    const r = await as(built.app, f1)({ method: 'POST', url: `/api/proposals/${target.id}/accept`, payload: {} });
+    expect(r.statusCode, r.body).toBe(409);
+    expect(r.json().error.code).toBe('proposal_stale');
+    expect(await counts()).toEqual(before);
+    const ship = (await as(built.app, f1)({ method: 'GET', url: `/api/shipments/${target.shipmentId}` })).json();
+    expect(ship.status).toBe('pooled');
+    const again = await as(built.app, f1)({ method: 'POST', url: `/api/proposals/${target.id}/accept`, payload: {} });
+    expect(again.json().error.code).toBe('proposal_stale');
+  });
+
+  it('two workers racing the same optimisation write one plan', async () => {
+    const r = await as(built.app, sched)({ method: 'POST', url: '/api/optimisations', payload: {} });
+    const id = r.json().id as string;
+    const other = new OptimiserService(env.db, built.ctx.events, null);
+    const before = await counts();
+    const outcomes = await Promise.allSettled([optimiser().run(id, solver), other.run(id, solver)]);
+    const done = outcomes.filter((o) => o.status === 'fulfilled' && o.value.status === 'done');
+    expect(done).toHaveLength(1);
+    for (const o of outcomes) if (o.status === 'rejected') expect(o.reason).toBeInstanceOf(LeaseBusy);
+    // the loser's job is retried later: it finds the run done and does nothing
+    expect(await other.run(id, solver)).toEqual({ status: 'skipped', reason: 'already_done' });
+    const after = await counts();
+    expect(after.plans).toBe(before.plans + 1);
+    const { rows } = await sql<{ n: number }>`select count(*)::int as n from optimisations where plan_version is not null and id = ${id}`.execute(env.db);
+    expect(rows[0]!.n).toBe(1);
+  });
+
+  it('a run that loses its lease mid-solve, or whose solver fails, writes nothing', async () => {
+    const before = await counts();
+    const stealing: MipSolver = {
+      async solve(lp, opts) {
+        await sql`update optimiser_lease set token = gen_random_uuid(), expires_at = now() + interval '1 minute'`.execute(env.db);
+        return solver.solve(lp, opts);
+      },
+    };
+    const a = await as(built.app, sched)({ method: 'POST', url: '/api/optimisations', payload: {} });
+    expect(await optimiser().run(a.json().id, stealing)).toEqual({ status: 'lease_lost' });
+    expect(await counts()).toEqual(before);
+    await sql`update optimiser_lease set token = null, expires_at = '-infinity'`.execute(env.db);
+
+    const failing: MipSolver = { solve: async () => Promise.reject(new Error('solver crashed')) };
+    const b = await as(built.app, sched)({ method: 'POST', url: '/api/optimisations', payload: {} });
+    await optimiser().run(b.json().id, failing);
+    const o = (await as(built.app, sched)({ method: 'GET', url: `/api/optimisations/${b.json().id}` })).json();
+    expect(o.status).toBe('failed');
+    expect(o.error).toMatch(/solver crashed/);
+    expect(await counts()).toEqual(before);
+    // the next run starts clean
+    await runNow();
+    expect((await counts()).plans).toBe(before.plans + 1);
+  });
+
+  it('a shipment changed while the plan was solved is left out of it (proposed as it is now by the next run)', async () => {
+    const ready = new Date(Date.now() + 8 * 3_600_000);
+    const posted = await as(built.app, f2)({
+      method: 'POST', url: '/api/shipments',
+      payload: { from: 'DEDUI', to: 'ITBLQ', teu: 1, tonnes: 12, readyAt: ready.toISOString(), deliverBy: new Date(ready.getTime() + 6 * DAY).toISOString(), maxTotalCents: 5_000_000 },
+    });
+    const sid = posted.json().id as string;
+    const changing: MipSolver = {
+      async solve(lp, opts) {
+        // the forwarder changes its shipment meanwhile (a new version)
+        const r = await as(built.app, f2)({ method: 'PATCH', url: `/api/shipments/${sid}`, payload: { teu: 2, tonnes: 24 } });
+        if (r.statusCode !== 200 && r.statusCode !== 409) throw new Error(r.body);
+        return solver.solve(lp, opts);
+      },
+    };
+    const a = await as(built.app, sched)({ method: 'POST', url: '/api/optimisations', payload: {} });
+    expect((await optimiser().run(a.json().id, changing)).status).toBe('done');
+    const proposed = (await as(built.app, f2)({ method: 'GET', url: '/api/proposals' })).json() as { shipmentId: string; status: string; teu: number }[];
+    expect(proposed.some((p) => p.shipmentId === sid && p.status === 'open')).toBe(false);
+    expect((await as(built.app, f2)({ method: 'GET', url: `/api/shipments/${sid}` })).json().status).toBe('pooled');
+    await runNow();
+    const next = (await as(built.app, f2)({ method: 'GET', url: '/api/proposals' })).json() as { shipmentId: string; status: string; teu: number }[];
+    const p = next.find((x) => x.shipmentId === sid && x.status === 'open');
+    expect(p?.teu).toBe(2);
+  });
+
+  it('operators see their departures’ proposals only; forwarders may not list optimisations', async () => {
+    expect((await as(built.app, f1)({ method: 'GET', url: '/api/optimisations' })).statusCode).toBe(403);
+    const list = (await as(built.app, sched)({ method: 'GET', url: '/api/optimisations' })).json() as { id: string }[];
+    expect(list.length).toBeGreaterThanOrEqual(4);
+    const ops = (await as(built.app, op1)({ method: 'GET', url: '/api/proposals' })).json() as { kind: string }[];
+    for (const p of ops) expect(p.kind).toBe('departure');
+    const { rows } = await sql<{ n: number }>`
+      select count(*)::int as n from proposals pr join organisations o on o.id = pr.operator_org_id where o.slug <> (
+        select o2.slug from organisations o2 join memberships m on m.org_id = o2.id join users u on u.id = m.user_id where u.email = 'operator1@demo.test')`.execute(env.db);
+    expect(ops.length).toBeLessThanOrEqual((await sql<{ n: number }>`select count(*)::int as n from proposals where kind = 'departure'`.execute(env.db)).rows[0]!.n - rows[0]!.n);
+  });
+});
