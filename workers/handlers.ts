@@ -6,8 +6,17 @@ import { drainOutbox } from '../server/adapters/db/outbox.ts';
 import { purgeIdempotencyKeys } from '../server/adapters/db/idempotency.ts';
 import { ThreadSolver } from '../server/adapters/solver/solve-thread.ts';
 
-/** The optimiser's solver: HiGHS in a worker thread of this process (started on the first solve). */
-let solver: ThreadSolver | undefined;
+/**
+ * The optimiser's solver: HiGHS in a worker thread of this process, started and warmed up on the first run (a
+ * fresh WebAssembly runtime solves its first MIPs 3–4× slower; the warm-up, ~1.5 s in the thread, is paid once).
+ */
+let solver: Promise<ThreadSolver> | undefined;
+const optimiserSolver = () =>
+  (solver ??= (async () => {
+    const s = new ThreadSolver();
+    await s.warmUp().catch(() => undefined);
+    return s;
+  })());
 
 export type Handler<N extends JobName> = (data: JobDataMap[N], ctx: Context, job: Job) => Promise<unknown>;
 export type HandlerMap = { [N in JobName]: Handler<N> };
@@ -42,7 +51,7 @@ export const handlers: HandlerMap = {
   'idempotency.purge': async (_data, ctx) => purgeIdempotencyKeys(ctx.db),
   'stats.fold': async (_data, ctx) => ({ folded: await ctx.services.stats.fold() }),
   // LeaseBusy (another optimisation is solving) is thrown: the job is retried with backoff
-  'pool.optimise': async (data, ctx) => ctx.services.optimiser.run(data.optimisationId, (solver ??= new ThreadSolver())),
+  'pool.optimise': async (data, ctx) => ctx.services.optimiser.run(data.optimisationId, await optimiserSolver()),
   'pool.schedule': async (data, ctx) => ({ optimisationId: await ctx.services.optimiser.requestAutomatic(data.trigger) }),
 };
 

@@ -40,7 +40,8 @@ export interface OptimiserOptions {
   co2PriceCentsPerTonne: number;
   /**
    * Departures whose cut-off is within this many hours may be proposed for cancellation; later ones still sell
-   * and always run in the model (as do departures with confirmed bookings).
+   * and always run in the model (as do departures with confirmed bookings or live holds: nobody's cargo is moved
+   * without asking).
    */
   decisionHorizonHours: number;
   /** Departures leaving up to this many days ahead are considered. */
@@ -165,7 +166,7 @@ export class OptimiserService {
         departsAt: d.departs_at.getTime(), arrivesAt: d.arrives_at.getTime(), cutoffAt: d.cutoff_at.getTime(), capacityTeu: d.capacity_teu,
         capacityTonnes: d.capacity_tonnes, usedTeu: d.held_teu + d.booked_teu, usedTonnes: d.held_tonnes + d.booked_tonnes,
         fixedCostCents: d.fixed_cost_cents ?? cost.fixedCents, variableCostCentsPerTeu: d.variable_cost_cents_per_teu ?? cost.perTeuCents,
-        minLoadTeu: d.min_load_teu, mustRun: d.booked_teu > 0 || d.cutoff_at.getTime() > horizon,
+        minLoadTeu: d.min_load_teu, mustRun: d.booked_teu > 0 || d.held_teu > 0 || d.cutoff_at.getTime() > horizon,
       };
     });
     const known = new Set(departures.map((d) => d.id));
