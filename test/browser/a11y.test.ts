@@ -18,8 +18,8 @@ import { httpSignIn, startServer, startWorker, type Proc } from '../helpers/proc
  * visible focus indicator on every stop; the confirm dialog traps focus, closes on Escape and gives focus
  * back to the button that opened it.
  *
- * The dashboards of issue 11 (#/dashboard, #/impact) and "Find a route" of issue 12 (#/routes) are audited
- * when their pages exist in the checkout.
+ * The dashboards of issue 11 (#/dashboard, #/impact), "Find a route" of issue 12 (#/routes) and the pool and
+ * the optimiser of issue 13 (#/pool, #/optimiser) are audited when their pages exist in the checkout.
  */
 
 const AXE_SOURCE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
@@ -386,6 +386,28 @@ describe('accessibility (WCAG 2.1 AA) of every page, for every role', () => {
     ];
   };
 
+  /** Issue 13: the pool (forwarders: the form with an error, My shipments) and the optimiser (schedulers, platform). */
+  const pooling = (role: string): Visit[] => {
+    if (role === 'forwarder' && hasPage('Pool'))
+      return [
+        {
+          label: 'pool',
+          hash: '#/pool',
+          ready: '[data-testid="pool-page"][data-status="ready"]',
+          screenshot: true,
+          then: async (page) => {
+            await page.getByTestId('pool-max-price').fill('');
+            await page.getByTestId('pool-submit').click();
+            await page.locator('[data-testid="pool-max-price"][aria-invalid="true"]').waitFor({ timeout: WAIT });
+            return 'pool: form with errors';
+          },
+        },
+      ];
+    if ((role === 'scheduler' || role === 'platform') && hasPage('Optimiser'))
+      return [{ label: 'optimiser', hash: '#/optimiser', ready: '[data-testid="optimiser-page"][data-status="ready"]', screenshot: true }];
+    return [];
+  };
+
   function visits(role: 'forwarder' | 'operator' | 'scheduler' | 'platform'): Visit[] {
     const v: Visit[] = [
       {
@@ -459,6 +481,7 @@ describe('accessibility (WCAG 2.1 AA) of every page, for every role', () => {
     v.push({ label: 'finance', hash: '#/finance', ready: '[data-testid="invoice-row"], [data-testid="invoices-empty"]' });
     v.push(...dashboard(role));
     v.push(...routes(role));
+    v.push(...pooling(role));
     return v;
   }
 

@@ -91,3 +91,25 @@ export interface StatsUpdateEvent {
   corridorIds: string[];
   days: string[];
 }
+
+// ---- the pool and the optimiser (issue 13; ../shared/API.md "Pooling and optimisation") ----
+
+export type { OperatingCosts, Shipment } from '../../../server/domain/schemas/shipments.ts';
+export type { Optimisation, Proposal } from '../../../server/domain/schemas/optimisations.ts';
+
+/** `optimisation:progress`, to the network dashboard room (schedulers). */
+export interface OptimisationProgressEvent {
+  optimisationId: string;
+  phase: 'loading' | 'greedy' | 'bound' | 'solving' | 'done' | 'failed';
+  part: number;
+  parts: number;
+  gapPct: number | null;
+  incumbentCents: number | null;
+  boundCents: number | null;
+}
+
+/** `proposal:new`, to the organisations a new plan proposes something to. */
+export interface ProposalNewEvent {
+  optimisationId: string;
+  planVersion: number;
+}
