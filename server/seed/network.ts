@@ -500,17 +500,17 @@ export interface SeedShipment {
  */
 export const demoPool: SeedShipment[] = [
   // Duisburg → Bologna (rail, €940–980 per TEU): three forwarders within the same week
-  { reference: 'DEMO-POOL-1', forwarderSlug: 'forwarder1', from: 'DEDUI', to: 'ITBLQ', teu: 6, tonnes: 96, readyInHours: 24, windowDays: 5, maxTotalEur: 7_500, modes: ['rail'], consolidate: true },
-  { reference: 'DEMO-POOL-2', forwarderSlug: 'forwarder2', from: 'DEDUI', to: 'ITBLQ', teu: 10, tonnes: 170, readyInHours: 30, windowDays: 6, maxTotalEur: 11_000, modes: ['rail', 'barge'], consolidate: true },
-  { reference: 'DEMO-POOL-3', forwarderSlug: 'forwarder3', from: 'DEDUI', to: 'ITBLQ', teu: 4, tonnes: 52, readyInHours: 48, windowDays: 5, maxTotalEur: 5_000, modes: ['rail'], consolidate: true },
+  { reference: 'DEMO-POOL-1', forwarderSlug: 'forwarder1', from: 'DEDUI', to: 'ITBLQ', teu: 3, tonnes: 48, readyInHours: 24, windowDays: 8, maxTotalEur: 4_000, modes: ['rail'], consolidate: true },
+  { reference: 'DEMO-POOL-2', forwarderSlug: 'forwarder2', from: 'DEDUI', to: 'ITBLQ', teu: 4, tonnes: 68, readyInHours: 30, windowDays: 8, maxTotalEur: 5_000, modes: ['rail', 'barge'], consolidate: true },
+  { reference: 'DEMO-POOL-3', forwarderSlug: 'forwarder3', from: 'DEDUI', to: 'ITBLQ', teu: 2, tonnes: 26, readyInHours: 48, windowDays: 8, maxTotalEur: 2_600, modes: ['rail'], consolidate: true },
   // London → Bologna: three legs (Channel Tunnel, Dourges → Duisburg, Gotthard)
   { reference: 'DEMO-POOL-4', forwarderSlug: 'forwarder4', from: 'GBLHR', to: 'ITBLQ', teu: 3, tonnes: 42, readyInHours: 24, windowDays: 8, maxTotalEur: 8_000, modes: ['rail'], consolidate: true },
   // Dourges → Zaragoza (rail, €1,050 per TEU); one of them not to be consolidated with others' cargo
-  { reference: 'DEMO-POOL-5', forwarderSlug: 'forwarder1', from: 'FRLIL', to: 'ESZAZ', teu: 8, tonnes: 140, readyInHours: 24, windowDays: 7, maxTotalEur: 10_000, modes: ['rail'], consolidate: true },
-  { reference: 'DEMO-POOL-6', forwarderSlug: 'forwarder2', from: 'FRLIL', to: 'ESZAZ', teu: 5, tonnes: 80, readyInHours: 36, windowDays: 7, maxTotalEur: 6_500, modes: ['rail'], consolidate: false },
+  { reference: 'DEMO-POOL-5', forwarderSlug: 'forwarder1', from: 'FRLIL', to: 'ESZAZ', teu: 4, tonnes: 70, readyInHours: 24, windowDays: 9, maxTotalEur: 5_000, modes: ['rail'], consolidate: true },
+  { reference: 'DEMO-POOL-6', forwarderSlug: 'forwarder2', from: 'FRLIL', to: 'ESZAZ', teu: 3, tonnes: 48, readyInHours: 36, windowDays: 9, maxTotalEur: 4_000, modes: ['rail'], consolidate: false },
   // Rotterdam → Duisburg (barge €175–190 per TEU, rail €460)
-  { reference: 'DEMO-POOL-7', forwarderSlug: 'forwarder3', from: 'NLRTM', to: 'DEDUI', teu: 24, tonnes: 290, readyInHours: 12, windowDays: 4, maxTotalEur: 5_500, modes: ['barge'], consolidate: true },
-  { reference: 'DEMO-POOL-8', forwarderSlug: 'forwarder4', from: 'NLRTM', to: 'DEDUI', teu: 16, tonnes: 190, readyInHours: 18, windowDays: 4, maxTotalEur: 4_000, modes: ['rail', 'barge'], consolidate: true },
+  { reference: 'DEMO-POOL-7', forwarderSlug: 'forwarder3', from: 'NLRTM', to: 'DEDUI', teu: 8, tonnes: 96, readyInHours: 12, windowDays: 7, maxTotalEur: 2_000, modes: ['barge'], consolidate: true },
+  { reference: 'DEMO-POOL-8', forwarderSlug: 'forwarder4', from: 'NLRTM', to: 'DEDUI', teu: 6, tonnes: 72, readyInHours: 18, windowDays: 7, maxTotalEur: 3_000, modes: ['rail', 'barge'], consolidate: true },
   // Duisburg → Basel up the Rhine (barge, €320 per TEU)
-  { reference: 'DEMO-POOL-9', forwarderSlug: 'forwarder1', from: 'DEDUI', to: 'CHBSL', teu: 12, tonnes: 140, readyInHours: 24, windowDays: 10, maxTotalEur: 4_500, modes: ['barge'], consolidate: true },
+  { reference: 'DEMO-POOL-9', forwarderSlug: 'forwarder1', from: 'DEDUI', to: 'CHBSL', teu: 6, tonnes: 70, readyInHours: 24, windowDays: 10, maxTotalEur: 2_500, modes: ['barge'], consolidate: true },
 ];

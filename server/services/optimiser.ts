@@ -136,8 +136,14 @@ export class OptimiserService {
     return (await this.views(p, [r]))[0]!;
   }
 
-  private async views(p: Principal, rows: OptimisationRow[]): Promise<OptimisationView[]> {
-    const props = await proposalsOfOptimisations(this.db, rows.map((r) => r.id), p.orgKind === 'operator' ? p.orgId : undefined);
+  /** One run with all its proposals, for the operator's tools (npm run optimise); no principal: not for HTTP. */
+  async report(id: string): Promise<OptimisationView | null> {
+    const r = await findOptimisation(this.db, id);
+    return r ? (await this.views(null, [r]))[0]! : null;
+  }
+
+  private async views(p: Principal | null, rows: OptimisationRow[]): Promise<OptimisationView[]> {
+    const props = await proposalsOfOptimisations(this.db, rows.map((r) => r.id), p?.orgKind === 'operator' ? p.orgId : undefined);
     const by = new Map<string, OptimisationView['proposals']>();
     for (const pr of props) {
       const list = by.get(pr.optimisation_id) ?? [];

@@ -40,6 +40,8 @@ describe('pooling proposals', () => {
           expect(s.priceCents).toBe(s.candidate.priceCents);
           expect(s.standaloneCents).toBeLessThanOrEqual(s.priceCents);
           expect(s.savingCents).toBe(s.standaloneCents - s.priceCents + s.shareCents);
+          // nobody is moved to a dearer itinerary for free: the premium comes back in the share
+          expect(s.savingCents).toBeGreaterThanOrEqual(0);
         }
         const deps = new Map(instance.departures.map((d) => [d.id, d]));
         for (const d of pp.departures) {

@@ -123,6 +123,9 @@ export function buildCandidates(
       taken.add(best);
       kept.push(best);
     }
+    // the premium of each over the request's cheapest price (owed back to the forwarder: see types.ts)
+    const cheapest = Math.min(...kept.map((k) => k.priceCents));
+    for (const k of kept) if (k.priceCents > cheapest) k.premiumCents = k.priceCents - cheapest;
     out.push(...kept);
   }
   return out;

@@ -5,7 +5,8 @@ import type { Candidate, CostOptions, PoolDeparture, PoolInstance, PoolRequest }
  * verifier (so that all of them price a plan the same way):
  *  - a running departure costs its fixedCostCents (mustRun ones too: a constant);
  *  - a request riding candidate k costs k.costCents + co2Cents(k.co2eGrams), the CO2e charge rounded to whole
- *    cents per candidate so that every coefficient is an integer;
+ *    cents per candidate so that every coefficient is an integer, + k.premiumCents (its price above the request's
+ *    cheapest candidate: owed back to the forwarder, so the pool moves nobody to a dearer itinerary for free);
  *  - an unplaced request costs its penalty: max(road alternative with its CO2e charge, the most that placing
  *    it on any of its candidates could add — its cost, CO2e charge and the fixed costs of the legs'
  *    departures that need not run anyway) + margin × teu. So whenever a candidate of an unplaced request still
@@ -22,7 +23,7 @@ export function co2Cents(grams: number, opts: CostOptions = {}): number {
 }
 
 /** Cost of riding a candidate (excluding departures' fixed costs). */
-export const candidateCents = (k: Candidate, opts: CostOptions = {}): number => k.costCents + co2Cents(k.co2eGrams, opts);
+export const candidateCents = (k: Candidate, opts: CostOptions = {}): number => k.costCents + (k.premiumCents ?? 0) + co2Cents(k.co2eGrams, opts);
 
 /** Candidates grouped by request id, in input order. */
 export function candidatesByRequest(inst: PoolInstance): Map<string, Candidate[]> {

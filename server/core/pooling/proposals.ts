@@ -9,8 +9,10 @@ import type { Candidate, ObjectiveBreakdown, PoolInstance, PoolPlan } from './ty
  * books it through the normal hold path, which charges those prices), the request's cheapest stand-alone
  * option (the cheapest candidate it had, alone on the network) and its share of the pool's saving.
  *
- * The savings rule (documented in README "Pooling"): the pool's saving is what the plan saves in operating cost
- * (departures' fixed costs + variable costs per TEU) against the greedy baseline — every request booking
+ * The savings rule (documented in README "Pooling"): a forwarder moved to an itinerary dearer than its cheapest
+ * stand-alone option gets the difference back first (the model counts it as a cost: candidates' premiumCents).
+ * The pool's saving is what the plan saves in operating cost (departures' fixed costs + variable costs per TEU +
+ * those premiums) against the greedy baseline — every request booking
  * alone, earliest deadline first, on its cheapest option that still fits (server/core/pooling/greedy.ts). It is
  * shared among the placed requests in proportion to their stand-alone cost (largest remainder, whole cents),
  * and shown to each forwarder beside its own price difference. Never negative: a plan that saves nothing
@@ -66,7 +68,8 @@ export function shareOut(total: number, weights: number[]): number[] {
   return out;
 }
 
-const operating = (o: ObjectiveBreakdown) => o.fixedCents + o.variableCents;
+/** What the network pays: running departures, carrying the TEU, and what it owes forwarders moved to dearer itineraries. */
+const operating = (o: ObjectiveBreakdown) => o.fixedCents + o.variableCents + o.compensationCents;
 
 export function planProposals(
   inst: PoolInstance,
@@ -86,15 +89,19 @@ export function planProposals(
   const poolSavingCents = Math.max(0, operating(objective.greedy) - operating(objective.plan));
   const standalone = placed.map((p) => cheapest.get(p.requestId) ?? p.k.priceCents);
   const shares = shareOut(poolSavingCents, standalone);
-  const shipments = placed.map((p, i): ShipmentProposal => ({
-    requestId: p.requestId,
-    forwarderOrgId: requests.get(p.requestId)!.forwarderOrgId,
-    candidate: p.k,
-    priceCents: p.k.priceCents,
-    standaloneCents: standalone[i]!,
-    shareCents: shares[i]!,
-    savingCents: standalone[i]! - p.k.priceCents + shares[i]!,
-  }));
+  const shipments = placed.map((p, i): ShipmentProposal => {
+    // the premium over the stand-alone price comes back first, then the share of the saving
+    const share = Math.max(0, p.k.priceCents - standalone[i]!) + shares[i]!;
+    return {
+      requestId: p.requestId,
+      forwarderOrgId: requests.get(p.requestId)!.forwarderOrgId,
+      candidate: p.k,
+      priceCents: p.k.priceCents,
+      standaloneCents: standalone[i]!,
+      shareCents: share,
+      savingCents: standalone[i]! - p.k.priceCents + share,
+    };
+  });
   const deps = new Map(inst.departures.map((d) => [d.id, d]));
   const departures: DepartureProposal[] = [];
   for (const o of outcomes) {

@@ -61,6 +61,12 @@ export interface Candidate {
   priceCents: number;
   /** Variable operating cost (variableCostCentsPerTeu × teu per leg) + handling. */
   costCents: number;
+  /**
+   * What this itinerary costs the forwarder above its cheapest candidate (price − the request's lowest price; 0
+   * when absent). The pool owes it back to a forwarder it moves to a dearer itinerary, so it is part of the
+   * objective (ObjectiveBreakdown.compensationCents) and of that forwarder's share (proposals.ts).
+   */
+  premiumCents?: number;
   co2eGrams: number;
   departsAt: number;
   arrivesAt: number;
@@ -110,6 +116,8 @@ export interface ObjectiveBreakdown {
   variableCents: number;
   co2Cents: number;
   penaltyCents: number;
+  /** Σ premiumCents of the candidates ridden: owed back to the forwarders moved to dearer itineraries. */
+  compensationCents: number;
   totalCents: number;
 }
 

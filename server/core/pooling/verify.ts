@@ -151,14 +151,16 @@ export function objectiveOf(inst: PoolInstance, plan: PoolPlan, opts: CostOption
   let variableCents = 0;
   let co2 = 0;
   let penaltyCents = 0;
+  let compensationCents = 0;
   for (const [id, k] of assignedCandidates(inst, plan)) {
     if (!k) penaltyCents += pen.get(id) ?? 0;
     else {
       variableCents += k.costCents;
-      co2 += candidateCents(k, opts) - k.costCents;
+      compensationCents += k.premiumCents ?? 0;
+      co2 += candidateCents(k, opts) - k.costCents - (k.premiumCents ?? 0);
     }
   }
-  return { fixedCents, variableCents, co2Cents: co2, penaltyCents, totalCents: fixedCents + variableCents + co2 + penaltyCents };
+  return { fixedCents, variableCents, co2Cents: co2, penaltyCents, compensationCents, totalCents: fixedCents + variableCents + co2 + penaltyCents + compensationCents };
 }
 
 /**
