@@ -130,7 +130,8 @@ export class StatsService {
     const scope = scopeOf(p, q.operatorOrgId);
     const { range, filter } = await this.resolve(q, now);
     const detail = q.detail === 'full' ? 'full' : 'slim';
-    const rank = this.cache && scope.kind !== 'forwarder' ? RANK[groupBy] : undefined;
+    // (a forwarder's rows too: stats_forwarder changes only beside stats_departure, whose deltas take the token)
+    const rank = this.cache ? RANK[groupBy] : undefined;
     let part: Part;
     if (!rank) part = await this.utilisationPart(this.db, scope, groupBy, filter, now, detail);
     else {
@@ -150,7 +151,7 @@ export class StatsService {
         if (filter.to < before) return settled;
         const live = await this.utilisationPart(tx, scope, groupBy, { ...filter, from: before }, now, detail);
         const r = rank(st);
-        const totals = accumulate(accumulate(emptySums(), settled.totals), live.totals);
+        const totals = accumulate(accumulate(emptySums(scope.kind === 'forwarder'), settled.totals), live.totals);
         return { rows: mergeParts(settled.rows, live.rows, r), totals };
       });
     }
@@ -221,7 +222,7 @@ export class StatsService {
     const { range, filter } = await this.resolve(q, now);
     const read = async (db: Db, f: StatsFilter) => (await groupedSlim(db, scope, 'none', f, { limit: MAX_ROWS + 1, bucket, now, totals: false })).groups;
     let groups: SlimGroup[];
-    if (!this.cache || scope.kind === 'forwarder') groups = await read(this.db, filter);
+    if (!this.cache) groups = await read(this.db, filter);
     else {
       // as utilisation(): the settled weeks (days) from memory; priceIndex() orders the rows itself
       groups = await this.db.transaction().setIsolationLevel('repeatable read').execute(async (tx) => {

@@ -18,7 +18,7 @@ describe('statistics: the settled days kept in memory', () => {
   let env: TestEnv;
   let on: App;
   let off: App;
-  const S = {} as Record<'onF' | 'onS' | 'offS', Session>;
+  const S = {} as Record<'onF' | 'onS' | 'offS' | 'offF', Session>;
   let corridorId = '';
   let corridorCode = '';
   let clusterCode = '';
@@ -33,6 +33,7 @@ describe('statistics: the settled days kept in memory', () => {
     S.onF = await signIn(on.app, 'forwarder1@demo.test');
     S.onS = await signIn(on.app, 'scheduler@demo.test');
     S.offS = await signIn(off.app, 'scheduler@demo.test');
+    S.offF = await signIn(off.app, 'forwarder1@demo.test');
     const d = await createDepartureWithListing(env.db, {
       capacityTeu: 200, capacityTonnes: 4000, listedTeu: 80, unitPriceCents: 41_000, corridorCode: 'DEDUI-ITBLQ-rail', cutoffInMs: 4 * DAY,
     });
@@ -70,10 +71,18 @@ describe('statistics: the settled days kept in memory', () => {
     `/api/stats/price-index?from=${from}&to=${to}&bucket=day`,
     `/api/stats/price-index?from=${from}&to=${to}&bucket=week&cluster=${clusterCode}`,
   ];
-  /** The answer with the cache, checked equal to the one without (asOf aside). */
-  async function both(url: string): Promise<any> {
-    const a = await as(on.app, S.onS)({ method: 'GET', url });
-    const b = await as(off.app, S.offS)({ method: 'GET', url });
+  /** The forwarder's shapes (its own bookings' figures, from stats_forwarder), prefixed 'F ' in the list. */
+  const forwarderShapes = () => [
+    `F /api/stats/utilisation?groupBy=day&from=${from}&to=${to}`,
+    `F /api/stats/utilisation?groupBy=corridor-day&from=${from}&to=${to}&detail=full`,
+    `F /api/stats/price-index?from=${from}&to=${to}&bucket=day`,
+  ];
+  /** The answer with the cache, checked equal to the one without (asOf aside); 'F …': as forwarder 1. */
+  async function both(shape: string): Promise<any> {
+    const forwarder = shape.startsWith('F ');
+    const url = forwarder ? shape.slice(2) : shape;
+    const a = await as(on.app, forwarder ? S.onF : S.onS)({ method: 'GET', url });
+    const b = await as(off.app, forwarder ? S.offF : S.offS)({ method: 'GET', url });
     expect(a.statusCode, a.body).toBe(200);
     expect(b.statusCode, b.body).toBe(200);
     const strip = (s: string) => s.replace(/"asOf":"[^"]*"/, '');
@@ -84,7 +93,8 @@ describe('statistics: the settled days kept in memory', () => {
     a.rows.find((r) => r.corridorCode === corridorCode && r.day === past)!;
 
   it('answers as without it, from memory the second time; a booking cancelled on a departure of 5 days ago shows at once', async () => {
-    for (const url of shapes()) await both(url);
+    for (const url of [...shapes(), ...forwarderShapes()]) await both(url);
+    const fBefore = await both(forwarderShapes()[0]!);
     const hits = on.ctx.services.stats.cacheCounts()!.hits;
     const before = await both(shapes()[1]!);
     for (const url of shapes()) await both(url);
@@ -96,7 +106,11 @@ describe('statistics: the settled days kept in memory', () => {
     const after = await both(shapes()[1]!);
     expect(pastRow(after).bookedTeu).toBe(pastRow(before).bookedTeu - 10);
     expect(after.totals.cancellations).toBe(before.totals.cancellations + 1);
-    for (const url of shapes()) await both(url);
+    for (const url of [...shapes(), ...forwarderShapes()]) await both(url);
+    // the forwarder's own figures of that day moved too (its cached settled days were dropped with the token)
+    const fAfter = await both(forwarderShapes()[0]!);
+    const fDay = (a: { rows: { day: string; bookedTeu: number }[] }) => a.rows.find((r) => r.day === past)?.bookedTeu ?? 0;
+    expect(fDay(fAfter)).toBe(fDay(fBefore) - 10);
   });
 
   it("a change to a departure of the settled past (its minimum load, asset, status) shows in the next per-departure answer", async () => {
