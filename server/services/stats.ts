@@ -265,7 +265,7 @@ export class StatsService {
         departureId: r.id, corridorId: r.corridor_id, corridorCode: r.corridor_code, fromCode: r.from_code, toCode: r.to_code, mode: r.mode,
         operatorOrgId: r.operator_org_id, operatorName: r.operator_name, assetName: r.asset_name, departsAt: r.departs_at.toISOString(),
         cutoffAt: r.cutoff_at.toISOString(), capacityTeu: r.capacity_teu, bookedTeu: r.booked_teu, heldTeu: r.held_teu, minLoadTeu: r.min_load_teu,
-        shortfallTeu: r.min_load_teu - r.booked_teu, loadFactor: loadFactor(r.booked_teu, r.capacity_teu), proposalId: null,
+        shortfallTeu: r.min_load_teu - r.booked_teu, loadFactor: loadFactor(r.booked_teu, r.capacity_teu), proposalId: r.proposal_id ?? null,
       })),
     };
   }

@@ -77,6 +77,14 @@ describe('the optimiser: plans, proposals, acceptance', () => {
     const asOp = (await as(built.app, op1)({ method: 'GET', url: `/api/optimisations/${id}` })).json() as { proposals: { kind: string }[] };
     expect(asOp.proposals.every((x) => x.kind === 'departure')).toBe(true);
     expect(asOp.proposals.length).toBeLessThanOrEqual(o.departuresToCancel);
+    // the dashboard's departures at risk link the departures proposed for cancellation to their proposal
+    const cancels = (o.proposals as { id: string; kind: string; departureId: string }[]).filter((x) => x.kind === 'departure');
+    if (cancels.length) {
+      const risk = (await as(built.app, sched)({ method: 'GET', url: '/api/stats/at-risk?hours=72' })).json() as { rows: { departureId: string; proposalId: string | null }[] };
+      const linked = risk.rows.filter((r) => r.proposalId !== null);
+      expect(linked.length).toBeGreaterThan(0);
+      for (const r of linked) expect(cancels.find((c) => c.id === r.proposalId)?.departureId).toBe(r.departureId);
+    }
 
     const mine = (await as(built.app, f1)({ method: 'GET', url: '/api/proposals' })).json() as { shipmentId: string; status: string; priceCents: number; legs: unknown[] }[];
     const p = mine.find((x) => x.shipmentId === posted.json().id);

@@ -356,6 +356,10 @@ export function departuresAtRisk(
       'd.id', 'd.corridor_id', 'c.code as corridor_code', 'o.code as from_code', 't.code as to_code', 'c.mode', 'd.operator_org_id',
       'op.name as operator_name', 'd.asset_name', 'd.departs_at', 'd.cutoff_at', 'd.capacity_teu', 'd.booked_teu', 'd.held_teu', 'd.min_load_teu',
     ])
+    // the optimiser's open proposal for the departure (issue 13: cancel an empty one), if any
+    .select((eb) =>
+      eb.selectFrom('proposals as p').select('p.id').whereRef('p.departure_id', '=', 'd.id').where('p.status', '=', 'open').where('p.kind', '=', 'departure').limit(1).as('proposal_id'),
+    )
     .where('d.status', '=', 'scheduled')
     .where('d.cutoff_at', '>', o.now)
     .where('d.cutoff_at', '<=', o.until)
