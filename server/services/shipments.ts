@@ -4,6 +4,7 @@ import { audit } from '../adapters/db/audit.ts';
 import { departureCosts, lockDepartureCosts, setOperatingCosts, type DepartureCostsRow } from '../adapters/db/departures-repo.ts';
 import { claimKey, storeAnswer, type IdemKey } from '../adapters/db/idempotency.ts';
 import { storedIdemAnswer } from '../adapters/db/itineraries-repo.ts';
+import { supersedeProposalOf } from '../adapters/db/optimisations-repo.ts';
 import {
   clusterIdsByCode, findShipment, insertShipment, lockShipmentOfOrg, shipmentsOfScope, updateShipment, type ShipmentJoined, type ShipmentRow,
 } from '../adapters/db/shipments-repo.ts';
@@ -192,7 +193,7 @@ export class ShipmentsService {
         throw stateChanged(row, `this shipment is at version ${row.version}, not ${input.expectVersion}: nothing was changed`);
       }
       if (!CHANGEABLE_STATUSES.includes(row.status)) {
-        throw stateChanged(row, `this shipment is ${row.status}: only a pooled or unplaced shipment can be changed`);
+        throw stateChanged(row, `this shipment is ${row.status}: only a pooled, unplaced or proposed shipment can be changed`);
       }
       const current = (await findShipment(tx, id))!;
       const terms: Terms = {
@@ -213,6 +214,8 @@ export class ShipmentsService {
       };
       const changed = Object.entries(next).filter(([k, v]) => !same(v, row[k as keyof typeof next])).map(([k]) => k);
       if (changed.length === 0) return { body: toShipment(current), changed: false };
+      // until it is in an accepted plan: a proposed shipment's open proposal no longer applies
+      if (row.status === 'proposed') await supersedeProposalOf(tx, id, now, 'the shipment was changed');
       const updated = await updateShipment(tx, id, { ...next, status: 'pooled', updated_at: now });
       await audit(tx, p, 'shipment.change', { type: 'shipment', id }, { changed, fromStatus: row.status, version: updated.version });
       return { body: toShipment(updated), changed: true };

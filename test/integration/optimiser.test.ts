@@ -218,6 +218,27 @@ describe('the optimiser: plans, proposals, acceptance', () => {
     expect(p?.teu).toBe(2);
   });
 
+  it('a proposed shipment may still be changed: its proposal is superseded (accepting it is refused), the next plan proposes it as it is now', async () => {
+    await runNow();
+    const open = ((await as(built.app, f1)({ method: 'GET', url: '/api/proposals' })).json() as { id: string; status: string; shipmentId: string; teu: number }[]).filter(
+      (x) => x.status === 'open',
+    );
+    expect(open.length).toBeGreaterThan(0);
+    const target = open[0]!;
+    const ship = (await as(built.app, f1)({ method: 'GET', url: `/api/shipments/${target.shipmentId}` })).json();
+    const r = await as(built.app, f1)({ method: 'PATCH', url: `/api/shipments/${target.shipmentId}`, payload: { maxTotalCents: ship.maxTotalCents + 100 } });
+    expect(r.statusCode, r.body).toBe(200);
+    expect(r.json().status).toBe('pooled');
+    const before = await counts();
+    const a = await as(built.app, f1)({ method: 'POST', url: `/api/proposals/${target.id}/accept`, payload: {} });
+    expect(a.statusCode).toBe(409);
+    expect(a.json().error.code).toBe('proposal_closed');
+    expect(await counts()).toEqual(before);
+    await runNow();
+    const again = (await as(built.app, f1)({ method: 'GET', url: '/api/proposals' })).json() as { shipmentId: string; status: string }[];
+    expect(again.some((x) => x.shipmentId === target.shipmentId && x.status === 'open')).toBe(true);
+  });
+
   it('operators see their departures’ proposals only; forwarders may not list optimisations', async () => {
     expect((await as(built.app, f1)({ method: 'GET', url: '/api/optimisations' })).statusCode).toBe(403);
     const list = (await as(built.app, sched)({ method: 'GET', url: '/api/optimisations' })).json() as { id: string }[];

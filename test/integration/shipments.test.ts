@@ -196,13 +196,18 @@ describe('the pool: shipment requests and operating costs', () => {
       expect(await row(s.id)).toEqual(after);
     });
 
-    it('PATCH: an unplaced shipment may change (and is pooled again); a proposed, booked or withdrawn one: 409, nothing changed', async () => {
+    it('PATCH: an unplaced or proposed shipment may change (and is pooled again); a booked or withdrawn one: 409, nothing changed', async () => {
       const s = await create(f1);
       await env.db.updateTable('shipments').set({ status: 'unplaced' }).where('id', '=', s.id).execute();
       const r = await req(f1, { method: 'PATCH', url: `/api/shipments/${s.id}`, payload: { maxTotalCents: 900_000 } });
       expect(r.statusCode, r.body).toBe(200);
       expect(r.json()).toMatchObject({ status: 'pooled', maxTotalCents: 900_000, version: 2 });
-      for (const status of ['proposed', 'booked', 'withdrawn'] as const) {
+      // changed until it is in an accepted plan (issue 13): a proposed shipment is pooled again (its open proposal is superseded: optimiser.test.ts)
+      await env.db.updateTable('shipments').set({ status: 'proposed' }).where('id', '=', s.id).execute();
+      const p = await req(f1, { method: 'PATCH', url: `/api/shipments/${s.id}`, payload: { maxTotalCents: 950_000 } });
+      expect(p.statusCode, p.body).toBe(200);
+      expect(p.json()).toMatchObject({ status: 'pooled', maxTotalCents: 950_000, version: 3 });
+      for (const status of ['booked', 'withdrawn'] as const) {
         await env.db.updateTable('shipments').set({ status }).where('id', '=', s.id).execute();
         const before = await row(s.id);
         const x = await req(f1, { method: 'PATCH', url: `/api/shipments/${s.id}`, payload: { maxTotalCents: 1_000_000 } });

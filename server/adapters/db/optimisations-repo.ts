@@ -242,3 +242,14 @@ export function proposalsOfOptimisations(db: Kysely<DB>, ids: string[], operator
   if (operatorOrgId) q = q.where('operator_org_id', '=', operatorOrgId);
   return q.orderBy('optimisation_id').orderBy('created_at').orderBy('id').execute();
 }
+
+/** A shipment's open proposal, superseded (the forwarder changed the shipment: the plan no longer applies). */
+export async function supersedeProposalOf(tx: Tx, shipmentId: string, now: Date, reason: string): Promise<number> {
+  const r = await tx
+    .updateTable('proposals')
+    .set({ status: 'superseded', decided_at: now, reason })
+    .where('shipment_id', '=', shipmentId)
+    .where('status', '=', 'open')
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows);
+}

@@ -21,7 +21,7 @@ export { MAX_WINDOW_DAYS };
 export const SHIPMENT_STATUSES = ['pooled', 'proposed', 'booked', 'withdrawn', 'unplaced'] as const;
 export type ShipmentStatus = (typeof SHIPMENT_STATUSES)[number];
 /** Statuses in which the forwarder may still change a shipment (PATCH). */
-export const CHANGEABLE_STATUSES: readonly ShipmentStatus[] = ['pooled', 'unplaced'];
+export const CHANGEABLE_STATUSES: readonly ShipmentStatus[] = ['pooled', 'unplaced', 'proposed'];
 /** Statuses from which a shipment may be withdrawn (DELETE). */
 export const WITHDRAWABLE_STATUSES: readonly ShipmentStatus[] = ['pooled', 'unplaced', 'proposed'];
 
