@@ -16,8 +16,9 @@ import { type Kysely, sql } from 'kysely';
 //   the pool's saving (the rule: server/core/pooling/savings.ts), CO2e vs road. kind 'departure': an operator's
 //   under-used departure, the action (cancel | merge into another departure), load before → after, and the
 //   confirmed bookings a merge would move (moved only with their forwarders' consent). status: open →
-//   accepted | declined | stale (capacity or price changed: refused cleanly, never overbooked) | superseded
-//   (a newer plan replaced it).
+//   accepting (a forwarder's accept claimed it, under the proposal's and the shipment's row locks: nothing else
+//   may change either until it is decided) → accepted | stale; open → declined | stale (capacity or price changed:
+//   refused cleanly, never overbooked) | superseded (a newer plan, or a change to the shipment, replaced it).
 export async function up(db: Kysely<any>): Promise<void> {
   await db.schema
     .createTable('optimisations')
@@ -64,7 +65,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('id', 'uuid', (c) => c.primaryKey().defaultTo(sql`gen_random_uuid()`))
     .addColumn('optimisation_id', 'uuid', (c) => c.notNull().references('optimisations.id'))
     .addColumn('kind', 'text', (c) => c.notNull().check(sql`kind in ('shipment','departure')`))
-    .addColumn('status', 'text', (c) => c.notNull().defaultTo('open').check(sql`status in ('open','accepted','declined','stale','superseded')`))
+    .addColumn('status', 'text', (c) => c.notNull().defaultTo('open').check(sql`status in ('open','accepting','accepted','declined','stale','superseded')`))
     .addColumn('shipment_id', 'uuid', (c) => c.references('shipments.id'))
     .addColumn('forwarder_org_id', 'uuid', (c) => c.references('organisations.id'))
     .addColumn('departure_id', 'uuid', (c) => c.references('departures.id'))

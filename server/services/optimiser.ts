@@ -83,6 +83,15 @@ export function optimisationView(r: OptimisationRow, proposals: OptimisationView
   };
 }
 
+/** A run as an operator sees it: its status and its own proposals; every network-wide figure null. */
+function operatorPart(v: OptimisationView): OptimisationView {
+  return {
+    ...v, requests: null, placed: null, departures: null, departuresToCancel: v.proposals.length, objectiveCents: null, lowerBoundCents: null,
+    lpBoundCents: null, gapPct: null, greedyObjectiveCents: null, solveMs: null, timeLimitHit: null, loadFactorBefore: null, loadFactorAfter: null,
+    co2eSavedKg: null, trucksAvoided: null, error: null, figures: null,
+  };
+}
+
 export type RunOutcome =
   | { status: 'done'; planVersion: number; proposals: number }
   | { status: 'skipped'; reason: 'missing' | 'already_done' | 'already_failed' }
@@ -150,7 +159,10 @@ export class OptimiserService {
       list.push(proposalView(pr));
       by.set(pr.optimisation_id, list);
     }
-    return rows.map((r) => optimisationView(r, by.get(r.id) ?? []));
+    // an operator sees its part: the run and its own departures' proposals, not the network's figures (which are
+    // built from every operator's costs)
+    const part = p?.orgKind === 'operator';
+    return rows.map((r) => (part ? operatorPart(optimisationView(r, by.get(r.id) ?? [])) : optimisationView(r, by.get(r.id) ?? [])));
   }
 
   /** The instance of a run at `now`: open shipments, the departures they could ride, their bookable legs. */

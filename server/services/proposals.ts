@@ -4,7 +4,8 @@ import { inTransaction } from '../adapters/db/db.ts';
 import { audit } from '../adapters/db/audit.ts';
 import type { IdemKey } from '../adapters/db/idempotency.ts';
 import {
-  cancelEmptyDeparture, decideProposal, findProposal, markShipmentBooked, proposalsOf, returnShipmentToPool, shipmentForProposal, type ProposalRow,
+  cancelEmptyDeparture, claimProposal, decideProposal, findProposal, lockProposal, lockShipmentForProposal, markShipmentBooked, proposalsOf,
+  returnShipmentToPool, type ProposalRow,
 } from '../adapters/db/optimisations-repo.ts';
 import type { AvailabilityCache } from '../adapters/redis/availability.ts';
 import { rooms, type EventSink } from '../adapters/realtime/events.ts';
@@ -65,8 +66,12 @@ export function proposalView(r: ProposalRow): ProposalView {
 }
 
 const ROUTE = 'POST /api/proposals/:id/accept';
+/**
+ * The idempotency key of an accept's hold or confirm. It contains line feeds, which no HTTP header can carry, so a
+ * client's own Idempotency-Key can never take it first.
+ */
 const idemOf = (p: Principal, proposalId: string, step: 'hold' | 'confirm'): IdemKey => {
-  const key = `proposal-${step}-${proposalId}`;
+  const key = `proposal\n${step}\n${proposalId}`;
   return { orgId: p.orgId, key, route: `${ROUTE} ${step}`, requestHash: createHash('sha256').update(key).digest('hex') };
 };
 
@@ -99,10 +104,12 @@ export class ProposalsService {
       : conflict('proposal_closed', `this proposal is ${r.status}`, { status: r.status });
   }
 
-  /** Marks an open proposal stale (its shipment back to the pool) and answers 409 proposal_stale. */
+  /** Marks an open or claimed proposal stale (its shipment back to the pool) and answers 409 proposal_stale. */
   private async stale(r: ProposalRow, reason: string, now: Date): Promise<AppError> {
     await inTransaction(this.db, async (tx) => {
-      if ((await decideProposal(tx, r.id, { status: 'stale', by: null, now, reason })) && r.shipment_id) await returnShipmentToPool(tx, r.shipment_id, now);
+      if (r.shipment_id) await lockShipmentForProposal(tx, r.shipment_id); // lock order: shipment, then proposal
+      const staled = await decideProposal(tx, r.id, { status: 'stale', by: null, now, reason, from: ['open', 'accepting'] });
+      if (staled && r.shipment_id) await returnShipmentToPool(tx, r.shipment_id, now);
     });
     return conflict('proposal_stale', `this proposal can no longer be booked: ${reason}`, { reason });
   }
@@ -111,13 +118,37 @@ export class ProposalsService {
   async accept(p: Principal, id: string, now = new Date()): Promise<ProposalView> {
     const r = await this.mine(p, id);
     if (r.status === 'accepted') return proposalView(r); // a repeated accept: the same answer
-    if (r.status !== 'open') throw this.closed(r);
+    if (r.status !== 'open' && r.status !== 'accepting') throw this.closed(r);
     return r.kind === 'shipment' ? this.acceptShipment(p, r, now) : this.acceptDeparture(p, r, now);
   }
 
-  private async acceptShipment(p: Principal, r: ProposalRow, now: Date): Promise<ProposalView> {
-    const ship = await shipmentForProposal(this.db, r.shipment_id!);
-    if (!ship || ship.status !== 'proposed') throw await this.stale(r, `the shipment is ${ship?.status ?? 'gone'}`, now);
+  /**
+   * 1. Claim: under the shipment's and the proposal's row locks (in that order, as every writer of both takes
+   *    them), an open proposal of a proposed shipment becomes `accepting` — from then on a decline, a change or
+   *    withdrawal of the shipment and the optimiser's next plan leave both alone (a claimed one is re-entered
+   *    by a repeated accept, which completes it).
+   * 2. Book: hold and confirm the legs through the itineraries service, with idempotency keys of the proposal.
+   * 3. Decide: accepted + the shipment booked; or, when the booking was refused, stale + the shipment pooled.
+   */
+  private async acceptShipment(p: Principal, r0: ProposalRow, now: Date): Promise<ProposalView> {
+    const claim = await inTransaction(this.db, async (tx) => {
+      const ship = await lockShipmentForProposal(tx, r0.shipment_id!);
+      const r = await lockProposal(tx, r0.id);
+      if (!r) return { kind: 'closed' as const, r: r0 };
+      if (r.status === 'accepted' || (r.status !== 'open' && r.status !== 'accepting')) return { kind: 'closed' as const, r };
+      if (r.status === 'open') {
+        if (!ship || ship.status !== 'proposed') return { kind: 'stale' as const, r, reason: `the shipment is ${ship?.status ?? 'gone'}` };
+        await claimProposal(tx, r.id);
+      }
+      return { kind: 'claimed' as const, r, maxTotalCents: ship?.max_total_cents ?? 0 };
+    });
+    if (claim.kind === 'closed') {
+      if (claim.r.status === 'accepted') return proposalView(claim.r);
+      throw this.closed(claim.r);
+    }
+    if (claim.kind === 'stale') throw await this.stale(claim.r, claim.reason, now);
+    const r = claim.r;
+    const ship = { max_total_cents: claim.maxTotalCents };
     const legs = (r.legs ?? []) as { listingId: string }[];
     let it: Itinerary;
     try {
@@ -141,7 +172,8 @@ export class ProposalsService {
     }
     const itineraryId = it.id;
     const done = await inTransaction(this.db, async (tx) => {
-      const decided = await decideProposal(tx, r.id, { status: 'accepted', by: p.userId, now, itineraryId });
+      await lockShipmentForProposal(tx, r.shipment_id!);
+      const decided = await decideProposal(tx, r.id, { status: 'accepted', by: p.userId, now, itineraryId, from: ['accepting'] });
       if (decided) {
         await markShipmentBooked(tx, r.shipment_id!, itineraryId, now);
         await audit(tx, p, 'proposal.accept', { type: 'proposal', id: r.id }, { shipmentId: r.shipment_id, itineraryId });
@@ -178,6 +210,7 @@ export class ProposalsService {
     if (r.status === 'declined') return proposalView(r);
     if (r.status !== 'open') throw this.closed(r);
     const row = await inTransaction(this.db, async (tx) => {
+      if (r.shipment_id) await lockShipmentForProposal(tx, r.shipment_id); // lock order: shipment, then proposal
       if (await decideProposal(tx, r.id, { status: 'declined', by: p.userId, now })) {
         if (r.shipment_id) await returnShipmentToPool(tx, r.shipment_id, now);
         await audit(tx, p, 'proposal.decline', { type: 'proposal', id: r.id }, {});

@@ -4,7 +4,7 @@ import { audit } from '../adapters/db/audit.ts';
 import { departureCosts, lockDepartureCosts, setOperatingCosts, type DepartureCostsRow } from '../adapters/db/departures-repo.ts';
 import { claimKey, storeAnswer, type IdemKey } from '../adapters/db/idempotency.ts';
 import { storedIdemAnswer } from '../adapters/db/itineraries-repo.ts';
-import { supersedeProposalOf } from '../adapters/db/optimisations-repo.ts';
+import { beingAccepted, staleProposalOf, supersedeProposalOf } from '../adapters/db/optimisations-repo.ts';
 import {
   clusterIdsByCode, findShipment, insertShipment, lockShipmentOfOrg, shipmentsOfScope, updateShipment, type ShipmentJoined, type ShipmentRow,
 } from '../adapters/db/shipments-repo.ts';
@@ -195,6 +195,7 @@ export class ShipmentsService {
       if (!CHANGEABLE_STATUSES.includes(row.status)) {
         throw stateChanged(row, `this shipment is ${row.status}: only a pooled, unplaced or proposed shipment can be changed`);
       }
+      if (row.status === 'proposed' && (await beingAccepted(tx, id))) throw stateChanged(row, 'its proposal is being accepted: the shipment is being booked');
       const current = (await findShipment(tx, id))!;
       const terms: Terms = {
         from: input.from ?? current.from_code,
@@ -240,6 +241,10 @@ export class ShipmentsService {
         throw stateChanged(row, row.status === 'booked'
           ? 'this shipment is booked: cancel its itinerary instead'
           : `this shipment is already ${row.status}`);
+      }
+      if (row.status === 'proposed') {
+        if (await beingAccepted(tx, id)) throw stateChanged(row, 'its proposal is being accepted: the shipment is being booked');
+        await staleProposalOf(tx, id, now, 'the shipment was withdrawn');
       }
       const updated = await updateShipment(tx, id, { status: 'withdrawn', updated_at: now });
       await audit(tx, p, 'shipment.withdraw', { type: 'shipment', id }, { fromStatus: row.status, version: updated.version });

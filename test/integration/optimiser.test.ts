@@ -76,6 +76,8 @@ describe('the optimiser: plans, proposals, acceptance', () => {
     // an operator reads the run with its own departures' proposals only
     const asOp = (await as(built.app, op1)({ method: 'GET', url: `/api/optimisations/${id}` })).json() as { proposals: { kind: string }[] };
     expect(asOp.proposals.every((x) => x.kind === 'departure')).toBe(true);
+    // its part only: none of the network's figures (they are built from every operator's costs)
+    expect(asOp).toMatchObject({ objectiveCents: null, lowerBoundCents: null, greedyObjectiveCents: null, figures: null, loadFactorAfter: null });
     expect(asOp.proposals.length).toBeLessThanOrEqual(o.departuresToCancel);
     // the dashboard's departures at risk link the departures proposed for cancellation to their proposal
     const cancels = (o.proposals as { id: string; kind: string; departureId: string }[]).filter((x) => x.kind === 'departure');
@@ -237,6 +239,47 @@ describe('the optimiser: plans, proposals, acceptance', () => {
     await runNow();
     const again = (await as(built.app, f1)({ method: 'GET', url: '/api/proposals' })).json() as { shipmentId: string; status: string }[];
     expect(again.some((x) => x.shipmentId === target.shipmentId && x.status === 'open')).toBe(true);
+  });
+
+  it('an accept racing a decline, a change or a withdrawal of the same shipment, or a new plan: one of them wins, never a booking nothing links to', async () => {
+    const unlinked = async () =>
+      (await sql<{ n: number }>`select count(*)::int as n from itineraries i where i.status = 'confirmed'
+         and not exists (select 1 from shipments s where s.itinerary_id = i.id)`.execute(env.db)).rows[0]!.n;
+    const rivals: ((p: { id: string; shipmentId: string }) => Promise<{ statusCode: number }>)[] = [
+      (p) => as(built.app, f1)({ method: 'POST', url: `/api/proposals/${p.id}/decline`, payload: {} }),
+      (p) => as(built.app, f1)({ method: 'PATCH', url: `/api/shipments/${p.shipmentId}`, payload: { maxTotalCents: 4_999_999 } }),
+      (p) => as(built.app, f1)({ method: 'DELETE', url: `/api/shipments/${p.shipmentId}` }),
+      async () => {
+        const r = await as(built.app, sched)({ method: 'POST', url: '/api/optimisations', payload: {} });
+        await optimiser().run(r.json().id, solver).catch(() => undefined);
+        return r;
+      },
+    ];
+    for (const [i, rival] of rivals.entries()) {
+      // a fresh shipment and plan for each round
+      const ready = new Date(Date.now() + 7 * 3_600_000);
+      const posted = await as(built.app, f1)({
+        method: 'POST', url: '/api/shipments',
+        payload: { from: 'DEDUI', to: 'ITBLQ', teu: 1, tonnes: 12, readyAt: ready.toISOString(), deliverBy: new Date(ready.getTime() + 6 * DAY).toISOString(), maxTotalCents: 5_000_000 },
+      });
+      await runNow();
+      const p = ((await as(built.app, f1)({ method: 'GET', url: '/api/proposals' })).json() as { id: string; shipmentId: string; status: string }[]).find(
+        (x) => x.shipmentId === posted.json().id && x.status === 'open',
+      )!;
+      expect(p, `round ${i}`).toBeDefined();
+      const [acc] = await Promise.all([as(built.app, f1)({ method: 'POST', url: `/api/proposals/${p.id}/accept`, payload: {} }), rival(p)]);
+      const ship = (await as(built.app, f1)({ method: 'GET', url: `/api/shipments/${p.shipmentId}` })).json();
+      const prop = (await as(built.app, f1)({ method: 'GET', url: '/api/proposals' })).json().find((x: { id: string }) => x.id === p.id);
+      if (acc.statusCode === 200 && acc.json().status === 'accepted') {
+        expect(ship.status, `round ${i}`).toBe('booked');
+        expect(ship.itineraryId).toBe(acc.json().itineraryId);
+      } else {
+        expect(acc.statusCode, `round ${i}: ${acc.body}`).toBe(409);
+        expect(ship.status, `round ${i}`).not.toBe('booked');
+        expect(prop.status).not.toBe('accepted');
+      }
+      expect(await unlinked(), `round ${i}`).toBe(0);
+    }
   });
 
   it('operators see their departures’ proposals only; forwarders may not list optimisations', async () => {

@@ -42,6 +42,14 @@ describe('pooling proposals', () => {
           expect(s.savingCents).toBe(s.standaloneCents - s.priceCents + s.shareCents);
           // nobody is moved to a dearer itinerary for free: the premium comes back in the share
           expect(s.savingCents).toBeGreaterThanOrEqual(0);
+          expect(s.savingCents).toBeLessThanOrEqual(s.standaloneCents); // nobody is paid to ship
+        }
+        // a pool that saves far more than anyone pays: each share is capped at the stand-alone price
+        const obj = objectiveOf(instance, plan);
+        const rich = planProposals(instance, plan, departureOutcomes(instance, plan), { plan: obj, greedy: { ...obj, fixedCents: obj.fixedCents + 1_000_000_000 } });
+        for (const s of rich.shipments) {
+          expect(s.savingCents).toBeLessThanOrEqual(s.standaloneCents);
+          expect(s.savingCents).toBeGreaterThanOrEqual(0);
         }
         const deps = new Map(instance.departures.map((d) => [d.id, d]));
         for (const d of pp.departures) {

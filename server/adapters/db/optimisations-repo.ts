@@ -86,6 +86,8 @@ export function openShipments(db: Kysely<DB>, now: Date, limit: number) {
     ])
     .where('s.status', 'in', ['pooled', 'unplaced', 'proposed'])
     .where('s.deliver_by', '>', now)
+    // a shipment whose proposal is being accepted is not re-planned meanwhile
+    .where((eb) => eb.not(eb.exists(eb.selectFrom('proposals as p').select('p.id').whereRef('p.shipment_id', '=', 's.id').where('p.status', '=', 'accepting'))))
     .orderBy('s.deliver_by')
     .orderBy('s.id')
     .limit(limit)
@@ -179,19 +181,40 @@ export function lockProposal(tx: Tx, id: string): Promise<ProposalRow | undefine
   return tx.selectFrom('proposals').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
 }
 
-/** Decides an open proposal; false when it was no longer open. */
+/** Decides a proposal that is open (or being accepted: `from`); false when it was not in that state any more. */
 export async function decideProposal(
   tx: Tx,
   id: string,
-  v: { status: 'accepted' | 'declined' | 'stale'; by: string | null; now: Date; itineraryId?: string | null; reason?: string | null },
+  v: { status: 'accepted' | 'declined' | 'stale'; by: string | null; now: Date; itineraryId?: string | null; reason?: string | null; from?: ('open' | 'accepting')[] },
 ): Promise<boolean> {
   const r = await tx
     .updateTable('proposals')
     .set({ status: v.status, decided_at: v.now, decided_by: v.by, itinerary_id: v.itineraryId ?? null, reason: v.reason ?? null })
     .where('id', '=', id)
-    .where('status', '=', 'open')
+    .where('status', 'in', v.from ?? ['open'])
     .executeTakeFirst();
   return Number(r.numUpdatedRows) === 1;
+}
+
+/** An open proposal claimed by an accept (under the proposal's row lock); false when it was not open. */
+export async function claimProposal(tx: Tx, id: string): Promise<boolean> {
+  const r = await tx.updateTable('proposals').set({ status: 'accepting' }).where('id', '=', id).where('status', '=', 'open').executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}
+
+/** The shipment, locked (after its proposal: the accept path's lock order), with what the accept checks. */
+export function lockShipmentForProposal(tx: Tx, id: string) {
+  return tx.selectFrom('shipments').select(['id', 'status', 'version', 'max_total_cents', 'forwarder_org_id']).where('id', '=', id).forUpdate().executeTakeFirst();
+}
+
+/** Is the shipment's proposal being accepted (its itinerary being booked)? */
+export async function beingAccepted(tx: Tx, shipmentId: string): Promise<boolean> {
+  return !!(await tx.selectFrom('proposals').select('id').where('shipment_id', '=', shipmentId).where('status', '=', 'accepting').executeTakeFirst());
+}
+
+/** A withdrawn shipment's open proposal goes stale (same transaction as the withdrawal). */
+export async function staleProposalOf(tx: Tx, shipmentId: string, now: Date, reason: string): Promise<void> {
+  await tx.updateTable('proposals').set({ status: 'stale', decided_at: now, reason }).where('shipment_id', '=', shipmentId).where('status', '=', 'open').execute();
 }
 
 // ---- accepting --------------------------------------------------------------------------------------------

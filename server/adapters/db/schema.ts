@@ -411,7 +411,7 @@ export interface ProposalsTable {
   id: Generated<string>;
   optimisation_id: string;
   kind: 'shipment' | 'departure';
-  status: ColumnType<'open' | 'accepted' | 'declined' | 'stale' | 'superseded', 'open' | 'accepted' | 'declined' | 'stale' | 'superseded' | undefined>;
+  status: ColumnType<'open' | 'accepting' | 'accepted' | 'declined' | 'stale' | 'superseded', 'open' | 'accepting' | 'accepted' | 'declined' | 'stale' | 'superseded' | undefined>;
   shipment_id: string | null;
   forwarder_org_id: string | null;
   departure_id: string | null;

@@ -14,7 +14,8 @@ import type { Candidate, ObjectiveBreakdown, PoolInstance, PoolPlan } from './ty
  * The pool's saving is what the plan saves in operating cost (departures' fixed costs + variable costs per TEU +
  * those premiums) against the greedy baseline — every request booking
  * alone, earliest deadline first, on its cheapest option that still fits (server/core/pooling/greedy.ts). It is
- * shared among the placed requests in proportion to their stand-alone cost (largest remainder, whole cents),
+ * shared among the placed requests in proportion to their stand-alone cost (largest remainder, whole cents), a
+ * forwarder's part never above its stand-alone price (nobody is paid to ship; the rest stays with the operators),
  * and shown to each forwarder beside its own price difference. Never negative: a plan that saves nothing
  * shares nothing.
  *
@@ -90,8 +91,9 @@ export function planProposals(
   const standalone = placed.map((p) => cheapest.get(p.requestId) ?? p.k.priceCents);
   const shares = shareOut(poolSavingCents, standalone);
   const shipments = placed.map((p, i): ShipmentProposal => {
-    // the premium over the stand-alone price comes back first, then the share of the saving
-    const share = Math.max(0, p.k.priceCents - standalone[i]!) + shares[i]!;
+    // the premium over the stand-alone price comes back first, then the share of the saving — at most the stand-alone
+    // price itself (nobody is paid to ship; what a cap leaves over stays with the operators)
+    const share = Math.max(0, p.k.priceCents - standalone[i]!) + Math.min(shares[i]!, standalone[i]!);
     return {
       requestId: p.requestId,
       forwarderOrgId: requests.get(p.requestId)!.forwarderOrgId,

@@ -18,7 +18,9 @@ export const Proposal = Type.Object({
   id: Uuid,
   optimisationId: Uuid,
   kind: StringEnum(['shipment', 'departure'], { description: "a forwarder's shipment, or an operator's departure" }),
-  status: StringEnum(['open', 'accepted', 'declined', 'stale', 'superseded']),
+  status: StringEnum(['open', 'accepting', 'accepted', 'declined', 'stale', 'superseded'], {
+    description: 'accepting: a forwarder accepted and the itinerary is being booked (a repeated accept completes it)',
+  }),
   shipmentId: Type.Union([Uuid, Type.Null()]),
   departureId: Type.Union([Uuid, Type.Null()]),
   action: Type.Union([StringEnum(['cancel', 'merge']), Type.Null()]),
