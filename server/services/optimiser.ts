@@ -165,12 +165,10 @@ export class OptimiserService {
     return rows.map((r) => (part ? operatorPart(optimisationView(r, by.get(r.id) ?? [])) : optimisationView(r, by.get(r.id) ?? [])));
   }
 
-  /** The instance of a run at `now`: open shipments, the departures they could ride, their bookable legs. */
-  async instance(now: Date): Promise<PoolInstance> {
-    return (await this.load(now)).inst;
-  }
-
-  /** The instance and the version of each shipment as read (a plan proposes only shipments still at it). */
+  /**
+   * The instance of a run at `now` — open shipments, the departures they could ride, their bookable legs — and the
+   * version of each shipment as read (a plan proposes only shipments still at it).
+   */
   private async load(now: Date): Promise<{ inst: PoolInstance; versions: Map<string, number> }> {
     const shipments = await openShipments(this.db, now, this.opts.maxShipments);
     const latest = shipments.reduce((m, s) => Math.max(m, s.deliver_by.getTime()), now.getTime());
@@ -247,7 +245,6 @@ export class OptimiserService {
   /** The plan in one transaction, after checking the lease is still ours (the fence); null when it is not. */
   private async writePlan(id: string, token: string, inst: PoolInstance, versions: Map<string, number>, result: OptimiseResult, pp0: PlanProposals, now: Date) {
     const requests = new Map(inst.requests.map((r) => [r.id, r]));
-    const deps = new Map(inst.departures.map((d) => [d.id, d]));
     const legPrice = new Map(inst.legs.map((l) => [l.listingId, l.unitPriceCents]));
     const f = result.figures;
     return inTransaction(this.db, async (tx) => {
@@ -279,7 +276,7 @@ export class OptimiserService {
       ]);
       await setShipmentStatuses(tx, pp.shipments.map((s) => s.requestId), pp.unplaced, now);
       await updateOptimisation(tx, id, {
-        status: 'done', plan_version: version, finished_at: new Date(), requests: inst.requests.length, placed: f.placed, departures: deps.size,
+        status: 'done', plan_version: version, finished_at: new Date(), requests: inst.requests.length, placed: f.placed, departures: inst.departures.length,
         departures_to_cancel: pp.departures.length, objective_cents: f.objective.totalCents, lower_bound_cents: result.boundCents,
         lp_bound_cents: result.lpBoundCents, gap_pct: result.gapPct, greedy_objective_cents: result.greedy.figures.objective.totalCents,
         solve_ms: Math.round(result.solveMs), time_limit_hit: result.timeLimitHit, load_factor_before: result.loadFactorBefore, load_factor_after: f.loadFactor,

@@ -4,7 +4,7 @@ import { audit } from '../adapters/db/audit.ts';
 import { departureCosts, lockDepartureCosts, setOperatingCosts, type DepartureCostsRow } from '../adapters/db/departures-repo.ts';
 import { claimKey, storeAnswer, type IdemKey } from '../adapters/db/idempotency.ts';
 import { storedIdemAnswer } from '../adapters/db/itineraries-repo.ts';
-import { beingAccepted, staleProposalOf, supersedeProposalOf } from '../adapters/db/optimisations-repo.ts';
+import { beingAccepted, closeProposalOf } from '../adapters/db/optimisations-repo.ts';
 import {
   clusterIdsByCode, findShipment, insertShipment, lockShipmentOfOrg, shipmentsOfScope, updateShipment, type ShipmentJoined, type ShipmentRow,
 } from '../adapters/db/shipments-repo.ts';
@@ -106,8 +106,8 @@ function stateChanged(row: Pick<ShipmentRow, 'status' | 'version'>, message: str
 /**
  * The pool (issue 13 item 1): forwarders post shipment requests (cluster to cluster, TEU and tonnes, a window, the
  * most they pay, the modes they allow, whether the cargo may be consolidated with others'), list them, change them
- * while they are pooled or unplaced (optimistic: `expectVersion`), and withdraw them until they are booked. The
- * optimiser reads the pool (shipments-repo openPoolRequests) and moves shipments to proposed / unplaced; accepting
+ * until they are in an accepted plan (optimistic: `expectVersion`), and withdraw them until they are booked. The
+ * optimiser reads the pool (optimisations-repo openShipments) and moves shipments to proposed / unplaced; accepting
  * a proposal books them. Another organisation's shipment answers 404, as one that does not exist.
  */
 export class ShipmentsService {
@@ -216,7 +216,7 @@ export class ShipmentsService {
       const changed = Object.entries(next).filter(([k, v]) => !same(v, row[k as keyof typeof next])).map(([k]) => k);
       if (changed.length === 0) return { body: toShipment(current), changed: false };
       // until it is in an accepted plan: a proposed shipment's open proposal no longer applies
-      if (row.status === 'proposed') await supersedeProposalOf(tx, id, now, 'the shipment was changed');
+      if (row.status === 'proposed') await closeProposalOf(tx, id, 'superseded', now, 'the shipment was changed');
       const updated = await updateShipment(tx, id, { ...next, status: 'pooled', updated_at: now });
       await audit(tx, p, 'shipment.change', { type: 'shipment', id }, { changed, fromStatus: row.status, version: updated.version });
       return { body: toShipment(updated), changed: true };
@@ -244,7 +244,7 @@ export class ShipmentsService {
       }
       if (row.status === 'proposed') {
         if (await beingAccepted(tx, id)) throw stateChanged(row, 'its proposal is being accepted: the shipment is being booked');
-        await staleProposalOf(tx, id, now, 'the shipment was withdrawn');
+        await closeProposalOf(tx, id, 'stale', now, 'the shipment was withdrawn');
       }
       const updated = await updateShipment(tx, id, { status: 'withdrawn', updated_at: now });
       await audit(tx, p, 'shipment.withdraw', { type: 'shipment', id }, { fromStatus: row.status, version: updated.version });

@@ -212,17 +212,8 @@ export async function beingAccepted(tx: Tx, shipmentId: string): Promise<boolean
   return !!(await tx.selectFrom('proposals').select('id').where('shipment_id', '=', shipmentId).where('status', '=', 'accepting').executeTakeFirst());
 }
 
-/** A withdrawn shipment's open proposal goes stale (same transaction as the withdrawal). */
-export async function staleProposalOf(tx: Tx, shipmentId: string, now: Date, reason: string): Promise<void> {
-  await tx.updateTable('proposals').set({ status: 'stale', decided_at: now, reason }).where('shipment_id', '=', shipmentId).where('status', '=', 'open').execute();
-}
 
 // ---- accepting --------------------------------------------------------------------------------------------
-
-/** The shipment a proposal is for, with what the accept path checks. */
-export function shipmentForProposal(db: Kysely<DB> | Tx, id: string) {
-  return db.selectFrom('shipments').select(['id', 'status', 'version', 'max_total_cents', 'forwarder_org_id']).where('id', '=', id).executeTakeFirst();
-}
 
 /** A proposed shipment booked as `itineraryId` (only from proposed). */
 export async function markShipmentBooked(tx: Tx, id: string, itineraryId: string, now: Date): Promise<boolean> {
@@ -266,13 +257,10 @@ export function proposalsOfOptimisations(db: Kysely<DB>, ids: string[], operator
   return q.orderBy('optimisation_id').orderBy('created_at').orderBy('id').execute();
 }
 
-/** A shipment's open proposal, superseded (the forwarder changed the shipment: the plan no longer applies). */
-export async function supersedeProposalOf(tx: Tx, shipmentId: string, now: Date, reason: string): Promise<number> {
-  const r = await tx
-    .updateTable('proposals')
-    .set({ status: 'superseded', decided_at: now, reason })
-    .where('shipment_id', '=', shipmentId)
-    .where('status', '=', 'open')
-    .executeTakeFirst();
-  return Number(r.numUpdatedRows);
+/**
+ * A shipment's open proposal closed by its forwarder's own act, in the same transaction: `superseded` when the
+ * shipment was changed (the plan no longer applies), `stale` when it was withdrawn.
+ */
+export async function closeProposalOf(tx: Tx, shipmentId: string, status: 'superseded' | 'stale', now: Date, reason: string): Promise<void> {
+  await tx.updateTable('proposals').set({ status, decided_at: now, reason }).where('shipment_id', '=', shipmentId).where('status', '=', 'open').execute();
 }
