@@ -13,6 +13,7 @@ import * as m20261203T1600 from './20261203T1600_stats_settled_version.ts';
 import * as m20261203T1650 from './20261203T1650_stats_settled_departures.ts';
 import * as m20261203T1700 from './20261203T1700_pooling.ts';
 import * as m20261203T1800 from './20261203T1800_optimisations.ts';
+import * as m20261203T1900 from './20261203T1900_pool_merges.ts';
 
 /** Every migration, by its sortable name. A test checks that each file in this folder is listed. */
 export const migrations: Record<string, Migration> = {
@@ -30,4 +31,5 @@ export const migrations: Record<string, Migration> = {
   '20261203T1650_stats_settled_departures': m20261203T1650,
   '20261203T1700_pooling': m20261203T1700,
   '20261203T1800_optimisations': m20261203T1800,
+  '20261203T1900_pool_merges': m20261203T1900,
 };

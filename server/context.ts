@@ -19,6 +19,7 @@ import { RouteSearchService } from './services/routes.ts';
 import { OperatingCostsService, ShipmentsService } from './services/shipments.ts';
 import { OptimiserService } from './services/optimiser.ts';
 import { ProposalsService } from './services/proposals.ts';
+import { MergesService } from './services/merges.ts';
 
 /** Everything a process needs to serve requests or run jobs. Built the same way by server, worker and CLI. */
 export interface Context {
@@ -100,7 +101,7 @@ export function createContext(cfg: Config, events: (redis: Redis) => EventSink, 
     shipments: new ShipmentsService(db, { onPoolChange }),
     operatingCosts: new OperatingCostsService(db, { onPoolChange }),
     optimiser: new OptimiserService(db, sink, queues, { timeLimitSec: cfg.optimiserTimeLimitSec, co2PriceCentsPerTonne: cfg.co2PriceCentsPerTonne }),
-    proposals: new ProposalsService(db, itineraries, cache, sink),
+    proposals: new ProposalsService(db, itineraries, cache, sink, new MergesService(db, cache, sink)),
   };
   return {
     cfg,

@@ -17,6 +17,10 @@ import { notFound } from '../domain/errors.ts';
 import { policy, type Principal } from '../domain/principal.ts';
 import type { Optimisation } from '../domain/schemas/optimisations.ts';
 import { proposalView } from './proposals.ts';
+import { movedBookingsOf } from './merges.ts';
+import { departuresInConsent, movableBookingsOn } from '../adapters/db/merges-repo.ts';
+import { mergedLoadFactor, mergeProposals, prepareMerges, withoutReservations, type MergeCandidate } from '../core/pooling/merges.ts';
+import { loadFactorBefore } from '../core/pooling/report.ts';
 
 /**
  * The optimiser (issue 13): runs of the pool's re-optimisation, each a row of `optimisations`, solved by the
@@ -153,10 +157,11 @@ export class OptimiserService {
 
   private async views(p: Principal | null, rows: OptimisationRow[]): Promise<OptimisationView[]> {
     const props = await proposalsOfOptimisations(this.db, rows.map((r) => r.id), p?.orgKind === 'operator' ? p.orgId : undefined);
+    const moved = await movedBookingsOf(this.db, props);
     const by = new Map<string, OptimisationView['proposals']>();
     for (const pr of props) {
       const list = by.get(pr.optimisation_id) ?? [];
-      list.push(proposalView(pr));
+      list.push(proposalView(pr, moved.get(pr.id) ?? []));
       by.set(pr.optimisation_id, list);
     }
     // an operator sees its part: the run and its own departures' proposals, not the network's figures (which are
@@ -169,13 +174,14 @@ export class OptimiserService {
    * The instance of a run at `now` — open shipments, the departures they could ride, their bookable legs — and the
    * version of each shipment as read (a plan proposes only shipments still at it).
    */
-  private async load(now: Date): Promise<{ inst: PoolInstance; versions: Map<string, number> }> {
+  private async load(now: Date): Promise<{ inst: PoolInstance; versions: Map<string, number>; merges: MergeCandidate[] }> {
     const shipments = await openShipments(this.db, now, this.opts.maxShipments);
     const latest = shipments.reduce((m, s) => Math.max(m, s.deliver_by.getTime()), now.getTime());
     const until = new Date(Math.min(latest, now.getTime() + this.opts.lookaheadDays * 86_400_000));
-    const [deps, loaded, clusters] = await Promise.all([poolDepartures(this.db, now, until), loadLegs(this.db, now), clusterPoints(this.db)]);
+    const [deps, loaded, clusters, busy] = await Promise.all([poolDepartures(this.db, now, until), loadLegs(this.db, now), clusterPoints(this.db), departuresInConsent(this.db)]);
+    const bookings = await movableBookingsOn(this.db, deps.filter((d) => d.booked_teu > 0 && d.held_teu === 0).map((d) => d.id));
     const horizon = now.getTime() + this.opts.decisionHorizonHours * 3_600_000;
-    const departures: PoolDeparture[] = deps.map((d) => {
+    const standing: PoolDeparture[] = deps.map((d) => {
       const cost = DEFAULT_COSTS[d.mode];
       return {
         id: d.id, operatorOrgId: d.operator_org_id, corridorId: d.corridor_id, mode: d.mode, origin: d.origin, destination: d.destination,
@@ -184,6 +190,11 @@ export class OptimiserService {
         fixedCostCents: d.fixed_cost_cents ?? cost.fixedCents, variableCostCentsPerTeu: d.variable_cost_cents_per_teu ?? cost.perTeuCents,
         minLoadTeu: d.min_load_teu, mustRun: d.booked_teu > 0 || d.held_teu > 0 || d.cutoff_at.getTime() > horizon,
       };
+    });
+    // merges: sources left to the model (not mustRun), room for their bookings reserved on their targets
+    const { departures, candidates: merges } = prepareMerges({
+      now: now.getTime(), horizon, departures: standing, busy: new Set(busy),
+      bookings: bookings.map((b) => ({ id: b.id, departureId: b.departure_id, forwarderOrgId: b.forwarder_org_id, teu: b.teu, tonnes: b.tonnes })),
     });
     const known = new Set(departures.map((d) => d.id));
     const legs = loaded.map((l) => l.leg).filter((l) => known.has(l.departureId));
@@ -198,7 +209,11 @@ export class OptimiserService {
       if (a) road[r.id] = { costCents: a.costCents, co2eGrams: Math.round(a.co2eKg * 1000), trucks: Math.ceil(r.teu / 2) };
     }
     const candidates = buildCandidates(requests, departures, legs, { params: routingParams }, now.getTime());
-    return { inst: { now: now.getTime(), requests, departures, legs, candidates, road }, versions: new Map(shipments.map((s) => [s.id, s.version])) };
+    return {
+      inst: { now: now.getTime(), requests, departures, legs, candidates, road },
+      versions: new Map(shipments.map((s) => [s.id, s.version])),
+      merges,
+    };
   }
 
   /** The `pool.optimise` job: one run (see the class comment). */
@@ -218,7 +233,7 @@ export class OptimiserService {
     try {
       await updateOptimisation(this.db, id, { status: 'solving', started_at: now, error: null });
       progress({ phase: 'loading', part: 0, parts: 0, incumbentCents: null, boundCents: null, gapPct: null }, true);
-      const { inst, versions } = await this.load(now);
+      const { inst, versions, merges: candidates } = await this.load(now);
       const clock = () => performance.now();
       const result = await optimise(inst, {
         routing: { params: routingParams }, timeLimitSec: this.opts.timeLimitSec, mipRelGap: this.opts.mipRelGap,
@@ -226,7 +241,11 @@ export class OptimiserService {
       }, solver);
       if (lost) return { status: 'lease_lost' };
       const proposals = planProposals(inst, result.plan, result.departures, { plan: result.figures.objective, greedy: result.greedy.figures.objective });
-      const written = await this.writePlan(id, token, inst, versions, result, proposals, now);
+      const merges = mergeProposals(candidates, result.departures);
+      // figures of the network as it stands (without the room reserved for merges) and after the plan with its merges
+      result.loadFactorBefore = loadFactorBefore({ ...inst, departures: withoutReservations(inst, candidates) });
+      result.figures.loadFactor = mergedLoadFactor(result.departures, candidates);
+      const written = await this.writePlan(id, token, inst, versions, result, proposals, merges, now);
       if (!written) return { status: 'lease_lost' };
       await this.events.emit([...written.events, this.progressEvent(id, { phase: 'done', part: 0, parts: 0, incumbentCents: result.figures.objective.totalCents, boundCents: result.boundCents, gapPct: result.gapPct })]).catch(() => {});
       return { status: 'done', planVersion: written.version, proposals: written.count };
@@ -243,7 +262,9 @@ export class OptimiserService {
   }
 
   /** The plan in one transaction, after checking the lease is still ours (the fence); null when it is not. */
-  private async writePlan(id: string, token: string, inst: PoolInstance, versions: Map<string, number>, result: OptimiseResult, pp0: PlanProposals, now: Date) {
+  private async writePlan(
+    id: string, token: string, inst: PoolInstance, versions: Map<string, number>, result: OptimiseResult, pp0: PlanProposals, merges: MergeCandidate[], now: Date,
+  ) {
     const requests = new Map(inst.requests.map((r) => [r.id, r]));
     const legPrice = new Map(inst.legs.map((l) => [l.listingId, l.unitPriceCents]));
     const f = result.figures;
@@ -273,16 +294,22 @@ export class OptimiserService {
           optimisation_id: id, kind: 'departure' as const, departure_id: d.departureId, operator_org_id: d.operatorOrgId, action: d.action,
           capacity_teu: d.capacityTeu, min_load_teu: d.minLoadTeu, load_before_teu: d.loadBeforeTeu, load_after_teu: d.loadAfterTeu, created_at: now,
         })),
+        ...merges.map((m) => ({
+          optimisation_id: id, kind: 'departure' as const, departure_id: m.departureId, operator_org_id: m.operatorOrgId, action: 'merge' as const,
+          merge_into_departure_id: m.intoDepartureId, moved_bookings: m.bookings.map((b) => b.id), teu: m.teu, tonnes: m.tonnes, capacity_teu: m.capacityTeu,
+          min_load_teu: m.minLoadTeu, load_before_teu: m.teu, load_after_teu: 0, saving_cents: m.savingCents,
+          target_load_before_teu: m.targetLoadBeforeTeu, target_load_after_teu: m.targetLoadAfterTeu, created_at: now,
+        })),
       ]);
       await setShipmentStatuses(tx, pp.shipments.map((s) => s.requestId), pp.unplaced, now);
       await updateOptimisation(tx, id, {
         status: 'done', plan_version: version, finished_at: new Date(), requests: inst.requests.length, placed: f.placed, departures: inst.departures.length,
-        departures_to_cancel: pp.departures.length, objective_cents: f.objective.totalCents, lower_bound_cents: result.boundCents,
+        departures_to_cancel: pp.departures.length + merges.length, objective_cents: f.objective.totalCents, lower_bound_cents: result.boundCents,
         lp_bound_cents: result.lpBoundCents, gap_pct: result.gapPct, greedy_objective_cents: result.greedy.figures.objective.totalCents,
         solve_ms: Math.round(result.solveMs), time_limit_hit: result.timeLimitHit, load_factor_before: result.loadFactorBefore, load_factor_after: f.loadFactor,
         co2e_saved_kg: f.co2eSavedVsRoadGrams === null ? null : Math.round(f.co2eSavedVsRoadGrams / 1000), trucks_avoided: f.trucksAvoided,
         figures: JSON.stringify({
-          source: result.source, objective: f.objective, greedy: result.greedy.figures, poolSavingCents: pp.poolSavingCents, parts: result.parts,
+          source: result.source, merges: merges.length, mergeSavingCents: merges.reduce((x, m) => x + m.savingCents, 0), objective: f.objective, greedy: result.greedy.figures, poolSavingCents: pp.poolSavingCents, parts: result.parts,
           gapVsLpPct: result.gapVsLpPct, violations: result.violations, candidates: inst.candidates.length,
         }),
       });

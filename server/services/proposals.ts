@@ -12,7 +12,9 @@ import { rooms, type EventSink } from '../adapters/realtime/events.ts';
 import { AppError, conflict, notFound } from '../domain/errors.ts';
 import { policy, type Principal } from '../domain/principal.ts';
 import type { Itinerary } from '../domain/schemas/itineraries.ts';
+import type { MovedBooking } from '../domain/schemas/optimisations.ts';
 import type { ItinerariesService } from './itineraries.ts';
+import type { MergesService } from './merges.ts';
 
 /**
  * Proposals of the optimiser's plans (issue 13): listed to the forwarders and operators concerned, accepted or
@@ -48,19 +50,26 @@ export interface ProposalView {
   minLoadTeu: number | null;
   loadBeforeTeu: number | null;
   loadAfterTeu: number | null;
+  mergeIntoDepartureId: string | null;
+  operatingSavingCents: number | null;
+  targetLoadBeforeTeu: number | null;
+  targetLoadAfterTeu: number | null;
+  movedBookings: MovedBooking[];
   itineraryId: string | null;
   reason: string | null;
   createdAt: string;
   decidedAt: string | null;
 }
 
-export function proposalView(r: ProposalRow): ProposalView {
+/** The public shape of a proposal; `moved`: a merge's bookings with their answers (MergesService.movedOf). */
+export function proposalView(r: ProposalRow, moved: MovedBooking[] = []): ProposalView {
   const saving = r.standalone_cents !== null && r.price_cents !== null ? r.standalone_cents - r.price_cents + (r.share_cents ?? 0) : null;
   return {
     id: r.id, optimisationId: r.optimisation_id, kind: r.kind, status: r.status, shipmentId: r.shipment_id, departureId: r.departure_id, action: r.action,
     legs: (r.legs ?? []) as ProposalView['legs'], teu: r.teu, tonnes: r.tonnes, priceCents: r.price_cents, standaloneCents: r.standalone_cents,
     shareCents: r.share_cents, savingCents: saving, co2eKg: r.co2e_kg, roadCo2eKg: r.road_co2e_kg, capacityTeu: r.capacity_teu, minLoadTeu: r.min_load_teu,
-    loadBeforeTeu: r.load_before_teu, loadAfterTeu: r.load_after_teu, itineraryId: r.itinerary_id, reason: r.reason, createdAt: r.created_at.toISOString(),
+    loadBeforeTeu: r.load_before_teu, loadAfterTeu: r.load_after_teu, mergeIntoDepartureId: r.merge_into_departure_id, operatingSavingCents: r.saving_cents,
+    targetLoadBeforeTeu: r.target_load_before_teu, targetLoadAfterTeu: r.target_load_after_teu, movedBookings: moved, itineraryId: r.itinerary_id, reason: r.reason, createdAt: r.created_at.toISOString(),
     decidedAt: r.decided_at ? r.decided_at.toISOString() : null,
   };
 }
@@ -81,21 +90,49 @@ export class ProposalsService {
     private readonly itineraries: ItinerariesService,
     private readonly cache: AvailabilityCache,
     private readonly events: EventSink,
+    private readonly merges: MergesService,
   ) {}
+
+  /** Views of proposal rows, merges with their moved bookings (a forwarder: its own only). */
+  async views(rows: ProposalRow[], forwarderOrgId?: string): Promise<ProposalView[]> {
+    const moved = await this.merges.movedOf(rows, forwarderOrgId);
+    return rows.map((r) => proposalView(r, moved.get(r.id) ?? []));
+  }
 
   /** GET /api/proposals — a forwarder's shipment proposals, an operator's departure proposals; schedulers see all. */
   async list(p: Principal, limit = 200): Promise<ProposalView[]> {
     policy.requireOrgKind(p, 'forwarder', 'operator', 'scheduler', 'platform');
-    const who = p.orgKind === 'forwarder' ? { forwarderOrgId: p.orgId } : p.orgKind === 'operator' ? { operatorOrgId: p.orgId } : {};
-    return (await proposalsOf(this.db, who, limit)).map(proposalView);
+    if (p.orgKind === 'forwarder') {
+      // its shipments' proposals, and the merges that would move its bookings
+      const [own, asked] = await Promise.all([proposalsOf(this.db, { forwarderOrgId: p.orgId }, limit), this.merges.asking(p.orgId, limit)]);
+      const rows = [...own, ...asked].sort((a, b) => b.created_at.getTime() - a.created_at.getTime() || (a.id < b.id ? -1 : 1)).slice(0, limit);
+      return this.views(rows, p.orgId);
+    }
+    return this.views(await proposalsOf(this.db, p.orgKind === 'operator' ? { operatorOrgId: p.orgId } : {}, limit));
   }
 
-  /** The proposal if `p` is the organisation it is addressed to (404 otherwise: ids do not leak). */
+  /**
+   * The proposal if `p` is the organisation it is addressed to, or a forwarder a merge asks about its bookings (404
+   * otherwise: ids do not leak).
+   */
   private async mine(p: Principal, id: string): Promise<ProposalRow> {
     policy.requireOrgKind(p, 'forwarder', 'operator');
     const r = await findProposal(this.db, id);
-    if (!r || (r.forwarder_org_id ?? r.operator_org_id) !== p.orgId) throw notFound('proposal');
-    return r;
+    if (!r) throw notFound('proposal');
+    if ((r.forwarder_org_id ?? r.operator_org_id) === p.orgId) return r;
+    if (p.orgKind === 'forwarder' && r.action === 'merge' && (await this.merges.concerns(r.id, p.orgId))) return r;
+    throw notFound('proposal');
+  }
+
+  /** A forwarder's answer to a merge, or the operator's decision on it. */
+  private async merge(p: Principal, r: ProposalRow, accept: boolean, now: Date): Promise<ProposalView> {
+    const row =
+      p.orgKind === 'forwarder'
+        ? await this.merges.answer(p, r, accept, now)
+        : accept
+          ? await this.merges.operatorAccept(p, r, now)
+          : await this.merges.operatorDecline(p, r, now);
+    return (await this.views([row], p.orgKind === 'forwarder' ? p.orgId : undefined))[0]!;
   }
 
   private closed(r: ProposalRow): AppError {
@@ -117,6 +154,7 @@ export class ProposalsService {
   /** POST /api/proposals/:id/accept */
   async accept(p: Principal, id: string, now = new Date()): Promise<ProposalView> {
     const r = await this.mine(p, id);
+    if (r.action === 'merge') return this.merge(p, r, true, now);
     if (r.status === 'accepted') return proposalView(r); // a repeated accept: the same answer
     if (r.status !== 'open' && r.status !== 'accepting') throw this.closed(r);
     return r.kind === 'shipment' ? this.acceptShipment(p, r, now) : this.acceptDeparture(p, r, now);
@@ -207,6 +245,7 @@ export class ProposalsService {
   /** POST /api/proposals/:id/decline — a shipment goes back to the pool (the next plan may propose another itinerary). */
   async decline(p: Principal, id: string, now = new Date()): Promise<ProposalView> {
     const r = await this.mine(p, id);
+    if (r.action === 'merge') return this.merge(p, r, false, now);
     if (r.status === 'declined') return proposalView(r);
     if (r.status !== 'open') throw this.closed(r);
     const row = await inTransaction(this.db, async (tx) => {

@@ -18,7 +18,8 @@ function proposal(o: Partial<Proposal> = {}): Proposal {
     id: 'p1', optimisationId: 'o1', kind: 'shipment', status: 'open', shipmentId: 's1', departureId: null, action: null,
     legs: [{ departureId: 'd1', listingId: 'l1', unitPriceCents: 40_000 }], teu: 2, tonnes: 24, priceCents: 90_000, standaloneCents: 120_000,
     shareCents: 5_000, savingCents: 35_000, co2eKg: 400, roadCo2eKg: 1600, capacityTeu: null, minLoadTeu: null, loadBeforeTeu: null, loadAfterTeu: null,
-    itineraryId: null, reason: null, createdAt: iso(T0), decidedAt: null, ...o,
+    mergeIntoDepartureId: null, operatingSavingCents: null, targetLoadBeforeTeu: null, targetLoadAfterTeu: null, movedBookings: [], itineraryId: null,
+    reason: null, createdAt: iso(T0), decidedAt: null, ...o,
   };
 }
 

@@ -226,6 +226,34 @@ export function refusalText(code: string, message: string, kind: Proposal['kind'
   return message;
 }
 
+// ---- merges ----
+
+/** The merges a forwarder is asked about (its own bookings named), the ones still waiting for it first. */
+export function mergeRequests(proposals: Proposal[]): Proposal[] {
+  const waiting = (p: Proposal) => p.status === 'consenting' && p.movedBookings.some((b) => b.consent === 'pending');
+  return proposals
+    .filter((p) => p.action === 'merge' && p.movedBookings.length > 0 && p.status !== 'superseded')
+    .sort((a, b) => Number(waiting(b)) - Number(waiting(a)) || Date.parse(b.createdAt) - Date.parse(a.createdAt));
+}
+
+/** Consent progress of a merge as its operator sees it: "1 of 2 bookings agreed". */
+export function consentProgress(p: Proposal): string {
+  const n = p.movedBookings.length;
+  const yes = p.movedBookings.filter((b) => b.consent === 'accepted').length;
+  return `${yes} of ${n} booking${n === 1 ? '' : 's'} agreed`;
+}
+
+export function mergeAnswerText(p: Proposal, accept: boolean): string {
+  if (!accept) return 'Declined: your booking stays on its departure.';
+  if (p.status === 'accepted') return 'Agreed: every forwarder agreed, your booking has moved to the new departure (same price).';
+  return 'Agreed: your booking moves once every forwarder concerned has agreed.';
+}
+
+export function departureDecisionText(p: Proposal, accept: boolean): string {
+  if (p.action === 'merge') return accept ? 'Merge accepted: the forwarders of the moved bookings are asked now.' : 'Merge declined: the departure keeps running.';
+  return accept ? 'Departure cancelled.' : 'Proposal declined: the departure keeps running.';
+}
+
 // ---- the optimiser ----
 
 export type ProgressPhase = OptimisationProgressEvent['phase'];

@@ -14,7 +14,9 @@
 import { api, ApiError, errorMessage, newIdempotencyKey } from './api';
 import { live } from './live.svelte';
 import type { Departure, Proposal, ProposalNewEvent, Shipment } from './types';
-import { apiErrorText, apiFieldError, currentProposal, refusalText, sortShipments, type PoolBody, type PoolField } from './pool-data';
+import {
+  apiErrorText, apiFieldError, currentProposal, departureDecisionText, mergeAnswerText, mergeRequests, refusalText, sortShipments, type PoolBody, type PoolField,
+} from './pool-data';
 
 export * from './pool-data';
 
@@ -78,6 +80,10 @@ export class PoolState {
   /** shipment id → the proposal it shows */
   current = $derived(new Map(this.shipments.map((s) => [s.id, currentProposal(s.id, this.proposals)] as const)));
   openCount = $derived(this.proposals.filter((p) => p.kind === 'shipment' && p.status === 'open').length);
+  /** merges of departures that would move this forwarder's bookings (asked once their operator accepted) */
+  merges = $derived(mergeRequests(this.proposals));
+  /** per merge: what the last answer did or why it was refused */
+  mergeNotices = $state<Record<string, { ok: boolean; text: string }>>({});
 
   #token = 0;
   #fetchStartedAt = 0;
@@ -100,6 +106,7 @@ export class PoolState {
       this.staleError = null;
       this.reads++;
       void this.departures.ensure(proposals.flatMap((p) => (p.status === 'open' || p.status === 'accepted' ? p.legs.map((l) => l.departureId) : [])));
+      void this.departures.ensure(mergeRequests(proposals).flatMap((p) => [p.departureId!, p.mergeIntoDepartureId!]));
     } catch (e) {
       if (token !== this.#token) return;
       if (e instanceof ApiError && e.status === 401) return;
@@ -116,18 +123,38 @@ export class PoolState {
   /** In a page's `$effect`: re-reads on `proposal:new` and after a reconnect; returns the teardown. */
   keepLive(): () => void {
     const offNew = live.on('proposal:new', (e: ProposalNewEvent) => {
-      if (!e?.optimisationId) return;
-      this.newPlan = true;
+      if (!e?.optimisationId && !e?.proposalId) return;
+      if (e.optimisationId) this.newPlan = true;
       void this.load(true);
     });
+    const offUpdate = live.on('proposal:update', () => void this.load(true));
     const offSync = live.onSync(() => {
       if (this.#fetchStartedAt < live.lastSyncAt) void this.load(true);
     });
     return () => {
       offNew();
+      offUpdate();
       offSync();
       this.#token++;
     };
+  }
+
+  /** A forwarder's answer to a merge that would move its bookings: they move once every forwarder asked agrees. */
+  async answerMerge(p: Proposal, accept: boolean): Promise<boolean> {
+    if (this.busy) return false;
+    this.busy = p.id;
+    delete this.mergeNotices[p.id];
+    try {
+      const r = await api.post<Proposal>(`/proposals/${encodeURIComponent(p.id)}/${accept ? 'accept' : 'decline'}`, {});
+      this.mergeNotices[p.id] = { ok: true, text: mergeAnswerText(r, accept) };
+      return true;
+    } catch (e) {
+      this.mergeNotices[p.id] = { ok: false, text: e instanceof ApiError && e.status === 409 ? refusalText(e.code, e.message, 'departure') : errorMessage(e) };
+      return false;
+    } finally {
+      await this.load(true);
+      this.busy = null;
+    }
   }
 
   /** `POST /api/shipments`; a 400 is placed next to its field. */
@@ -221,11 +248,12 @@ export class DepartureProposals {
   busy = $state<string | null>(null);
   notices = $state<Record<string, { ok: boolean; text: string }>>({});
   readonly departures = new DepartureInfo();
-  open = $derived(this.items.filter((p) => p.kind === 'departure' && p.status === 'open'));
+  /** to decide (open) or being decided (a merge waiting for its forwarders' consent) */
+  open = $derived(this.items.filter((p) => p.kind === 'departure' && (p.status === 'open' || p.status === 'consenting')));
   /** the last decided ones (accepted, declined, stale), the latest decision first, a few */
   recent = $derived(
     this.items
-      .filter((p) => p.kind === 'departure' && p.status !== 'open' && p.status !== 'superseded')
+      .filter((p) => p.kind === 'departure' && p.status !== 'open' && p.status !== 'consenting' && p.status !== 'superseded')
       .sort((a, b) => Date.parse(b.decidedAt ?? b.createdAt) - Date.parse(a.decidedAt ?? a.createdAt))
       .slice(0, 5),
   );
@@ -244,7 +272,9 @@ export class DepartureProposals {
       if (token !== this.#token) return;
       this.items = list;
       this.status = 'ready';
-      void this.departures.ensure(list.filter((p) => p.departureId && p.status !== 'superseded').map((p) => p.departureId!));
+      void this.departures.ensure(
+        list.filter((p) => p.departureId && p.status !== 'superseded').flatMap((p) => [p.departureId!, ...(p.mergeIntoDepartureId ? [p.mergeIntoDepartureId] : [])]),
+      );
     } catch (e) {
       if (token !== this.#token) return;
       if (e instanceof ApiError && e.status === 401) return;
@@ -256,11 +286,13 @@ export class DepartureProposals {
 
   keepLive(): () => void {
     const offNew = live.on('proposal:new', () => void this.load(true));
+    const offUpdate = live.on('proposal:update', () => void this.load(true));
     const offSync = live.onSync(() => {
       if (this.#fetchStartedAt < live.lastSyncAt) void this.load(true);
     });
     return () => {
       offNew();
+      offUpdate();
       offSync();
       this.#token++;
     };
@@ -272,7 +304,7 @@ export class DepartureProposals {
     delete this.notices[p.id];
     try {
       await api.post<Proposal>(`/proposals/${encodeURIComponent(p.id)}/${accept ? 'accept' : 'decline'}`, {});
-      this.notices[p.id] = { ok: true, text: accept ? 'Departure cancelled.' : 'Proposal declined: the departure keeps running.' };
+      this.notices[p.id] = { ok: true, text: departureDecisionText(p, accept) };
     } catch (e) {
       const text = e instanceof ApiError && e.status === 409 ? refusalText(e.code, e.message, 'departure') : errorMessage(e);
       this.notices[p.id] = { ok: false, text };

@@ -108,8 +108,10 @@ export interface OptimisationProgressEvent {
   boundCents: number | null;
 }
 
-/** `proposal:new`, to the organisations a new plan proposes something to. */
+/** `proposal:new`: a new plan (`optimisationId`), or a merge asking this forwarder about its bookings (`proposalId`). */
 export interface ProposalNewEvent {
-  optimisationId: string;
-  planVersion: number;
+  optimisationId?: string;
+  planVersion?: number;
+  proposalId?: string;
+  kind?: 'merge';
 }

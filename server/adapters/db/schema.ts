@@ -185,6 +185,9 @@ export interface BookingsTable {
   /** The itinerary this booking is a leg of (migration 20261203T1500), with the leg's position; null otherwise. */
   itinerary_id: ColumnType<string | null, string | null | undefined, string | null>;
   leg_index: ColumnType<number | null, number | null | undefined, number | null>;
+  /** Where a booking moved by a merge came from, and when (migration 20261203T1900). */
+  moved_from_departure_id: ColumnType<string | null, string | null | undefined, string | null>;
+  moved_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
 }
 
 /** A chain of legs held and booked as one thing (migration 20261203T1500). */
@@ -411,7 +414,8 @@ export interface ProposalsTable {
   id: Generated<string>;
   optimisation_id: string;
   kind: 'shipment' | 'departure';
-  status: ColumnType<'open' | 'accepting' | 'accepted' | 'declined' | 'stale' | 'superseded', 'open' | 'accepting' | 'accepted' | 'declined' | 'stale' | 'superseded' | undefined>;
+  /** `consenting`: a merge its operator accepted, waiting for the moved bookings' forwarders (migration 20261203T1900). */
+  status: ColumnType<ProposalStatus, ProposalStatus | undefined>;
   shipment_id: string | null;
   forwarder_org_id: string | null;
   departure_id: string | null;
@@ -436,6 +440,24 @@ export interface ProposalsTable {
   created_at: CreatedAt;
   decided_at: Timestamp | null;
   decided_by: string | null;
+  /** A merge's operating saving; the target's load before → after (migration 20261203T1900). */
+  saving_cents: ColumnType<number | null, number | null | undefined, number | null>;
+  target_load_before_teu: ColumnType<number | null, number | null | undefined, number | null>;
+  target_load_after_teu: ColumnType<number | null, number | null | undefined, number | null>;
+}
+export type ProposalStatus = 'open' | 'accepting' | 'consenting' | 'accepted' | 'declined' | 'stale' | 'superseded';
+
+/** A forwarder's answer to a merge that would move one of its bookings (migration 20261203T1900). */
+export interface MergeConsentsTable {
+  proposal_id: string;
+  booking_id: string;
+  forwarder_org_id: string;
+  teu: number;
+  tonnes: number;
+  status: ColumnType<'pending' | 'accepted' | 'declined' | 'void', 'pending' | undefined, 'pending' | 'accepted' | 'declined' | 'void'>;
+  created_at: CreatedAt;
+  decided_at: Timestamp | null;
+  decided_by: string | null;
 }
 
 export interface DB {
@@ -456,6 +478,7 @@ export interface DB {
   optimisations: OptimisationsTable;
   optimiser_lease: OptimiserLeaseTable;
   proposals: ProposalsTable;
+  merge_consents: MergeConsentsTable;
   idempotency_keys: IdempotencyKeysTable;
   audit_log: AuditLogTable;
   bids: BidsTable;

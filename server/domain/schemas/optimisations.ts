@@ -14,12 +14,24 @@ export const OptimisationsQuery = Type.Object(
 
 export const ProposalLeg = Type.Object({ departureId: Uuid, listingId: Uuid, unitPriceCents: Type.Union([Type.Integer(), Type.Null()]) });
 
+export const MovedBooking = Type.Object({
+  bookingId: Uuid,
+  teu: Type.Integer(),
+  tonnes: Type.Integer(),
+  consent: Type.Union([StringEnum(['pending', 'accepted', 'declined', 'void']), Type.Null()], {
+    description: "its forwarder's answer (null until the operator accepts the merge)",
+  }),
+});
+
+export type MovedBooking = Static<typeof MovedBooking>;
+
 export const Proposal = Type.Object({
   id: Uuid,
   optimisationId: Uuid,
   kind: StringEnum(['shipment', 'departure'], { description: "a forwarder's shipment, or an operator's departure" }),
-  status: StringEnum(['open', 'accepting', 'accepted', 'declined', 'stale', 'superseded'], {
-    description: 'accepting: a forwarder accepted and the itinerary is being booked (a repeated accept completes it)',
+  status: StringEnum(['open', 'accepting', 'consenting', 'accepted', 'declined', 'stale', 'superseded'], {
+    description:
+      'accepting: a forwarder accepted and the itinerary is being booked (a repeated accept completes it); consenting: the operator accepted a merge and the forwarders of the moved bookings are being asked',
   }),
   shipmentId: Type.Union([Uuid, Type.Null()]),
   departureId: Type.Union([Uuid, Type.Null()]),
@@ -37,6 +49,13 @@ export const Proposal = Type.Object({
   minLoadTeu: Int('departure: its minimum load'),
   loadBeforeTeu: Int('departure: TEU on board now'),
   loadAfterTeu: Int('departure: TEU on board after the plan'),
+  mergeIntoDepartureId: Type.Union([Uuid, Type.Null()], { description: 'merge: the departure the bookings would move to' }),
+  operatingSavingCents: Int('merge: the operating cost it saves (the departure no longer runs)'),
+  targetLoadBeforeTeu: Int("merge: the target's load after the plan, before the merge"),
+  targetLoadAfterTeu: Int("merge: the target's load after the merge"),
+  movedBookings: Type.Array(MovedBooking, {
+    description: "merge: the confirmed bookings it moves, each with its forwarder's answer (a forwarder sees its own only)",
+  }),
   itineraryId: Type.Union([Uuid, Type.Null()], { description: 'the itinerary booked on acceptance' }),
   reason: Type.Union([Type.String(), Type.Null()], { description: 'why it went stale' }),
   createdAt: IsoTime,
