@@ -47,7 +47,7 @@ export const handlers: HandlerMap = {
   'auctions.sweep': async (_data, ctx) => ctx.services.auctions.sweepDue(),
   'booking.settle': async (data, ctx) => ctx.services.ledger.settleQueued(data.bookingId),
   'booking.refund': async (data, ctx) => ctx.services.ledger.refundBooking(data.bookingId),
-  'settlement.sweep': async (_data, ctx) => ctx.services.ledger.sweep(),
+  'settlement.sweep': async (_data, ctx) => ({ ...(await ctx.services.ledger.sweep()), rebates: await ctx.services.ledger.payDueRebates() }),
   'idempotency.purge': async (_data, ctx) => purgeIdempotencyKeys(ctx.db),
   'stats.fold': async (_data, ctx) => ({ folded: await ctx.services.stats.fold() }),
   // LeaseBusy (another optimisation is solving) is thrown: the job is retried with backoff

@@ -16,7 +16,8 @@ export interface InvoiceToIssue {
   recipientOrgId: string;
   vatBps: number;
   now: Date;
-  lines: { bookingId: string; description: string; quantityTeu: number; unitPriceCents: number; amountCents: number }[];
+  /** bookingId null: a line of no single booking's charge or refund (a pool share's credit note). */
+  lines: { bookingId: string | null; description: string; quantityTeu: number; unitPriceCents: number; amountCents: number }[];
 }
 
 /**

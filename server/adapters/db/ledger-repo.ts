@@ -76,8 +76,9 @@ export interface EntryInput {
 }
 export interface TransactionInput {
   key: string;
-  kind: 'charge' | 'release' | 'refund';
-  bookingId: string;
+  /** pool_rebate: a forwarder's share of the pool's saving (issue 13), not tied to one booking. */
+  kind: 'charge' | 'release' | 'refund' | 'pool_rebate';
+  bookingId: string | null;
   description: string;
   entries: EntryInput[];
 }

@@ -21,7 +21,10 @@ import type { Candidate, ObjectiveBreakdown, PoolInstance, PoolPlan } from './ty
  *
  * Per departure: one the plan does not run, that nobody is on (no booking, no hold) and whose cut-off falls
  * inside the decision horizon (the service marks the others mustRun), becomes a proposal to its operator to
- * cancel it. Departures that run below their minimum load are reported (load before → after), not proposed.
+ * cancel it. Departures that carry only a few confirmed bookings are merge candidates (merges.ts: the model decides
+ * whether to run them; the service proposes the merges); the others that run below their minimum load are reported.
+ *
+ * The share is paid, not only shown: server/services/ledger/rebates.ts pays it at the first leg's cut-off.
  */
 
 export interface ShipmentProposal {

@@ -38,7 +38,7 @@ export const Transfer = Type.Object({
   direction: Type.Union([Type.Literal('debit'), Type.Literal('credit')]),
   amountCents: Cents,
   transactionId: Uuid,
-  kind: Type.String({ description: 'charge, release or refund' }),
+  kind: Type.String({ description: 'charge, release, refund or pool_rebate (a pool share paid to a forwarder)' }),
   description: Type.String(),
   bookingId: Type.Union([Uuid, Type.Null()]),
   createdAt: IsoTime,

@@ -5,6 +5,7 @@ import type { SweepLog } from '../sweep.ts';
 import { invoiceHtml, invoicesCsv } from './invoice-documents.ts';
 import { LedgerAccounts } from './posting.ts';
 import { LedgerReads } from './read-models.ts';
+import { PoolRebates, type RebateResult } from './rebates.ts';
 import { Settlement, type RefundResult, type SettlementHooks, type SettlementOptions, type SettleResult } from './settlement.ts';
 
 /**
@@ -13,6 +14,7 @@ import { Settlement, type RefundResult, type SettlementHooks, type SettlementOpt
  *
  *   posting.ts            accounts, and what a charge, release, refund, invoice and credit note post
  *   settlement.ts         settle (one booking, a batch, the group-committed job), refund, sweep — exactly once
+ *   rebates.ts            pay a pooled forwarder its share of the pool's saving when it falls due — exactly once
  *   read-models.ts        balances, transfers, invoices as an organisation sees them
  *   invoice-documents.ts  print HTML and CSV
  *   verifier.ts           verifyLedger: every ledger and invoice invariant, from the raw rows
@@ -25,9 +27,11 @@ import { Settlement, type RefundResult, type SettlementHooks, type SettlementOpt
 export class LedgerService {
   private readonly settlement: Settlement;
   private readonly reads: LedgerReads;
+  private readonly rebates: PoolRebates;
 
   constructor(db: Db, opts: SettlementOptions, hooks: SettlementHooks = {}) {
     const accounts = new LedgerAccounts(db);
+    this.rebates = new PoolRebates(db, accounts, { vatRateBps: opts.vatRateBps });
     this.settlement = new Settlement(db, accounts, { platformFeeBps: opts.platformFeeBps, vatRateBps: opts.vatRateBps }, hooks);
     this.reads = new LedgerReads(db, accounts);
   }
@@ -58,6 +62,16 @@ export class LedgerService {
   /** What the `settlement.sweep` job calls (see Settlement.sweep). */
   sweep(olderThanMs?: number, limit?: number, log?: SweepLog): Promise<{ settled: number; refunded: number; failed: number }> {
     return this.settlement.sweep(olderThanMs, limit, log);
+  }
+
+  /** Pays one accepted proposal's pool share if it is due (see PoolRebates.pay). */
+  payRebate(proposalId: string, now?: Date): Promise<RebateResult> {
+    return this.rebates.pay(proposalId, now);
+  }
+
+  /** Pays every pool share that fell due (the `settlement.sweep` job, beside the settlement sweep). */
+  payDueRebates(now?: Date): Promise<{ paid: number; failed: number }> {
+    return this.rebates.sweep(now);
   }
 
   balance(p: Principal): Promise<Balance> {

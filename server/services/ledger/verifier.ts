@@ -1,6 +1,7 @@
 import type { Db } from '../../adapters/db/db.ts';
 import { allAccountTotals, bookingStatuses, transactionAccountNets, transactionTotals } from '../../adapters/db/ledger-repo.ts';
 import { allInvoiceCounters, allInvoices, invoiceLineSums } from '../../adapters/db/invoices-repo.ts';
+import { rebatePostings } from '../../adapters/db/rebates-repo.ts';
 
 export interface CheckResult {
   ok: boolean;
@@ -37,6 +38,7 @@ export async function verifyLedger(db: Db): Promise<LedgerVerification> {
   checkBalances(add, txs, accounts, await transactionAccountNets(db));
   const postings = checkBookings(add, txs, await bookingStatuses(db));
   await checkInvoices(add, db, postings);
+  await checkRebates(add, db);
   return { ok: Object.values(checks).every((c) => c.ok), checks };
 }
 
@@ -103,6 +105,15 @@ function checkBookings(add: Add, txs: Tx[], bookingRows: { id: string; status: s
   const settled = bookingRows.filter((b) => b.status === 'settled');
   add('settled_bookings_charged', "every booking in status 'settled' has its charge", settled.length, settled.filter((b) => !charges.has(b.id)).map((b) => b.id));
   return { charges, releases, refunds };
+}
+
+/** 6. Pool shares: each paid once (unique key), for an accepted proposal, never more than its share. */
+async function checkRebates(add: Add, db: Db): Promise<void> {
+  const rows = await rebatePostings(db);
+  const bad = rows
+    .filter((r) => !r.proposal_id || r.status !== 'accepted' || r.share_cents === null || Number(r.amount) > Number(r.share_cents) || Number(r.amount) <= 0)
+    .map((r) => `${r.key}: paid ${r.amount}, share ${r.share_cents ?? 'none'}, proposal ${r.status ?? 'missing'}`);
+  add('pool_shares_match', 'a pool share is paid for an accepted proposal only, at most its share', rows.length, bad);
 }
 
 /** 5. Invoices: numbers 1..n per issuer and year without gaps, counters agree, totals add up, one document per posting. */
