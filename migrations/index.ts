@@ -14,6 +14,8 @@ import * as m20261203T1650 from './20261203T1650_stats_settled_departures.ts';
 import * as m20261203T1700 from './20261203T1700_pooling.ts';
 import * as m20261203T1800 from './20261203T1800_optimisations.ts';
 import * as m20261203T1900 from './20261203T1900_pool_merges.ts';
+import * as m20261203T2000 from './20261203T2000_webhooks.ts';
+import * as m20261203T2100 from './20261203T2100_bid_groups.ts';
 
 /** Every migration, by its sortable name. A test checks that each file in this folder is listed. */
 export const migrations: Record<string, Migration> = {
@@ -32,4 +34,6 @@ export const migrations: Record<string, Migration> = {
   '20261203T1700_pooling': m20261203T1700,
   '20261203T1800_optimisations': m20261203T1800,
   '20261203T1900_pool_merges': m20261203T1900,
+  '20261203T2000_webhooks': m20261203T2000,
+  '20261203T2100_bid_groups': m20261203T2100,
 };

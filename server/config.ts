@@ -75,6 +75,32 @@ export interface Config {
   optimiserTimeLimitSec: number;
   /** CO2e price of the optimiser's objective, cents per tonne (CO2_PRICE_EUR_PER_TONNE × 100; default €80, EU ETS range). */
   co2PriceCentsPerTonne: number;
+  /** Webhooks (issue 15): README "Webhooks". Where deliveries may go and how they are retried. */
+  webhooks: WebhookConfig;
+}
+
+/** Webhook delivery settings (WEBHOOK_*). */
+export interface WebhookConfig {
+  /** http:// URLs accepted (default: only when NODE_ENV is development or test). */
+  allowHttp: boolean;
+  /** Loopback addresses (127/8, ::1, localhost) accepted (WEBHOOK_ALLOW_LOOPBACK; off by default). */
+  allowLoopback: boolean;
+  /** Private and CGNAT addresses (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7) accepted (WEBHOOK_ALLOW_PRIVATE; off). */
+  allowPrivate: boolean;
+  /** One attempt's time limit, connect to last byte (WEBHOOK_TIMEOUT_MS, default 5000). */
+  timeoutMs: number;
+  /** Attempts before a delivery is marked failed (WEBHOOK_MAX_ATTEMPTS, default 15: about a day with the defaults below). */
+  maxAttempts: number;
+  /** First retry delay (WEBHOOK_RETRY_BASE_MS, default 30 s); doubles per attempt… */
+  retryBaseMs: number;
+  /** …up to this (WEBHOOK_RETRY_MAX_MS, default 4 h); ±20 % jitter on each. */
+  retryMaxMs: number;
+  /** An endpoint is disabled after this many failed attempts in a row… (WEBHOOK_DISABLE_AFTER_FAILURES, default 50) */
+  disableAfterFailures: number;
+  /** …that span at least this long (WEBHOOK_DISABLE_AFTER_HOURS, default 72; WEBHOOK_DISABLE_AFTER_MS overrides, for tests). */
+  disableAfterMs: number;
+  /** How often each worker re-sends deliveries whose job was lost or whose worker died (WEBHOOK_SWEEP_MS, default 30 s). */
+  sweepMs: number;
 }
 
 function int(name: string, def: number): number {
@@ -115,6 +141,34 @@ function pct(name: string, def: number): number {
   return n;
 }
 
+/** A boolean flag: `1` / `true` on, `0` / `false` off, unset: `def`. */
+function flag(name: string, def: boolean): boolean {
+  const v = (process.env[name] ?? '').trim().toLowerCase();
+  if (v === '') return def;
+  if (v === '1' || v === 'true') return true;
+  if (v === '0' || v === 'false') return false;
+  throw new Error(`${name} must be 1 or 0, got ${v}`);
+}
+
+function webhookConfig(env: NodeJS.ProcessEnv): WebhookConfig {
+  const devOrTest = env.NODE_ENV === 'development' || env.NODE_ENV === 'test';
+  const disableMs = env.WEBHOOK_DISABLE_AFTER_MS !== undefined && env.WEBHOOK_DISABLE_AFTER_MS !== ''
+    ? int('WEBHOOK_DISABLE_AFTER_MS', 0)
+    : int('WEBHOOK_DISABLE_AFTER_HOURS', 72) * 3_600_000;
+  return {
+    allowHttp: flag('WEBHOOK_ALLOW_HTTP', devOrTest),
+    allowLoopback: flag('WEBHOOK_ALLOW_LOOPBACK', false),
+    allowPrivate: flag('WEBHOOK_ALLOW_PRIVATE', false),
+    timeoutMs: Math.max(100, int('WEBHOOK_TIMEOUT_MS', 5000)),
+    maxAttempts: Math.max(1, int('WEBHOOK_MAX_ATTEMPTS', 15)),
+    retryBaseMs: int('WEBHOOK_RETRY_BASE_MS', 30_000),
+    retryMaxMs: int('WEBHOOK_RETRY_MAX_MS', 4 * 3_600_000),
+    disableAfterFailures: Math.max(1, int('WEBHOOK_DISABLE_AFTER_FAILURES', 50)),
+    disableAfterMs: disableMs,
+    sweepMs: Math.max(100, int('WEBHOOK_SWEEP_MS', 30_000)),
+  };
+}
+
 export function loadConfig(overrides: Partial<Config> = {}): Config {
   const env = process.env;
   const cfg: Config = {
@@ -153,6 +207,7 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     statsCache: env.STATS_CACHE !== '0',
     optimiserTimeLimitSec: Math.min(300, Math.max(1, int('OPTIMISER_TIME_LIMIT_SEC', 5))),
     co2PriceCentsPerTonne: int('CO2_PRICE_EUR_PER_TONNE', 80) * 100,
+    webhooks: webhookConfig(env),
   };
   return { ...cfg, ...overrides };
 }

@@ -19,6 +19,8 @@ import { RouteSearchService } from './services/routes.ts';
 import { OperatingCostsService, ShipmentsService } from './services/shipments.ts';
 import { OptimiserService } from './services/optimiser.ts';
 import { ProposalsService } from './services/proposals.ts';
+import { WebhooksService } from './services/webhooks.ts';
+import { WebhookDelivery } from './services/webhook-delivery.ts';
 import { MergesService } from './services/merges.ts';
 
 /** Everything a process needs to serve requests or run jobs. Built the same way by server, worker and CLI. */
@@ -56,6 +58,10 @@ export interface Services {
   optimiser: OptimiserService;
   /** The plans' proposals, accepted or declined by the forwarders and operators concerned. */
   proposals: ProposalsService;
+  /** Organisations' webhook endpoints (their admins). */
+  webhooks: WebhooksService;
+  /** Delivery of webhook events (the `webhook.deliver` job). */
+  webhookDelivery: WebhookDelivery;
 }
 
 export interface ServiceHooks {
@@ -102,6 +108,8 @@ export function createContext(cfg: Config, events: (redis: Redis) => EventSink, 
     operatingCosts: new OperatingCostsService(db, { onPoolChange }),
     optimiser: new OptimiserService(db, sink, queues, { timeLimitSec: cfg.optimiserTimeLimitSec, co2PriceCentsPerTonne: cfg.co2PriceCentsPerTonne }),
     proposals: new ProposalsService(db, itineraries, cache, sink, new MergesService(db, cache, sink)),
+    webhooks: new WebhooksService(db, queues, cfg.webhooks),
+    webhookDelivery: new WebhookDelivery(db, queues, sink, cfg.webhooks),
   };
   return {
     cfg,

@@ -53,6 +53,8 @@ export const handlers: HandlerMap = {
   // LeaseBusy (another optimisation is solving) is thrown: the job is retried with backoff
   'pool.optimise': async (data, ctx) => ctx.services.optimiser.run(data.optimisationId, await optimiserSolver()),
   'pool.schedule': async (data, ctx) => ({ optimisationId: await ctx.services.optimiser.requestAutomatic(data.trigger) }),
+  'webhook.deliver': async (data, ctx) => ctx.services.webhookDelivery.deliver(data.deliveryId, data.gen ?? 0),
+  'webhooks.sweep': async (_data, ctx) => ctx.services.webhookDelivery.sweep(),
 };
 
 /** Start-up check: every registered job name has exactly one handler and no handler is unknown. */

@@ -45,10 +45,11 @@ export async function startWorkers(cfg: Config, log: Log = console, opts: { ledg
     w.on('error', (err) => log.error(`worker error: ${err.message}`));
   }
 
-  await ensureSchedules(queues);
+  await ensureSchedules(queues, cfg.webhooks.sweepMs);
   // One catch-up pass now: whatever was missed while no worker ran.
   await ctx.services.holds.sweepExpired();
   await ctx.services.ledger.sweep(0).catch((err: Error) => log.error(`settlement sweep failed: ${err.message}`));
+  await ctx.services.webhookDelivery.sweep().catch((err: Error) => log.error(`webhook sweep failed: ${err.message}`));
   await queues.add('timetable.roll', {}, { jobId: `timetable.roll-${new Date().toISOString().slice(0, 10)}` });
   await queues.add('idempotency.purge', {}, { jobId: `idempotency.purge-${new Date().toISOString().slice(0, 13)}` });
   // Redis may lose its data (a flush, a restart without its files, a failover to an empty replica): the
@@ -58,7 +59,7 @@ export async function startWorkers(cfg: Config, log: Log = console, opts: { ledg
   const reassert = setInterval(() => {
     void (async () => {
       const lost = !(await queues.get('auctions').getJobScheduler('auctions-sweep'));
-      await ensureSchedules(queues);
+      await ensureSchedules(queues, cfg.webhooks.sweepMs);
       if (!lost) return;
       // Redis lost its data: catch up from Postgres at once instead of waiting for the first sweeps.
       log.error('job schedules were missing (Redis lost its data?): re-created; catching up from Postgres');
@@ -87,7 +88,7 @@ export async function startWorkers(cfg: Config, log: Log = console, opts: { ledg
 }
 
 /** The repeating jobs every deployment needs; idempotent (BullMQ upserts by scheduler id). */
-async function ensureSchedules(queues: Context['queues']): Promise<void> {
+async function ensureSchedules(queues: Context['queues'], webhookSweepMs = 30_000): Promise<void> {
   // Daily roll of the departure window (01:05 UTC); start-up adds one run too (above).
   await queues
     .get('maintenance')
@@ -109,5 +110,7 @@ async function ensureSchedules(queues: Context['queues']): Promise<void> {
   // pending ones, so this keeps reads short; it is not what keeps them exact).
   await queues.get('maintenance').upsertJobScheduler('stats-fold', { every: 2000 }, { name: 'stats.fold', data: {} });
   // The pool: an optimisation every 15 minutes (none while one is queued or solving).
+  // Webhooks: deliveries whose job was lost or whose worker died mid-attempt (lease expired) get a new job.
+  await queues.get('webhooks').upsertJobScheduler('webhooks-sweep', { every: webhookSweepMs }, { name: 'webhooks.sweep', data: {} });
   await queues.get('maintenance').upsertJobScheduler('pool-schedule', { every: 15 * 60_000 }, { name: 'pool.schedule', data: { trigger: 'schedule' } });
 }

@@ -34,6 +34,7 @@ import { itineraryRoutes } from './routes/itineraries.ts';
 import { routeSearchRoutes } from './routes/routes.ts';
 import { shipmentRoutes } from './routes/shipments.ts';
 import { optimisationRoutes } from './routes/optimisations.ts';
+import { webhookRoutes } from './routes/webhooks.ts';
 
 const trustHops = (hops: number) => (_addr: string, i: number) => i < hops;
 
@@ -129,6 +130,7 @@ export async function build(cfg: Config, opts: BuildOptions = {}): Promise<App> 
   await app.register(routeSearchRoutes, { ctx });
   await app.register(shipmentRoutes, { ctx });
   await app.register(optimisationRoutes, { ctx });
+  await app.register(webhookRoutes, { ctx });
   if (opts.extend) await opts.extend(app, ctx);
 
   if (fs.existsSync(cfg.clientDir)) {

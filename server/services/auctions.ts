@@ -9,7 +9,9 @@ import type { BidAccepted, Bid, NewBidBody } from '../domain/schemas/auctions.ts
 import { Bidding } from './auctions/bidding.ts';
 import type { AuctionOptions } from './auctions/book.ts';
 import { AuctionClosing } from './auctions/closing.ts';
+import { BidGroups } from './auctions/groups.ts';
 import { AuctionReads, type AuctionView } from './auctions/reads.ts';
+import type { BidGroup, BidGroupPlaced, NewBidGroupBody, OpenAuction } from '../domain/schemas/bid-groups.ts';
 import type { SweepLog } from './sweep.ts';
 
 /**
@@ -23,6 +25,7 @@ export class AuctionsService {
   private readonly bidding: Bidding;
   private readonly closing: AuctionClosing;
   private readonly reads: AuctionReads;
+  private readonly groups: BidGroups;
 
   constructor(
     db: Db,
@@ -34,6 +37,27 @@ export class AuctionsService {
     this.bidding = new Bidding(db, events, queues, opts);
     this.closing = new AuctionClosing(db, cache, events, queues, opts);
     this.reads = new AuctionReads(db, opts);
+    this.groups = new BidGroups(db, this.bidding);
+  }
+
+  /** POST /api/bid-groups — either-or bids on 2–5 auctions, at most one of which wins. */
+  placeGroup(p: Principal, body: NewBidGroupBody): Promise<BidGroupPlaced> {
+    return this.groups.place(p, body);
+  }
+
+  /** GET /api/bid-groups */
+  listGroups(p: Principal): Promise<BidGroup[]> {
+    return this.groups.list(p);
+  }
+
+  /** GET /api/bid-groups/:id */
+  getGroup(p: Principal, id: string): Promise<BidGroup> {
+    return this.groups.get(p, id);
+  }
+
+  /** GET /api/auctions — open auctions still taking bids. */
+  openAuctions(): Promise<OpenAuction[]> {
+    return this.groups.openAuctions();
   }
 
   /** POST /api/listings/:id/bids — with or without an Idempotency-Key, through the same group commit. */

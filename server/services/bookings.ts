@@ -24,6 +24,7 @@ import { AppError, conflict, notFound } from '../domain/errors.ts';
 import { policy, type Principal } from '../domain/principal.ts';
 import type { Booking, CancellationPreview, ConfirmBody } from '../domain/schemas/trade.ts';
 import { committedLoad } from './capacity-sync.ts';
+import { bookingEvents, tellWebhooks } from './webhook-events.ts';
 
 /** CO2e of moving `tonnes` along a corridor, beside the road alternative (GLEC-style tonne-km × factor). */
 export async function emissionsFor(tx: Tx, corridorId: string, tonnes: number) {
@@ -121,7 +122,9 @@ export class BookingsService {
     });
     await audit(tx, p, 'booking.confirm', { type: 'booking', id: b.id }, { holdId: h.id, totalCents: b.total_cents });
     await enqueueInTx(tx, 'booking.settle', { bookingId: b.id }, `booking.settle-${b.id}`);
-    return { booking: toBooking(b), operatorOrgId: dep.operator_org_id };
+    const booking = toBooking(b);
+    await tellWebhooks(tx, bookingEvents('booking.confirmed', [{ booking, operatorOrgId: dep.operator_org_id }]));
+    return { booking, operatorOrgId: dep.operator_org_id };
   }
 
   /** After the confirming update matched nothing: not found (not ours), expired, or no longer active. */
@@ -184,6 +187,7 @@ export class BookingsService {
       await audit(tx, p, 'booking.cancel', { type: 'booking', id }, { feeCents: fee.feeCents, band: fee.band });
       await enqueueInTx(tx, 'booking.refund', { bookingId: id }, `booking.refund-${id}`);
       const booking = toBooking(b);
+      await tellWebhooks(tx, bookingEvents('booking.cancelled', [{ booking, operatorOrgId: dep.operator_org_id }]));
       if (idem) await storeAnswer(tx, idem, 200, booking);
       return { booking, moved: { dep, l } };
     });

@@ -20,6 +20,7 @@ import { committedLoad } from './capacity-sync.ts';
 import { endItinerary } from './itinerary-legs.ts';
 import { HoldBatches, holdRefusal, type HoldOutcome, type HoldRequest } from './hold-batch.ts';
 import { eachIsolated, RecentFailures, type SweepLog } from './sweep.ts';
+import { holdExpiredEvents, tellWebhooks } from './webhook-events.ts';
 
 interface HoldsOptions {
   holdTtlMs: number;
@@ -222,6 +223,7 @@ export class HoldsService {
       const l = await returnTeuToListing(tx, h.listing_id, h.teu, now);
       const dep = await releaseLoad(tx, 'held', h.departure_id, h.teu, h.tonnes, now);
       await audit(tx, actor, `hold.${how === 'released' ? 'release' : how === 'expired' ? 'expire' : 'cancel'}`, { type: 'hold', id: h.id });
+      if (how === 'expired') await tellWebhooks(tx, holdExpiredEvents([h]));
       return { h, l, dep };
     });
     if (!done) return null;

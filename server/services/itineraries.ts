@@ -27,6 +27,7 @@ import { MAX_ITINERARY_LEGS, type ConfirmItineraryBody, type Itinerary, type New
 import { emissionsFor, feeRuleFrom } from './bookings.ts';
 import { holdRefusal } from './hold-batch.ts';
 import { endItinerary, settleAndTell, sumByDeparture, toItinerary, type LegDeps } from './itinerary-legs.ts';
+import { bookingEvents, tellWebhooks } from './webhook-events.ts';
 
 interface ItineraryOptions {
   holdTtlMs: number;
@@ -246,6 +247,8 @@ export class ItinerariesService {
       const row = await updateItinerary(tx, id, { status: 'confirmed', confirmed_at: now, reference: input.reference ?? null });
       await audit(tx, p, 'itinerary.confirm', { type: 'itinerary', id }, { bookings: booked.map((b) => b.id), totalCents: row.total_cents });
       const body = toItinerary(row, await legRowsOf(tx, [id]), booked, now);
+      const opOf = new Map(moved.map((d) => [d.id, d.operator_org_id]));
+      await tellWebhooks(tx, bookingEvents('booking.confirmed', body.bookings.map((b) => ({ booking: b, operatorOrgId: opOf.get(b.departureId) ?? null }))));
       if (idem) await storeAnswer(tx, idem, 201, body);
       return { body, operators: new Map(moved.map((d) => [d.id, d.operator_org_id])) };
     });
@@ -301,7 +304,10 @@ export class ItinerariesService {
       const row = await updateItinerary(tx, id, { status: 'cancelled', ended_at: now, cancellation_fee_cents: feeCents });
       await audit(tx, p, 'itinerary.cancel', { type: 'itinerary', id }, { feeCents });
       const body = toItinerary(row, await legRowsOf(tx, [id]), cancelled, now);
-      return { body, departures: await departureLoads(tx, [...new Set(bs.map((b) => b.departure_id))]), listings: await listingStates(tx, bs.map((b) => b.listing_id)) };
+      const departures = await departureLoads(tx, [...new Set(bs.map((b) => b.departure_id))]);
+      const opOf = new Map(departures.map((d) => [d.id, d.operator_org_id]));
+      await tellWebhooks(tx, bookingEvents('booking.cancelled', body.bookings.map((b) => ({ booking: b, operatorOrgId: opOf.get(b.departureId) ?? null }))));
+      return { body, departures, listings: await listingStates(tx, bs.map((b) => b.listing_id)) };
     });
     kickOutbox(this.db, this.queues);
     await settleAndTell(this.deps, done.departures, done.listings, done.body.legs.map((l) => ({ departureId: l.departureId, listingId: l.listingId })));

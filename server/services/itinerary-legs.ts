@@ -17,6 +17,7 @@ import type { Itinerary, ItineraryLeg, ItineraryTransfer } from '../domain/schem
 import type { Hold } from '../domain/schemas/trade.ts';
 import { feeRuleFrom } from './bookings.ts';
 import { committedLoad } from './capacity-sync.ts';
+import { holdExpiredEvents, tellWebhooks } from './webhook-events.ts';
 
 /** What ending or moving an itinerary's legs needs besides the database: the availability cache and the live events. */
 export interface LegDeps {
@@ -63,6 +64,7 @@ export async function endItinerary(
       { at: now, userId: actor?.userId ?? null, orgId: it.forwarder_org_id, apiKeyId: actor?.apiKeyId ?? null, id: it.id, data: { legs: ended.length } },
     ]);
     const itinerary = await updateItinerary(tx, itineraryId, { status: ITINERARY_STATUS[how], ended_at: now });
+    if (how === 'expired') await tellWebhooks(tx, holdExpiredEvents(ended.map((h) => ({ ...h, itinerary_id: itineraryId }))));
     return { itinerary, ended, departures: deps2, listings };
   });
   if (!done) return null;

@@ -67,7 +67,9 @@ type Resource =
   | 'new f1.booked-itinerary' | 'new f2.booked-itinerary'
   | 'f1.shipment' | 'f2.shipment'
   | 'new f1.shipment' | 'new f2.shipment'
-  | 'new op1.departure' | 'new op2.departure';
+  | 'new op1.departure' | 'new op2.departure'
+  | 'new f1.webhook' | 'new op1.webhook'
+  | 'f1.group' | 'f2.group';
 
 /** Expected status per actor, in the order of ACTORS: anon, f1, f2, op1, op2, sched, admin. */
 type Cells = readonly [number, number, number, number, number, number, number];
@@ -136,6 +138,14 @@ const MATRIX: readonly Row[] = [
   ['GET /api/listings/:id/bids',                 'op1.sealed',        [401, 200, 200, 200, 404, 403, 200]], // a forwarder gets its own bids only
   ['GET /api/listings/:id/bids',                 'op2.sealed',        [401, 200, 200, 404, 200, 403, 200]],
   ['GET /api/listings/:id/bids',                 'missing',           [401, 404, 404, 404, 404, 403, 404]],
+  // bid groups (issue 14): either-or bids of forwarders on both sealed listings (see request()); others' groups are 404
+  ['GET /api/auctions',                          '-',                 [401, 200, 200, 200, 200, 200, 200]],
+  ['POST /api/bid-groups',                       '-',                 [401, 201, 201, 403, 403, 403, 403]],
+  ['POST /api/bid-groups',                       'missing',           [401, 404, 404, 403, 403, 403, 403]], // one listing does not exist
+  ['GET /api/bid-groups',                        '-',                 [401, 200, 200, 403, 403, 403, 403]],
+  ['GET /api/bid-groups/:id',                    'f1.group',          [401, 200, 404, 403, 403, 403, 403]],
+  ['GET /api/bid-groups/:id',                    'f2.group',          [401, 404, 200, 403, 403, 403, 403]],
+  ['GET /api/bid-groups/:id',                    'missing',           [401, 404, 404, 403, 403, 403, 403]],
 
   ['GET /api/ledger/balance',                    '-',                 [401, 200, 200, 200, 200, 200, 200]],
   ['GET /api/ledger/transfers',                  '-',                 [401, 200, 200, 200, 200, 200, 200]],
@@ -203,12 +213,36 @@ const MATRIX: readonly Row[] = [
   ['GET /api/proposals',                         '-',                 [401, 200, 200, 200, 200, 200, 200]],
   ['POST /api/proposals/:id/accept',             'missing',           [401, 404, 404, 404, 404, 403, 403]],
   ['POST /api/proposals/:id/decline',            'missing',           [401, 404, 404, 404, 404, 403, 403]],
+  // webhooks (issue 15): an organisation's admins (every demo user is its org's admin), own organisation only; another's
+  // endpoint is 404 whoever asks, the platform included. A random delivery id in the redeliver rows (see request()).
+  ['POST /api/webhooks',                         '-',                 [401, 201, 201, 201, 201, 201, 201]],
+  ['GET /api/webhooks',                          '-',                 [401, 200, 200, 200, 200, 200, 200]],
+  ['PATCH /api/webhooks/:id',                    'new f1.webhook',    [401, 200, 404, 404, 404, 404, 404]],
+  ['PATCH /api/webhooks/:id',                    'new op1.webhook',   [401, 404, 404, 200, 404, 404, 404]],
+  ['PATCH /api/webhooks/:id',                    'missing',           [401, 404, 404, 404, 404, 404, 404]],
+  ['DELETE /api/webhooks/:id',                   'new f1.webhook',    [401, 204, 404, 404, 404, 404, 404]],
+  ['DELETE /api/webhooks/:id',                   'missing',           [401, 404, 404, 404, 404, 404, 404]],
+  ['POST /api/webhooks/:id/rotate-secret',       'new f1.webhook',    [401, 200, 404, 404, 404, 404, 404]],
+  ['POST /api/webhooks/:id/rotate-secret',       'missing',           [401, 404, 404, 404, 404, 404, 404]],
+  ['POST /api/webhooks/:id/ping',                'new f1.webhook',    [401, 202, 404, 404, 404, 404, 404]],
+  ['POST /api/webhooks/:id/ping',                'missing',           [401, 404, 404, 404, 404, 404, 404]],
+  ['GET /api/webhooks/:id/deliveries',           'new f1.webhook',    [401, 200, 404, 404, 404, 404, 404]],
+  ['GET /api/webhooks/:id/deliveries',           'missing',           [401, 404, 404, 404, 404, 404, 404]],
+  ['POST /api/webhooks/:id/deliveries/:deliveryId/redeliver', 'new f1.webhook', [401, 404, 404, 404, 404, 404, 404]], // no such delivery
+  ['POST /api/webhooks/:id/deliveries/:deliveryId/redeliver', 'missing',        [401, 404, 404, 404, 404, 404, 404]],
 ];
 
 const DAY = 86_400_000;
 const PRICE = { op1: 123_457, op2: 98_761 } as const; // unit prices of the fixed listings
 const BOOKED_TEU = { f1: 2, f2: 3 } as const; // the fixture bookings: totals 246 914 and 296 283
 const BID = { f1: 61_111, f2: 72_223 } as const; // every sealed bid of a forwarder uses its own price
+/** A bid group on `first` and operator 2's sealed listing (set once the fixtures exist), 1 TEU each at `price`. */
+let op2Sealed = '';
+const groupBody = (price: number, first: string) => ({
+  bids: [{ listingId: first, teu: 1, unitPriceCents: price }, { listingId: op2Sealed, teu: 1, unitPriceCents: price }],
+});
+/** A valid webhook registration (a public address literal of TEST-NET-3: no DNS, never reachable). */
+const webhookBody = (description: string) => ({ url: 'https://203.0.113.10/cx-hook', events: ['booking.confirmed', 'invoice.issued'], description });
 /** A valid shipment request (Duisburg → Bologna, ready tomorrow, a week to deliver). */
 const shipmentBody = (o: Record<string, unknown> = {}) => ({
   from: 'DEDUI', to: 'ITBLQ', teu: 2, tonnes: 30, readyAt: new Date(Date.now() + DAY).toISOString(), deliverBy: new Date(Date.now() + 8 * DAY).toISOString(),
@@ -267,6 +301,7 @@ describe('access matrix: every route × actor × tenant resource', () => {
         payload: { departureId: dep.id, format: 'sealed', teu: 40, reservePriceCents: 10_000, closesAt: new Date(now + 3 * DAY).toISOString() },
       }, 201)).id;
     }
+    op2Sealed = R['op2.sealed']!;
     for (const [f, op] of [['f1', 'op1'], ['f2', 'op2']] as const) {
       const h = await hold(f, R[`${op}.fixed`]!, BOOKED_TEU[f]);
       const b = await ok(S[f], { method: 'POST', url: `/api/holds/${h.id}/confirm`, payload: { reference: `PO-${f}` } }, 201);
@@ -277,13 +312,14 @@ describe('access matrix: every route × actor × tenant resource', () => {
       R[`${f}.hold`] = (await hold(f, R[`${op}.fixed`]!)).id;
       R[`${f}.bid1`] = (await ok(S[f], { method: 'POST', url: `/api/listings/${R['op1.sealed']}/bids`, payload: { teu: 5, unitPriceCents: BID[f] } }, 201)).id;
       R[`${f}.bid2`] = (await ok(S[f], { method: 'POST', url: `/api/listings/${R['op2.sealed']}/bids`, payload: { teu: 5, unitPriceCents: BID[f] } }, 201)).id;
+      R[`${f}.group`] = (await ok(S[f], { method: 'POST', url: '/api/bid-groups', payload: groupBody(BID[f], R['op1.sealed']!) }, 201)).id;
       R[`${f}.apikey`] = (await ok(S[f], { method: 'POST', url: '/api/api-keys', payload: { name: `matrix ${f}` } }, 201)).id;
       R[`${f}.itinerary`] = (await itinerary(f, R[`${op}.fixed`]!)).id;
       R[`${f}.shipment`] = (await shipment(f)).id;
     }
     for (const f of ['f1', 'f2'] as const) {
       secret[f] = {
-        ids: [R[`${f}.booking`]!, R[`${f}.invoice`]!, R[`${f}.hold`]!, R[`${f}.bid1`]!, R[`${f}.bid2`]!, R[`${f}.apikey`]!, R[`${f}.itinerary`]!, R[`${f}.shipment`]!, S[f].me.org.id],
+        ids: [R[`${f}.booking`]!, R[`${f}.invoice`]!, R[`${f}.hold`]!, R[`${f}.bid1`]!, R[`${f}.bid2`]!, R[`${f}.apikey`]!, R[`${f}.itinerary`]!, R[`${f}.shipment`]!, R[`${f}.group`]!, S[f].me.org.id],
         numbers: [BOOKED_TEU[f] * PRICE[f === 'f1' ? 'op1' : 'op2'], BID[f]],
         texts: [R[`${f}.invoiceNumber`]!, `PO-${f}`, `SHIP-${f}`],
       };
@@ -297,6 +333,19 @@ describe('access matrix: every route × actor × tenant resource', () => {
   /** A fresh resource for one cell (mutating routes), with a check that a denied request left it alone. */
   async function fresh(res: Resource, actor: Actor): Promise<{ id?: string; session?: Session | null; intact?: () => Promise<boolean> }> {
     const m = /^new (f1|f2|op1|op2)\.(hold|booking|listing|apikey|itinerary|booked-itinerary|shipment|departure)$/.exec(res);
+    const wh = /^new (f1|op1)\.webhook$/.exec(res);
+    if (wh) {
+      // a public address literal (TEST-NET-3): passes the SSRF rules without DNS; no worker runs here, nothing is sent
+      const { id } = await ok(S[wh[1] as 'f1' | 'op1'], { method: 'POST', url: '/api/webhooks', payload: webhookBody(`cell ${actor}`) }, 201);
+      const before = await env.db.selectFrom('webhook_endpoints').select(['url', 'secret', 'enabled']).where('id', '=', id).executeTakeFirstOrThrow();
+      return {
+        id,
+        intact: async () => {
+          const now = await env.db.selectFrom('webhook_endpoints').select(['url', 'secret', 'enabled']).where('id', '=', id).executeTakeFirst();
+          return JSON.stringify(now) === JSON.stringify(before);
+        },
+      };
+    }
     if (res === 'new session') {
       if (actor === 'anon') return { session: null };
       const s = await signIn(built.app, EMAIL[actor]);
@@ -360,6 +409,14 @@ describe('access matrix: every route × actor × tenant resource', () => {
         return { method, url, payload: { email: actor === 'anon' ? 'forwarder3@demo.test' : EMAIL[actor], password: res === 'wrong password' ? 'not-the-password' : 'cluster-demo' } };
       case 'POST /api/api-keys':
         return { method, url, payload: { name: `matrix ${actor}` } };
+      case 'POST /api/webhooks':
+        return { method, url, payload: webhookBody(`matrix ${actor}`) };
+      case 'PATCH /api/webhooks/:id':
+        return { method, url, payload: { description: `changed by ${actor}`, enabled: false } };
+      case 'POST /api/webhooks/:id/rotate-secret':
+        return { method, url, payload: { overlapHours: 0 } };
+      case 'POST /api/webhooks/:id/deliveries/:deliveryId/redeliver':
+        return { method, url: url.replace(':deliveryId', randomUUID()) };
       case 'POST /api/departures':
         return { method, url, payload: departureBody(`Matrix cell ${actor}`) };
       case 'POST /api/shipments':
@@ -381,6 +438,8 @@ describe('access matrix: every route × actor × tenant resource', () => {
         return { method, url: `${url}?from=GBLHR&to=ITBLQ&teu=1&tonnes=10&readyAt=${new Date(t).toISOString()}&deliverBy=${new Date(t + 10 * DAY).toISOString()}` };
       case 'POST /api/listings/:id/bids':
         return { method, url, payload: { teu: 1, unitPriceCents: actor === 'f1' || actor === 'f2' ? BID[actor] : 50_000 } };
+      case 'POST /api/bid-groups':
+        return { method, url, payload: groupBody(actor === 'f1' || actor === 'f2' ? BID[actor] : 50_000, res === 'missing' ? randomUUID() : R['op1.sealed']!) };
       default:
         return { method, url };
     }
@@ -458,7 +517,7 @@ describe('access matrix: every route × actor × tenant resource', () => {
       '/api/holds', '/api/bookings', '/api/invoices', '/api/invoices.csv', '/api/ledger/balance', '/api/ledger/transfers?limit=1000',
       `/api/listings/${R['op1.sealed']}/bids`, `/api/listings/${R['op2.sealed']}/bids`,
       `/api/listings/${R['op1.sealed']}`, `/api/listings/${R['op2.sealed']}`, `/api/departures/${R['op1.departure']}`, `/api/departures/${R['op2.departure']}`,
-      `/api/bookings/${R['f1.booking']}/cancellation`, '/api/api-keys', '/api/itineraries', '/api/shipments',
+      `/api/bookings/${R['f1.booking']}/cancellation`, '/api/api-keys', '/api/itineraries', '/api/shipments', '/api/bid-groups',
     ];
 
     it("no list or detail a forwarder can read contains the other forwarder's ids, invoice numbers, references or amounts", async () => {

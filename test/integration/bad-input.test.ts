@@ -149,6 +149,68 @@ function cases(): Case[] {
   add({ name: 'revoke: not signed in', method: 'DELETE', url: `${keys}/${MISSING_UUID}`, auth: 'none', status: 401 });
   add({ name: 'revoke: no CSRF', method: 'DELETE', url: `${keys}/${MISSING_UUID}`, auth: 'sessionNoCsrf', status: 403 });
   add({ name: 'revoke: malformed JSON body', method: 'DELETE', url: `${keys}/${MISSING_UUID}`, auth: 'session', raw: '{{', status: 400 });
+
+  // ---- POST /api/bid-groups (issue 14) ------------------------------------------------------------
+  const groups = '/api/bid-groups';
+  const gb = (listingId: string, o: Record<string, unknown> = {}) => ({ listingId, teu: 1, unitPriceCents: 10_000, ...o });
+  const uuid = (i: number) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
+  add({ name: 'group: one listing twice', method: 'POST', url: groups, auth: 'session', body: { bids: [gb(MISSING_UUID), gb(MISSING_UUID)] }, status: 400, code: 'invalid_bid_group' });
+  add({ name: 'group: a single listing', method: 'POST', url: groups, auth: 'session', body: { bids: [gb(MISSING_UUID)] }, status: 400, code: 'invalid_bid_group' });
+  add({ name: 'group: six listings', method: 'POST', url: groups, auth: 'session', body: { bids: [1, 2, 3, 4, 5, 6].map((i) => gb(uuid(i))) }, status: 400, code: 'invalid_bid_group' });
+  add({ name: 'group: no bids', method: 'POST', url: groups, auth: 'session', body: { bids: [] }, status: 400 });
+  add({ name: 'group: no body', method: 'POST', url: groups, auth: 'session', status: 400 });
+  add({ name: 'group: bids not an array', method: 'POST', url: groups, auth: 'session', body: { bids: gb(MISSING_UUID) }, status: 400 });
+  add({ name: 'group: another forwarder’s bid adopted', method: 'POST', url: groups, auth: 'session', body: { bids: [gb(uuid(1), { bidId: uuid(9) }), gb(uuid(2))] }, status: 400 });
+  add({ name: 'group: joins another group', method: 'POST', url: groups, auth: 'session', body: { groupId: uuid(9), bids: [gb(uuid(1)), gb(uuid(2))] }, status: 400 });
+  add({ name: 'group: for another organisation', method: 'POST', url: groups, auth: 'session', body: { bids: [gb(uuid(1), { orgId: uuid(9) }), gb(uuid(2))] }, status: 400 });
+  add({ name: 'group: auto-bid maximum', method: 'POST', url: groups, auth: 'session', body: { bids: [gb(uuid(1), { maxUnitPriceCents: 20_000 }), gb(uuid(2))] }, status: 400 });
+  add({ name: 'group: zero TEU', method: 'POST', url: groups, auth: 'session', body: { bids: [gb(uuid(1), { teu: 0 }), gb(uuid(2))] }, status: 400 });
+  add({ name: 'group: fractional price', method: 'POST', url: groups, auth: 'session', body: { bids: [gb(uuid(1), { unitPriceCents: 10.5 }), gb(uuid(2))] }, status: 400 });
+  add({ name: 'group: bad listing id', method: 'POST', url: groups, auth: 'session', body: { bids: [gb('not-a-uuid'), gb(uuid(2))] }, status: 400 });
+  add({ name: 'group: unknown listings', method: 'POST', url: groups, auth: 'session', body: { bids: [gb(uuid(1)), gb(uuid(2))] }, status: 404, code: 'not_found' });
+  add({ name: 'group: no CSRF', method: 'POST', url: groups, auth: 'sessionNoCsrf', body: { bids: [gb(uuid(1)), gb(uuid(2))] }, status: 403, code: 'csrf' });
+  for (const id of BAD_UUIDS.slice(0, 4)) add({ name: `group by bad id ${id}`, method: 'GET', url: `${groups}/${id}`, auth: 'session', status: 400 });
+  add({ name: 'group by unknown id', method: 'GET', url: `${groups}/${MISSING_UUID}`, auth: 'session', status: 404, code: 'not_found' });
+
+  // ---- webhooks (issue 15) ------------------------------------------------------------------------
+  const hooks = '/api/webhooks';
+  const hook = (o: Record<string, unknown> = {}) => ({ url: 'https://203.0.113.10/hook', events: ['booking.confirmed'], ...o });
+  for (const auth of ['session', 'apiKey'] as const) {
+    add({ name: `webhook(${auth}): not a URL`, method: 'POST', url: hooks, auth, body: hook({ url: 'not a url' }), status: 400, code: 'invalid_url' });
+    add({ name: `webhook(${auth}): ftp://`, method: 'POST', url: hooks, auth, body: hook({ url: 'ftp://203.0.113.10/hook' }), status: 400, code: 'url_scheme_not_allowed' });
+    add({ name: `webhook(${auth}): javascript:`, method: 'POST', url: hooks, auth, body: hook({ url: 'javascript:alert(1)' }), status: 400 });
+    // (10,000 full type names are over the 64 KiB body limit: 413 like any such body)
+    add({ name: `webhook(${auth}): 10,000 event types`, method: 'POST', url: hooks, auth, body: hook({ events: Array.from({ length: 10_000 }, (_, i) => String.fromCharCode(97 + (i % 26))) }), status: 400 });
+    add({ name: `webhook(${auth}): 10,000 event type names`, method: 'POST', url: hooks, auth, body: hook({ events: new Array(10_000).fill('booking.confirmed') }), status: 413 });
+    add({ name: `webhook(${auth}): unknown event type`, method: 'POST', url: hooks, auth, body: hook({ events: ['booking.exploded'] }), status: 400 });
+    add({ name: `webhook(${auth}): empty events`, method: 'POST', url: hooks, auth, body: hook({ events: [] }), status: 400 });
+    add({ name: `webhook(${auth}): events an object`, method: 'POST', url: hooks, auth, body: hook({ events: { 0: 'booking.confirmed' } }), status: 400 });
+    add({ name: `webhook(${auth}): no url`, method: 'POST', url: hooks, auth, body: { events: ['booking.confirmed'] }, status: 400 });
+    add({ name: `webhook(${auth}): url object`, method: 'POST', url: hooks, auth, body: hook({ url: { href: 'https://x' } }), status: 400 });
+    add({ name: `webhook(${auth}): huge url`, method: 'POST', url: hooks, auth, body: hook({ url: `https://203.0.113.10/${LONG}` }), status: 400 });
+    add({ name: `webhook(${auth}): credentials in url`, method: 'POST', url: hooks, auth, body: hook({ url: 'https://u:p@203.0.113.10/' }), status: 400, code: 'url_credentials_not_allowed' });
+    add({ name: `webhook(${auth}): loopback`, method: 'POST', url: hooks, auth, body: hook({ url: 'http://127.0.0.1:9/' }), status: 400, code: 'address_not_allowed' });
+    add({ name: `webhook(${auth}): metadata address`, method: 'POST', url: hooks, auth, body: hook({ url: 'http://169.254.169.254/latest' }), status: 400, code: 'address_not_allowed' });
+    add({ name: `webhook(${auth}): private address`, method: 'POST', url: hooks, auth, body: hook({ url: 'https://10.0.0.1/' }), status: 400, code: 'address_not_allowed' });
+    add({ name: `webhook(${auth}): huge description`, method: 'POST', url: hooks, auth, body: hook({ description: LONG }), status: 400 });
+    add({ name: `webhook(${auth}): extra field`, method: 'POST', url: hooks, auth, body: hook({ secret: 'mine' }), status: 400 });
+  }
+  add({ name: 'webhook: by a member key', method: 'POST', url: hooks, auth: 'memberKey', body: hook(), status: 403, code: 'forbidden' });
+  add({ name: 'webhook list: by a member key', method: 'GET', url: hooks, auth: 'memberKey', status: 403, code: 'forbidden' });
+  add({ name: 'webhook: no CSRF', method: 'POST', url: hooks, auth: 'sessionNoCsrf', body: hook(), status: 403, code: 'csrf' });
+  add({ name: 'webhook: not signed in', method: 'POST', url: hooks, auth: 'none', body: hook(), status: 401 });
+  add({ name: 'webhook patch: empty body', method: 'PATCH', url: `${hooks}/${MISSING_UUID}`, auth: 'session', body: {}, status: 400 });
+  add({ name: 'webhook patch: enabled string', method: 'PATCH', url: `${hooks}/${MISSING_UUID}`, auth: 'session', body: { enabled: 'yes' }, status: 400 });
+  add({ name: 'webhook patch: unknown id', method: 'PATCH', url: `${hooks}/${MISSING_UUID}`, auth: 'session', body: { enabled: false }, status: 404, code: 'not_found' });
+  for (const overlapHours of [-1, 1.5, 1000, 'a day']) {
+    add({ name: `webhook rotate: overlapHours ${overlapHours}`, method: 'POST', url: `${hooks}/${MISSING_UUID}/rotate-secret`, auth: 'session', body: { overlapHours }, status: 400 });
+  }
+  for (const id of BAD_UUIDS.slice(0, 4)) {
+    add({ name: `webhook by bad id ${id}`, method: 'DELETE', url: `${hooks}/${id}`, auth: 'session', status: 400 });
+    add({ name: `webhook redeliver bad delivery id ${id}`, method: 'POST', url: `${hooks}/${MISSING_UUID}/deliveries/${id}/redeliver`, auth: 'session', status: 400 });
+  }
+  add({ name: 'webhook deliveries: limit 0', method: 'GET', url: `${hooks}/${MISSING_UUID}/deliveries?limit=0`, auth: 'session', status: 400 });
+  add({ name: 'webhook ping: unknown id', method: 'POST', url: `${hooks}/${MISSING_UUID}/ping`, auth: 'session', status: 404, code: 'not_found' });
   return out;
 }
 

@@ -370,7 +370,13 @@ export class AuctionRoom {
     if (typeof u.remainingTeu === 'number') l.remainingTeu = u.remainingTeu;
     if (typeof u.currentPriceCents === 'number') l.currentPriceCents = u.currentPriceCents;
     if (typeof u.minNextBidCents === 'number') l.minNextBidCents = u.minNextBidCents;
-    if (Array.isArray(u.leadingBids)) l.leadingBids = u.leadingBids;
+    if (Array.isArray(u.leadingBids)) {
+      l.leadingBids = u.leadingBids;
+      // a ladder is the whole state: no price when nothing is allocated (a bid withdrawn by its group can empty
+      // it), and the unallocated TEU follow from it rather than from the last read
+      if (typeof u.currentPriceCents !== 'number') l.currentPriceCents = undefined;
+      l.unallocatedTeu = undefined;
+    }
     this.#setClosesAt(u.closesAt);
     this.#learnLabels();
     if (wasOpen && l.status !== 'open') void this.load(true);

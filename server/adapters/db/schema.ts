@@ -268,10 +268,24 @@ export interface BidsTable {
   all_or_nothing: boolean;
   max_unit_price_cents: number | null;
   replaces_bid_id: string | null;
-  status: Generated<'active' | 'replaced' | 'won' | 'lost'>;
+  status: Generated<'active' | 'replaced' | 'won' | 'lost' | 'withdrawn'>;
   awarded_teu: number | null;
   placed_at: Timestamp;
+  /** The bid group (either-or bids) it belongs to; null for a single bid (migration 20261203T2100). */
+  bid_group_id: ColumnType<string | null, string | null | undefined, string | null>;
 }
+
+/** A forwarder's either-or group of bids on 2–5 auction listings: at most one wins (migration 20261203T2100). */
+export interface BidGroupsTable {
+  id: Generated<string>;
+  org_id: string;
+  created_by: string | null;
+  status: Generated<BidGroupStatus>;
+  won_bid_id: string | null;
+  created_at: CreatedAt;
+  decided_at: Timestamp | null;
+}
+export type BidGroupStatus = 'open' | 'won' | 'lost' | 'withdrawn';
 export interface OutboxTable {
   id: Generated<number>;
   job_name: string;
@@ -460,6 +474,55 @@ export interface MergeConsentsTable {
   decided_by: string | null;
 }
 
+/** Webhooks (migration 20261203T2000). */
+export interface WebhookEndpointsTable {
+  id: Generated<string>;
+  org_id: string;
+  url: string;
+  events: string[];
+  description: string | null;
+  enabled: Generated<boolean>;
+  disabled_reason: 'admin' | 'failing' | null;
+  disabled_at: Timestamp | null;
+  secret: string;
+  previous_secret: string | null;
+  previous_secret_expires_at: Timestamp | null;
+  consecutive_failures: Generated<number>;
+  failing_since: Timestamp | null;
+  created_by: string | null;
+  created_at: CreatedAt;
+  updated_at: CreatedAt;
+}
+export interface WebhookEventsTable {
+  id: Generated<string>;
+  org_id: string;
+  type: string;
+  object_key: string;
+  seq: number;
+  data: unknown;
+  created_at: CreatedAt;
+}
+export interface WebhookDeliveriesTable {
+  id: Generated<string>;
+  endpoint_id: string;
+  event_id: string;
+  object_key: string;
+  seq: number;
+  status: Generated<'pending' | 'delivering' | 'succeeded' | 'failed'>;
+  attempts: Generated<number>;
+  job_gen: Generated<number>;
+  next_attempt_at: CreatedAt;
+  lease_until: Timestamp | null;
+  response_code: number | null;
+  duration_ms: number | null;
+  response_body: string | null;
+  last_error: string | null;
+  redelivery_of: string | null;
+  created_at: CreatedAt;
+  updated_at: CreatedAt;
+  finished_at: Timestamp | null;
+}
+
 export interface DB {
   organisations: OrganisationsTable;
   users: UsersTable;
@@ -482,6 +545,7 @@ export interface DB {
   idempotency_keys: IdempotencyKeysTable;
   audit_log: AuditLogTable;
   bids: BidsTable;
+  bid_groups: BidGroupsTable;
   outbox: OutboxTable;
   ledger_accounts: LedgerAccountsTable;
   ledger_transactions: LedgerTransactionsTable;
@@ -492,6 +556,9 @@ export interface DB {
   stats_departure: StatsDepartureTable;
   stats_forwarder: StatsForwarderTable;
   stats_corridor_day: StatsCorridorDayTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_events: WebhookEventsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
 }
 
 export type DepartureRow = Selectable<DeparturesTable>;

@@ -35,6 +35,10 @@ export interface JobDataMap {
   'pool.optimise': { optimisationId: string };
   /** Ask for an optimisation (every 15 min, and 30 s after pool changes, debounced); none while one is pending. */
   'pool.schedule': { trigger: 'schedule' | 'pool' };
+  /** One attempt of a webhook delivery (issue 15). Idempotent: a delivery done, not due, held back by ordering or leased elsewhere is left alone. */
+  'webhook.deliver': { deliveryId: string; gen: number };
+  /** Re-send deliveries whose job was lost or whose worker died (start-up and every WEBHOOK_SWEEP_MS). */
+  'webhooks.sweep': Record<string, never>;
 }
 export type JobName = keyof JobDataMap;
 
@@ -53,14 +57,16 @@ export const JOB_QUEUES: Record<JobName, QueueName> = {
   'stats.fold': 'maintenance',
   'pool.optimise': 'optimise',
   'pool.schedule': 'maintenance',
+  'webhook.deliver': 'webhooks',
+  'webhooks.sweep': 'webhooks',
 };
-export type QueueName = 'maintenance' | 'holds' | 'auctions' | 'settlement' | 'optimise';
-export const QUEUE_NAMES: QueueName[] = ['maintenance', 'holds', 'auctions', 'settlement', 'optimise'];
+export type QueueName = 'maintenance' | 'holds' | 'auctions' | 'settlement' | 'optimise' | 'webhooks';
+export const QUEUE_NAMES: QueueName[] = ['maintenance', 'holds', 'auctions', 'settlement', 'optimise', 'webhooks'];
 /**
  * Jobs each worker process runs at once per queue. Settlement jobs mostly wait for the shared
  * transaction of their batch (LedgerService.settleQueued), so many in flight make large batches.
  */
-export const QUEUE_CONCURRENCY: Record<QueueName, number> = { maintenance: 4, holds: 8, auctions: 8, settlement: 1000, optimise: 1 };
+export const QUEUE_CONCURRENCY: Record<QueueName, number> = { maintenance: 4, holds: 8, auctions: 8, settlement: 1000, optimise: 1, webhooks: 32 };
 
 export const DEFAULT_JOB_OPTS: JobsOptions = {
   removeOnComplete: { age: 24 * 3600, count: 10_000 },

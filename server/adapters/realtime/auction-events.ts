@@ -46,3 +46,14 @@ export function auctionResultEvent(orgId: string, listingId: string, won: { id: 
     },
   };
 }
+
+/**
+ * `bid-group:update` to the group's forwarder: its group was decided at a close — `won` (by `wonBidId` on
+ * `listingId`; `withdrawnBidIds` were withdrawn in the same transaction) or `lost`.
+ */
+export function bidGroupEvent(
+  orgId: string,
+  g: { groupId: string; status: 'won' | 'lost'; listingId: string; wonBidId?: string; withdrawnBidIds: string[] },
+): LiveEvent {
+  return { rooms: [rooms.org(orgId)], event: 'bid-group:update', payload: g };
+}

@@ -75,6 +75,11 @@ export function bookingConfirmedEvent(b: Booking, operatorOrgId: string): LiveEv
   return { rooms: [rooms.org(b.forwarderOrgId), rooms.org(operatorOrgId)], event: 'booking:confirmed', payload: b };
 }
 
+/** `webhook:disabled` to an organisation: one of its webhook endpoints kept failing and was disabled (issue 15). */
+export function webhookDisabledEvent(orgId: string, payload: { webhookId: string; url: string; consecutiveFailures: number }): LiveEvent {
+  return { rooms: [rooms.org(orgId)], event: 'webhook:disabled', payload };
+}
+
 /** Stream every process writes its live events to; every server reads all of it and delivers to its own sockets. */
 export const eventStreamKey = (prefix: string) => `${prefix}{live}:events`;
 

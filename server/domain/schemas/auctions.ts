@@ -31,11 +31,14 @@ export const Bid = Type.Object({
   unitPriceCents: Type.Integer(),
   allOrNothing: Type.Boolean(),
   maxUnitPriceCents: Type.Optional(Type.Integer()),
-  status: StringEnum(['active', 'replaced', 'won', 'lost']),
+  /** `withdrawn`: by its bid group, because a bid of the group won another auction (never counted again). */
+  status: StringEnum(['active', 'replaced', 'won', 'lost', 'withdrawn']),
   seq: Type.Integer(),
   placedAt: IsoTime,
   label: Type.String(),
   orgName: Type.Optional(Type.String()),
   awardedTeu: Type.Optional(Type.Integer()),
+  /** The bid group (either-or bids) it belongs to. */
+  groupId: Type.Optional(Uuid),
 });
 export type Bid = Static<typeof Bid>;

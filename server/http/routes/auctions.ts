@@ -4,6 +4,7 @@ import { idemKey } from '../../adapters/db/idempotency.ts';
 import type { Context } from '../../context.ts';
 import { principalOf } from '../plugins/auth.ts';
 import { BidAccepted, Bid, NewBidBody } from '../../domain/schemas/auctions.ts';
+import { BidGroup, BidGroupPlaced, NewBidGroupBody, OpenAuction } from '../../domain/schemas/bid-groups.ts';
 import { errors, IdParams } from '../../domain/schemas/common.ts';
 import { IdempotencyHeaders } from '../../domain/schemas/trade.ts';
 
@@ -41,5 +42,36 @@ export const auctionRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async 
       },
     },
     async (req) => auctions.listBids(principalOf(req), req.params.id),
+  );
+
+  app.get(
+    '/api/auctions',
+    { schema: { tags: ['auctions'], summary: 'Open auctions still taking bids, soonest close first', response: { 200: Type.Array(OpenAuction), ...errors(401) } } },
+    async () => auctions.openAuctions(),
+  );
+
+  app.post(
+    '/api/bid-groups',
+    {
+      schema: {
+        tags: ['auctions'],
+        summary: 'Either-or bids: 2–5 bids on different auctions, at most one of which wins (forwarder)',
+        body: NewBidGroupBody,
+        response: { 201: BidGroupPlaced, ...errors(400, 401, 403, 404, 409) },
+      },
+    },
+    async (req, reply) => reply.status(201).send(await auctions.placeGroup(principalOf(req), req.body)),
+  );
+
+  app.get(
+    '/api/bid-groups',
+    { schema: { tags: ['auctions'], summary: "My organisation's bid groups with each bid's status", response: { 200: Type.Array(BidGroup), ...errors(401, 403) } } },
+    async (req) => auctions.listGroups(principalOf(req)),
+  );
+
+  app.get(
+    '/api/bid-groups/:id',
+    { schema: { tags: ['auctions'], summary: 'One of my bid groups', params: IdParams, response: { 200: BidGroup, ...errors(400, 401, 403, 404) } } },
+    async (req) => auctions.getGroup(principalOf(req), req.params.id),
   );
 };

@@ -15,7 +15,7 @@ import { policy, type Principal } from '../../domain/principal.ts';
 import type { BidAccepted, NewBidBody } from '../../domain/schemas/auctions.ts';
 import { KeyedBatcher } from '../batcher.ts';
 import { BatchKeys } from '../batch-keys.ts';
-import { auctionConfig, BookCache, insertRanked, toAuctionBid, type AuctionOptions } from './book.ts';
+import { auctionConfig, bookOf, BookCache, insertRanked, type AuctionOptions } from './book.ts';
 
 /** One bid on its way to the database; `idem`: its Idempotency-Key, if it came with one. */
 interface BidRequest {
@@ -23,6 +23,8 @@ interface BidRequest {
   p: Principal;
   input: NewBidBody;
   idem?: IdemKey | undefined;
+  /** The bid group it is placed in (either-or bids; see ./groups.ts). */
+  groupId?: string;
 }
 
 type Answer = BidAccepted | Error;
@@ -50,9 +52,10 @@ function refusal(res: AuctionFailure): AppError {
   return conflict(res.code, res.message, res.minUnitPriceCents !== undefined ? { minUnitPriceCents: res.minUnitPriceCents } : undefined);
 }
 
-const bidRow = (listingId: string, b: AuctionBid, userId: string | null): NewBid => ({
+const bidRow = (listingId: string, b: AuctionBid, userId: string | null, groupId: string | null = null): NewBid => ({
   id: b.id, listing_id: listingId, org_id: b.bidderId, user_id: userId, seq: b.seq, teu: b.teu, unit_price_cents: b.unitPriceCents,
   all_or_nothing: b.allOrNothing, max_unit_price_cents: b.maxUnitPriceCents ?? null, replaces_bid_id: b.replacesBidId ?? null, placed_at: b.placedAt,
+  bid_group_id: groupId,
 });
 
 /**
@@ -112,15 +115,44 @@ export class Bidding {
       await claimed.finish(tx, keys, answers, 201);
       return { answers: answers as Answer[], changed };
     });
-    if (out.changed.length > 0) {
-      const events = out.changed.map((c) => {
-        this.books.set(c.l.id, c.seq, c.bids); // committed: the cache may follow
-        return auctionLadderEvent(c.l, c.ladder, new Map(c.bids.map((b) => [b.id, b.seq] as const)));
-      });
-      if (out.changed.some((c) => c.extended)) kickOutbox(this.db, this.queues);
-      await this.events.emit(events).catch(() => {});
-    }
+    await this.published(out.changed);
     return out.answers;
+  }
+
+  /** After the commit of `changed`: the book cache may follow, watchers get the ladders, extended closes their jobs. */
+  private async published(changed: ListingChange[]) {
+    if (changed.length === 0) return;
+    const events = changed.map((c) => {
+      this.books.set(c.l.id, c.seq, c.bids); // committed: the cache may follow
+      return auctionLadderEvent(c.l, c.ladder, new Map(c.bids.map((b) => [b.id, b.seq] as const)));
+    });
+    if (changed.some((c) => c.extended)) kickOutbox(this.db, this.queues);
+    await this.events.emit(events).catch(() => {});
+  }
+
+  /**
+   * The bids of a new bid group (either-or; see ./groups.ts): one transaction that inserts the group's row
+   * first, then takes the same path as a batch of single bids — its listings locked in id order, the database
+   * clock read once, each bid decided by the pure core against its listing's book, exactly as a single bid.
+   * All or nothing: the first refused bid refuses the group (its error names `bidIndex`) and nothing is kept.
+   */
+  async placeGroup(p: Principal, bids: (NewBidBody & { listingId: string })[], insertGroup: (tx: Tx) => Promise<string>) {
+    for (const [i, b] of bids.entries()) {
+      const format = await this.formatOf(b.listingId);
+      if (!format) throw withIndex(notFound('listing'), i);
+      if (format !== 'ascending' && format !== 'sealed') throw withIndex(conflict('wrong_format', `a ${format} listing is held, not bid on`), i);
+    }
+    const out = await inTransaction(this.db, async (tx) => {
+      const groupId = await insertGroup(tx); // the group's row first: the lock order is group, then listings
+      const items: BidRequest[] = bids.map(({ listingId, ...input }) => ({ listingId, p, input, groupId }));
+      const answers: (Answer | undefined)[] = [];
+      const changed = await this.decide(tx, items, items.map((_, i) => i), answers);
+      for (const [i, a] of answers.entries()) if (a instanceof Error) throw withIndex(a, i);
+      if (answers.length < items.length || answers.includes(undefined)) throw withIndex(notFound('listing'), answers.findIndex((a) => !a));
+      return { groupId, answers: answers as BidAccepted[], changed };
+    });
+    await this.published(out.changed);
+    return out;
   }
 
   /** Locks the listings of items `todo`, decides their bids listing by listing and writes the result. */
@@ -165,7 +197,7 @@ export class Bidding {
     // The book: from this process' cache when no other process has bid since (bid_seq is read under the row
     // lock), else from Postgres. Kept in ranking order: the core's result does not depend on the order of the
     // book (property-tested), and ranking an already ranked book is linear.
-    const bids = this.books.get(l.id, Number(l.bid_seq)) ?? (await bidsOfListing(tx, l.id)).map(toAuctionBid).sort(compareBids);
+    const bids = this.books.get(l.id, Number(l.bid_seq)) ?? bookOf(await bidsOfListing(tx, l.id)).sort(compareBids);
     let seq = Number(l.bid_seq);
     let extended = false;
     const accepted: BidAccepted[] = [];
@@ -181,7 +213,7 @@ export class Bidding {
         continue;
       }
       seq += 1 + res.autoBids.length;
-      writes.bids.push(bidRow(l.id, res.bid, p.userId), ...res.autoBids.map((b) => bidRow(l.id, b, null)));
+      writes.bids.push(bidRow(l.id, res.bid, p.userId, items[i]!.groupId ?? null), ...res.autoBids.map((b) => bidRow(l.id, b, null)));
       for (const b of [res.bid, ...res.autoBids]) insertRanked(bids, b);
       writes.replaced.push(...res.autoBids.map((b) => b.replacesBidId).filter((x): x is string => !!x));
       extended ||= res.extended;
@@ -204,4 +236,10 @@ export class Bidding {
     }
     return { l, ladder, bids, seq, extended, closesAt: config.closesAt };
   }
+}
+
+/** A refusal of one bid of a group, naming the bid (`bidIndex`, 0-based, as in the body). */
+function withIndex(e: Error, i: number): Error {
+  if (!(e instanceof AppError)) return e;
+  return new AppError(e.status, e.code, `bids[${i}]: ${e.message}`, { ...(e.details ?? {}), bidIndex: i });
 }

@@ -36,6 +36,12 @@ export const toAuctionBid = (b: BidRow): AuctionBid => ({
   ...(b.replaces_bid_id ? { replacesBidId: b.replaces_bid_id } : {}),
 });
 
+/**
+ * The book of a listing as bidding, ladders and clearing see it: its stored bids without those withdrawn by
+ * their group (a sibling won elsewhere; server/core/bid-groups.ts).
+ */
+export const bookOf = (rows: readonly BidRow[]): AuctionBid[] => rows.filter((b) => b.status !== 'withdrawn').map(toAuctionBid);
+
 /** Inserts `b` into `book` (kept in {@link compareBids} order) at its place: O(n), no re-sort. */
 export function insertRanked(book: AuctionBid[], b: AuctionBid) {
   let lo = 0;

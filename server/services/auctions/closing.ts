@@ -10,13 +10,16 @@ import { auctionResultEvent, listingClosedEvent } from '../../adapters/realtime/
 import { availabilityEvent, bookingConfirmedEvent, type EventSink, type LiveEvent } from '../../adapters/realtime/events.ts';
 import type { AvailabilityCache } from '../../adapters/redis/availability.ts';
 import type { DepartureLoad } from '../../adapters/db/departures-repo.ts';
-import { clearAuction, effectiveCloseAt, type ClearingResult } from '../../core/auction.ts';
+import { effectiveCloseAt, type ClearingResult } from '../../core/auction.ts';
+import { clearWithGroups, type GroupedClearing } from '../../core/bid-groups.ts';
 import { allotAwardTonnes, awardableTeu, unpromisedTeu } from '../../core/capacity.ts';
 import { totalCents } from '../../core/pricing.ts';
 import { conflict } from '../../domain/errors.ts';
 import { emissionsFor } from '../bookings.ts';
 import { eachIsolated, RecentFailures, type SweepLog } from '../sweep.ts';
 import { auctionConfig, toAuctionBid, type AuctionOptions } from './book.ts';
+import { auctionEvents, bookingEvents, tellWebhooks } from '../webhook-events.ts';
+import { covers, groupInputs, lockGroupsForClose, settleGroups } from './group-close.ts';
 
 type AwardDeparture = Awaited<ReturnType<typeof lockDepartureForAward>>;
 
@@ -30,6 +33,8 @@ interface Closed {
   bidders: string[];
   relisted: string | null;
   shortfallTeu: number;
+  /** Bid groups decided here: their forwarders told, the listings that lost a withdrawn bid re-ranked. */
+  groupEvents: LiveEvent[];
 }
 
 /**
@@ -54,7 +59,9 @@ export class AuctionClosing {
    * in the same transaction), marks losers, and returns or re-lists unsold TEU.
    */
   async close(listingId: string) {
-    const out = await inTransaction(this.db, (tx) => this.closeIn(tx, listingId));
+    let out = await inTransaction(this.db, (tx) => this.closeIn(tx, listingId));
+    // a group bid arrived between the close's first read and its locks: start again (./group-close.ts)
+    for (let i = 0; i < 5 && !out.done && out.reason === 'groups_changed'; i++) out = await inTransaction(this.db, (tx) => this.closeIn(tx, listingId));
     if (!out.done) return out;
     kickOutbox(this.db, this.queues);
     await this.cache.invalidate(out.depAfter.corridor_id, out.depAfter.id);
@@ -70,13 +77,17 @@ export class AuctionClosing {
   }
 
   private async closeIn(tx: Tx, listingId: string): Promise<Closed | { done: false; reason: string }> {
+    const locks = await lockGroupsForClose(tx, listingId); // lock order: its bid groups, then listings, then the departure
     const l = await lockListing(tx, listingId);
     if (!l || (l.format !== 'ascending' && l.format !== 'sealed')) return { done: false, reason: 'not_an_auction' };
     if (l.status !== 'open') return { done: false, reason: 'already_closed' };
     const now = await databaseNow(tx);
     const config = auctionConfig(l, this.opts);
     if (now < effectiveCloseAt(config)) return { done: false, reason: 'not_yet' };
-    const bids = (await bidsOfListing(tx, listingId)).map(toAuctionBid);
+    const rows = await bidsOfListing(tx, listingId);
+    if (!covers(locks, rows)) return { done: false, reason: 'groups_changed' };
+    const { excluded, groupOf } = groupInputs(locks, rows);
+    const bids = rows.map(toAuctionBid);
     const dep = await lockDepartureForAward(tx, l.departure_id);
     // An award the departure cannot honour in full (capacity promised twice before listings_promise_guard,
     // or taken since) is never retried forever: the published clearing rule runs on the TEU that fit — in
@@ -87,10 +98,13 @@ export class AuctionClosing {
     };
     const fitTeu = awardableTeu(l.teu, avail);
     const shortfallTeu = l.teu - fitTeu;
-    const result: ClearingResult =
-      fitTeu > 0 ? clearAuction({ ...config, teu: fitTeu }, bids) : { winners: [], clearingPriceCents: null, awardedTeu: 0, unallocatedTeu: 0 };
+    const { result, won }: GroupedClearing =
+      fitTeu > 0
+        ? clearWithGroups({ ...config, teu: fitTeu }, bids, excluded, groupOf)
+        : { result: { winners: [], clearingPriceCents: null, awardedTeu: 0, unallocatedTeu: 0 }, won: [] };
     const award = await this.award(tx, l, dep, result, now);
     await markOtherBidsLost(tx, l.id, result.winners.map((w) => w.bidId));
+    const groupEvents = await settleGroups(tx, this.opts, locks, l.id, won, now);
     const depAfter = await bookAward(tx, dep.id, award.teu, award.tonnes, now);
     if (!depAfter) throw conflict('insufficient_capacity', 'the departure cannot take the awarded TEU');
     const relisted = await this.relistUnsold(tx, l, depAfter, result, now);
@@ -99,7 +113,11 @@ export class AuctionClosing {
       awardedTeu: result.awardedTeu, clearingPriceCents: result.clearingPriceCents, winners: result.winners.length, relisted, shortfallTeu,
     });
     const bidders = [...new Set(bids.map((b) => b.bidderId))];
-    return { done: true, l, result, bookings: award.bookings, depAfter, bidders, relisted, shortfallTeu };
+    await tellWebhooks(tx, [
+      ...auctionEvents({ listingId: l.id, departureId: l.departure_id, clearingPriceCents: result.clearingPriceCents }, bidders, award.bookings),
+      ...bookingEvents('booking.confirmed', award.bookings.map((b) => ({ booking: toBooking(b), operatorOrgId: depAfter.operator_org_id }))),
+    ]);
+    return { done: true, l, result, bookings: award.bookings, depAfter, bidders, relisted, shortfallTeu, groupEvents };
   }
 
   /** The winners become bookings (settlement through the outbox) and their bids `won`. */
@@ -170,5 +188,5 @@ function closeEvents(out: Closed): LiveEvent[] {
   ];
   for (const org of out.bidders) events.push(auctionResultEvent(org, out.l.id, out.bookings.filter((b) => b.forwarder_org_id === org), out.shortfallTeu));
   for (const b of out.bookings) events.push(bookingConfirmedEvent(toBooking(b), out.depAfter.operator_org_id));
-  return events;
+  return [...events, ...out.groupEvents];
 }

@@ -7,7 +7,7 @@ import { notFound } from '../../domain/errors.ts';
 import { policy, type Principal } from '../../domain/principal.ts';
 import type { Bid } from '../../domain/schemas/auctions.ts';
 import type { Listing } from '../../domain/schemas/network.ts';
-import { auctionConfig, toAuctionBid, type AuctionOptions } from './book.ts';
+import { auctionConfig, bookOf, toAuctionBid, type AuctionOptions } from './book.ts';
 
 /** The auction fields of a `Listing`. */
 export type AuctionView = Pick<
@@ -26,7 +26,7 @@ export class AuctionReads {
   /** Auction fields of `GET /api/listings/:id` as `p` may see them. */
   async view(p: Principal, l: ListingRow): Promise<AuctionView> {
     const config = auctionConfig(l, this.opts);
-    const bids = (await bidsOfListing(this.db, l.id)).map(toAuctionBid);
+    const bids = bookOf(await bidsOfListing(this.db, l.id));
     const closed = l.status !== 'open';
     const out: AuctionView = {
       closesAt: effectiveCloseAt(config).toISOString(),
@@ -81,6 +81,7 @@ export class AuctionReads {
         label: labels.get(r.org_id) ?? '',
         ...(seesAll ? { orgName: r.org_name } : {}),
         ...(r.awarded_teu !== null ? { awardedTeu: r.awarded_teu } : {}),
+        ...(r.bid_group_id !== null ? { groupId: r.bid_group_id } : {}),
       }));
   }
 }

@@ -11,9 +11,10 @@ import {
   unchargedBookings,
   unrefundedBookings,
 } from '../../adapters/db/ledger-repo.ts';
-import { decideSettlement, refundSplit } from '../../core/settlement.ts';
+import { decideSettlement, refundSplit, vatOf } from '../../core/settlement.ts';
 import { KeyedBatcher } from '../batcher.ts';
 import { eachIsolated, RecentFailures, type SweepLog } from '../sweep.ts';
+import { invoiceEvents, tellWebhooks } from '../webhook-events.ts';
 import {
   issueCreditNote,
   issueSettlementInvoices,
@@ -202,6 +203,10 @@ export class Settlement {
     const releaseIds = await postReleases(tx, posts, acc, this.opts.platformFeeBps);
     await markSettled(tx, posts.filter((p) => p.b.status === 'confirmed').map((p) => p.b.id));
     const invoices = await issueSettlementInvoices(tx, posts, this.opts.vatRateBps, now);
+    await tellWebhooks(tx, invoiceEvents(posts.map((p, i) => ({
+      id: invoices[i]!.id, number: invoices[i]!.number, issuerOrgId: p.b.operator_org_id, recipientOrgId: p.b.forwarder_org_id, bookingId: p.b.id,
+      netCents: p.amountCents, vatCents: vatOf(p.amountCents, this.opts.vatRateBps), issuedAt: now,
+    }))));
     return posts.map((p, i) => ({
       bookingId: p.b.id,
       already: false,
