@@ -49,7 +49,7 @@ try {
       { figure: 'gap', plan: o.gapPct === null ? '-' : `${o.gapPct.toFixed(2)} %` },
       { figure: 'solve time', plan: `${o.solveMs} ms${o.timeLimitHit ? ' (time limit)' : ''}` },
       { figure: 'load factor before → after', plan: `${pct(o.loadFactorBefore)} → ${pct(o.loadFactorAfter)}` },
-      { figure: 'departures considered / proposed for cancellation', plan: `${o.departures} / ${o.departuresToCancel}` },
+      { figure: 'departures considered / proposed for cancellation or merging', plan: `${o.departures} / ${o.departuresToCancel}` },
       { figure: 'CO2e saved vs road', plan: o.co2eSavedKg === null ? '-' : `${(o.co2eSavedKg / 1000).toFixed(1)} t` },
       { figure: 'trucks avoided', plan: o.trucksAvoided ?? '-' },
     ]);
@@ -57,8 +57,16 @@ try {
       shipment: p.shipmentId?.slice(0, 8), legs: p.legs.length, teu: p.teu, price: eur(p.priceCents), 'stand-alone': eur(p.standaloneCents),
       share: eur(p.shareCents), saving: eur(p.savingCents), 'CO2e kg': p.co2eKg, 'road CO2e kg': p.roadCo2eKg,
     })));
-    const cancels = o.proposals.filter((p) => p.kind === 'departure');
+    const cancels = o.proposals.filter((p) => p.kind === 'departure' && p.action === 'cancel');
     console.log(`${cancels.length} empty departures proposed for cancellation${cancels.length ? ` (first: ${cancels.slice(0, 5).map((p) => p.departureId?.slice(0, 8)).join(', ')})` : ''}`);
+    const merges = o.proposals.filter((p) => p.action === 'merge');
+    console.log(`${merges.length} under-used departures proposed for merging (their bookings move only with their forwarders' consent)`);
+    if (merges.length) {
+      console.table(merges.map((p) => ({
+        departure: p.departureId?.slice(0, 8), into: p.mergeIntoDepartureId?.slice(0, 8), bookings: p.movedBookings.length, teu: p.loadBeforeTeu,
+        'min load': p.minLoadTeu, 'target load': `${p.targetLoadBeforeTeu} → ${p.targetLoadAfterTeu}`, saves: eur(p.operatingSavingCents),
+      })));
+    }
   }
   if (jsonFile) writeFileSync(jsonFile, JSON.stringify({ outcome: out, optimisation: o }, null, 2));
   if (out.status !== 'done') process.exitCode = 1;
