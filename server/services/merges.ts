@@ -124,6 +124,7 @@ export class MergesService {
       return (await findProposal(tx, r0.id))!;
     });
     await this.notify(row);
+    if (row.status !== 'declined') throw conflict('proposal_closed', `this proposal is ${row.status}`, { status: row.status });
     return row;
   }
 

@@ -273,6 +273,9 @@ export class OptimiserService {
       // a shipment changed or withdrawn while the plan was solved is left out (the next run sees it as it is now)
       const current = new Map((await lockShipments(tx, inst.requests.map((r) => r.id))).map((r) => [r.id, r]));
       await supersedeOpenProposals(tx, now);
+      // a merge its operator accepted while this plan was solved is being consented to: nothing new for its departures
+      const busy = new Set(await departuresInConsent(tx));
+      const live = merges.filter((m) => !busy.has(m.departureId) && !busy.has(m.intoDepartureId));
       const unchanged = (sid: string) => {
         const c = current.get(sid);
         return !!c && c.version === versions.get(sid) && ['pooled', 'unplaced', 'proposed'].includes(c.status);
@@ -294,7 +297,7 @@ export class OptimiserService {
           optimisation_id: id, kind: 'departure' as const, departure_id: d.departureId, operator_org_id: d.operatorOrgId, action: d.action,
           capacity_teu: d.capacityTeu, min_load_teu: d.minLoadTeu, load_before_teu: d.loadBeforeTeu, load_after_teu: d.loadAfterTeu, created_at: now,
         })),
-        ...merges.map((m) => ({
+        ...live.map((m) => ({
           optimisation_id: id, kind: 'departure' as const, departure_id: m.departureId, operator_org_id: m.operatorOrgId, action: 'merge' as const,
           merge_into_departure_id: m.intoDepartureId, moved_bookings: m.bookings.map((b) => b.id), teu: m.teu, tonnes: m.tonnes, capacity_teu: m.capacityTeu,
           min_load_teu: m.minLoadTeu, load_before_teu: m.teu, load_after_teu: 0, saving_cents: m.savingCents,
@@ -304,12 +307,12 @@ export class OptimiserService {
       await setShipmentStatuses(tx, pp.shipments.map((s) => s.requestId), pp.unplaced, now);
       await updateOptimisation(tx, id, {
         status: 'done', plan_version: version, finished_at: new Date(), requests: inst.requests.length, placed: f.placed, departures: inst.departures.length,
-        departures_to_cancel: pp.departures.length + merges.length, objective_cents: f.objective.totalCents, lower_bound_cents: result.boundCents,
+        departures_to_cancel: pp.departures.length + live.length, objective_cents: f.objective.totalCents, lower_bound_cents: result.boundCents,
         lp_bound_cents: result.lpBoundCents, gap_pct: result.gapPct, greedy_objective_cents: result.greedy.figures.objective.totalCents,
         solve_ms: Math.round(result.solveMs), time_limit_hit: result.timeLimitHit, load_factor_before: result.loadFactorBefore, load_factor_after: f.loadFactor,
         co2e_saved_kg: f.co2eSavedVsRoadGrams === null ? null : Math.round(f.co2eSavedVsRoadGrams / 1000), trucks_avoided: f.trucksAvoided,
         figures: JSON.stringify({
-          source: result.source, merges: merges.length, mergeSavingCents: merges.reduce((x, m) => x + m.savingCents, 0), objective: f.objective, greedy: result.greedy.figures, poolSavingCents: pp.poolSavingCents, parts: result.parts,
+          source: result.source, merges: live.length, mergeSavingCents: live.reduce((x, m) => x + m.savingCents, 0), objective: f.objective, greedy: result.greedy.figures, poolSavingCents: pp.poolSavingCents, parts: result.parts,
           gapVsLpPct: result.gapVsLpPct, violations: result.violations, candidates: inst.candidates.length,
         }),
       });

@@ -74,6 +74,14 @@ export function proposalView(r: ProposalRow, moved: MovedBooking[] = []): Propos
   };
 }
 
+/** A merge as a forwarder asked about it sees it: its own bookings (and their size) only. */
+function forwardersPartOfMerge(v: ProposalView): ProposalView {
+  return {
+    ...v, teu: v.movedBookings.reduce((s, b) => s + b.teu, 0), tonnes: v.movedBookings.reduce((s, b) => s + b.tonnes, 0), capacityTeu: null, minLoadTeu: null,
+    loadBeforeTeu: null, loadAfterTeu: null, operatingSavingCents: null, targetLoadBeforeTeu: null, targetLoadAfterTeu: null,
+  };
+}
+
 const ROUTE = 'POST /api/proposals/:id/accept';
 /**
  * The idempotency key of an accept's hold or confirm. It contains line feeds, which no HTTP header can carry, so a
@@ -96,7 +104,11 @@ export class ProposalsService {
   /** Views of proposal rows, merges with their moved bookings (a forwarder: its own only). */
   async views(rows: ProposalRow[], forwarderOrgId?: string): Promise<ProposalView[]> {
     const moved = await this.merges.movedOf(rows, forwarderOrgId);
-    return rows.map((r) => proposalView(r, moved.get(r.id) ?? []));
+    return rows.map((r) => {
+      const v = proposalView(r, moved.get(r.id) ?? []);
+      // a forwarder asked about a merge sees its own bookings, never the operator's costs or others' volumes
+      return forwarderOrgId && r.action === 'merge' ? forwardersPartOfMerge(v) : v;
+    });
   }
 
   /** GET /api/proposals — a forwarder's shipment proposals, an operator's departure proposals; schedulers see all. */

@@ -244,6 +244,11 @@ export class RouteSearchService {
   /** GET /api/routes: the Pareto set of itineraries (forwarders, their API keys, the platform). Throws 400 / 403. */
   async search(p: Principal, input: RoutesQuery, now = new Date()): Promise<RoutesAnswer> {
     policy.requireOrgKind(p, 'forwarder', 'platform');
+    return this.answer(input, now);
+  }
+
+  /** The search itself, for services acting for the platform (e.g. rail alternatives of bookings a derating moves). Throws 400. */
+  async answer(input: RoutesQuery, now = new Date()): Promise<RoutesAnswer> {
     await this.ensureLoaded();
     const q = toRouteQuery(input, (code) => this.clusters.has(code), now);
     this.counters.searches++;

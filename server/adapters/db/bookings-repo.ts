@@ -62,15 +62,15 @@ export function bookingOwner(db: Kysely<DB>, id: string) {
   return db.selectFrom('bookings').select(['forwarder_org_id', 'listing_id', 'itinerary_id']).where('id', '=', id).executeTakeFirst();
 }
 
-/** Locks a booking for its cancellation and reads what the fee depends on. */
-export function lockBookingForCancel(tx: Tx, id: string) {
-  return tx
-    .selectFrom('bookings as b')
-    .innerJoin('departures as d', 'd.id', 'b.departure_id')
-    .select(['b.status', 'b.total_cents', 'b.departure_id', 'd.departs_at', 'd.cutoff_at'])
-    .where('b.id', '=', id)
-    .forUpdate('b')
-    .executeTakeFirstOrThrow();
+/**
+ * Locks a booking for its cancellation and reads what the fee depends on. The booking row is locked on its own first,
+ * then its departure read: a join locked in one statement would be re-checked against the old departure if a merge
+ * moved the booking while this waited for its lock, and find nothing.
+ */
+export async function lockBookingForCancel(tx: Tx, id: string) {
+  const b = await tx.selectFrom('bookings').select(['status', 'total_cents', 'departure_id']).where('id', '=', id).forUpdate().executeTakeFirstOrThrow();
+  const d = await tx.selectFrom('departures').select(['departs_at', 'cutoff_at']).where('id', '=', b.departure_id).executeTakeFirstOrThrow();
+  return { ...b, ...d };
 }
 
 export function markBookingCancelled(tx: Tx, id: string, now: Date, feeCents: number): Promise<BookingRow> {

@@ -129,15 +129,19 @@ export async function auditActsAt(
 // --- cancelling bookings ------------------------------------------------------------------------------
 
 /** lockBookingForCancel for many: the bookings locked in id order, with what the fee and the release need. */
-export function lockBookingsForCancel(tx: Tx, ids: string[]) {
-  return tx
-    .selectFrom('bookings as b')
-    .innerJoin('departures as d', 'd.id', 'b.departure_id')
-    .select(['b.id', 'b.status', 'b.forwarder_org_id', 'b.listing_id', 'b.departure_id', 'b.teu', 'b.tonnes', 'b.total_cents', 'd.departs_at', 'd.cutoff_at'])
-    .where('b.id', 'in', ids)
-    .orderBy('b.id')
-    .forUpdate('b')
+export async function lockBookingsForCancel(tx: Tx, ids: string[]) {
+  // the booking rows locked on their own first, then their departures read (see bookings-repo lockBookingForCancel)
+  const rows = await tx
+    .selectFrom('bookings')
+    .select(['id', 'status', 'forwarder_org_id', 'listing_id', 'departure_id', 'teu', 'tonnes', 'total_cents'])
+    .where('id', 'in', ids)
+    .orderBy('id')
+    .forUpdate()
     .execute();
+  if (rows.length === 0) return [];
+  const deps = await tx.selectFrom('departures').select(['id', 'departs_at', 'cutoff_at']).where('id', 'in', [...new Set(rows.map((r) => r.departure_id))]).execute();
+  const dep = new Map(deps.map((d) => [d.id, d]));
+  return rows.map((r) => ({ ...r, departs_at: dep.get(r.departure_id)!.departs_at, cutoff_at: dep.get(r.departure_id)!.cutoff_at }));
 }
 
 /** The stored fee rule of each listing (null: the default rule). */

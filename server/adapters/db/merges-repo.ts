@@ -17,8 +17,9 @@ export type ConsentRow = Selectable<MergeConsentsTable>;
 const ACTIVE = ['confirmed', 'settled'] as const;
 
 /**
- * Live bookings on these departures that a merge may move: not a leg of a multi-leg itinerary (moving one leg
- * would break its connections).
+ * Live bookings on these departures that a merge may move: single bookings bought at a fixed or falling price — not a
+ * leg of an itinerary (moving one leg would break its connections; its legs are read from its holds) and not won in an
+ * auction (the auction's statistics stay with the departure it was held for).
  */
 export function movableBookingsOn(db: Kysely<DB>, departureIds: string[]) {
   if (departureIds.length === 0) return Promise.resolve([]);
@@ -27,12 +28,8 @@ export function movableBookingsOn(db: Kysely<DB>, departureIds: string[]) {
     .select(['b.id', 'b.departure_id', 'b.forwarder_org_id', 'b.teu', 'b.tonnes'])
     .where('b.departure_id', 'in', departureIds)
     .where('b.status', 'in', [...ACTIVE])
-    .where((eb) =>
-      eb.or([
-        eb('b.itinerary_id', 'is', null),
-        eb.not(eb.exists(eb.selectFrom('bookings as o').select('o.id').whereRef('o.itinerary_id', '=', 'b.itinerary_id').whereRef('o.id', '<>', 'b.id'))),
-      ]),
-    )
+    .where('b.itinerary_id', 'is', null)
+    .where('b.bid_id', 'is', null)
     .orderBy('b.id')
     .execute();
 }

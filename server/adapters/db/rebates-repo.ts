@@ -10,6 +10,11 @@ import type { Db } from './db.ts';
 export const rebateKey = (proposalId: string) => `proposal:${proposalId}:rebate`;
 const rebateKeyOfP = sql<string>`'proposal:' || p.id::text || ':rebate'`;
 
+/** The itinerary's status (a share is paid only for a confirmed one). */
+export async function itineraryStatus(tx: Db, id: string): Promise<string | undefined> {
+  return (await tx.selectFrom('itineraries').select('status').where('id', '=', id).executeTakeFirst())?.status;
+}
+
 /** The first leg's cut-off of each itinerary (when its pool share falls due). */
 const firstCutoff = sql<Date>`(select min(d.cutoff_at) from bookings b join departures d on d.id = b.departure_id where b.itinerary_id = p.itinerary_id)`;
 
@@ -23,6 +28,9 @@ export async function dueRebates(db: Db, now: Date, limit: number): Promise<stri
     .where('p.share_cents', '>', 0)
     .where('p.itinerary_id', 'is not', null)
     .where(firstCutoff, '<=', now)
+    // a share forfeited (its itinerary cancelled, or a leg) is never due: it must not hold a place in every sweep
+    .where((eb) => eb.exists(eb.selectFrom('itineraries as i').select('i.id').whereRef('i.id', '=', 'p.itinerary_id').where('i.status', '=', 'confirmed')))
+    .where((eb) => eb.not(eb.exists(eb.selectFrom('bookings as b').select('b.id').whereRef('b.itinerary_id', '=', 'p.itinerary_id').where('b.status', '=', 'cancelled'))))
     .where((eb) => eb.not(eb.exists(eb.selectFrom('ledger_transactions as t').select('t.id').where('t.idempotency_key', '=', rebateKeyOfP))))
     .orderBy('p.decided_at')
     .limit(limit)

@@ -3,7 +3,7 @@ import { inTransaction } from '../../adapters/db/db.ts';
 import { audit } from '../../adapters/db/audit.ts';
 import { postTransactions, transactionIdByKey } from '../../adapters/db/ledger-repo.ts';
 import { issueInvoices, type InvoiceToIssue } from '../../adapters/db/invoices-repo.ts';
-import { dueRebates, itineraryBookings, lockRebateProposal, rebateKey } from '../../adapters/db/rebates-repo.ts';
+import { dueRebates, itineraryBookings, itineraryStatus, lockRebateProposal, rebateKey } from '../../adapters/db/rebates-repo.ts';
 import { shareOut } from '../../core/pooling/proposals.ts';
 import { euros } from '../../core/settlement.ts';
 import type { LedgerAccounts } from './posting.ts';
@@ -53,7 +53,7 @@ export class PoolRebates {
       const legs = await itineraryBookings(tx, p.itinerary_id);
       if (legs.length === 0) return { proposalId, skipped: 'not_found' };
       if (Math.min(...legs.map((l) => l.cutoff_at.getTime())) > now.getTime()) return { proposalId, skipped: 'not_due' };
-      if (legs.some((l) => l.status === 'cancelled')) return { proposalId, skipped: 'leg_cancelled' };
+      if (legs.some((l) => l.status === 'cancelled') || (await itineraryStatus(tx, p.itinerary_id)) !== 'confirmed') return { proposalId, skipped: 'leg_cancelled' };
       // the share split over the legs by price, each part at most its leg's price (handling is no leg's)
       const parts = shareOut(Math.min(p.share_cents, legs.reduce((s, l) => s + l.total_cents, 0)), legs.map((l) => l.total_cents)).map((x, i) =>
         Math.min(x, legs[i]!.total_cents),
