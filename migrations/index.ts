@@ -16,6 +16,8 @@ import * as m20261203T1800 from './20261203T1800_optimisations.ts';
 import * as m20261203T1900 from './20261203T1900_pool_merges.ts';
 import * as m20261203T2000 from './20261203T2000_webhooks.ts';
 import * as m20261203T2100 from './20261203T2100_bid_groups.ts';
+import * as m20261203T2200 from './20261203T2200_watches_offers.ts';
+import * as m20261203T2300 from './20261203T2300_water_levels.ts';
 
 /** Every migration, by its sortable name. A test checks that each file in this folder is listed. */
 export const migrations: Record<string, Migration> = {
@@ -36,4 +38,6 @@ export const migrations: Record<string, Migration> = {
   '20261203T1900_pool_merges': m20261203T1900,
   '20261203T2000_webhooks': m20261203T2000,
   '20261203T2100_bid_groups': m20261203T2100,
+  '20261203T2200_watches_offers': m20261203T2200,
+  '20261203T2300_water_levels': m20261203T2300,
 };

@@ -77,6 +77,8 @@ export interface Config {
   co2PriceCentsPerTonne: number;
   /** Webhooks (issue 15): README "Webhooks". Where deliveries may go and how they are retried. */
   webhooks: WebhookConfig;
+  /** How long an offer of freed capacity is reserved for its offeree (OFFER_WINDOW_SECONDS, default 120; OFFER_WINDOW_MS overrides, for tests). */
+  offerWindowMs: number;
 }
 
 /** Webhook delivery settings (WEBHOOK_*). */
@@ -208,6 +210,7 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     optimiserTimeLimitSec: Math.min(300, Math.max(1, int('OPTIMISER_TIME_LIMIT_SEC', 5))),
     co2PriceCentsPerTonne: int('CO2_PRICE_EUR_PER_TONNE', 80) * 100,
     webhooks: webhookConfig(env),
+    offerWindowMs: Math.max(100, env.OFFER_WINDOW_MS ? int('OFFER_WINDOW_MS', 120_000) : int('OFFER_WINDOW_SECONDS', 120) * 1000),
   };
   return { ...cfg, ...overrides };
 }

@@ -22,6 +22,10 @@ import { ProposalsService } from './services/proposals.ts';
 import { WebhooksService } from './services/webhooks.ts';
 import { WebhookDelivery } from './services/webhook-delivery.ts';
 import { MergesService } from './services/merges.ts';
+import { WaterLevelsService } from './services/water-levels.ts';
+import { OfferCascade } from './services/offers/cascade.ts';
+import { OffersService } from './services/offers/offers.ts';
+import { WatchesService } from './services/watches.ts';
 
 /** Everything a process needs to serve requests or run jobs. Built the same way by server, worker and CLI. */
 export interface Context {
@@ -62,6 +66,12 @@ export interface Services {
   webhooks: WebhooksService;
   /** Delivery of webhook events (the `webhook.deliver` job). */
   webhookDelivery: WebhookDelivery;
+  /** Forwarders' saved searches and their matches (issue 14). */
+  watches: WatchesService;
+  /** Offers of freed capacity to watches, cascading (issue 14). */
+  offers: OffersService;
+  /** Water levels and low-water derating of barge capacity (issue 14). */
+  waterLevels: WaterLevelsService;
 }
 
 export interface ServiceHooks {
@@ -80,10 +90,13 @@ export function createContext(cfg: Config, events: (redis: Redis) => EventSink, 
   const queues = new Queues(bull, cfg.redisPrefix);
   const cache = new AvailabilityCache(redis, db, cfg.redisPrefix);
   const sink = events(redis);
-  const holds = new HoldsService(db, cache, sink, queues, { holdTtlMs: cfg.holdTtlMs, holdMaxSharePct: cfg.holdMaxSharePct });
+  const cascade = new OfferCascade({ windowMs: cfg.offerWindowMs });
+  const offers = new OffersService(db, cache, sink, queues, cascade, { holdTtlMs: cfg.holdTtlMs, holdMaxSharePct: cfg.holdMaxSharePct });
+  const holds = new HoldsService(db, cache, sink, queues, { holdTtlMs: cfg.holdTtlMs, holdMaxSharePct: cfg.holdMaxSharePct, offers: cascade });
   const auctions = new AuctionsService(db, cache, sink, queues, {
     softCloseWindowMs: cfg.softCloseWindowMs,
     softCloseExtendMs: cfg.softCloseExtendMs,
+    offers: cascade,
   });
   const itineraries = new ItinerariesService(db, cache, sink, queues, { holdTtlMs: cfg.holdTtlMs, holdMaxSharePct: cfg.holdMaxSharePct });
   // a change to the pool asks for an optimisation 30 s later (debounced: one delayed job, removed once it ran)
@@ -92,24 +105,28 @@ export function createContext(cfg: Config, events: (redis: Redis) => EventSink, 
       .add('pool.schedule', { trigger: 'pool' }, { jobId: 'pool.schedule-pool', delay: 30_000, removeOnComplete: true, removeOnFail: true })
       .catch(() => {});
   };
+  const routes = new RouteSearchService(db);
   const services: Services = {
     auth: new AuthService(db, { sessionTtlMs: cfg.sessionTtlMs, principalCacheMs: cfg.principalCacheMs }, (room) => hooks.onRevoke?.(room)),
     network: new NetworkService(db),
     holds,
-    bookings: new BookingsService(db, cache, sink, queues),
+    bookings: new BookingsService(db, cache, sink, queues, cascade),
     departures: new DeparturesService(db),
-    listings: new ListingsService(db, cache, sink, holds, queues, auctions),
+    listings: new ListingsService(db, cache, sink, holds, queues, auctions, offers),
     ledger: new LedgerService(db, cfg, hooks.ledger),
     auctions,
     stats: new StatsService(db, { cache: cfg.statsCache }),
     itineraries,
-    routes: new RouteSearchService(db),
+    routes,
     shipments: new ShipmentsService(db, { onPoolChange }),
     operatingCosts: new OperatingCostsService(db, { onPoolChange }),
     optimiser: new OptimiserService(db, sink, queues, { timeLimitSec: cfg.optimiserTimeLimitSec, co2PriceCentsPerTonne: cfg.co2PriceCentsPerTonne }),
     proposals: new ProposalsService(db, itineraries, cache, sink, new MergesService(db, cache, sink)),
     webhooks: new WebhooksService(db, queues, cfg.webhooks),
     webhookDelivery: new WebhookDelivery(db, queues, sink, cfg.webhooks),
+    watches: new WatchesService(db, sink, queues),
+    offers,
+    waterLevels: new WaterLevelsService(db, routes, holds, cache, sink, queues, offers),
   };
   return {
     cfg,

@@ -55,6 +55,13 @@ export const handlers: HandlerMap = {
   'pool.schedule': async (data, ctx) => ({ optimisationId: await ctx.services.optimiser.requestAutomatic(data.trigger) }),
   'webhook.deliver': async (data, ctx) => ctx.services.webhookDelivery.deliver(data.deliveryId, data.gen ?? 0),
   'webhooks.sweep': async (_data, ctx) => ctx.services.webhookDelivery.sweep(),
+  'offer.expire': async (data, ctx) => {
+    const r = await ctx.services.offers.expire(data.offerId);
+    if (r.notYet) throw new Error('offer not yet due (clock skew); retried with backoff'); // the sweep is the second net
+    return r;
+  },
+  'offers.sweep': async (_data, ctx) => ctx.services.offers.sweep(),
+  'watches.match': async (data, ctx) => ctx.services.watches.match(data),
 };
 
 /** Start-up check: every registered job name has exactly one handler and no handler is unknown. */

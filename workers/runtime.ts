@@ -50,6 +50,7 @@ export async function startWorkers(cfg: Config, log: Log = console, opts: { ledg
   await ctx.services.holds.sweepExpired();
   await ctx.services.ledger.sweep(0).catch((err: Error) => log.error(`settlement sweep failed: ${err.message}`));
   await ctx.services.webhookDelivery.sweep().catch((err: Error) => log.error(`webhook sweep failed: ${err.message}`));
+  await ctx.services.offers.sweep().catch((err: Error) => log.error(`offers sweep failed: ${err.message}`));
   await queues.add('timetable.roll', {}, { jobId: `timetable.roll-${new Date().toISOString().slice(0, 10)}` });
   await queues.add('idempotency.purge', {}, { jobId: `idempotency.purge-${new Date().toISOString().slice(0, 13)}` });
   // Redis may lose its data (a flush, a restart without its files, a failover to an empty replica): the
@@ -112,5 +113,7 @@ async function ensureSchedules(queues: Context['queues'], webhookSweepMs = 30_00
   // The pool: an optimisation every 15 minutes (none while one is queued or solving).
   // Webhooks: deliveries whose job was lost or whose worker died mid-attempt (lease expired) get a new job.
   await queues.get('webhooks').upsertJobScheduler('webhooks-sweep', { every: webhookSweepMs }, { name: 'webhooks.sweep', data: {} });
+  // Offers (issue 14): an open offer past its window whose job was lost or ran early; Postgres is the truth.
+  await queues.get('holds').upsertJobScheduler('offers-sweep', { every: 5000 }, { name: 'offers.sweep', data: {} });
   await queues.get('maintenance').upsertJobScheduler('pool-schedule', { every: 15 * 60_000 }, { name: 'pool.schedule', data: { trigger: 'schedule' } });
 }

@@ -16,6 +16,7 @@ export const WEBHOOK_EVENT_TYPES = [
   'offer.created',
   'departure.derated',
   'proposal.created',
+  'watch.matched',
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 

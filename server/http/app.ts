@@ -19,6 +19,7 @@ import { departureKeys } from '../adapters/db/dashboard-repo.ts';
 import { createContext, type Context, type ServiceHooks } from '../context.ts';
 import type { Config } from '../config.ts';
 import { registerAuth, SESSION_COOKIE } from './plugins/auth.ts';
+import { API_VERSION, sharedSchemas, swaggerOptions } from './openapi/document.ts';
 import { lookupLimit, registerLimits } from './plugins/limits.ts';
 import { apiRoute } from './plugins/routes.ts';
 import { registerSecurityHeaders } from './plugins/security-headers.ts';
@@ -35,6 +36,8 @@ import { routeSearchRoutes } from './routes/routes.ts';
 import { shipmentRoutes } from './routes/shipments.ts';
 import { optimisationRoutes } from './routes/optimisations.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
+import { waterLevelRoutes } from './routes/water-levels.ts';
+import { watchRoutes } from './routes/watches.ts';
 
 const trustHops = (hops: number) => (_addr: string, i: number) => i < hops;
 
@@ -94,22 +97,8 @@ export async function build(cfg: Config, opts: BuildOptions = {}): Promise<App> 
       },
     },
   });
-  await app.register(swagger, {
-    openapi: {
-      info: {
-        title: 'Cluster Exchange API',
-        version: '0.1.0',
-        description: 'Live marketplace for spare rail and barge capacity between European logistics clusters.',
-      },
-      components: {
-        securitySchemes: {
-          session: { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE },
-          apiKey: { type: 'http', scheme: 'bearer' },
-        },
-      },
-      security: [{ session: [] }, { apiKey: [] }],
-    },
-  });
+  for (const schema of sharedSchemas) app.addSchema(schema);
+  await app.register(swagger, swaggerOptions({ port: cfg.port, version: API_VERSION }));
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
 
   // application
@@ -131,6 +120,8 @@ export async function build(cfg: Config, opts: BuildOptions = {}): Promise<App> 
   await app.register(shipmentRoutes, { ctx });
   await app.register(optimisationRoutes, { ctx });
   await app.register(webhookRoutes, { ctx });
+  await app.register(waterLevelRoutes, { ctx });
+  await app.register(watchRoutes, { ctx });
   if (opts.extend) await opts.extend(app, ctx);
 
   if (fs.existsSync(cfg.clientDir)) {

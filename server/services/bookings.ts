@@ -4,7 +4,7 @@ import { audit } from '../adapters/db/audit.ts';
 import {
   bookingOwner, bookingsOfScope, bookingWithDeparture, insertBooking, lockBookingForCancel, markBookingCancelled, toBooking,
 } from '../adapters/db/bookings-repo.ts';
-import { corridorRoute, lockDeparture, moveHeldToBooked, releaseLoad } from '../adapters/db/departures-repo.ts';
+import { corridorRoute, departureOperator, lockDeparture, moveHeldToBooked, releaseLoad } from '../adapters/db/departures-repo.ts';
 import { confirmActiveHold, findHold, holdRefOfOrg } from '../adapters/db/holds-repo.ts';
 import {
   auditActsAt, confirmActiveHolds, corridorRoutes, feeRulesOf, holdRefs, insertBookings, lockBookingsForCancel, lockDepartures,
@@ -25,6 +25,7 @@ import { policy, type Principal } from '../domain/principal.ts';
 import type { Booking, CancellationPreview, ConfirmBody } from '../domain/schemas/trade.ts';
 import { committedLoad } from './capacity-sync.ts';
 import { bookingEvents, tellWebhooks } from './webhook-events.ts';
+import { watchesOnFreed, type OfferCascade } from './offers/cascade.ts';
 
 /** CO2e of moving `tonnes` along a corridor, beside the road alternative (GLEC-style tonne-km × factor). */
 export async function emissionsFor(tx: Tx, corridorId: string, tonnes: number) {
@@ -66,6 +67,8 @@ export class BookingsService {
     private readonly cache: AvailabilityCache,
     private readonly events: EventSink,
     private readonly queues: Queues | null,
+    /** A cancelled booking's capacity is first offered to matching watches (issue 14; absent: straight back to the board). */
+    private readonly offers?: OfferCascade,
   ) {}
 
   /** POST /api/holds/:id/confirm — turns an active hold into a booking (held → booked, capacity unchanged). */
@@ -172,7 +175,7 @@ export class BookingsService {
     const result = await inTransaction(this.db, async (tx) => {
       if (idem) {
         const claim = await claimKey<Booking>(tx, idem);
-        if (claim.kind === 'replay') return { booking: claim.body, moved: null };
+        if (claim.kind === 'replay') return { booking: claim.body, moved: null, offered: null, done: false };
       }
       const cur = await lockBookingForCancel(tx, id);
       // lock order of every capacity path: departure, then listing
@@ -182,21 +185,31 @@ export class BookingsService {
       if (cur.status !== 'confirmed' && cur.status !== 'settled') throw conflict('booking_not_active', `this booking is ${cur.status}`);
       const fee = cancellationFee(rule, cur.total_cents, { departsAt: cur.departs_at, cutoffAt: cur.cutoff_at }, now);
       const b = await markBookingCancelled(tx, id, now, fee.feeCents);
-      const l = await returnTeuToListing(tx, b.listing_id, b.teu, now);
-      const dep = await releaseLoad(tx, 'booked', b.departure_id, b.teu, b.tonnes, now);
       await audit(tx, p, 'booking.cancel', { type: 'booking', id }, { feeCents: fee.feeCents, band: fee.band });
       await enqueueInTx(tx, 'booking.refund', { bookingId: id }, `booking.refund-${id}`);
       const booking = toBooking(b);
-      await tellWebhooks(tx, bookingEvents('booking.cancelled', [{ booking, operatorOrgId: dep.operator_org_id }]));
+      // the capacity is first offered to matching watches (issue 14): it stays reserved (booked → held) for the offer
+      const freed = { reason: 'cancellation' as const, sourceId: id, departureId: b.departure_id, listingId: b.listing_id, teu: b.teu, tonnes: b.tonnes, freedByOrgId: p.orgId };
+      const offered = this.offers ? await this.offers.start(tx, freed, 'booked', now) : null;
+      let moved = null;
+      if (!offered) {
+        const l = await returnTeuToListing(tx, b.listing_id, b.teu, now);
+        const dep = await releaseLoad(tx, 'booked', b.departure_id, b.teu, b.tonnes, now);
+        await watchesOnFreed(tx, dep);
+        moved = { dep, l };
+      }
+      const operatorOrgId = moved?.dep.operator_org_id ?? (await departureOperator(tx, b.departure_id));
+      await tellWebhooks(tx, bookingEvents('booking.cancelled', [{ booking, operatorOrgId }]));
       if (idem) await storeAnswer(tx, idem, 200, booking);
-      return { booking, moved: { dep, l } };
+      return { booking, moved, offered, done: true };
     });
+    if (result.done) this.drain();
     if (result.moved) {
-      this.drain();
       const { dep, l } = result.moved;
       await this.cache.settle(dep.corridor_id, dep.id, null, committedLoad(dep, l));
       await this.afterCommit([availabilityEvent(dep), listingUpdateEvent(l)]);
     }
+    if (result.offered) await this.afterCommit(result.offered.events);
     return result.booking;
   }
 

@@ -21,11 +21,15 @@ import { endItinerary } from './itinerary-legs.ts';
 import { HoldBatches, holdRefusal, type HoldOutcome, type HoldRequest } from './hold-batch.ts';
 import { eachIsolated, RecentFailures, type SweepLog } from './sweep.ts';
 import { holdExpiredEvents, tellWebhooks } from './webhook-events.ts';
+import { kickOutbox } from '../adapters/db/outbox.ts';
+import { watchesOnFreed, type OfferCascade } from './offers/cascade.ts';
 
 interface HoldsOptions {
   holdTtlMs: number;
   /** Most of a departure's TEU one organisation may hold at once, in % (HOLD_MAX_SHARE_PCT; default 50). */
   holdMaxSharePct?: number;
+  /** An expired hold's capacity is first offered to matching watches (issue 14; absent: straight back to the board). */
+  offers?: OfferCascade;
 }
 
 type ListingMeta = NonNullable<Awaited<ReturnType<typeof listingForHold>>>;
@@ -49,7 +53,7 @@ export class HoldsService {
     private readonly db: Db,
     private readonly cache: AvailabilityCache,
     private readonly events: EventSink,
-    queues: Queues | null,
+    private readonly queues: Queues | null,
     private readonly opts: HoldsOptions,
   ) {
     this.batches = new HoldBatches(db, queues, { holdTtlMs: opts.holdTtlMs, sharePct: this.sharePct });
@@ -220,17 +224,26 @@ export class HoldsService {
       await lockDeparture(tx, where.departure_id);
       const h = await endActiveHold(tx, holdId, how, now, how === 'released' && actor ? actor.orgId : undefined);
       if (!h) return null;
-      const l = await returnTeuToListing(tx, h.listing_id, h.teu, now);
-      const dep = await releaseLoad(tx, 'held', h.departure_id, h.teu, h.tonnes, now);
       await audit(tx, actor, `hold.${how === 'released' ? 'release' : how === 'expired' ? 'expire' : 'cancel'}`, { type: 'hold', id: h.id });
       if (how === 'expired') await tellWebhooks(tx, holdExpiredEvents([h]));
-      return { h, l, dep };
+      // an expired hold's capacity is first offered to matching watches (issue 14): it stays reserved (held) for the offer
+      const freed = { reason: 'expired_hold' as const, sourceId: h.id, departureId: h.departure_id, listingId: h.listing_id, teu: h.teu, tonnes: h.tonnes, freedByOrgId: h.org_id };
+      const offered = how === 'expired' && this.opts.offers ? await this.opts.offers.start(tx, freed, 'held', now) : null;
+      if (offered) return { h, offered, moved: null };
+      const l = await returnTeuToListing(tx, h.listing_id, h.teu, now);
+      const dep = await releaseLoad(tx, 'held', h.departure_id, h.teu, h.tonnes, now);
+      await watchesOnFreed(tx, dep);
+      return { h, offered: null, moved: { l, dep } };
     });
     if (!done) return null;
-    const { h, l, dep } = done;
-    await this.cache.settle(dep.corridor_id, dep.id, null, committedLoad(dep, l));
-    const events: LiveEvent[] = [availabilityEvent(dep), listingUpdateEvent(l)];
+    const { h, moved, offered } = done;
+    const events: LiveEvent[] = [...(offered?.events ?? [])];
+    if (moved) {
+      await this.cache.settle(moved.dep.corridor_id, moved.dep.id, null, committedLoad(moved.dep, moved.l));
+      events.push(availabilityEvent(moved.dep), listingUpdateEvent(moved.l));
+    }
     if (how !== 'released') events.push(holdEndedEvent(h, how));
+    if (offered) kickOutbox(this.db, this.queues);
     await this.afterCommit(events);
     return { hold: toHold(h), orgId: h.org_id };
   }

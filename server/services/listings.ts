@@ -18,6 +18,8 @@ import { policy, type Principal } from '../domain/principal.ts';
 import type { NewListingBody } from '../domain/schemas/trade.ts';
 import type { HoldsService } from './holds.ts';
 import type { AuctionsService } from './auctions.ts';
+import type { OffersService } from './offers/offers.ts';
+import { queueWatchMatch } from '../adapters/db/watches-repo.ts';
 
 type ListingDeparture = NonNullable<Awaited<ReturnType<typeof departureForListing>>>;
 
@@ -91,6 +93,7 @@ export class ListingsService {
     private readonly holds: HoldsService,
     private readonly queues: Queues | null,
     private readonly auctions: AuctionsService,
+    private readonly offers?: OffersService,
   ) {}
 
   /** POST /api/listings — offers capacity of a departure (its operator, or the platform). */
@@ -143,6 +146,7 @@ export class ListingsService {
       updated_at: now,
     });
     await audit(tx, p, 'listing.create', { type: 'listing', id: row.id }, { format: f, teu: input.teu });
+    if (f === 'fixed' || f === 'falling') await queueWatchMatch(tx, { departureId: dep.id, listingId: row.id, trigger: 'listing' }, `watches.match-listing-${row.id}`);
     if (row.closes_at && auction) {
       await enqueueInTx(tx, 'auction.close', { listingId: row.id }, `auction.close-${row.id}-${row.closes_at.getTime()}`, row.closes_at);
     }
@@ -168,7 +172,11 @@ export class ListingsService {
   async priceStep(listingId: string, now = new Date()) {
     const l = await findListing(this.db, listingId);
     if (!l || l.status !== 'open') return { pushed: false };
-    await this.events.emit([listingNoticeEvent(l, currentUnitPrice(l, now))]).catch(() => {});
+    const price = currentUnitPrice(l, now);
+    await this.events.emit([listingNoticeEvent(l, price)]).catch(() => {});
+    // watches whose maximum this step crossed are told (issue 14): one job per listing and price
+    await queueWatchMatch(this.db, { departureId: l.departure_id, listingId, trigger: 'price' }, `watches.match-price-${listingId}-${price ?? 0}`).catch(() => {});
+    kickOutbox(this.db, this.queues);
     await this.schedulePriceStep(listingId, now);
     return { pushed: true };
   }
@@ -201,6 +209,7 @@ export class ListingsService {
     });
     await this.cache.invalidate(l.corridor_id, l.departure_id);
     await this.holds.endAllOfListing(id, p, now);
+    await this.offers?.withdrawAllOfListing(id, now); // its open offers' lots go back (to a listing that no longer sells)
     await this.events.emit([listingNoticeEvent(updated)]).catch(() => {});
     return toListing(updated, now);
   }

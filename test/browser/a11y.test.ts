@@ -482,6 +482,8 @@ describe('accessibility (WCAG 2.1 AA) of every page, for every role', () => {
     v.push(...dashboard(role));
     v.push(...routes(role));
     v.push(...pooling(role));
+    // issue 14: water levels (every role; schedulers and the platform also see the report form)
+    if (hasPage('Water')) v.push({ label: 'water levels', hash: '#/water', ready: '[data-testid="derated"]', screenshot: role === 'scheduler' });
     return v;
   }
 

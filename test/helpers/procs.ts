@@ -28,6 +28,7 @@ function envOf(cfg: Config, extra: Record<string, string>) {
     AUTH_LOOKUPS_PER_MINUTE: String(cfg.authLookupsPerMinute),
     REDIS_COMMAND_TIMEOUT_MS: String(cfg.redisCommandTimeoutMs),
     HOLD_MAX_SHARE_PCT: String(cfg.holdMaxSharePct),
+    OFFER_WINDOW_MS: String(cfg.offerWindowMs),
     ...extra,
   };
 }

@@ -69,7 +69,8 @@ type Resource =
   | 'new f1.shipment' | 'new f2.shipment'
   | 'new op1.departure' | 'new op2.departure'
   | 'new f1.webhook' | 'new op1.webhook'
-  | 'f1.group' | 'f2.group';
+  | 'f1.group' | 'f2.group'
+  | 'new f1.watch' | 'new f2.watch';
 
 /** Expected status per actor, in the order of ACTORS: anon, f1, f2, op1, op2, sched, admin. */
 type Cells = readonly [number, number, number, number, number, number, number];
@@ -230,7 +231,30 @@ const MATRIX: readonly Row[] = [
   ['GET /api/webhooks/:id/deliveries',           'missing',           [401, 404, 404, 404, 404, 404, 404]],
   ['POST /api/webhooks/:id/deliveries/:deliveryId/redeliver', 'new f1.webhook', [401, 404, 404, 404, 404, 404, 404]], // no such delivery
   ['POST /api/webhooks/:id/deliveries/:deliveryId/redeliver', 'missing',        [401, 404, 404, 404, 404, 404, 404]],
+  // water levels (issue 14): schedulers and the platform report (a reading at which nothing is derated, see request()); anyone signed in reads
+  ['POST /api/water-levels',                     '-',                 [401, 403, 403, 403, 403, 201, 201]],
+  ['GET /api/water-levels',                      '-',                 [401, 200, 200, 200, 200, 200, 200]],
+  // watches and offers (issue 14): forwarders watch and are offered; another's watch or offer is 404. Offers exist only
+  // after a cascade (covered with real offers across forwarders in offers.test.ts): here a random id. A no-show is
+  // marked by the departure's operator only (another operator: 404, the booking is not theirs to see); the re-offer
+  // chains of a departure are its operator's (and the platform's), like its operating costs.
+  ['POST /api/watches',                          '-',                 [401, 201, 201, 403, 403, 403, 403]],
+  ['GET /api/watches',                           '-',                 [401, 200, 200, 403, 403, 403, 403]],
+  ['DELETE /api/watches/:id',                    'new f1.watch',      [401, 204, 404, 403, 403, 403, 403]],
+  ['DELETE /api/watches/:id',                    'new f2.watch',      [401, 404, 204, 403, 403, 403, 403]],
+  ['DELETE /api/watches/:id',                    'missing',           [401, 404, 404, 403, 403, 403, 403]],
+  ['GET /api/offers',                            '-',                 [401, 200, 200, 403, 403, 403, 403]],
+  ['POST /api/offers/:id/accept',                'missing',           [401, 404, 404, 403, 403, 403, 403]],
+  ['POST /api/offers/:id/decline',               'missing',           [401, 404, 404, 403, 403, 403, 403]],
+  ['POST /api/bookings/:id/no-show',             'new f1.booking',    [401, 403, 403, 200, 404, 403, 403]],
+  ['POST /api/bookings/:id/no-show',             'new f2.booking',    [401, 403, 403, 404, 200, 403, 403]],
+  ['POST /api/bookings/:id/no-show',             'missing',           [401, 403, 403, 404, 404, 403, 403]],
+  ['GET /api/departures/:id/offer-chains',             'op1.departure',     [401, 403, 403, 200, 404, 403, 200]],
+  ['GET /api/departures/:id/offer-chains',             'op2.departure',     [401, 403, 403, 404, 200, 403, 200]],
+  ['GET /api/departures/:id/offer-chains',             'missing',           [401, 403, 403, 404, 404, 403, 404]],
 ];
+/** A watch that matches nothing (a 1-cent maximum): matrix cells must not start cascades in each other's way. */
+const watchBody = { from: 'GBLHR', to: 'ESZAZ', minTeu: 1, maxUnitPriceCents: 1 };
 
 const DAY = 86_400_000;
 const PRICE = { op1: 123_457, op2: 98_761 } as const; // unit prices of the fixed listings
@@ -334,6 +358,11 @@ describe('access matrix: every route × actor × tenant resource', () => {
   async function fresh(res: Resource, actor: Actor): Promise<{ id?: string; session?: Session | null; intact?: () => Promise<boolean> }> {
     const m = /^new (f1|f2|op1|op2)\.(hold|booking|listing|apikey|itinerary|booked-itinerary|shipment|departure)$/.exec(res);
     const wh = /^new (f1|op1)\.webhook$/.exec(res);
+    const wa = /^new (f1|f2)\.watch$/.exec(res);
+    if (wa) {
+      const { id } = await ok(S[wa[1] as 'f1' | 'f2'], { method: 'POST', url: '/api/watches', payload: watchBody }, 201);
+      return { id, intact: async () => (await env.db.selectFrom('watches').select('status').where('id', '=', id).executeTakeFirstOrThrow()).status === 'active' };
+    }
     if (wh) {
       // a public address literal (TEST-NET-3): passes the SSRF rules without DNS; no worker runs here, nothing is sent
       const { id } = await ok(S[wh[1] as 'f1' | 'op1'], { method: 'POST', url: '/api/webhooks', payload: webhookBody(`cell ${actor}`) }, 201);
@@ -411,6 +440,12 @@ describe('access matrix: every route × actor × tenant resource', () => {
         return { method, url, payload: { name: `matrix ${actor}` } };
       case 'POST /api/webhooks':
         return { method, url, payload: webhookBody(`matrix ${actor}`) };
+      case 'POST /api/water-levels':
+        return { method, url, payload: { gauge: 'RUHRORT', levelCm: 450, measuredAt: new Date(t - 60_000).toISOString() } };
+      case 'POST /api/watches':
+        return { method, url, payload: watchBody };
+      case 'POST /api/offers/:id/accept':
+        return { method, url, payload: {} };
       case 'PATCH /api/webhooks/:id':
         return { method, url, payload: { description: `changed by ${actor}`, enabled: false } };
       case 'POST /api/webhooks/:id/rotate-secret':
@@ -517,7 +552,7 @@ describe('access matrix: every route × actor × tenant resource', () => {
       '/api/holds', '/api/bookings', '/api/invoices', '/api/invoices.csv', '/api/ledger/balance', '/api/ledger/transfers?limit=1000',
       `/api/listings/${R['op1.sealed']}/bids`, `/api/listings/${R['op2.sealed']}/bids`,
       `/api/listings/${R['op1.sealed']}`, `/api/listings/${R['op2.sealed']}`, `/api/departures/${R['op1.departure']}`, `/api/departures/${R['op2.departure']}`,
-      `/api/bookings/${R['f1.booking']}/cancellation`, '/api/api-keys', '/api/itineraries', '/api/shipments', '/api/bid-groups',
+      `/api/bookings/${R['f1.booking']}/cancellation`, '/api/api-keys', '/api/itineraries', '/api/shipments', '/api/bid-groups', '/api/watches', '/api/offers', '/api/water-levels',
     ];
 
     it("no list or detail a forwarder can read contains the other forwarder's ids, invoice numbers, references or amounts", async () => {

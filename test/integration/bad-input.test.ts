@@ -172,6 +172,17 @@ function cases(): Case[] {
   for (const id of BAD_UUIDS.slice(0, 4)) add({ name: `group by bad id ${id}`, method: 'GET', url: `${groups}/${id}`, auth: 'session', status: 400 });
   add({ name: 'group by unknown id', method: 'GET', url: `${groups}/${MISSING_UUID}`, auth: 'session', status: 404, code: 'not_found' });
 
+  // ---- water levels (issue 14): schema refusals (the service's — future, too old, unknown gauge — in water-levels.test.ts)
+  const wl = '/api/water-levels';
+  const okLevel = { gauge: 'KAUB', levelCm: 120, measuredAt: new Date(Date.now() - 60_000).toISOString() };
+  add({ name: 'water level: negative', method: 'POST', url: wl, auth: 'session', body: { ...okLevel, levelCm: -5 }, status: 400, code: 'invalid_input' });
+  add({ name: 'water level: fractional cm', method: 'POST', url: wl, auth: 'session', body: { ...okLevel, levelCm: 80.5 }, status: 400, code: 'invalid_input' });
+  add({ name: 'water level: absurd', method: 'POST', url: wl, auth: 'session', body: { ...okLevel, levelCm: 100_000 }, status: 400, code: 'invalid_input' });
+  add({ name: 'water level: not a date', method: 'POST', url: wl, auth: 'session', body: { ...okLevel, measuredAt: 'yesterday' }, status: 400, code: 'invalid_input' });
+  add({ name: 'water level: gauge with odd characters', method: 'POST', url: wl, auth: 'session', body: { ...okLevel, gauge: "kaub'; --" }, status: 400, code: 'invalid_input' });
+  add({ name: 'water level: unknown field', method: 'POST', url: wl, auth: 'session', body: { ...okLevel, extra: 1 }, status: 400, code: 'invalid_input' });
+  add({ name: 'water level: no body', method: 'POST', url: wl, auth: 'session', status: 400 });
+
   // ---- webhooks (issue 15) ------------------------------------------------------------------------
   const hooks = '/api/webhooks';
   const hook = (o: Record<string, unknown> = {}) => ({ url: 'https://203.0.113.10/hook', events: ['booking.confirmed'], ...o });
@@ -211,6 +222,44 @@ function cases(): Case[] {
   }
   add({ name: 'webhook deliveries: limit 0', method: 'GET', url: `${hooks}/${MISSING_UUID}/deliveries?limit=0`, auth: 'session', status: 400 });
   add({ name: 'webhook ping: unknown id', method: 'POST', url: `${hooks}/${MISSING_UUID}/ping`, auth: 'session', status: 404, code: 'not_found' });
+
+  // ---- watches, offers, no-shows (issue 14) --------------------------------------------------------
+  const watches = '/api/watches';
+  const w = (o: Record<string, unknown> = {}) => ({ from: 'DEDUI', to: 'ITBLQ', minTeu: 2, ...o });
+  add({ name: 'watch: no body', method: 'POST', url: watches, auth: 'session', status: 400 });
+  add({ name: 'watch: {}', method: 'POST', url: watches, auth: 'session', body: {}, status: 400 });
+  for (const minTeu of [0, -1, 1.5, 'two', null, 1e9]) add({ name: `watch: minTeu ${JSON.stringify(minTeu)}`, method: 'POST', url: watches, auth: 'session', body: w({ minTeu }), status: 400 });
+  for (const max of [0, -100, 10.5, 'cheap', 1e20]) add({ name: `watch: maxUnitPriceCents ${JSON.stringify(max)}`, method: 'POST', url: watches, auth: 'session', body: w({ maxUnitPriceCents: max }), status: 400 });
+  add({ name: 'watch: minTonnes 0', method: 'POST', url: watches, auth: 'session', body: w({ minTonnes: 0 }), status: 400 });
+  add({ name: 'watch: lower-case code', method: 'POST', url: watches, auth: 'session', body: w({ from: 'dedui' }), status: 400 });
+  add({ name: 'watch: unknown cluster', method: 'POST', url: watches, auth: 'session', body: w({ to: 'XXXXX' }), status: 400, code: 'unknown_cluster' });
+  add({ name: 'watch: same cluster', method: 'POST', url: watches, auth: 'session', body: w({ to: 'DEDUI' }), status: 400, code: 'same_cluster' });
+  add({ name: 'watch: bad corridor id', method: 'POST', url: watches, auth: 'session', body: w({ corridorId: 'rail-1' }), status: 400 });
+  add({ name: 'watch: unknown corridor', method: 'POST', url: watches, auth: 'session', body: w({ corridorId: MISSING_UUID }), status: 400, code: 'unknown_corridor' });
+  add({ name: 'watch: unknown mode', method: 'POST', url: watches, auth: 'session', body: w({ modes: ['ship'] }), status: 400 });
+  add({ name: 'watch: no modes', method: 'POST', url: watches, auth: 'session', body: w({ modes: [] }), status: 400 });
+  add({ name: 'watch: a mode twice', method: 'POST', url: watches, auth: 'session', body: w({ modes: ['rail', 'rail'] }), status: 400 });
+  add({ name: 'watch: departsAfter not a time', method: 'POST', url: watches, auth: 'session', body: w({ departsAfter: 'tomorrow' }), status: 400 });
+  add({ name: 'watch: reversed window', method: 'POST', url: watches, auth: 'session', body: w({ departsAfter: '2031-01-02T00:00:00Z', departsBefore: '2031-01-01T00:00:00Z' }), status: 400, code: 'invalid_window' });
+  add({ name: 'watch: for another organisation', method: 'POST', url: watches, auth: 'session', body: w({ orgId: MISSING_UUID }), status: 400 });
+  add({ name: 'watch: no CSRF', method: 'POST', url: watches, auth: 'sessionNoCsrf', body: w(), status: 403, code: 'csrf' });
+  add({ name: 'watch: not signed in', method: 'POST', url: watches, auth: 'none', body: w(), status: 401 });
+  add({ name: 'watch delete: unknown id', method: 'DELETE', url: `${watches}/${MISSING_UUID}`, auth: 'session', status: 404, code: 'not_found' });
+  const offer = `/api/offers/${MISSING_UUID}`;
+  for (const body of [{ teu: 0 }, { teu: -1 }, { teu: 1.5 }, { teu: 'all' }, { tonnes: 0 }, { teu: 1, price: 1 }]) {
+    add({ name: `offer accept: ${JSON.stringify(body)}`, method: 'POST', url: `${offer}/accept`, auth: 'session', body, status: 400 });
+  }
+  add({ name: 'offer accept: unknown offer', method: 'POST', url: `${offer}/accept`, auth: 'session', body: {}, status: 404, code: 'not_found' });
+  add({ name: 'offer accept: no CSRF', method: 'POST', url: `${offer}/accept`, auth: 'sessionNoCsrf', body: {}, status: 403, code: 'csrf' });
+  add({ name: 'offer decline: unknown offer', method: 'POST', url: `${offer}/decline`, auth: 'session', status: 404, code: 'not_found' });
+  add({ name: 'no-show: by a forwarder', method: 'POST', url: `/api/bookings/${MISSING_UUID}/no-show`, auth: 'session', status: 403, code: 'forbidden' });
+  for (const id of BAD_UUIDS.slice(0, 4)) {
+    add({ name: `watch delete by bad id ${id}`, method: 'DELETE', url: `${watches}/${id}`, auth: 'session', status: 400 });
+    add({ name: `offer accept by bad id ${id}`, method: 'POST', url: `/api/offers/${id}/accept`, auth: 'session', body: {}, status: 400 });
+    add({ name: `offer decline by bad id ${id}`, method: 'POST', url: `/api/offers/${id}/decline`, auth: 'session', status: 400 });
+    add({ name: `no-show by bad id ${id}`, method: 'POST', url: `/api/bookings/${id}/no-show`, auth: 'session', status: 400 });
+    add({ name: `departure offers by bad id ${id}`, method: 'GET', url: `/api/departures/${id}/offer-chains`, auth: 'session', status: 400 });
+  }
   return out;
 }
 

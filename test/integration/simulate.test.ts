@@ -45,6 +45,18 @@ describe('npm run simulate (tools/simulate)', () => {
     expect(await activeHolds()).toBe(0);
   });
 
+  it('with the demo water feed, the scheduler reports Kaub readings through the day and the barges are derated', async () => {
+    const stats = await simulate({ url, minutes: 0.15, rate: 5, seed: 5, water: {} }, new AbortController().signal);
+    expect(stats.errors, stats.lastError ?? '').toBe(0);
+    expect(stats.waterLevels).toBeGreaterThan(3); // every simulated 2 hours
+    const levels = await env.db.selectFrom('water_levels').select(['gauge', 'level_cm']).execute();
+    expect(levels.length).toBe(stats.waterLevels);
+    expect(Math.min(...levels.map((l) => l.level_cm))).toBeLessThan(120); // the afternoon dip
+    // the demo's Duisburg ↔ Basel barges of the coming days were derated by it
+    const deratings = await env.db.selectFrom('deratings').select('departure_id').where('gauge', '=', 'KAUB').execute();
+    expect(deratings.length).toBeGreaterThan(0);
+  });
+
   it('stops early and cleanly on an abort (Ctrl-C): releases what it still holds', async () => {
     const abort = new AbortController();
     const running = simulate({ url, minutes: 30, rate: 20, seed: 4 }, abort.signal, () => {});

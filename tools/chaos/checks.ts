@@ -37,11 +37,14 @@ async function checkCapacity(db: Db, add: Add) {
     select d.id, d.held_teu, coalesce(h.teu, 0)::int as h, d.booked_teu, coalesce(b.teu, 0)::int as b,
            d.held_tonnes, coalesce(h.t, 0)::int as ht, d.booked_tonnes, coalesce(b.t, 0)::int as bt
       from departures d
-      left join (select departure_id, sum(teu) as teu, sum(tonnes) as t from holds where status = 'active' group by departure_id) h on h.departure_id = d.id
+      left join (select departure_id, sum(teu) as teu, sum(tonnes) as t from (
+                   select departure_id, teu, tonnes from holds where status = 'active'
+                   union all select departure_id, teu, tonnes from offer_chains where status = 'offering' -- lots reserved for an open offer (issue 14)
+                 ) x group by departure_id) h on h.departure_id = d.id
       left join (select departure_id, sum(teu) as teu, sum(tonnes) as t from bookings where status in ('confirmed', 'settled') group by departure_id) b on b.departure_id = d.id
      where d.held_teu <> coalesce(h.teu, 0) or d.booked_teu <> coalesce(b.teu, 0)
         or d.held_tonnes <> coalesce(h.t, 0) or d.booked_tonnes <> coalesce(b.t, 0)`.execute(db);
-  add('departure counters ≠ their holds and bookings', nDeps, drift.rows.map((r) => `${r.id}: held ${r.held_teu}/${r.h} TEU, booked ${r.booked_teu}/${r.b} TEU`));
+  add('departure counters ≠ their holds, open offers and bookings', nDeps, drift.rows.map((r) => `${r.id}: held ${r.held_teu}/${r.h} TEU, booked ${r.booked_teu}/${r.b} TEU`));
 }
 
 /** Invariant 2: every acknowledged hold, booking, bid, cancellation and release is in Postgres. */

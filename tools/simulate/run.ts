@@ -19,6 +19,12 @@ export interface SimulateOptions {
   seed?: number;
   /** Most actions in flight at once (default 16). */
   concurrency?: number;
+  /**
+   * A demo water-level feed (issue 14): the scheduler reports the Kaub gauge every simulated 2 hours, falling through a
+   * low-water dip in the afternoon (down to about 70 cm) and back — the Basel barges are derated and restored live.
+   * Off unless asked (`npm run simulate` turns it on; `--no-water` off).
+   */
+  water?: { scheduler?: string };
 }
 
 export interface SimulateStats {
@@ -30,6 +36,8 @@ export interface SimulateStats {
   released: number;
   cancelled: number;
   bids: number;
+  /** Water levels reported by the demo feed. */
+  waterLevels: number;
   /** Refusals by error code (sold out, share, cut-off, outbid …): the market saying no, not a failure. */
   refused: Record<string, number>;
   /** Failures: 5xx, network errors, unexpected answers. */
@@ -86,13 +94,22 @@ export async function simulate(o: SimulateOptions, signal: AbortSignal, onProgre
   const started = performance.now();
   const lengthMs = o.minutes * 60_000;
   const stats: SimulateStats = {
-    actions: 0, browsed: 0, holds: 0, confirmed: 0, released: 0, cancelled: 0, bids: 0, refused: {}, errors: 0, lastError: null, seconds: 0,
+    actions: 0, browsed: 0, holds: 0, confirmed: 0, released: 0, cancelled: 0, bids: 0, waterLevels: 0, refused: {}, errors: 0, lastError: null, seconds: 0,
     simulatedHours: 0, stoppedBy: 'time',
   };
   const hourNow = () => Math.min(24, (24 * (performance.now() - started)) / lengthMs);
 
   const desks = (o.forwarders ?? DEFAULT_FORWARDERS).map((e) => new Desk(o.url, e));
   for (const d of desks) await d.signIn(o.password ?? 'cluster-demo');
+  const gauge = o.water ? new Desk(o.url, o.water.scheduler ?? 'scheduler@demo.test') : null;
+  if (gauge) await gauge.signIn(o.password ?? 'cluster-demo');
+  let nextReadingHour = 0;
+  /** The demo feed's reading: a low-water dip centred on the simulated 15:00. */
+  const kaubAt = (hour: number) => Math.round(190 - 120 * Math.exp(-((hour - 15) ** 2) / (2 * 3 * 3)));
+  const report = async () => {
+    const r = await gauge!.call('POST', '/api/water-levels', { gauge: 'KAUB', levelCm: kaubAt(hourNow()), measuredAt: new Date(Date.now() - 1000).toISOString() });
+    if (judge(r, 'water level')) stats.waterLevels++;
+  };
 
   let board: BoardDeparture[] = [];
   const auctions = new Map<string, ListingView>();
@@ -228,6 +245,10 @@ export async function simulate(o: SimulateOptions, signal: AbortSignal, onProgre
     if (signal.aborted) break;
     for (const [id, h] of openHolds) if (h.decideAt <= Date.now() && inFlight.size < limit) track(decide(id, rng.next() < 0.82));
     if (inFlight.size < limit) track(act());
+    if (gauge && hourNow() >= nextReadingHour) {
+      nextReadingHour += 2;
+      track(report());
+    }
     if (performance.now() - lastProgress > 2000) {
       lastProgress = performance.now();
       stats.seconds = (performance.now() - started) / 1000;

@@ -1,4 +1,4 @@
-// npm run simulate [-- --url URL] [--minutes 10] [--rate 3] [--seed N] [--json FILE]
+// npm run simulate [-- --url URL] [--minutes 10] [--rate 3] [--seed N] [--no-water] [--json FILE]
 //
 // Plays a day of the four demo forwarders' activity against the running app (npm start) through its public
 // API: they browse the board, hold capacity and confirm most holds (release the rest), cancel a few bookings
@@ -7,7 +7,9 @@
 // the busiest hour). It stops by itself after that, or on Ctrl-C (a second Ctrl-C quits at once); either way it
 // first confirms or releases the holds it still has, then prints its figures (--json FILE writes them too).
 // The URL: --url, else SIMULATE_URL, else the one npm start wrote to .data/run/server.url, else
-// http://127.0.0.1:3000. Only the demo logins are used (password cluster-demo).
+// http://127.0.0.1:3000. Only the demo logins are used (password cluster-demo). A demo water-level feed (the scheduler
+// reports the Kaub gauge every simulated 2 hours through an afternoon low-water dip: the Basel barges are derated
+// and restored live) runs beside it unless --no-water.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -53,15 +55,16 @@ process.on('SIGINT', () => {
 const fmtHour = (h: number) => `${String(Math.floor(h) % 24).padStart(2, '0')}:${String(Math.floor((h % 1) * 60)).padStart(2, '0')}`;
 const line = (s: SimulateStats) =>
   `  ${s.seconds.toFixed(0).padStart(4)} s  day ${fmtHour(s.simulatedHours)}  actions ${s.actions}  holds ${s.holds}  booked ${s.confirmed}  ` +
-  `released ${s.released}  cancelled ${s.cancelled}  bids ${s.bids}  refused ${Object.values(s.refused).reduce((a, b) => a + b, 0)}  errors ${s.errors}`;
+  `released ${s.released}  cancelled ${s.cancelled}  bids ${s.bids}  water ${s.waterLevels}  refused ${Object.values(s.refused).reduce((a, b) => a + b, 0)}  errors ${s.errors}`;
 
 console.log(`simulate: a forwarders' day against ${url} in ${minutes} min at up to ${rate} actions/s (Ctrl-C stops cleanly)`);
 try {
-  const stats = await simulate({ url, minutes, rate, seed: num('--seed', 11) }, abort.signal, (s) => console.log(line(s)));
+  const water = args.includes('--no-water') ? {} : { water: {} };
+  const stats = await simulate({ url, minutes, rate, seed: num('--seed', 11), ...water }, abort.signal, (s) => console.log(line(s)));
   console.log(line(stats));
   console.table({
     actions: stats.actions, browsed: stats.browsed, holds: stats.holds, confirmed: stats.confirmed, released: stats.released,
-    cancelled: stats.cancelled, bids: stats.bids, ...Object.fromEntries(Object.entries(stats.refused).map(([k, v]) => [`refused: ${k}`, v])),
+    cancelled: stats.cancelled, bids: stats.bids, 'water levels': stats.waterLevels, ...Object.fromEntries(Object.entries(stats.refused).map(([k, v]) => [`refused: ${k}`, v])),
     errors: stats.errors, seconds: Math.round(stats.seconds), 'simulated hours': Math.round(stats.simulatedHours * 10) / 10, 'stopped by': stats.stoppedBy,
   });
   if (stats.lastError) console.log(`last error: ${stats.lastError}`);

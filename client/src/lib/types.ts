@@ -14,6 +14,7 @@ export type { ListingFormat, Mode, OrgKind } from '../../../server/domain/enums.
 export type { Me } from '../../../server/domain/schemas/session.ts';
 export type { Cluster, Corridor, DepartureWithListings, LeadingBid, Listing } from '../../../server/domain/schemas/network.ts';
 export type { Bid, BidAccepted as BidResult, NewBidBody } from '../../../server/domain/schemas/auctions.ts';
+export type { WaterLevelRecorded, WaterLevels } from '../../../server/domain/schemas/water-levels.ts';
 export type { BidGroup, BidGroupPlaced, NewBidGroupBody, OpenAuction } from '../../../server/domain/schemas/bid-groups.ts';
 export type {
   Booking, CancellationPreview, ConfirmBody, Hold, NewDepartureBody, NewHoldBody, NewListingBody, OperatorHold,

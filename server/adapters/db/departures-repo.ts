@@ -140,6 +140,11 @@ export function moveHeldToBooked(tx: Tx, departureId: string, teu: number, tonne
     .executeTakeFirstOrThrow();
 }
 
+/** A departure's operator organisation. */
+export async function departureOperator(db: Kysely<DB>, id: string): Promise<string> {
+  return (await db.selectFrom('departures').select('operator_org_id').where('id', '=', id).executeTakeFirstOrThrow()).operator_org_id;
+}
+
 export async function corridorExists(db: Kysely<DB>, id: string): Promise<boolean> {
   return !!(await db.selectFrom('corridors').select('id').where('id', '=', id).executeTakeFirst());
 }

@@ -118,6 +118,12 @@ export interface DeparturesTable {
    */
   fixed_cost_cents: ColumnType<number | null, number | null | undefined, number | null>;
   variable_cost_cents_per_teu: ColumnType<number | null, number | null | undefined, number | null>;
+  /** Low-water derating (migration 20261203T2300): the capacity before any derating (null: never derated), what set it. */
+  nominal_capacity_teu: ColumnType<number | null, number | null | undefined, number | null>;
+  nominal_capacity_tonnes: ColumnType<number | null, number | null | undefined, number | null>;
+  derated_gauge: ColumnType<string | null, string | null | undefined, string | null>;
+  derated_level_cm: ColumnType<number | null, number | null | undefined, number | null>;
+  derated_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
 }
 export interface ListingsTable {
   id: Generated<string>;
@@ -181,6 +187,8 @@ export interface BookingsTable {
   cancellation_fee_cents: number | null;
   created_at: CreatedAt;
   cancelled_at: Timestamp | null;
+  /** Why the platform cancelled it (migration 20261203T2300): 'derating'; null when its forwarder did. */
+  cancel_reason: ColumnType<'derating' | null, 'derating' | null | undefined, 'derating' | null>;
   bid_id: string | null;
   /** The itinerary this booking is a leg of (migration 20261203T1500), with the leg's position; null otherwise. */
   itinerary_id: ColumnType<string | null, string | null | undefined, string | null>;
@@ -188,6 +196,8 @@ export interface BookingsTable {
   /** Where a booking moved by a merge came from, and when (migration 20261203T1900). */
   moved_from_departure_id: ColumnType<string | null, string | null | undefined, string | null>;
   moved_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  /** When the departure's operator marked it not delivered (migration 20261203T2200); null otherwise. */
+  no_show_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
 }
 
 /** A chain of legs held and booked as one thing (migration 20261203T1500). */
@@ -523,7 +533,109 @@ export interface WebhookDeliveriesTable {
   finished_at: Timestamp | null;
 }
 
+/** A forwarder's saved search (migration 20261203T2200, README "Watches and cascade re-offers"). */
+export interface WatchesTable {
+  id: Generated<string>;
+  org_id: string;
+  created_by: string | null;
+  from_code: string | null;
+  to_code: string | null;
+  corridor_id: string | null;
+  modes: string[] | null;
+  departs_after: Timestamp | null;
+  departs_before: Timestamp | null;
+  min_teu: number;
+  min_tonnes: number | null;
+  max_unit_price_cents: number | null;
+  status: Generated<'active' | 'deleted'>;
+  created_at: CreatedAt;
+  deleted_at: Timestamp | null;
+}
+export interface WatchMatchesTable {
+  id: Generated<string>;
+  watch_id: string;
+  org_id: string;
+  departure_id: string;
+  listing_id: string;
+  free_teu: number;
+  unit_price_cents: number;
+  trigger: 'listing' | 'price' | 'freed';
+  dedupe_key: string;
+  created_at: CreatedAt;
+}
+export type OfferReason = 'expired_hold' | 'cancellation' | 'no_show' | 'unsold' | 'derating';
+export interface OfferChainsTable {
+  id: Generated<string>;
+  departure_id: string;
+  listing_id: string;
+  teu: number;
+  tonnes: number;
+  unit_price_cents: number;
+  reason: OfferReason;
+  source_id: string;
+  freed_by_org_id: string | null;
+  status: Generated<'offering' | 'accepted' | 'returned'>;
+  created_at: CreatedAt;
+  ended_at: Timestamp | null;
+}
+export interface OffersTable {
+  id: Generated<string>;
+  chain_id: string;
+  round: number;
+  departure_id: string;
+  listing_id: string;
+  watch_id: string;
+  org_id: string;
+  teu: number;
+  tonnes: number;
+  unit_price_cents: number;
+  reason: OfferReason;
+  status: Generated<'open' | 'accepted' | 'declined' | 'expired' | 'withdrawn'>;
+  expires_at: Timestamp;
+  created_at: CreatedAt;
+  ended_at: Timestamp | null;
+  hold_id: string | null;
+}
+
+/** Water levels received (migration 20261203T2300). */
+export interface WaterLevelsTable {
+  id: Generated<string>;
+  gauge: string;
+  level_cm: number;
+  measured_at: Timestamp;
+  received_at: CreatedAt;
+  org_id: string | null;
+  user_id: string | null;
+  api_key_id: string | null;
+  applied: Generated<boolean>;
+}
+export interface DeratingsTable {
+  id: Generated<string>;
+  water_level_id: string;
+  departure_id: string;
+  gauge: string;
+  level_cm: number;
+  factor: number;
+  capacity_before_teu: number;
+  capacity_after_teu: number;
+  capacity_before_tonnes: number;
+  capacity_after_tonnes: number;
+  cancelled: Generated<boolean>;
+  moved_bookings: ColumnType<string[], string[] | undefined, string[]>;
+  created_at: CreatedAt;
+}
+export interface DeratingMovesTable {
+  derating_id: string;
+  booking_id: string;
+  forwarder_org_id: string;
+  alternatives: ColumnType<unknown, string | undefined, string>;
+  created_at: CreatedAt;
+}
+
 export interface DB {
+  water_levels: WaterLevelsTable;
+  deratings: DeratingsTable;
+  derating_moves: DeratingMovesTable;
   organisations: OrganisationsTable;
   users: UsersTable;
   memberships: MembershipsTable;
@@ -559,6 +671,10 @@ export interface DB {
   webhook_endpoints: WebhookEndpointsTable;
   webhook_events: WebhookEventsTable;
   webhook_deliveries: WebhookDeliveriesTable;
+  watches: WatchesTable;
+  watch_matches: WatchMatchesTable;
+  offer_chains: OfferChainsTable;
+  offers: OffersTable;
 }
 
 export type DepartureRow = Selectable<DeparturesTable>;

@@ -39,6 +39,12 @@ export interface JobDataMap {
   'webhook.deliver': { deliveryId: string; gen: number };
   /** Re-send deliveries whose job was lost or whose worker died (start-up and every WEBHOOK_SWEEP_MS). */
   'webhooks.sweep': Record<string, never>;
+  /** An offer's window ran out: expire it and offer the lot to the next in line (issue 14). Idempotent: an offer no longer open is left alone. */
+  'offer.expire': { offerId: string };
+  /** Expire every open offer past its time (start-up and every 5 s): catches a lost or early expiry job. */
+  'offers.sweep': Record<string, never>;
+  /** Tell matching watches of capacity that appeared on a departure (a new listing, a price step, capacity freed). Idempotent: each match is told once. */
+  'watches.match': { departureId: string; listingId?: string; trigger: 'listing' | 'price' | 'freed' };
 }
 export type JobName = keyof JobDataMap;
 
@@ -59,6 +65,9 @@ export const JOB_QUEUES: Record<JobName, QueueName> = {
   'pool.schedule': 'maintenance',
   'webhook.deliver': 'webhooks',
   'webhooks.sweep': 'webhooks',
+  'offer.expire': 'holds',
+  'offers.sweep': 'holds',
+  'watches.match': 'maintenance',
 };
 export type QueueName = 'maintenance' | 'holds' | 'auctions' | 'settlement' | 'optimise' | 'webhooks';
 export const QUEUE_NAMES: QueueName[] = ['maintenance', 'holds', 'auctions', 'settlement', 'optimise', 'webhooks'];

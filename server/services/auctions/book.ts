@@ -1,11 +1,14 @@
 import type { BidRow } from '../../adapters/db/bids-repo.ts';
 import type { ListingRow } from '../../adapters/db/listings-repo.ts';
 import { compareBids, type AuctionBid, type AuctionConfig } from '../../core/auction.ts';
+import type { OfferCascade } from '../offers/cascade.ts';
 
 /** The soft-close rule of every auction (SOFT_CLOSE_WINDOW_SECONDS, SOFT_CLOSE_EXTEND_SECONDS). */
 export interface AuctionOptions {
   softCloseWindowMs: number;
   softCloseExtendMs: number;
+  /** Unsold TEU re-listed at a fixed price are first offered to matching watches (issue 14; absent: straight to the board). */
+  offers?: OfferCascade;
 }
 
 /** The pure core's view of an auction listing. */

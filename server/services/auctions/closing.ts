@@ -20,6 +20,8 @@ import { eachIsolated, RecentFailures, type SweepLog } from '../sweep.ts';
 import { auctionConfig, toAuctionBid, type AuctionOptions } from './book.ts';
 import { auctionEvents, bookingEvents, tellWebhooks } from '../webhook-events.ts';
 import { covers, groupInputs, lockGroupsForClose, settleGroups } from './group-close.ts';
+import { queueWatchMatch } from '../../adapters/db/watches-repo.ts';
+import type { CascadeStep } from '../offers/cascade.ts';
 
 type AwardDeparture = Awaited<ReturnType<typeof lockDepartureForAward>>;
 
@@ -35,6 +37,8 @@ interface Closed {
   shortfallTeu: number;
   /** Bid groups decided here: their forwarders told, the listings that lost a withdrawn bid re-ranked. */
   groupEvents: LiveEvent[];
+  /** The unsold TEU offered first to a matching watch (issue 14): its `offer:new`. */
+  offerEvents: LiveEvent[];
 }
 
 /**
@@ -96,8 +100,10 @@ export class AuctionClosing {
       capacityTeu: dep.capacity_teu, capacityTonnes: dep.capacity_tonnes, heldTeu: dep.held_teu, heldTonnes: dep.held_tonnes,
       bookedTeu: dep.booked_teu, bookedTonnes: dep.booked_tonnes,
     };
-    const fitTeu = awardableTeu(l.teu, avail);
-    const shortfallTeu = l.teu - fitTeu;
+    // the lot as it stands: a derating may have taken TEU off an open auction (remaining below its size)
+    const lotTeu = Math.min(l.teu, l.remaining_teu);
+    const fitTeu = awardableTeu(lotTeu, avail);
+    const shortfallTeu = lotTeu - fitTeu;
     const { result, won }: GroupedClearing =
       fitTeu > 0
         ? clearWithGroups({ ...config, teu: fitTeu }, bids, excluded, groupOf)
@@ -107,7 +113,8 @@ export class AuctionClosing {
     const groupEvents = await settleGroups(tx, this.opts, locks, l.id, won, now);
     const depAfter = await bookAward(tx, dep.id, award.teu, award.tonnes, now);
     if (!depAfter) throw conflict('insufficient_capacity', 'the departure cannot take the awarded TEU');
-    const relisted = await this.relistUnsold(tx, l, depAfter, result, now);
+    const relist = await this.relistUnsold(tx, l, depAfter, result, now);
+    const relisted = relist?.id ?? null;
     await markAuctionClosed(tx, l.id, { now, awardedTeu: result.awardedTeu, clearingPriceCents: result.clearingPriceCents, remainingTeu: relisted ? 0 : result.unallocatedTeu });
     await audit(tx, null, 'auction.close', { type: 'listing', id: l.id }, {
       awardedTeu: result.awardedTeu, clearingPriceCents: result.clearingPriceCents, winners: result.winners.length, relisted, shortfallTeu,
@@ -117,7 +124,10 @@ export class AuctionClosing {
       ...auctionEvents({ listingId: l.id, departureId: l.departure_id, clearingPriceCents: result.clearingPriceCents }, bidders, award.bookings),
       ...bookingEvents('booking.confirmed', award.bookings.map((b) => ({ booking: toBooking(b), operatorOrgId: depAfter.operator_org_id }))),
     ]);
-    return { done: true, l, result, bookings: award.bookings, depAfter, bidders, relisted, shortfallTeu, groupEvents };
+    return {
+      done: true, l, result, bookings: award.bookings, depAfter: relist?.step?.taken ?? depAfter, bidders, relisted, shortfallTeu, groupEvents,
+      offerEvents: relist?.step?.events ?? [],
+    };
   }
 
   /** The winners become bookings (settlement through the outbox) and their bids `won`. */
@@ -147,8 +157,11 @@ export class AuctionClosing {
     return { bookings, teu, tonnes };
   }
 
-  /** Unsold TEU as a fixed listing when the operator chose so, never more than the departure can still promise. */
-  private async relistUnsold(tx: Tx, l: ListingRow, depAfter: DepartureLoad, result: ClearingResult, now: Date): Promise<string | null> {
+  /**
+   * Unsold TEU as a fixed listing when the operator chose so, never more than the departure can still promise; then
+   * offered first to matching watches (issue 14: reason `unsold`, with the departure's weight allowance per TEU).
+   */
+  private async relistUnsold(tx: Tx, l: ListingRow, depAfter: DepartureLoad, result: ClearingResult, now: Date): Promise<{ id: string; step: CascadeStep | null } | null> {
     if (l.unsold_action !== 'relist' || result.unallocatedTeu <= 0) return null;
     // What the departure's other open listings offer: this auction is still open here, offering its remaining TEU.
     const otherListed = (await openListedTeu(tx, depAfter.id)) - l.remaining_teu;
@@ -162,7 +175,14 @@ export class AuctionClosing {
       unit_price_cents: Math.max(1, result.clearingPriceCents ?? l.reserve_price_cents ?? 1),
       fee_rule: l.fee_rule === null ? null : JSON.stringify(l.fee_rule), created_by: l.created_by, created_at: now, updated_at: now,
     });
-    return r.id;
+    await queueWatchMatch(tx, { departureId: depAfter.id, listingId: r.id, trigger: 'listing' }, `watches.match-listing-${r.id}`);
+    if (!this.opts.offers) return { id: r.id, step: null };
+    const tonnes = Math.min(
+      depAfter.capacity_tonnes - depAfter.held_tonnes - depAfter.booked_tonnes,
+      Math.floor((relistTeu * depAfter.capacity_tonnes) / depAfter.capacity_teu),
+    );
+    const freed = { reason: 'unsold' as const, sourceId: l.id, departureId: depAfter.id, listingId: r.id, teu: relistTeu, tonnes, freedByOrgId: null };
+    return { id: r.id, step: await this.opts.offers.start(tx, freed, 'listing', now) };
   }
 
   /**
@@ -188,5 +208,5 @@ function closeEvents(out: Closed): LiveEvent[] {
   ];
   for (const org of out.bidders) events.push(auctionResultEvent(org, out.l.id, out.bookings.filter((b) => b.forwarder_org_id === org), out.shortfallTeu));
   for (const b of out.bookings) events.push(bookingConfirmedEvent(toBooking(b), out.depAfter.operator_org_id));
-  return [...events, ...out.groupEvents];
+  return [...events, ...out.groupEvents, ...out.offerEvents];
 }

@@ -1,0 +1,90 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Browser, BrowserContext } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RESULTS, WAIT, goHash, launchChromium, signInThroughForm } from '../helpers/browser.ts';
+import { createTestEnv, type TestEnv } from '../helpers/context.ts';
+import { createDepartureWithListing } from '../helpers/fixtures.ts';
+import { httpSignIn, startServer, type Proc } from '../helpers/procs.ts';
+
+/**
+ * Issue 14: forwarder 2 saves a watch on the Watches page; forwarder 1 cancels a booking on its "My bookings" screen;
+ * forwarder 2's screen shows the offer live (banner with its countdown) and accepts it — a hold at the offered price.
+ */
+describe('a cancellation on one forwarder’s screen produces a live offer on another’s', () => {
+  let env: TestEnv;
+  let server: Proc;
+  let browser: Browser;
+  const contexts: BrowserContext[] = [];
+  const errors: string[] = [];
+
+  beforeAll(async () => {
+    fs.mkdirSync(RESULTS, { recursive: true });
+    env = await createTestEnv({ cfg: { offerWindowMs: 120_000 } });
+    // no worker: the booking stays `confirmed` (settled bookings have no Cancel button on the page); the offer, its live
+    // event and the accept are the server's own work
+    [server, browser] = await Promise.all([startServer(env.cfg), launchChromium()]);
+  });
+  afterAll(async () => {
+    for (const c of contexts) await c.close().catch(() => {});
+    await browser?.close().catch(() => {});
+    await server?.stop();
+    await env?.cleanup();
+  });
+
+  async function newPage(who: string) {
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    contexts.push(ctx);
+    const page = await ctx.newPage();
+    page.on('pageerror', (e) => errors.push(`${who} pageerror: ${e.message}`));
+    return page;
+  }
+
+  it('watch → cancellation → live offer → accept', async () => {
+    const d = await createDepartureWithListing(env.db, { capacityTeu: 30, capacityTonnes: 900, unitPriceCents: 42_000 });
+    // forwarder 1 books 3 TEU (through the API: the cancellation is what happens on its screen)
+    const f1 = await httpSignIn(server.url, 'forwarder1@demo.test');
+    const call = async (method: string, url: string, body?: unknown) => {
+      const r = await fetch(`${server.url}${url}`, {
+        method, headers: { cookie: f1.cookie, 'x-csrf-token': f1.csrf, 'content-type': 'application/json' }, body: JSON.stringify(body ?? {}),
+      });
+      return r.json() as Promise<{ id: string }>;
+    };
+    const hold = await call('POST', '/api/holds', { listingId: d.listingId, teu: 3, tonnes: 30 });
+    const booking = await call('POST', `/api/holds/${hold.id}/confirm`, {});
+
+    const [p1, p2] = await Promise.all([newPage('forwarder1'), newPage('forwarder2')]);
+    await Promise.all([signInThroughForm(p1, server.url, 'forwarder1@demo.test'), signInThroughForm(p2, server.url, 'forwarder2@demo.test')]);
+
+    // ---- forwarder 2 watches Duisburg → Bologna on the Watches page ----
+    await goHash(p2, '#/watches');
+    const form = p2.getByTestId('watch-form');
+    await form.waitFor({ timeout: WAIT });
+    await form.locator('select[name="from"]').selectOption('DEDUI');
+    await form.locator('select[name="to"]').selectOption('ITBLQ');
+    await form.locator('input[name="minTeu"]').fill('2');
+    await form.getByRole('button', { name: 'Watch' }).click();
+    await p2.getByTestId('watch').first().waitFor({ timeout: WAIT });
+    await expect.poll(() => p2.getByTestId('live-status').getAttribute('data-state'), { timeout: WAIT }).toBe('live');
+
+    // ---- forwarder 1 cancels the booking on My bookings ----
+    await goHash(p1, '#/bookings');
+    const row = p1.locator(`[data-testid="booking-row"][data-booking-id="${booking.id}"]`);
+    await row.getByTestId('booking-cancel').click({ timeout: WAIT });
+    await p1.getByTestId('confirm-dialog-ok').click({ timeout: WAIT });
+    await expect.poll(() => row.getAttribute('data-status'), { timeout: WAIT }).toBe('cancelled');
+
+    // ---- forwarder 2: the offer appears live, with its countdown; accepting it holds the capacity ----
+    const offer = p2.getByTestId('offer').first();
+    await offer.waitFor({ timeout: WAIT });
+    expect(await offer.textContent()).toContain('3 TEU');
+    expect(await p2.getByTestId('offer-countdown').first().textContent()).toMatch(/\d+:\d\d left/);
+    await p2.screenshot({ path: path.join(RESULTS, 'offer-banner.png') });
+    await offer.getByTestId('offer-accept').click();
+    await expect.poll(async () => (await p2.getByTestId('offer-notice').textContent()) ?? '', { timeout: WAIT }).toContain('Accepted');
+    const f2Org = (await httpSignIn(server.url, 'forwarder2@demo.test')).orgId;
+    const held = await env.db.selectFrom('holds').select(['teu', 'unit_price_cents', 'status']).where('org_id', '=', f2Org).where('departure_id', '=', d.departureId).execute();
+    expect(held).toEqual([{ teu: 3, unit_price_cents: 42_000, status: 'active' }]);
+    expect(errors).toEqual([]);
+  });
+});
