@@ -41,3 +41,12 @@ export function expectErrorShape(body: unknown): asserts body is { error: { code
     throw new Error(`not the API.md error shape: ${JSON.stringify(body)}`);
   }
 }
+
+/** Holds and confirms `teu` / `tonnes` on a listing as `s` through the API; the booking's id (throws on any refusal). */
+export async function bookVia(app: FastifyInstance, s: Session, listingId: string, teu: number, tonnes: number): Promise<string> {
+  const h = await as(app, s)({ method: 'POST', url: '/api/holds', payload: { listingId, teu, tonnes } });
+  if (h.statusCode !== 201) throw new Error(`hold refused: ${h.statusCode} ${h.body}`);
+  const b = await as(app, s)({ method: 'POST', url: `/api/holds/${h.json().id}/confirm`, payload: {} });
+  if (b.statusCode !== 201) throw new Error(`confirm refused: ${b.statusCode} ${b.body}`);
+  return b.json().id as string;
+}

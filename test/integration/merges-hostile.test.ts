@@ -6,7 +6,7 @@ import type { App } from '../../server/http/app.ts';
 import { verifyLedger } from '../../server/services/ledger/verifier.ts';
 import { createTestEnv, type TestEnv } from '../helpers/context.ts';
 import { createDepartureWithListing } from '../helpers/fixtures.ts';
-import { as, buildApp, signIn, type Session } from '../helpers/http.ts';
+import { as, bookVia, buildApp, signIn, type Session } from '../helpers/http.ts';
 
 /**
  * Intruder review of issue 13's merges (commit 2fc1e2d): what a forwarder asked about a merge sees, a plan written
@@ -54,13 +54,7 @@ describe('merges, attacked', () => {
     await env?.cleanup();
   });
 
-  async function book(s: Session, listingId: string, teu: number, tonnes: number): Promise<string> {
-    const h = await as(built.app, s)({ method: 'POST', url: '/api/holds', payload: { listingId, teu, tonnes } });
-    expect(h.statusCode, h.body).toBe(201);
-    const b = await as(built.app, s)({ method: 'POST', url: `/api/holds/${h.json().id}/confirm`, payload: {} });
-    expect(b.statusCode, b.body).toBe(201);
-    return b.json().id;
-  }
+  const book = (s: Session, listingId: string, teu: number, tonnes: number) => bookVia(built.app, s, listingId, teu, tonnes);
 
   /** A one-leg itinerary on `listingId`, confirmed: its id and its booking's id. */
   async function itinerary(s: Session, listingId: string, teu: number, tonnes: number): Promise<{ id: string; bookingId: string }> {

@@ -3,7 +3,7 @@ import { inProcessSolver } from '../../server/adapters/solver/highs.ts';
 import type { App } from '../../server/http/app.ts';
 import { createTestEnv, type TestEnv } from '../helpers/context.ts';
 import { createDepartureWithListing, departureState } from '../helpers/fixtures.ts';
-import { as, buildApp, signIn, type Session } from '../helpers/http.ts';
+import { as, bookVia, buildApp, signIn, type Session } from '../helpers/http.ts';
 
 /**
  * Issue 13 — merges of under-used departures, against the real database: a departure that runs below its minimum
@@ -44,13 +44,7 @@ describe('merges: an under-used departure merged into another, its bookings move
     await env?.cleanup();
   });
 
-  async function book(s: Session, listingId: string, teu: number, tonnes: number): Promise<string> {
-    const h = await as(built.app, s)({ method: 'POST', url: '/api/holds', payload: { listingId, teu, tonnes } });
-    expect(h.statusCode, h.body).toBe(201);
-    const b = await as(built.app, s)({ method: 'POST', url: `/api/holds/${h.json().id}/confirm`, payload: {} });
-    expect(b.statusCode, b.body).toBe(201);
-    return b.json().id;
-  }
+  const book = (s: Session, listingId: string, teu: number, tonnes: number) => bookVia(built.app, s, listingId, teu, tonnes);
 
   /** A departure carrying 4 + 2 TEU of two forwarders (minimum load 32 of 80), and a later one of its corridor with 34 TEU booked. */
   async function underUsed(cutoffInH: number) {

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inProcessSolver } from '../../server/adapters/solver/highs.ts';
 import type { App } from '../../server/http/app.ts';
+import { dueRebates } from '../../server/adapters/db/rebates-repo.ts';
+import type { PoolRebates } from '../../server/services/ledger/rebates.ts';
 import { verifyLedger } from '../../server/services/ledger/verifier.ts';
 import { createTestEnv, type TestEnv } from '../helpers/context.ts';
 import { as, buildApp, signIn, type Session } from '../helpers/http.ts';
@@ -106,5 +108,21 @@ describe('pool shares: paid when due, once, by the legs\' operators', () => {
     await env.db.updateTable('proposals').set({ share_cents: 100 }).where('id', '=', p!.id).execute();
     expect((await verifyLedger(env.db)).checks.pool_shares_match!.ok).toBe(false);
     await env.db.updateTable('proposals').set({ share_cents: 12_345 }).where('id', '=', p!.id).execute();
+  });
+
+  // found by an intruder review: a forfeited share stayed "due" for ever and, oldest first, clogged the sweep's limit
+  it('a share forfeited by a cancelled itinerary does not block the sweep from paying the shares due after it', async () => {
+    const [p, q] = await accepted(2);
+    // p (decided first) is cancelled: its share is forfeited
+    const c = await as(built.app, f1)({ method: 'DELETE', url: `/api/itineraries/${p!.itineraryId}` });
+    expect(c.statusCode, c.body).toBe(200);
+    const after = new Date(Math.max(p!.cutoff.getTime(), q!.cutoff.getTime()) + H);
+    const rebates = (built.ctx.services.ledger as unknown as { rebates: PoolRebates }).rebates;
+    expect(await rebates.pay(p!.id, after)).toEqual({ proposalId: p!.id, skipped: 'leg_cancelled' });
+    // a forfeited share is never due again, so it cannot hold the sweep's only place (limit 1 here)
+    expect(await dueRebates(env.db, after, 10)).not.toContain(p!.id);
+    for (let i = 0; i < 3; i++) await rebates.sweep(after, 1);
+    const paid = await env.db.selectFrom('ledger_transactions').select('idempotency_key').where('kind', '=', 'pool_rebate').execute();
+    expect(paid.map((t) => t.idempotency_key), 'q is due and payable').toContain(`proposal:${q!.id}:rebate`);
   });
 });

@@ -4,7 +4,7 @@ import type { App } from '../../server/http/app.ts';
 import { verifyLedger } from '../../server/services/ledger/verifier.ts';
 import { createTestEnv, type TestEnv } from '../helpers/context.ts';
 import { createDepartureWithListing, createForwarders, departureState } from '../helpers/fixtures.ts';
-import { as, buildApp, signIn, type Session } from '../helpers/http.ts';
+import { as, bookVia, buildApp, signIn, type Session } from '../helpers/http.ts';
 import { waitUntil } from '../helpers/procs.ts';
 
 /**
@@ -45,13 +45,7 @@ describe('low-water derating, hostile', () => {
     return new Date(lastMeasured).toISOString();
   };
   const level = (levelCm: number, gauge = 'KAUB', s: Session = sched) => api(s)({ method: 'POST', url: '/api/water-levels', payload: { gauge, levelCm, measuredAt: measured() } });
-  async function book(s: Session, listingId: string, teu: number, tonnes: number): Promise<string> {
-    const h = await api(s)({ method: 'POST', url: '/api/holds', payload: { listingId, teu, tonnes } });
-    expect(h.statusCode, h.body).toBe(201);
-    const b = await api(s)({ method: 'POST', url: `/api/holds/${h.json().id}/confirm`, payload: {} });
-    expect(b.statusCode, b.body).toBe(201);
-    return b.json().id;
-  }
+  const book = (s: Session, listingId: string, teu: number, tonnes: number) => bookVia(built.app, s, listingId, teu, tonnes);
   const bookingStatus = async (id: string) => (await env.db.selectFrom('bookings').select('status').where('id', '=', id).executeTakeFirstOrThrow()).status;
   const barge = () => createDepartureWithListing(env.db, { capacityTeu: 100, capacityTonnes: 2000, corridorCode: KAUB_CORRIDOR, cutoffInMs: 30 * 3_600_000 });
   type Svc = { railAlternatives: (d: { id: string }, now: Date) => Promise<unknown> };

@@ -3,7 +3,7 @@ import type { App } from '../../server/http/app.ts';
 import { verifyLedger } from '../../server/services/ledger/verifier.ts';
 import { createTestEnv, tableCounts, type TestEnv } from '../helpers/context.ts';
 import { createDepartureWithListing, departureState } from '../helpers/fixtures.ts';
-import { as, buildApp, signIn, type Session } from '../helpers/http.ts';
+import { as, bookVia, buildApp, signIn, type Session } from '../helpers/http.ts';
 
 /**
  * Issue 14 — low-water derating: a Kaub reading derates the Duisburg ↔ Basel barges; the bookings that no longer fit
@@ -31,13 +31,7 @@ describe('low-water derating of barge capacity', () => {
     await env?.cleanup();
   });
 
-  async function book(s: Session, listingId: string, teu: number, tonnes: number): Promise<string> {
-    const h = await as(built.app, s)({ method: 'POST', url: '/api/holds', payload: { listingId, teu, tonnes } });
-    expect(h.statusCode, h.body).toBe(201);
-    const b = await as(built.app, s)({ method: 'POST', url: `/api/holds/${h.json().id}/confirm`, payload: {} });
-    expect(b.statusCode, b.body).toBe(201);
-    return b.json().id;
-  }
+  const book = (s: Session, listingId: string, teu: number, tonnes: number) => bookVia(built.app, s, listingId, teu, tonnes);
   const level = (levelCm: number, measuredAt = new Date(Date.now() - 60_000).toISOString(), s: Session = sched, gauge = 'KAUB') =>
     as(built.app, s)({ method: 'POST', url: '/api/water-levels', payload: { gauge, levelCm, measuredAt } });
   const bookingRow = (id: string) =>
