@@ -9,6 +9,12 @@ import { IsoTime, StringEnum, Uuid } from './common.ts';
 export const MAX_WEBHOOKS_PER_ORG = 100;
 
 const EventType = StringEnum(WEBHOOK_EVENT_TYPES, { description: `one of ${WEBHOOK_EVENT_TYPES.join(', ')}` });
+/**
+ * Body limit of the endpoints that take a list of event types (bytes). Above the app's 64 KiB so that an absurd list
+ * (10,000 event types, ~190 KB) is refused by the schema with a 400 that names the problem, not by the parser's 413.
+ */
+export const WEBHOOK_BODY_LIMIT = 256 * 1024;
+
 const Events = Type.Array(EventType, { minItems: 1, maxItems: WEBHOOK_EVENT_TYPES.length, uniqueItems: true, description: 'the event types to receive' });
 const Url = Type.String({ minLength: 1, maxLength: 2048, description: 'https URL the events are POSTed to (http only in development)' });
 const Description = Type.String({ maxLength: 500 });

@@ -4,7 +4,7 @@ import type { Context } from '../../context.ts';
 import { principalOf } from '../plugins/auth.ts';
 import { errors, IdParams } from '../../domain/schemas/common.ts';
 import {
-  Accepted, DeliveriesQuery, DeliveryParams, NewWebhookBody, PatchWebhookBody, RotatedSecret, RotateSecretBody, Webhook, WebhookCreated, WebhookDelivery,
+  Accepted, DeliveriesQuery, DeliveryParams, NewWebhookBody, PatchWebhookBody, RotatedSecret, RotateSecretBody, Webhook, WEBHOOK_BODY_LIMIT, WebhookCreated, WebhookDelivery,
 } from '../../domain/schemas/webhooks.ts';
 
 /** Signed webhooks of the caller's organisation (its admins; API.md "Webhooks"). Handlers stay thin. */
@@ -15,6 +15,7 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async 
   app.post(
     '/api/webhooks',
     {
+      bodyLimit: WEBHOOK_BODY_LIMIT,
       schema: {
         tags,
         summary: 'Register a webhook endpoint (organisation admin); the signing secret is shown once',
@@ -34,6 +35,7 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async 
   app.patch(
     '/api/webhooks/:id',
     {
+      bodyLimit: WEBHOOK_BODY_LIMIT,
       schema: {
         tags,
         summary: 'Change a webhook endpoint: url, events, description, enabled (enabling clears its failure count)',
