@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { departureOutcomes, greedyPlan, objectiveOf, verifyPlan } from '../../server/core/pooling.ts';
-import { planProposals, shareOut } from '../../server/core/pooling/proposals.ts';
+import { MAX_SHARE_OF_STANDALONE, planProposals, shareOut } from '../../server/core/pooling/proposals.ts';
 import { smallCaseArb, smallInstance } from './pooling-model.ts';
 
 /** Issue 13 — a plan split into proposals, and the savings rule (server/core/pooling/proposals.ts). */
@@ -44,10 +44,13 @@ describe('pooling proposals', () => {
           expect(s.savingCents).toBeGreaterThanOrEqual(0);
           expect(s.savingCents).toBeLessThanOrEqual(s.standaloneCents); // nobody is paid to ship
         }
-        // a pool that saves far more than anyone pays: each share is capped at the stand-alone price
+        // a pool that saves far more than anyone pays: each share (beyond a premium given back) is capped at a fifth of
+        // the stand-alone price
         const obj = objectiveOf(instance, plan);
         const rich = planProposals(instance, plan, departureOutcomes(instance, plan), { plan: obj, greedy: { ...obj, fixedCents: obj.fixedCents + 1_000_000_000 } });
         for (const s of rich.shipments) {
+          const premium = Math.max(0, s.priceCents - s.standaloneCents);
+          expect(s.shareCents).toBe(premium + Math.floor(s.standaloneCents * MAX_SHARE_OF_STANDALONE));
           expect(s.savingCents).toBeLessThanOrEqual(s.standaloneCents);
           expect(s.savingCents).toBeGreaterThanOrEqual(0);
         }

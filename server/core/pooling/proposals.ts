@@ -14,10 +14,9 @@ import type { Candidate, ObjectiveBreakdown, PoolInstance, PoolPlan } from './ty
  * The pool's saving is what the plan saves in operating cost (departures' fixed costs + variable costs per TEU +
  * those premiums) against the greedy baseline — every request booking
  * alone, earliest deadline first, on its cheapest option that still fits (server/core/pooling/greedy.ts). It is
- * shared among the placed requests in proportion to their stand-alone cost (largest remainder, whole cents), a
- * forwarder's part never above its stand-alone price (nobody is paid to ship; the rest stays with the operators),
- * and shown to each forwarder beside its own price difference. Never negative: a plan that saves nothing
- * shares nothing.
+ * shared among the placed requests in proportion to their stand-alone cost (largest remainder, whole cents),
+ * and shown to each forwarder beside its own price difference — each part at most a fifth of the stand-alone price
+ * (MAX_SHARE_OF_STANDALONE). Never negative: a plan that saves nothing shares nothing.
  *
  * Per departure: one the plan does not run, that nobody is on (no booking, no hold) and whose cut-off falls
  * inside the decision horizon (the service marks the others mustRun), becomes a proposal to its operator to
@@ -55,6 +54,12 @@ export interface PlanProposals {
   departures: DepartureProposal[];
   unplaced: string[];
 }
+
+/**
+ * Most of its stand-alone price a forwarder gets back as its share of the pool's saving (the premium of a dearer
+ * itinerary comes back on top): the share is paid in money (server/services/ledger/rebates.ts) by the operators.
+ */
+export const MAX_SHARE_OF_STANDALONE = 0.2;
 
 /** `total` split in proportion to `weights` in whole cents, largest remainder first (ties: input order). */
 export function shareOut(total: number, weights: number[]): number[] {
@@ -94,9 +99,10 @@ export function planProposals(
   const standalone = placed.map((p) => cheapest.get(p.requestId) ?? p.k.priceCents);
   const shares = shareOut(poolSavingCents, standalone);
   const shipments = placed.map((p, i): ShipmentProposal => {
-    // the premium over the stand-alone price comes back first, then the share of the saving — at most the stand-alone
-    // price itself (nobody is paid to ship; what a cap leaves over stays with the operators)
-    const share = Math.max(0, p.k.priceCents - standalone[i]!) + Math.min(shares[i]!, standalone[i]!);
+    // the premium over the stand-alone price comes back first, then the share of the saving — at most a fifth of the
+    // stand-alone price (MAX_SHARE_OF_STANDALONE: the saving is measured against a counterfactual, and the operators
+    // who pay it out keep the rest for the departures the pool spares them)
+    const share = Math.max(0, p.k.priceCents - standalone[i]!) + Math.min(shares[i]!, Math.floor(standalone[i]! * MAX_SHARE_OF_STANDALONE));
     return {
       requestId: p.requestId,
       forwarderOrgId: requests.get(p.requestId)!.forwarderOrgId,
