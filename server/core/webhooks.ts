@@ -5,24 +5,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
  * schedule. No I/O; time and randomness are passed in.
  */
 
-/** Every event type an endpoint may subscribe to (API.md "Webhooks"). `ping` is sent on request only. */
-export const WEBHOOK_EVENT_TYPES = [
-  'booking.confirmed',
-  'booking.cancelled',
-  'hold.expired',
-  'auction.won',
-  'auction.lost',
-  'invoice.issued',
-  'offer.created',
-  'departure.derated',
-  'proposal.created',
-  'watch.matched',
-] as const;
-export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
-
-export function isWebhookEventType(t: string): t is WebhookEventType {
-  return (WEBHOOK_EVENT_TYPES as readonly string[]).includes(t);
-}
+export { WEBHOOK_EVENT_TYPES, isWebhookEventType, type WebhookEventType } from './webhook-event-types.ts';
 
 /** The body of a delivery: the same bytes for every attempt of one event (only the signature's `t` changes). */
 export function webhookBody(e: { id: string; type: string; createdAt: Date; data: unknown }): string {

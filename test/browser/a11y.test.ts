@@ -19,7 +19,8 @@ import { httpSignIn, startServer, startWorker, type Proc } from '../helpers/proc
  * back to the button that opened it.
  *
  * The dashboards of issue 11 (#/dashboard, #/impact), "Find a route" of issue 12 (#/routes) and the pool and
- * the optimiser of issue 13 (#/pool, #/optimiser) are audited when their pages exist in the checkout.
+ * the optimiser of issue 13 (#/pool, #/optimiser) and the webhooks of issue 15 (#/webhooks) are audited when their
+ * pages exist in the checkout.
  */
 
 const AXE_SOURCE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
@@ -408,6 +409,37 @@ describe('accessibility (WCAG 2.1 AA) of every page, for every role', () => {
     return [];
   };
 
+  /**
+   * Issue 15: webhooks (every role: each demo user is its organisation's admin). The forwarder's page is audited
+   * again with an endpoint (disabled for failing: it gets no events, nothing is sent), its delivery log open and the
+   * form showing the API's 400 for an ftp:// URL.
+   */
+  const webhooks = (role: string): Visit[] => {
+    if (!hasPage('Webhooks')) return [];
+    const visit: Visit = { label: 'webhooks', hash: '#/webhooks', ready: '[data-testid="webhooks-page"][data-status="ready"]', screenshot: role === 'forwarder' };
+    if (role === 'forwarder')
+      visit.then = async (page) => {
+        const { orgId } = await operatorOf(env.db, 'forwarder1@demo.test');
+        await env.db
+          .insertInto('webhook_endpoints')
+          .values({
+            org_id: orgId, url: 'http://127.0.0.1:9/a11y', events: ['departure.derated'], description: 'A11y receiver', enabled: false, disabled_reason: 'failing',
+            disabled_at: new Date(), secret: 'whsec_a11y', consecutive_failures: 50,
+          })
+          .execute();
+        await page.reload();
+        await settle(page, '[data-testid="webhook"]');
+        await page.getByTestId('webhook-log-toggle').first().click();
+        await page.locator('[data-testid="delivery-log"][data-status="ready"]').waitFor({ timeout: WAIT });
+        await page.getByTestId('webhook-url').fill('ftp://a11y.test/hook');
+        await page.locator('[data-testid="webhook-event"]').first().check();
+        await page.getByTestId('webhook-submit').click();
+        await page.locator('[data-testid="webhook-url"][aria-invalid="true"]').waitFor({ timeout: WAIT });
+        return 'webhooks: a failing endpoint, its log open, the form with an error';
+      };
+    return [visit];
+  };
+
   function visits(role: 'forwarder' | 'operator' | 'scheduler' | 'platform'): Visit[] {
     const v: Visit[] = [
       {
@@ -484,6 +516,7 @@ describe('accessibility (WCAG 2.1 AA) of every page, for every role', () => {
     v.push(...pooling(role));
     // issue 14: water levels (every role; schedulers and the platform also see the report form)
     if (hasPage('Water')) v.push({ label: 'water levels', hash: '#/water', ready: '[data-testid="derated"]', screenshot: role === 'scheduler' });
+    v.push(...webhooks(role));
     return v;
   }
 

@@ -1,7 +1,8 @@
 // npm run chaos [-- --seconds 120 --redis-outage 20 --json FILE --seed N]
 //
 // Chaos run: 2 server + 2 worker processes on a private database and a private Redis (AOF), forwarders
-// holding / confirming / releasing / cancelling / bidding while servers and workers are SIGKILLed and
+// holding / confirming / releasing / cancelling / bidding (bid groups too), taking / declining / ignoring
+// offers of freed capacity, one with a webhook endpoint at a local receiver, while servers and workers are SIGKILLed and
 // Redis is restarted, then Redis is away for --redis-outage seconds under load (every request must answer
 // within 2 s, success or 503); then every invariant is checked (see tools/chaos/run.ts). Progress on stderr,
 // the summary table on stdout, exit code 1 on any violation. Loopback only; bounded; cleans up after itself.

@@ -1,4 +1,4 @@
-// After the load: bounded waits for the workers to drain (holds expired, auctions closed, outbox empty,
+// After the load: bounded waits for the workers to drain (holds expired, offer chains ended, auctions closed, outbox empty,
 // bookings settled and refunded) and for the observers' live views to match Postgres.
 import { sql } from 'kysely';
 import type { Db } from '../../server/adapters/db/db.ts';
@@ -9,9 +9,10 @@ import type { Observer } from './observer.ts';
 export async function drain(db: Db, auctionIds: string[], log: (m: string) => void): Promise<number> {
   const q0 = Date.now();
   const pending = async () => {
-    const r = await sql<{ holds: number; auctions: number; outbox: number; unsettled: number; unrefunded: number }>`
+    const r = await sql<{ holds: number; offering: number; auctions: number; outbox: number; unsettled: number; unrefunded: number }>`
       select
         (select count(*)::int from holds where status = 'active') as holds,
+        (select count(*)::int from offer_chains where status = 'offering') as offering,
         (select count(*)::int from listings where format in ('ascending', 'sealed') and status = 'open'
             and id in (${sql.join(auctionIds)})) as auctions,
         (select count(*)::int from outbox where enqueued_at is null) as outbox,
@@ -29,7 +30,7 @@ export async function drain(db: Db, auctionIds: string[], log: (m: string) => vo
   let last = await pending();
   for (let i = 0; i < 450; i++) {
     last = await pending();
-    if (last.holds + last.auctions + last.outbox + last.unsettled + last.unrefunded === 0) break;
+    if (last.holds + last.offering + last.auctions + last.outbox + last.unsettled + last.unrefunded === 0) break;
     if (i % 25 === 0) log(`draining: ${JSON.stringify(last)}`);
     await sleep(200);
   }

@@ -6,6 +6,7 @@ import { sleep } from '../../scripts/lib/procs.mjs';
 import { call, lastCallError, signIn, type HttpAnswer, type Who } from './client.ts';
 import { prng, type Rng } from '../../server/core/rng.ts';
 import type { ChaosWorld } from './world.ts';
+import { Extras } from './extras.ts';
 
 /** During the Redis outage phase every request must be answered within this time (success or a clear 503). */
 export const OUTAGE_ANSWER_MS = 2000;
@@ -21,7 +22,8 @@ export interface Market {
 /** What the clients were told succeeded: checked against Postgres at the end. */
 export interface AckLog {
   holds: { id: string; teu: number; tonnes: number; listingId: string }[];
-  bookings: { id: string; holdId: string; teu: number }[];
+  /** `fi`: the forwarder whose client saw the 201. */
+  bookings: { id: string; holdId: string; teu: number; fi: number }[];
   bids: { id: string; listingId: string }[];
   cancellations: { bookingId: string }[];
   releases: string[];
@@ -97,6 +99,8 @@ export class Load {
   readonly counts = { staleResets: 0, requests: 0, unknownOutcome: 0, refusedCapacity: 0, holdExpiredOnConfirm: 0, bidRefused: 0, otherErrors: 0, lateConfirms: 0 };
   /** Like a load balancer: any server, but one that just failed to answer is avoided for a second. */
   private readonly downUntil: number[];
+  /** Watches, offers, bid groups and the webhook endpoint (issues 14 and 15). */
+  readonly extras: Extras;
 
   constructor(
     private readonly urls: string[],
@@ -107,6 +111,7 @@ export class Load {
     private readonly seed: number,
   ) {
     this.downUntil = urls.map(() => 0);
+    this.extras = new Extras(this, market);
   }
 
   private pickUrl(r: Rng) {
@@ -139,7 +144,10 @@ export class Load {
     return a;
   }
 
-  /** Forwarder `fi` until the deadline: cancels (10 %), bids on an open auction (25 %), else holds. */
+  /**
+   * Forwarder `fi` until the deadline: cancels (10 %), bids on an open auction (25 %: a third of them bid
+   * groups), a watcher looks at its offers (15 %), else holds.
+   */
   async forwarder(fi: number, who: Who) {
     const r = prng(this.seed + 1000 + fi);
     const myBookings: string[] = [];
@@ -152,7 +160,10 @@ export class Load {
         if (a?.status === 200) this.ack.cancellations.push({ bookingId: id });
         else if (!a || a.status >= 500) myBookings.push(id); // unknown: may try again later
       } else if (x < 0.35 && openAuctions.length > 0) {
-        await this.bid(r, who, r.pick(openAuctions));
+        if (openAuctions.length >= 2 && r.next() < 0.33) await this.extras.bidGroup(r, who, openAuctions);
+        else await this.bid(r, who, r.pick(openAuctions));
+      } else if (x < 0.5 && this.extras.isWatcher(fi)) {
+        await this.extras.offers(r, who, fi, step, myBookings);
       } else {
         await this.hold(r, who, fi, step, myBookings);
       }
@@ -183,13 +194,7 @@ export class Load {
     if (a?.status !== 201) return;
     const holdId = idOf(a);
     this.ack.holds.push({ id: holdId, teu, tonnes, listingId: f.listingId });
-    const confirm = async (body: Record<string, unknown>) => {
-      const c = await this.req(r, 'POST', `/api/holds/${holdId}/confirm`, who, body);
-      if (c?.status === 201) {
-        this.ack.bookings.push({ id: idOf(c), holdId, teu });
-        myBookings.push(idOf(c));
-      } else if (c?.status === 409) this.counts.holdExpiredOnConfirm++;
-    };
+    const confirm = (body: Record<string, unknown>) => this.confirm(r, who, fi, holdId, teu, body, myBookings);
     const y = r.next();
     if (y < 0.45) {
       await sleep(r.int(20, 600));
@@ -204,5 +209,14 @@ export class Load {
       await sleep(5600);
       await confirm({});
     } // else: let it expire by itself
+  }
+
+  /** Confirms a hold; a 201 is an acknowledged booking of forwarder `fi`. */
+  async confirm(r: Rng, who: Who, fi: number, holdId: string, teu: number, body: Record<string, unknown>, myBookings: string[]) {
+    const c = await this.req(r, 'POST', `/api/holds/${holdId}/confirm`, who, body);
+    if (c?.status === 201) {
+      this.ack.bookings.push({ id: idOf(c), holdId, teu, fi });
+      myBookings.push(idOf(c));
+    } else if (c?.status === 409) this.counts.holdExpiredOnConfirm++;
   }
 }

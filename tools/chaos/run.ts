@@ -1,20 +1,25 @@
 // The chaos run behind `npm run chaos` (tools/chaos/chaos.ts) and test/integration/chaos.test.ts.
 //
 // A private world (world.ts: its own database and Redis, 2 server and 2 worker processes). In-process
-// forwarders hold / confirm / release / let expire / cancel / bid at a bounded rate (load.ts) while
+// forwarders hold / confirm / release / let expire / cancel / bid at a bounded rate (load.ts), keep watches
+// and accept / decline / ignore the offers of freed capacity, place bid groups (extras.ts), one of them
+// with a webhook endpoint at the run's receiver (receiver.ts), while
 // Socket.IO observers keep a live availability view like the real client does (observer.ts), and faults
 // are injected at seeded random moments, then Redis is away for a while (faults.ts). When the load stops
 // and the workers have drained (drain.ts), the invariants of DESIGN.md are checked against Postgres and
-// against what the clients were told (checks.ts). Loopback only; every loop is bounded in count and time;
+// against what the clients were told (checks.ts, checks-extra.ts). Loopback only; every loop is bounded in count and time;
 // every process started here is killed by process group at the end.
 import { sql } from 'kysely';
 import type { Db } from '../../server/adapters/db/db.ts';
 import { checkInvariants } from './checks.ts';
+import { checkGroups, checkOffers, checkWebhooks, waitForWebhooks } from './checks-extra.ts';
 import { signIn } from './client.ts';
 import { converge, drain } from './drain.ts';
 import { injectFaults, planFaults, redisOutage } from './faults.ts';
 import { createMarket, Load, type Outage } from './load.ts';
+import { setUpExtras } from './extras.ts';
 import { Observer } from './observer.ts';
+import { WebhookReceiver } from './receiver.ts';
 import type { ChaosResult, Fault } from './report.ts';
 import { prng } from '../../server/core/rng.ts';
 import { ChaosWorld } from './world.ts';
@@ -66,7 +71,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const world = new ChaosWorld({ databaseUrl: o.databaseUrl, ownerDatabaseUrl: o.ownerDatabaseUrl, redisBin: o.redisBin, log });
   if (o.handleSignals) world.handleSignals();
   const observers: Observer[] = [];
+  const receiver = new WebhookReceiver(0.1, seed);
   try {
+    await receiver.start();
     await world.setUp();
     const { urls } = world;
     const market = await createMarket(world, seconds, nForwarders);
@@ -79,6 +86,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       observers.push(ob);
     }
 
+    const extras = await setUpExtras(urls, fwds, receiver.url, market);
+    log(`${extras.watches} watches on the run's corridors; webhook endpoint ${receiver.url} (booking.confirmed, booking.cancelled; 10 % answered 500)`);
+
     // ---- load, with the faults and then the outage phase
     const loadStart = Date.now();
     const outageSeconds = o.redisOutageSeconds ?? 20;
@@ -88,6 +98,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     const planned = loadStart + (seconds + outageSeconds) * 1000 + 3000;
     const deadline = () => (outageSeconds > 0 ? Math.min(Math.max(planned, outage.end + 3000), planned + 120_000) : loadStart + seconds * 1000);
     const load = new Load(urls, market, outage, deadline, seed);
+    Object.assign(load.extras.log, extras);
     const faults: Fault[] = [];
     const plan = planFaults(rng, seconds);
     log(`load: ${seconds} s; ${plan.length} faults planned (${plan.join(', ')})${outageSeconds > 0 ? `, then ${outageSeconds} s without Redis` : ''}`);
@@ -109,18 +120,24 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     const auctionIds = market.auctions.map((a) => a.listingId);
     const quiesceMs = await drain(world.db, auctionIds, log);
     const { convergeMs, divergent } = await converge(world.db, observers, market.departures.map((d) => d.id), log);
+    const webhookWaitMs = await waitForWebhooks(receiver, ack, log);
     const { checks, auctionStates } = await checkInvariants(world.db, ack, market, outage, observers.length, divergent);
+    const add = (check: string, checked: number, bad: string[]) => checks.push({ check, checked, violations: bad.length, examples: bad.slice(0, 5) });
+    await checkOffers(world.db, load.extras.log, add);
+    await checkGroups(world.db, load.extras.log, add);
+    await checkWebhooks(world.db, receiver, load.extras.log, ack, fwds[0]!.orgId, add);
 
-    const { loadSummary, faultCounts } = await summarise(world.db, load, auctionIds, auctionStates, observers, faults);
-    return { seed, seconds, ok: checks.every((c) => c.violations === 0), load: loadSummary, faults, faultCounts, checks, quiesceMs, convergeMs };
+    const { loadSummary, faultCounts } = await summarise(world.db, load, receiver, auctionIds, auctionStates, observers, faults);
+    return { seed, seconds, ok: checks.every((c) => c.violations === 0), load: loadSummary, faults, faultCounts, checks, quiesceMs: quiesceMs + webhookWaitMs, convergeMs };
   } finally {
     for (const ob of observers) await ob.stop().catch(() => {});
+    await receiver.close().catch(() => {});
     await world.tearDown();
   }
 }
 
 /** The load table and the fault counts of the result. */
-async function summarise(db: Db, load: Load, auctionIds: string[], auctionStates: { why: string }[], observers: Observer[], faults: Fault[]) {
+async function summarise(db: Db, load: Load, rx: WebhookReceiver, auctionIds: string[], auctionStates: { why: string }[], observers: Observer[], faults: Fault[]) {
   const { ack, counts } = load;
   const bookings = (where: 'settled' | 'auction') =>
     db
@@ -155,7 +172,36 @@ async function summarise(db: Db, load: Load, auctionIds: string[], auctionStates
     'live events received': observers.reduce((s, ob) => s + ob.stats.events, 0),
     'observer (re)connects': observers.reduce((s, ob) => s + ob.stats.connects, 0),
     'observer seq gaps': observers.reduce((s, ob) => s + ob.stats.gaps, 0),
+    ...(await extrasSummary(db, load, rx)),
     'faults injected': faults.length,
   };
   return { loadSummary, faultCounts };
+}
+
+/** The load rows of issues 14 and 15 (offers, bid groups, webhooks). */
+async function extrasSummary(db: Db, load: Load, rx: WebhookReceiver) {
+  const x = load.extras.log;
+  const n = (table: 'offers' | 'offer_chains' | 'bid_groups' | 'bids', status?: string) =>
+    db
+      .selectFrom(table)
+      .select(sql<number>`count(*)::int`.as('n'))
+      .$if(status !== undefined, (q) => q.where(sql.ref('status'), '=', status))
+      .executeTakeFirstOrThrow()
+      .then((r) => r.n);
+  return {
+    'offers made (cascade re-offers)': await n('offers'),
+    '  accepted (201)': x.accepted.length,
+    '  declined (204)': x.declined.length,
+    '  timed out': await n('offers', 'expired'),
+    '  409 offer_expired on accept': x.acceptExpired,
+    '  other 409 on accept': x.acceptRefused,
+    'offer chains back on the board': await n('offer_chains', 'returned'),
+    'bid groups acknowledged': x.groups.length,
+    '  groups won': await n('bid_groups', 'won'),
+    '  groups lost': await n('bid_groups', 'lost'),
+    '  bids withdrawn by their group': await n('bids', 'withdrawn'),
+    '409 on bid group': x.groupRefused,
+    'webhook deliveries received': rx.got.length,
+    '  answered 500 (retried)': rx.got.filter((d) => d.status !== 200).length,
+  };
 }

@@ -21,7 +21,7 @@ export interface WorldOptions {
   log: (msg: string) => void;
 }
 
-/** Configuration of the server and worker processes: short holds and soft close, limits out of the way. */
+/** Configuration of the server and worker processes: short holds, soft close and offers, limits out of the way. */
 const PROCESS_ENV = {
   REDIS_PREFIX: 'cx:',
   LOG_LEVEL: 'error',
@@ -33,6 +33,11 @@ const PROCESS_ENV = {
   SIGNIN_PER_MINUTE: '100000',
   SIGNIN_PER_ADDRESS_PER_MINUTE: '100000', SIGNIN_PER_ACCOUNT_PER_HOUR: '100000', AUTH_LOOKUPS_PER_MINUTE: '100000000',
   DEPARTURE_WINDOW_DAYS: '2',
+  // issue 14: offers of freed capacity time out fast, so chains run their course during the run
+  OFFER_WINDOW_MS: '1500',
+  // issue 15: the run's webhook receiver is on 127.0.0.1 (plain http); failed attempts retried within a second
+  WEBHOOK_ALLOW_HTTP: '1', WEBHOOK_ALLOW_LOOPBACK: '1', WEBHOOK_TIMEOUT_MS: '2000', WEBHOOK_SWEEP_MS: '500',
+  WEBHOOK_RETRY_BASE_MS: '100', WEBHOOK_RETRY_MAX_MS: '1000', WEBHOOK_MAX_ATTEMPTS: '100',
 };
 
 export class ChaosWorld {

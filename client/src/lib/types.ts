@@ -20,6 +20,10 @@ export type {
   Booking, CancellationPreview, ConfirmBody, Hold, NewDepartureBody, NewHoldBody, NewListingBody, OperatorHold,
 } from '../../../server/domain/schemas/trade.ts';
 export type { Account as LedgerAccount, InvoiceDetail, InvoiceLine, InvoiceSummary as Invoice, Transfer } from '../../../server/domain/schemas/finance.ts';
+export type {
+  Accepted as WebhookAccepted, NewWebhookBody, RotatedSecret, Webhook, WebhookCreated, WebhookDelivery,
+} from '../../../server/domain/schemas/webhooks.ts';
+export type { WebhookEventType } from '../../../server/core/webhook-event-types.ts';
 
 /** A departure as the client keeps it: a board entry, with its listings once it was read on its own (`GET /api/departures/:id`). */
 export type Departure = DepartureAnswer & { listings?: Listing[] };

@@ -92,6 +92,9 @@ export class Queues {
     let q = this.queues.get(name);
     if (!q) {
       q = new Queue(name, { connection: this.connection, prefix: `${this.prefix}bull` });
+      // a Queue re-emits its connection's errors; with no listener an 'error' event would crash the process (a queue
+      // first used while Redis is down). The callers see the failure anyway: their add / remove rejects (fail fast).
+      q.on('error', () => {});
       this.queues.set(name, q);
     }
     return q;

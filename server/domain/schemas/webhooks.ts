@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { WEBHOOK_EVENT_TYPES } from '../../core/webhooks.ts';
+import { WEBHOOK_EVENT_TYPES } from '../../core/webhook-event-types.ts';
 import { IsoTime, StringEnum, Uuid } from './common.ts';
 
 // Webhooks (API.md "Webhooks"; issue 15). What the schemas cannot say (an absolute http(s) URL, https outside
