@@ -17,6 +17,7 @@ import { notFound } from '../domain/errors.ts';
 import { policy, type Principal } from '../domain/principal.ts';
 import type { Optimisation } from '../domain/schemas/optimisations.ts';
 import { proposalView } from './proposals.ts';
+import { tellWebhooks } from './webhook-events.ts';
 import { movedBookingsOf } from './merges.ts';
 import { departuresInConsent, movableBookingsOn } from '../adapters/db/merges-repo.ts';
 import { mergedLoadFactor, mergeProposals, prepareMerges, withoutReservations, type MergeCandidate } from '../core/pooling/merges.ts';
@@ -305,6 +306,10 @@ export class OptimiserService {
         })),
       ]);
       await setShipmentStatuses(tx, pp.shipments.map((s) => s.requestId), pp.unplaced, now);
+      // webhooks: each proposal to the organisation it is addressed to (a merge's forwarders are told when asked)
+      await tellWebhooks(tx, rows.map((r) => ({
+        orgId: (r.forwarder_org_id ?? r.operator_org_id)!, type: 'proposal.created', objectKey: `proposal:${r.id}`, data: proposalView(r),
+      })));
       await updateOptimisation(tx, id, {
         status: 'done', plan_version: version, finished_at: new Date(), requests: inst.requests.length, placed: f.placed, departures: inst.departures.length,
         departures_to_cancel: pp.departures.length + live.length, objective_cents: f.objective.totalCents, lower_bound_cents: result.boundCents,

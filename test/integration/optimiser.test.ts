@@ -293,4 +293,27 @@ describe('the optimiser: plans, proposals, acceptance', () => {
         select o2.slug from organisations o2 join memberships m on m.org_id = o2.id join users u on u.id = m.user_id where u.email = 'operator1@demo.test')`.execute(env.db);
     expect(ops.length).toBeLessThanOrEqual((await sql<{ n: number }>`select count(*)::int as n from proposals where kind = 'departure'`.execute(env.db)).rows[0]!.n - rows[0]!.n);
   });
+
+  it('a new plan tells each organisation subscribed to proposal.created, in the plan\'s own transaction (webhook events)', async () => {
+    // an endpoint of forwarder1's organisation subscribed to proposal.created (written directly: no delivery is awaited here)
+    await env.db
+      .insertInto('webhook_endpoints')
+      .values({ org_id: f1.me.org.id, url: 'https://tms.example.com/hooks', events: ['proposal.created'], secret: 'whsec_test' })
+      .execute();
+    const ready = new Date(Date.now() + 7 * 3_600_000);
+    const posted = await as(built.app, f1)({
+      method: 'POST', url: '/api/shipments',
+      payload: { from: 'DEDUI', to: 'ITBLQ', teu: 1, tonnes: 12, readyAt: ready.toISOString(), deliverBy: new Date(ready.getTime() + 6 * DAY).toISOString(), maxTotalCents: 5_000_000 },
+    });
+    expect(posted.statusCode, posted.body).toBe(201);
+    await runNow();
+    const mine = ((await as(built.app, f1)({ method: 'GET', url: '/api/proposals' })).json() as { id: string; shipmentId: string | null; status: string }[]).filter(
+      (p) => p.status === 'open' && p.shipmentId !== null,
+    );
+    expect(mine.length).toBeGreaterThan(0);
+    const events = await env.db.selectFrom('webhook_events').select(['type', 'object_key', 'org_id']).where('type', '=', 'proposal.created').execute();
+    for (const p of mine) expect(events.some((e) => e.object_key === `proposal:${p.id}` && e.org_id === f1.me.org.id)).toBe(true);
+    // only the subscribed organisation's events were written
+    expect(events.every((e) => e.org_id === f1.me.org.id)).toBe(true);
+  });
 });

@@ -36,8 +36,8 @@ export const EVENT_HINTS: Record<WebhookEventType, string> = {
   'auction.lost': 'an auction you bid in closed without you',
   'invoice.issued': 'an invoice was issued to or by you',
   'offer.created': 'freed capacity is offered to you first',
-  'departure.derated': 'a barge departure was derated (not emitted yet)',
-  'proposal.created': 'the optimiser proposed something (not emitted yet)',
+  'departure.derated': 'a barge departure was derated by low water (bookings may have moved)',
+  'proposal.created': 'the optimiser proposed you an itinerary or a departure change',
   'watch.matched': 'a watch of yours matched',
 };
 
