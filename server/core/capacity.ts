@@ -153,3 +153,26 @@ export function allotAwardTonnes(teus: readonly number[], freeTonnes: number, to
     return t;
   });
 }
+
+/**
+ * What comes off a departure's open listings when it would promise more than its capacity (held + booked + Σ listed
+ * remaining > capacity): `excess` TEU taken from fixed and falling listings first, the fullest first; from auctions only
+ * when `auctionsToo`. Returns the cuts and what is still over (> 0: the listings cannot give that much).
+ */
+export function listingCuts(
+  listings: readonly { id: string; format: string; remaining_teu: number }[],
+  excess: number,
+  auctionsToo: boolean,
+): { cuts: { id: string; by: number }[]; over: number } {
+  const auction = (f: string) => Number(f === 'ascending' || f === 'sealed');
+  const order = listings.filter((l) => auctionsToo || !auction(l.format)).sort((a, b) => auction(a.format) - auction(b.format) || b.remaining_teu - a.remaining_teu);
+  const cuts: { id: string; by: number }[] = [];
+  let over = excess;
+  for (const l of order) {
+    if (over <= 0) break;
+    const by = Math.min(over, l.remaining_teu);
+    if (by > 0) cuts.push({ id: l.id, by });
+    over -= by;
+  }
+  return { cuts, over: Math.max(0, over) };
+}

@@ -9,6 +9,7 @@ import {
 import { cancelEmptyDeparture, findProposal, lockProposal, type ProposalRow } from '../adapters/db/optimisations-repo.ts';
 import type { AvailabilityCache } from '../adapters/redis/availability.ts';
 import { availabilityEvent, listingUpdateEvent, rooms, type EventSink, type LiveEvent } from '../adapters/realtime/events.ts';
+import { listingCuts } from '../core/capacity.ts';
 import { conflict } from '../domain/errors.ts';
 import type { Principal } from '../domain/principal.ts';
 import type { MovedBooking } from '../domain/schemas/optimisations.ts';
@@ -187,15 +188,8 @@ export class MergesService {
     }
     // what the target promises must stay within its capacity: take the excess from its fixed / falling listings
     const listings = await lockOpenListings(tx, dst);
-    let excess = t.held_teu + t.booked_teu + teu + listings.reduce((x, l) => x + l.remaining_teu, 0) - t.capacity_teu;
-    const cuts: { id: string; by: number }[] = [];
-    for (const l of listings.filter((x) => x.format === 'fixed' || x.format === 'falling').sort((a, b) => b.remaining_teu - a.remaining_teu)) {
-      if (excess <= 0) break;
-      const by = Math.min(excess, l.remaining_teu);
-      if (by > 0) cuts.push({ id: l.id, by });
-      excess -= by;
-    }
-    if (excess > 0) throw new MergeStale('the target departure has promised its room to open auctions');
+    const { cuts, over } = listingCuts(listings, t.held_teu + t.booked_teu + teu + listings.reduce((x, l) => x + l.remaining_teu, 0) - t.capacity_teu, false);
+    if (over > 0) throw new MergeStale('the target departure has promised its room to open auctions');
     // every check passed: from here on, writes only (a failure now is a fault and rolls the whole answer back)
     const shrunk = [];
     for (const c of cuts) shrunk.push(await shrinkListing(tx, c.id, c.by, now));

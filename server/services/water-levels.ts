@@ -13,6 +13,7 @@ import {
 import type { Queues } from '../adapters/queue/jobs.ts';
 import type { AvailabilityCache } from '../adapters/redis/availability.ts';
 import { availabilityEvent, listingUpdateEvent, rooms, type EventSink, type LiveEvent } from '../adapters/realtime/events.ts';
+import { listingCuts } from '../core/capacity.ts';
 import { bookingsToMove, deratedCapacity, levelProblem } from '../core/derating.ts';
 import { DERATING_HORIZON_DAYS, factorFor, gaugeCodes, gaugeOf, type Gauge } from '../data/water-levels.ts';
 import { badRequest } from '../domain/errors.ts';
@@ -223,14 +224,8 @@ export class WaterLevelsService {
     else {
       // what its listings promise beyond the new capacity comes off them (fixed and falling first, then auctions)
       const listings = await lockOpenListings(tx, d.id);
-      let excess = v.held.teu + d.booked_teu - movedTeu + listings.reduce((x, l) => x + l.remaining_teu, 0) - cap.teu;
-      const auction = (f: string) => Number(f === 'ascending' || f === 'sealed');
-      for (const l of [...listings].sort((a, b) => auction(a.format) - auction(b.format) || b.remaining_teu - a.remaining_teu)) {
-        if (excess <= 0) break;
-        const by = Math.min(excess, l.remaining_teu);
-        if (by > 0) shrunk.push(await shrinkListing(tx, l.id, by, now));
-        excess -= by;
-      }
+      const excess = v.held.teu + d.booked_teu - movedTeu + listings.reduce((x, l) => x + l.remaining_teu, 0) - cap.teu;
+      for (const c of listingCuts(listings, excess, true).cuts) shrunk.push(await shrinkListing(tx, c.id, c.by, now));
     }
     const load = await derateDeparture(tx, d.id, {
       capacityTeu: cap.teu, capacityTonnes: cap.tonnes, nominalTeu: v.nominal.teu, nominalTonnes: v.nominal.tonnes, movedTeu, movedTonnes, gauge: v.gauge.code,

@@ -3,6 +3,7 @@ import { inTransaction } from '../../adapters/db/db.ts';
 import { audit } from '../../adapters/db/audit.ts';
 import { postTransactions, transactionIdByKey } from '../../adapters/db/ledger-repo.ts';
 import { issueInvoices, type InvoiceToIssue } from '../../adapters/db/invoices-repo.ts';
+import { findProposal } from '../../adapters/db/optimisations-repo.ts';
 import { dueRebates, itineraryBookings, itineraryStatus, lockRebateProposal, rebateKey } from '../../adapters/db/rebates-repo.ts';
 import { shareOut } from '../../core/pooling/proposals.ts';
 import { euros } from '../../core/settlement.ts';
@@ -37,7 +38,7 @@ export class PoolRebates {
   ) {}
 
   async pay(proposalId: string, now = new Date()): Promise<RebateResult> {
-    const pre = await lockRebateProposal(this.db, proposalId); // unlocked read (autocommit): the accounts to use
+    const pre = await findProposal(this.db, proposalId); // a plain read: which accounts the transaction will use
     if (!pre?.forwarder_org_id || !pre.itinerary_id) return { proposalId, skipped: 'not_found' };
     const legs0 = await itineraryBookings(this.db, pre.itinerary_id);
     const payable = await this.accounts.id(pre.forwarder_org_id, 'forwarder_payable');
