@@ -62,6 +62,7 @@ export const handlers: HandlerMap = {
   },
   'offers.sweep': async (_data, ctx) => ctx.services.offers.sweep(),
   'watches.match': async (data, ctx) => ctx.services.watches.match(data),
+  'derating.relocate': async (data, ctx) => ({ offered: (await ctx.services.offers.relocate(data.bookingId)) !== null }),
 };
 
 /** Start-up check: every registered job name has exactly one handler and no handler is unknown. */

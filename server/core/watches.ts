@@ -6,8 +6,13 @@
 
 export type WatchMode = 'rail' | 'barge';
 
-/** A forwarder's saved search. Unset criteria match anything. */
+/**
+ * A forwarder's saved search, or a pooled shipment seen as one ({@link shipmentCriteria}). Unset criteria match
+ * anything.
+ */
 export interface WatchCriteria {
+  /** What may be offered: a watch (the default), or a shipment waiting in the pool. */
+  kind?: 'watch' | 'shipment';
   id: string;
   orgId: string;
   from: string | null;
@@ -20,6 +25,10 @@ export interface WatchCriteria {
   minTonnes: number | null;
   maxUnitPriceCents: number | null;
   createdAt: Date;
+  /** Cargo ready then: the departure's cut-off must be at or after it (a shipment's `readyAt`). */
+  readyAt?: Date | null;
+  /** Delivered by then: the departure must arrive at or before it (a shipment's `deliverBy`). */
+  deliverBy?: Date | null;
 }
 
 /** What a watch looks at of a departure. */
@@ -29,6 +38,36 @@ export interface DepartureFacts {
   destination: string;
   mode: WatchMode;
   departsAt: Date;
+  cutoffAt?: Date;
+  arrivesAt?: Date;
+}
+
+/** A pooled shipment as the core reads it (times as dates, money in cents). */
+export interface PooledShipment {
+  id: string;
+  orgId: string;
+  from: string;
+  to: string;
+  modes: readonly WatchMode[];
+  teu: number;
+  tonnes: number;
+  readyAt: Date;
+  deliverBy: Date;
+  maxTotalCents: number;
+  createdAt: Date;
+}
+
+/**
+ * A shipment waiting in the pool, offered freed capacity like a watch: a direct departure between its ends, by one
+ * of its modes, cut-off after it is ready, arriving by its deadline, room for all its TEU and tonnes, at a unit price
+ * whose total for its TEU stays within its maximum (unit ≤ ⌊max total / TEU⌋, integer cents).
+ */
+export function shipmentCriteria(s: PooledShipment): WatchCriteria {
+  return {
+    kind: 'shipment', id: s.id, orgId: s.orgId, from: s.from, to: s.to, corridorId: null, modes: s.modes, departsAfter: null, departsBefore: null,
+    minTeu: s.teu, minTonnes: s.tonnes, maxUnitPriceCents: Math.floor(s.maxTotalCents / s.teu), createdAt: s.createdAt, readyAt: s.readyAt,
+    deliverBy: s.deliverBy,
+  };
 }
 
 /** A lot of capacity a forwarder could take: free TEU and tonnes at a unit price. */
@@ -46,6 +85,8 @@ export function watchCovers(w: WatchCriteria, d: DepartureFacts): boolean {
   if (w.modes !== null && w.modes.length > 0 && !w.modes.includes(d.mode)) return false;
   if (w.departsAfter !== null && d.departsAt.getTime() < w.departsAfter.getTime()) return false;
   if (w.departsBefore !== null && d.departsAt.getTime() > w.departsBefore.getTime()) return false;
+  if (w.readyAt && (!d.cutoffAt || d.cutoffAt.getTime() < w.readyAt.getTime())) return false;
+  if (w.deliverBy && (!d.arrivesAt || d.arrivesAt.getTime() > w.deliverBy.getTime())) return false;
   return true;
 }
 
@@ -62,9 +103,10 @@ export function matchesWatch(w: WatchCriteria, d: DepartureFacts, lot: Lot): boo
 }
 
 /**
- * The published re-offer order of watches: the highest maximum unit price first (a watch without a maximum takes
- * any price and ranks above every maximum), then the earliest watch, then the lower id (a total order, so the same
- * watches always cascade the same way).
+ * The published re-offer order of watches and pooled shipments alike: the highest maximum unit price first (a watch
+ * without a maximum takes any price and ranks above every maximum; a shipment's is ⌊max total / TEU⌋), then the
+ * earliest (watch saved, shipment pooled), then the lower id (a total order, so the same offerees always cascade the
+ * same way).
  */
 export function compareForOffer(a: WatchCriteria, b: WatchCriteria): number {
   const pa = a.maxUnitPriceCents ?? Number.POSITIVE_INFINITY;
@@ -77,9 +119,9 @@ export function compareForOffer(a: WatchCriteria, b: WatchCriteria): number {
 }
 
 /**
- * Who is offered a freed lot, in order: every watch that covers the departure and can take the lot, leaving out
- * the organisations in `exclude` (the one that freed it, and those already offered this lot), one entry per
- * organisation (its first watch in the order), sorted by {@link compareForOffer}.
+ * Who is offered a freed lot, in order: every watch or pooled shipment that covers the departure and can take the
+ * lot, leaving out the organisations in `exclude` (the one that freed it, and those already offered this lot), one
+ * entry per organisation (its first in the order), sorted by {@link compareForOffer}.
  */
 export function offerOrder(watches: readonly WatchCriteria[], d: DepartureFacts, lot: Lot, exclude: ReadonlySet<string>): WatchCriteria[] {
   const eligible = watches.filter((w) => !exclude.has(w.orgId) && matchesWatch(w, d, lot)).sort(compareForOffer);

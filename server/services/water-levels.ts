@@ -6,6 +6,7 @@ import { updateItinerary } from '../adapters/db/itineraries-repo.ts';
 import { returnTeuToListing } from '../adapters/db/listings-repo.ts';
 import { lockOpenListings, shrinkListing } from '../adapters/db/merges-repo.ts';
 import { enqueueInTx, kickOutbox } from '../adapters/db/outbox.ts';
+import { queueWatchMatch } from '../adapters/db/watches-repo.ts';
 import {
   activeHoldIdsOn, cancelForDerating, cancelOpenListingsOf, currentDeratings, departureNow, derateDeparture, gaugeDepartures, insertDerating, insertLevel,
   insertMoves, latestLevel, latestLevels, listingIdsOf, lockDepartureForDerating, lockGauge, lockItineraryLegs, lockLiveBookingsOn, markApplied, movesOf, type LiveBooking,
@@ -21,6 +22,7 @@ import { policy, type Principal } from '../domain/principal.ts';
 import type { RoutesAnswer } from '../domain/schemas/routes.ts';
 import type { HoldsService } from './holds.ts';
 import type { RouteSearchService } from './routes.ts';
+import type { CascadeStep, OfferCascade } from './offers/cascade.ts';
 import { tellWebhooks } from './webhook-events.ts';
 
 /**
@@ -41,8 +43,11 @@ import { tellWebhooks } from './webhook-events.ts';
  *  4. live: `departure:availability` and `departure:derated` to the departure's and corridor's rooms (and the network
  *     dashboard), `booking:moved` with the alternatives to each forwarder concerned.
  *
+ *  5. each forwarder whose booking moved off the barge gets first refusal on a direct rail alternative (the cascade's
+ *     `relocate`; the `derating.relocate` job is the net).
+ *
  * A departure that cannot sail at that level (factor 0) is cancelled with all its bookings. When the level rises,
- * capacity comes back (up to the nominal); the room comes back to the operator to sell (it is not re-listed by itself).
+ * capacity comes back (up to the nominal), back on its first fixed or falling listing and offered first (`relistRise`).
  * No booking is ever left on a departure whose capacity it exceeds: the departures' capacity guards are the last word.
  */
 
@@ -73,8 +78,16 @@ export class WaterLevelsService {
     private readonly cache: AvailabilityCache,
     private readonly events: EventSink,
     private readonly queues: Queues,
-    /** Re-offers open on a departure reserve capacity for a watch: withdrawn like its holds before a cut. */
-    private readonly offers?: { withdrawAllOfListing(listingId: string, now: Date): Promise<number> },
+    /**
+     * Re-offers: open ones reserve capacity (withdrawn like holds before a cut); a moved booking's forwarder gets first
+     * refusal on a rail alternative (`relocate`); capacity back with the water is offered first (`cascade`).
+     */
+    private readonly offers?: {
+      withdrawAllOfListing(listingId: string, now: Date): Promise<number>;
+      relocate(bookingId: string, now: Date): Promise<unknown>;
+      afterStep(step: CascadeStep): Promise<void>;
+      readonly cascade: OfferCascade;
+    },
   ) {}
 
   private async releaseReserved(departureId: string, now: Date): Promise<void> {
@@ -220,10 +233,11 @@ export class WaterLevelsService {
     const cancel = v.target === null;
     const cap = v.target ?? { teu: d.capacity_teu, tonnes: d.capacity_tonnes }; // a departure that cannot sail keeps its figures, cancelled
     const shrunk: { id: string; status: string; remaining_teu: number }[] = [];
+    let listings: Awaited<ReturnType<typeof lockOpenListings>> = [];
     if (cancel) await cancelOpenListingsOf(tx, d.id, now);
     else {
       // what its listings promise beyond the new capacity comes off them (fixed and falling first, then auctions)
-      const listings = await lockOpenListings(tx, d.id);
+      listings = await lockOpenListings(tx, d.id);
       const excess = v.held.teu + d.booked_teu - movedTeu + listings.reduce((x, l) => x + l.remaining_teu, 0) - cap.teu;
       for (const c of listingCuts(listings, excess, true).cuts) shrunk.push(await shrinkListing(tx, c.id, c.by, now));
     }
@@ -238,6 +252,10 @@ export class WaterLevelsService {
     });
     await insertMoves(tx, all.map((b) => ({ deratingId, bookingId: b.id, forwarderOrgId: b.forwarder_org_id, alternatives: v.alternatives?.itineraries ?? [] })));
     for (const b of all) await enqueueInTx(tx, 'booking.refund', { bookingId: b.id }, `booking.refund-${b.id}`);
+    // first refusal on a rail alternative for each booking moved off this barge (made right after the commit; the job
+    // is the net for a process that dies in between)
+    if (v.alternatives?.itineraries.length) for (const b of moved) await enqueueInTx(tx, 'derating.relocate', { bookingId: b.id }, `derating.relocate-${b.id}`);
+    const rise = !cancel && cap.teu > d.capacity_teu ? await this.relistRise(tx, d, load, listings, cap.teu - d.capacity_teu, deratingId, now) : null;
     await audit(tx, null, 'departure.derate', { type: 'departure', id: d.id }, {
       gauge: v.gauge.code, levelCm: v.levelCm, factor: v.factor, capacityTeu: [d.capacity_teu, cap.teu], moved: all.map((b) => b.id), cancelled: cancel,
     });
@@ -249,7 +267,37 @@ export class WaterLevelsService {
         orgId: org, type: 'departure.derated', objectKey: `departure:${d.id}`, data: { ...data, movedBookings: all.filter((b) => b.forwarder_org_id === org).map((b) => b.id) },
       })),
     ]);
-    return { d, load, moved: all, shrunk, cancel, otherLoads: others.loads, otherListings: others.listings };
+    return { d, load: rise?.load ?? load, moved: all, shrunk: [...shrunk, ...(rise?.listing ? [rise.listing] : [])], cancel, otherLoads: others.loads, otherListings: others.listings, rise: rise?.step ?? null };
+  }
+
+  /**
+   * The water rose: the capacity that came back goes back on the departure's first open fixed or falling listing, up to
+   * what that listing had before it was cut and never beyond what the departure can still promise; then it is offered
+   * first, like any freed capacity (reason `derating`, one chain per derating) — or, nobody to offer, the watches are
+   * told. Without such a listing the room goes back to the operator to sell.
+   */
+  private async relistRise(
+    tx: Tx,
+    d: { id: string },
+    load: DepartureLoad,
+    listings: { id: string; format: string; remaining_teu: number }[],
+    risenTeu: number,
+    deratingId: string,
+    now: Date,
+  ): Promise<{ load: DepartureLoad; listing: { id: string; status: string; remaining_teu: number } | null; step: CascadeStep | null }> {
+    const target = listings.find((l) => l.format === 'fixed' || l.format === 'falling');
+    const room = load.capacity_teu - load.held_teu - load.booked_teu - listings.reduce((x, l) => x + l.remaining_teu, 0);
+    const give = Math.min(risenTeu, room);
+    if (!target || give <= 0) return { load, listing: null, step: null };
+    const l = await returnTeuToListing(tx, target.id, give, now);
+    const grown = l.remaining_teu - target.remaining_teu;
+    if (grown <= 0) return { load, listing: null, step: null };
+    const tonnes = Math.min(load.capacity_tonnes - load.held_tonnes - load.booked_tonnes, Math.floor((grown * load.capacity_tonnes) / load.capacity_teu));
+    const step = this.offers
+      ? await this.offers.cascade.start(tx, { reason: 'derating', sourceId: deratingId, departureId: d.id, listingId: l.id, teu: grown, tonnes, freedByOrgId: null }, 'listing', now)
+      : null;
+    if (!step) await queueWatchMatch(tx, { departureId: d.id, listingId: l.id, trigger: 'freed' }, `watches.match-${d.id}-seq-${Number(load.seq)}`);
+    return { load: step?.taken ?? load, listing: step?.taken ? { ...l, remaining_teu: l.remaining_teu - grown } : l, step };
   }
 
   /** The other legs of the itineraries whose legs moved: cancelled without fee, their TEU back to their listings. */
@@ -277,7 +325,8 @@ export class WaterLevelsService {
 
   private async afterCommit(
     done: {
-      d: { id: string; corridor_id: string; operator_org_id: string }; load: DepartureLoad; moved: { id: string; forwarder_org_id: string }[];
+      d: { id: string; corridor_id: string; operator_org_id: string }; load: DepartureLoad; moved: { id: string; forwarder_org_id: string; departure_id: string }[];
+      rise: CascadeStep | null;
       shrunk: { id: string; status: string; remaining_teu: number }[]; cancel: boolean; otherLoads: DepartureLoad[];
       otherListings: { id: string; status: string; remaining_teu: number }[];
     },
@@ -300,6 +349,13 @@ export class WaterLevelsService {
       ...(done.cancel ? [{ rooms: [rooms.departure(done.d.id), rooms.corridor(done.d.corridor_id)], event: 'departure:cancelled', payload: { departureId: done.d.id, reason: 'low_water' } }] : []),
     ];
     await this.events.emit(events).catch(() => {});
+    if (done.rise) await this.offers?.afterStep(done.rise).catch(() => {});
+    // first refusal on a rail alternative, at once (the `derating.relocate` jobs are the net)
+    if (alternatives?.itineraries.length) {
+      for (const b of done.moved) {
+        if (b.departure_id === done.d.id) await this.offers?.relocate(b.id, new Date()).catch((err: Error) => console.error(`relocating booking ${b.id}: ${err.message}`));
+      }
+    }
   }
 
   /** GET /api/water-levels — the latest level per gauge and the departures derated now (an operator: its own). */

@@ -55,6 +55,8 @@ describe('watches and cascade re-offers', () => {
   });
   beforeEach(async () => {
     await env.db.updateTable('watches').set({ status: 'deleted' }).execute(); // each test watches afresh
+    // …and no demo shipment waits in the pool (pooled shipments are offered freed capacity too: test/integration/offerees.test.ts)
+    await env.db.updateTable('shipments').set({ status: 'withdrawn' }).where('status', 'in', ['pooled', 'unplaced']).execute();
   });
 
   it('a watch is told of a new listing it can take, once, and never of one it cannot take', async () => {

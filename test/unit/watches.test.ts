@@ -2,8 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fallingPrice, type FallingSchedule } from '../../server/core/pricing.ts';
 import {
-  acceptedQuantity, canTake, compareForOffer, crossedMax, matchesWatch, offerExpiresAt, offerOrder, watchCovers, type DepartureFacts, type Lot,
-  type WatchCriteria,
+  acceptedQuantity, canTake, compareForOffer, crossedMax, matchesWatch, offerExpiresAt, offerOrder, shipmentCriteria, watchCovers, type DepartureFacts, type Lot,
+  type PooledShipment, type WatchCriteria,
 } from '../../server/core/watches.ts';
 
 const T0 = Date.parse('2030-01-01T10:00:00Z');
@@ -155,5 +155,70 @@ describe('offer windows and accepted quantities', () => {
         if (t === undefined && tn === undefined) expect(r).toEqual({ ok: true, teu: offer.teu, tonnes: offer.tonnes });
       }),
     );
+  });
+});
+
+const hours = (min: number, max: number) => fc.integer({ min, max }).map((h) => new Date(T0 + h * 3_600_000));
+const shipmentArb: fc.Arbitrary<PooledShipment> = fc.record({
+  id: fc.uuid(),
+  orgId: fc.constantFrom('o1', 'o2', 'o3', 'o4', 'o5'),
+  from: fc.constantFrom(...CODES),
+  to: fc.constantFrom(...CODES),
+  modes: fc.subarray(['rail', 'barge'] as const, { minLength: 1 }),
+  teu: fc.integer({ min: 1, max: 12 }),
+  tonnes: fc.integer({ min: 12, max: 250 }),
+  readyAt: hours(-8, 2),
+  deliverBy: hours(0, 40),
+  maxTotalCents: fc.integer({ min: 100, max: 12_000 }),
+  createdAt: fc.integer({ min: 0, max: 20 }).map((m) => new Date(T0 - m * 60_000)),
+});
+const depTimesArb: fc.Arbitrary<DepartureFacts> = fc.tuple(depArb, fc.integer({ min: 1, max: 6 }), fc.integer({ min: 4, max: 36 })).map(([d, before, transit]) => ({
+  ...d, cutoffAt: new Date(d.departsAt.getTime() - before * 3_600_000), arrivesAt: new Date(d.departsAt.getTime() + transit * 3_600_000),
+}));
+
+describe('pooled shipments as offerees (pure core)', () => {
+  it('a shipment is offered exactly the lots it can carry: its ends and modes, ready by the cut-off, there by its deadline, its TEU and tonnes, within its total', () => {
+    fc.assert(
+      fc.property(shipmentArb, depTimesArb, lotArb, (sh, d, lot) => {
+        const can = d.origin === sh.from && d.destination === sh.to && sh.modes.includes(d.mode) && d.cutoffAt!.getTime() >= sh.readyAt.getTime() &&
+          d.arrivesAt!.getTime() <= sh.deliverBy.getTime() && lot.teu >= sh.teu && lot.tonnes >= sh.tonnes && lot.unitPriceCents * sh.teu <= sh.maxTotalCents;
+        expect(matchesWatch(shipmentCriteria(sh), d, lot)).toBe(can);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('a departure without its times never matches a shipment (fail closed)', () => {
+    fc.assert(
+      fc.property(shipmentArb, depArb, lotArb, (sh, d, lot) => {
+        expect(matchesWatch(shipmentCriteria(sh), d, lot)).toBe(false);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('watches and shipments share one order: eligible ones, one per organisation (its best), sorted, none excluded', () => {
+    const offereeArb = fc.oneof(watchArb, shipmentArb.map(shipmentCriteria));
+    fc.assert(
+      fc.property(fc.array(offereeArb, { maxLength: 25 }), depTimesArb, lotArb, excludeArb, (all, d, lot, exclude) => {
+        const order = offerOrder(all, d, lot, exclude);
+        const eligible = all.filter((w) => !exclude.has(w.orgId) && matchesWatch(w, d, lot));
+        expect(new Set(order.map((w) => w.orgId))).toEqual(new Set(eligible.map((w) => w.orgId)));
+        expect(new Set(order.map((w) => w.orgId)).size).toBe(order.length);
+        for (let i = 1; i < order.length; i++) expect(compareForOffer(order[i - 1]!, order[i]!)).toBeLessThan(0);
+        for (const w of order) expect(w).toBe(eligible.filter((x) => x.orgId === w.orgId).sort(compareForOffer)[0]);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('a shipment ranks by its maximum per TEU (⌊max total / TEU⌋) against watches', () => {
+    const base = { orgId: 'o1', from: 'DEDUI', to: 'ITBLQ', modes: ['rail'] as const, tonnes: 20, readyAt: new Date(T0), deliverBy: new Date(T0 + 9e7), createdAt: new Date(T0) };
+    const sh = shipmentCriteria({ ...base, id: 's', teu: 3, maxTotalCents: 1000 }); // 333 per TEU
+    expect(sh.maxUnitPriceCents).toBe(333);
+    const w = (id: string, max: number | null): WatchCriteria => ({
+      id, orgId: 'o2', from: null, to: null, corridorId: null, modes: null, departsAfter: null, departsBefore: null, minTeu: 1, minTonnes: null, maxUnitPriceCents: max, createdAt: new Date(T0 - 1),
+    });
+    expect([w('a', 300), sh, w('b', 334), w('c', null)].sort(compareForOffer).map((x) => x.id)).toEqual(['c', 'b', 's', 'a']);
   });
 });

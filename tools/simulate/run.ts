@@ -38,6 +38,9 @@ export interface SimulateStats {
   bids: number;
   /** Water levels reported by the demo feed. */
   waterLevels: number;
+  /** Offers the simulated desks accepted and declined. */
+  offersAccepted: number;
+  offersDeclined: number;
   /** Refusals by error code (sold out, share, cut-off, outbid …): the market saying no, not a failure. */
   refused: Record<string, number>;
   /** Failures: 5xx, network errors, unexpected answers. */
@@ -94,7 +97,7 @@ export async function simulate(o: SimulateOptions, signal: AbortSignal, onProgre
   const started = performance.now();
   const lengthMs = o.minutes * 60_000;
   const stats: SimulateStats = {
-    actions: 0, browsed: 0, holds: 0, confirmed: 0, released: 0, cancelled: 0, bids: 0, waterLevels: 0, refused: {}, errors: 0, lastError: null, seconds: 0,
+    actions: 0, browsed: 0, holds: 0, confirmed: 0, released: 0, cancelled: 0, bids: 0, waterLevels: 0, offersAccepted: 0, offersDeclined: 0, refused: {}, errors: 0, lastError: null, seconds: 0,
     simulatedHours: 0, stoppedBy: 'time',
   };
   const hourNow = () => Math.min(24, (24 * (performance.now() - started)) / lengthMs);
@@ -104,11 +107,17 @@ export async function simulate(o: SimulateOptions, signal: AbortSignal, onProgre
   const gauge = o.water ? new Desk(o.url, o.water.scheduler ?? 'scheduler@demo.test') : null;
   if (gauge) await gauge.signIn(o.password ?? 'cluster-demo');
   let nextReadingHour = 0;
-  /** The demo feed's reading: a low-water dip centred on the simulated 15:00. */
-  const kaubAt = (hour: number) => Math.round(190 - 120 * Math.exp(-((hour - 15) ** 2) / (2 * 3 * 3)));
+  /**
+   * The demo feed's readings: a low-water dip centred on the simulated 15:00 at Kaub (Basel barges) and, milder, at
+   * Ruhrort (Rotterdam and Antwerp barges, which have direct trains: their moved bookings get first refusal on one).
+   */
+  const dip = (hour: number, normal: number, depth: number) => Math.round(normal - depth * Math.exp(-((hour - 15) ** 2) / (2 * 3 * 3)));
   const report = async () => {
-    const r = await gauge!.call('POST', '/api/water-levels', { gauge: 'KAUB', levelCm: kaubAt(hourNow()), measuredAt: new Date(Date.now() - 1000).toISOString() });
-    if (judge(r, 'water level')) stats.waterLevels++;
+    const h = hourNow();
+    for (const [g, levelCm] of [['KAUB', dip(h, 190, 120)], ['RUHRORT', dip(h, 330, 190)]] as const) {
+      const r = await gauge!.call('POST', '/api/water-levels', { gauge: g, levelCm, measuredAt: new Date(Date.now() - 1000).toISOString() });
+      if (judge(r, 'water level')) stats.waterLevels++;
+    }
   };
 
   let board: BoardDeparture[] = [];
@@ -214,12 +223,36 @@ export async function simulate(o: SimulateOptions, signal: AbortSignal, onProgre
     else if (errorCode(r) === 'auction_closed') auctions.delete(l.id);
   };
 
+  /**
+   * Offers of freed capacity (watches, pooled shipments, first refusal after low water): the simulated desks answer
+   * theirs — accept (55 %; the hold is then confirmed or released like any other), decline (25 %) or let it run out.
+   * The first two desks (forwarder 1 and 2 by default) never answer: their offers wait for you in the browser.
+   */
+  const answerOffers = async (desk: Desk) => {
+    if (desks.indexOf(desk) < 2) return browse(desk);
+    const r = await desk.call<{ id: string }[]>('GET', '/api/offers');
+    if (!judge(r, 'offers') || !Array.isArray(r.body)) return;
+    for (const o of r.body) {
+      const x = rng.next();
+      if (x < 0.55) {
+        const a = await desk.call<{ id: string }>('POST', `/api/offers/${o.id}/accept`, {});
+        if (judge(a, 'accept offer') && a.body) {
+          stats.offersAccepted++;
+          openHolds.set(a.body.id, { desk, decideAt: Date.now() + Math.min(20_000, lengthMs * 0.004) });
+        }
+      } else if (x < 0.8) {
+        if (judge(await desk.call('POST', `/api/offers/${o.id}/decline`), 'decline offer')) stats.offersDeclined++;
+      }
+    }
+  };
+
   const act = async () => {
     const desk = desks[Math.floor(rng.next() * desks.length)]!;
     const x = rng.next();
     stats.actions++;
     try {
-      if (x < 0.18 || board.length === 0) await browse(desk);
+      if (x < 0.12 || board.length === 0) await browse(desk);
+      else if (x < 0.18) await answerOffers(desk);
       else if (x < 0.78) await hold(desk);
       else if (x < 0.84) await cancel(desk);
       else await bid(desk);

@@ -55,7 +55,7 @@ process.on('SIGINT', () => {
 const fmtHour = (h: number) => `${String(Math.floor(h) % 24).padStart(2, '0')}:${String(Math.floor((h % 1) * 60)).padStart(2, '0')}`;
 const line = (s: SimulateStats) =>
   `  ${s.seconds.toFixed(0).padStart(4)} s  day ${fmtHour(s.simulatedHours)}  actions ${s.actions}  holds ${s.holds}  booked ${s.confirmed}  ` +
-  `released ${s.released}  cancelled ${s.cancelled}  bids ${s.bids}  water ${s.waterLevels}  refused ${Object.values(s.refused).reduce((a, b) => a + b, 0)}  errors ${s.errors}`;
+  `released ${s.released}  cancelled ${s.cancelled}  bids ${s.bids}  water ${s.waterLevels}  offers ${s.offersAccepted}/${s.offersDeclined}  refused ${Object.values(s.refused).reduce((a, b) => a + b, 0)}  errors ${s.errors}`;
 
 console.log(`simulate: a forwarders' day against ${url} in ${minutes} min at up to ${rate} actions/s (Ctrl-C stops cleanly)`);
 try {
@@ -64,7 +64,7 @@ try {
   console.log(line(stats));
   console.table({
     actions: stats.actions, browsed: stats.browsed, holds: stats.holds, confirmed: stats.confirmed, released: stats.released,
-    cancelled: stats.cancelled, bids: stats.bids, 'water levels': stats.waterLevels, ...Object.fromEntries(Object.entries(stats.refused).map(([k, v]) => [`refused: ${k}`, v])),
+    cancelled: stats.cancelled, bids: stats.bids, 'water levels': stats.waterLevels, 'offers accepted': stats.offersAccepted, 'offers declined': stats.offersDeclined, ...Object.fromEntries(Object.entries(stats.refused).map(([k, v]) => [`refused: ${k}`, v])),
     errors: stats.errors, seconds: Math.round(stats.seconds), 'simulated hours': Math.round(stats.simulatedHours * 10) / 10, 'stopped by': stats.stoppedBy,
   });
   if (stats.lastError) console.log(`last error: ${stats.lastError}`);

@@ -16,6 +16,8 @@ export function toOffer(o: OfferRow): Offer {
     departureId: o.departure_id,
     listingId: o.listing_id,
     watchId: o.watch_id,
+    shipmentId: o.shipment_id,
+    movedBookingId: o.moved_booking_id,
     teu: o.teu,
     tonnes: o.tonnes,
     unitPriceCents: o.unit_price_cents,
@@ -64,6 +66,12 @@ export async function setOfferHold(tx: Tx, id: string, holdId: string): Promise<
 
 export async function endChain(tx: Tx, id: string, status: 'accepted' | 'returned', now: Date): Promise<void> {
   await tx.updateTable('offer_chains').set({ status, ended_at: now }).where('id', '=', id).where('status', '=', 'offering').execute();
+}
+
+/** Is there a chain already for this freed thing (one chain per reason and source)? */
+export async function chainExists(db: Kysely<DB>, reason: ChainRow['reason'], sourceId: string): Promise<boolean> {
+  const r = await db.selectFrom('offer_chains').select('id').where('reason', '=', reason).where('source_id', '=', sourceId).executeTakeFirst();
+  return r !== undefined;
 }
 
 /** The organisations a chain has been offered to, and its last round. */

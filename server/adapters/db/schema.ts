@@ -574,6 +574,8 @@ export interface OfferChainsTable {
   reason: OfferReason;
   source_id: string;
   freed_by_org_id: string | null;
+  /** Reserved for one organisation (a relocation's first refusal; migration 20261204T0000). */
+  only_org_id: ColumnType<string | null, string | null | undefined, string | null>;
   status: Generated<'offering' | 'accepted' | 'returned'>;
   created_at: CreatedAt;
   ended_at: Timestamp | null;
@@ -584,7 +586,10 @@ export interface OffersTable {
   round: number;
   departure_id: string;
   listing_id: string;
-  watch_id: string;
+  /** Exactly one of watch_id, shipment_id, moved_booking_id names why this offeree (migration 20261204T0000). */
+  watch_id: ColumnType<string | null, string | null | undefined, string | null>;
+  shipment_id: ColumnType<string | null, string | null | undefined, string | null>;
+  moved_booking_id: ColumnType<string | null, string | null | undefined, string | null>;
   org_id: string;
   teu: number;
   tonnes: number;

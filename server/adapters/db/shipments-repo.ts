@@ -45,6 +45,19 @@ export async function updateShipment(
   return shipmentQuery(tx).where('s.id', '=', id).executeTakeFirstOrThrow();
 }
 
+/**
+ * A pooled shipment whose offer its forwarder accepted leaves the pool (status `withdrawn`, version + 1) — only while
+ * still pooled or unplaced, and never waiting for its row: a shipment being changed or proposed right now (row locked
+ * elsewhere) is left as it is (the accept still gives its hold). True when it left the pool.
+ */
+export async function takeOutOfPool(tx: Tx, id: string, now: Date): Promise<boolean> {
+  const r = await sql<{ id: string }>`
+    update shipments set status = 'withdrawn', version = version + 1, updated_at = ${now}
+     where id = (select id from shipments where id = ${id} and status in ('pooled', 'unplaced') for update skip locked)
+    returning id`.execute(tx);
+  return r.rows.length === 1;
+}
+
 // --- reads ----------------------------------------------------------------------------------------------
 
 /** Shipments a scope sees, newest first: all (the platform) or its organisation's own; optionally of one status. */

@@ -1,5 +1,5 @@
 import { sql, type Insertable, type Kysely, type Selectable } from 'kysely';
-import type { DepartureFacts, WatchCriteria, WatchMode } from '../../core/watches.ts';
+import type { DepartureFacts, PooledShipment, WatchCriteria, WatchMode } from '../../core/watches.ts';
 import type { JobDataMap } from '../queue/jobs.ts';
 import type { DB, WatchesTable, WatchMatchesTable } from './schema.ts';
 import type { Tx } from './db.ts';
@@ -85,7 +85,7 @@ export function departureForWatches(db: Kysely<DB>, id: string) {
     .innerJoin('clusters as o', 'o.id', 'c.from_cluster_id')
     .innerJoin('clusters as t', 't.id', 'c.to_cluster_id')
     .select([
-      'd.id', 'd.corridor_id', 'd.departs_at', 'd.cutoff_at', 'd.status', 'd.seq', 'd.capacity_teu', 'd.capacity_tonnes', 'd.held_teu',
+      'd.id', 'd.corridor_id', 'd.departs_at', 'd.cutoff_at', 'd.arrives_at', 'd.status', 'd.seq', 'd.capacity_teu', 'd.capacity_tonnes', 'd.held_teu',
       'd.held_tonnes', 'd.booked_teu', 'd.booked_tonnes', 'c.mode', 'o.code as origin', 't.code as destination',
     ])
     .where('d.id', '=', id)
@@ -94,7 +94,32 @@ export function departureForWatches(db: Kysely<DB>, id: string) {
 export type DepartureForWatches = NonNullable<Awaited<ReturnType<typeof departureForWatches>>>;
 
 export function factsOf(d: DepartureForWatches): DepartureFacts {
-  return { corridorId: d.corridor_id, origin: d.origin, destination: d.destination, mode: d.mode, departsAt: d.departs_at };
+  return { corridorId: d.corridor_id, origin: d.origin, destination: d.destination, mode: d.mode, departsAt: d.departs_at, cutoffAt: d.cutoff_at, arrivesAt: d.arrives_at };
+}
+
+/**
+ * Shipments waiting in the pool (pooled or unplaced, not yet proposed) between a departure's ends, by its mode, still
+ * deliverable: the route prefilter in SQL, the core decides the rest (issue 14: pooled shipments are offered freed
+ * capacity like watches).
+ */
+export async function candidateShipments(db: Kysely<DB>, d: Pick<DepartureFacts, 'origin' | 'destination' | 'mode'>, now: Date): Promise<PooledShipment[]> {
+  const rows = await db
+    .selectFrom('shipments as s')
+    .innerJoin('clusters as o', 'o.id', 's.from_cluster_id')
+    .innerJoin('clusters as t', 't.id', 's.to_cluster_id')
+    .select(['s.id', 's.forwarder_org_id', 's.teu', 's.tonnes', 's.ready_at', 's.deliver_by', 's.max_total_cents', 's.modes', 's.created_at', 'o.code as from_code', 't.code as to_code'])
+    .where('s.status', 'in', ['pooled', 'unplaced'])
+    .where('o.code', '=', d.origin)
+    .where('t.code', '=', d.destination)
+    .where(sql<boolean>`${d.mode} = any(s.modes)`)
+    .where('s.deliver_by', '>', now)
+    .orderBy('s.created_at')
+    .limit(5000)
+    .execute();
+  return rows.map((r) => ({
+    id: r.id, orgId: r.forwarder_org_id, from: r.from_code, to: r.to_code, modes: r.modes, teu: r.teu, tonnes: r.tonnes, readyAt: r.ready_at,
+    deliverBy: r.deliver_by, maxTotalCents: Number(r.max_total_cents), createdAt: r.created_at,
+  }));
 }
 
 /** The departure's open fixed and falling listings (those a forwarder can hold on). */

@@ -148,6 +148,23 @@ export async function insertMoves(tx: Tx, rows: { deratingId: string; bookingId:
     .execute();
 }
 
+/**
+ * A booking a derating moved off its barge (its leg on the derated departure — not the other legs of its itinerary):
+ * its forwarder, TEU and tonnes, and the rail alternatives found then. Undefined when it was not moved so.
+ */
+export function movedOffBarge(db: Kysely<DB>, bookingId: string) {
+  return db
+    .selectFrom('derating_moves as m')
+    .innerJoin('deratings as r', 'r.id', 'm.derating_id')
+    .innerJoin('bookings as b', 'b.id', 'm.booking_id')
+    .select(['m.booking_id', 'm.forwarder_org_id', 'b.teu', 'b.tonnes', 'm.alternatives'])
+    .where('m.booking_id', '=', bookingId)
+    .whereRef('b.departure_id', '=', 'r.departure_id')
+    .orderBy('m.created_at', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+}
+
 /** Departures derated now (their latest derating), with what moved — for the scheduler's panel and the operator. */
 export function currentDeratings(db: Db, o: { operatorOrgId?: string; limit: number }) {
   let q = db

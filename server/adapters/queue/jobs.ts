@@ -45,6 +45,8 @@ export interface JobDataMap {
   'offers.sweep': Record<string, never>;
   /** Tell matching watches of capacity that appeared on a departure (a new listing, a price step, capacity freed). Idempotent: each match is told once. */
   'watches.match': { departureId: string; listingId?: string; trigger: 'listing' | 'price' | 'freed' };
+  /** First refusal on a rail alternative for a booking a derating moved (issue 14). Idempotent: once per moved booking. */
+  'derating.relocate': { bookingId: string };
 }
 export type JobName = keyof JobDataMap;
 
@@ -68,6 +70,7 @@ export const JOB_QUEUES: Record<JobName, QueueName> = {
   'offer.expire': 'holds',
   'offers.sweep': 'holds',
   'watches.match': 'maintenance',
+  'derating.relocate': 'holds',
 };
 export type QueueName = 'maintenance' | 'holds' | 'auctions' | 'settlement' | 'optimise' | 'webhooks';
 export const QUEUE_NAMES: QueueName[] = ['maintenance', 'holds', 'auctions', 'settlement', 'optimise', 'webhooks'];

@@ -62,7 +62,11 @@ export const Offer = Type.Object({
   id: Uuid,
   departureId: Uuid,
   listingId: Uuid,
-  watchId: Uuid,
+  watchId: Type.Union([Uuid, Type.Null()], { description: 'the watch this offer answers; null for a pooled shipment or a relocation' }),
+  shipmentId: Type.Union([Uuid, Type.Null()], { description: 'the pooled shipment this offer answers (accepting takes it out of the pool)' }),
+  movedBookingId: Type.Union([Uuid, Type.Null()], {
+    description: 'first refusal on a rail alternative for this booking, moved off its barge by low water (reason "derating")',
+  }),
   teu: Type.Integer(),
   tonnes: Type.Integer(),
   unitPriceCents: Type.Integer(),

@@ -7,10 +7,10 @@ import {
 } from '../../adapters/db/offers-repo.ts';
 import { enqueueInTx } from '../../adapters/db/outbox.ts';
 import type { OfferReason } from '../../adapters/db/schema.ts';
-import { candidateWatches, departureForWatches, factsOf, queueWatchMatch } from '../../adapters/db/watches-repo.ts';
+import { candidateShipments, candidateWatches, departureForWatches, factsOf, queueWatchMatch } from '../../adapters/db/watches-repo.ts';
 import type { LiveEvent } from '../../adapters/realtime/events.ts';
 import { offerNewEvent } from '../../adapters/realtime/offer-events.ts';
-import { canStillOffer, offerExpiresAt, offerOrder, type Lot } from '../../core/watches.ts';
+import { canStillOffer, offerExpiresAt, offerOrder, shipmentCriteria, type DepartureFacts, type Lot, type WatchCriteria } from '../../core/watches.ts';
 import { tellWebhooks } from '../webhook-events.ts';
 
 /** Capacity just freed on a departure, not yet given back: what may be offered first. */
@@ -27,6 +27,23 @@ export interface Freed {
   freedByOrgId: string | null;
 }
 
+/** First refusal for a forwarder whose booking a derating moved off its barge: a lot of a rail alternative's listing. */
+export interface Relocation {
+  movedBookingId: string;
+  orgId: string;
+  departureId: string;
+  listingId: string;
+  teu: number;
+  tonnes: number;
+}
+
+/** Why an offeree is offered: its watch, its pooled shipment, or its moved booking (exactly one). */
+type Why = { watchId: string } | { shipmentId: string } | { movedBookingId: string };
+
+function whyOf(c: WatchCriteria): Why {
+  return c.kind === 'shipment' ? { shipmentId: c.id } : { watchId: c.id };
+}
+
 /**
  * Where the freed TEU are now: still counted as held (an expired hold), as booked (a cancelled or no-show booking),
  * or in a listing's remaining TEU (an auction's unsold TEU just re-listed).
@@ -41,6 +58,8 @@ export interface CascadeStep {
   returned: { dep: DepartureLoad; l: { id: string; status: string; remaining_teu: number } } | null;
   /** The lot was taken off a listing for the offer: the departure's new load (its free capacity changed). */
   taken?: DepartureLoad;
+  /** …and that listing's state (a relocation: cache and live views are told after the commit). */
+  takenListing?: { id: string; status: string; remaining_teu: number };
 }
 
 /** `watches.match` for capacity back on the board of a departure (job id from its `seq`: once per change). */
@@ -67,7 +86,7 @@ export class OfferCascade {
     const ctx = await this.context(tx, f.departureId, f.listingId, now);
     if (!ctx) return null;
     const lot: Lot = { teu: f.teu, tonnes: f.tonnes, unitPriceCents: ctx.price };
-    const first = offerOrder(await candidateWatches(tx, ctx.facts), ctx.facts, lot, new Set(f.freedByOrgId ? [f.freedByOrgId] : []))[0];
+    const first = offerOrder(await this.candidates(tx, ctx.facts, now), ctx.facts, lot, new Set(f.freedByOrgId ? [f.freedByOrgId] : []))[0];
     if (!first) return null;
     let taken: DepartureLoad | undefined;
     if (from === 'booked') await moveBookedToHeld(tx, f.departureId, f.teu, f.tonnes, now);
@@ -81,8 +100,35 @@ export class OfferCascade {
       source_id: f.sourceId, freed_by_org_id: f.freedByOrgId, created_at: now,
     });
     await audit(tx, null, 'offer.chain', { type: 'departure', id: f.departureId }, { chainId: chain.id, reason: f.reason, teu: f.teu, sourceId: f.sourceId });
-    const offer = await this.open(tx, chain, 1, first.id, first.orgId, ctx.cutoffAt, now);
+    const offer = await this.open(tx, chain, 1, whyOf(first), first.orgId, ctx.cutoffAt, now);
     return { events: [offerNewEvent(offer.org_id, toOffer(offer))], offer, returned: null, ...(taken ? { taken } : {}) };
+  }
+
+  /**
+   * First refusal on a rail alternative for a forwarder whose booking a derating moved (issue 14, part 3): the lot is
+   * taken off the rail listing (reserved, invisible to others) and offered to that forwarder alone, at the listing's
+   * price now; when the offer ends unaccepted the lot goes straight back on the open board. Null when the departure or
+   * listing no longer sells, or cannot give the TEU and tonnes (nothing changed then); one chain per moved booking.
+   */
+  async relocate(tx: Tx, r: Relocation, now: Date): Promise<CascadeStep | null> {
+    if (r.teu < 1 || r.tonnes < r.teu) return null;
+    const ctx = await this.context(tx, r.departureId, r.listingId, now);
+    if (!ctx) return null;
+    const t = await takeListedForOffer(tx, r.listingId, r.departureId, r.teu, r.tonnes, now);
+    if (!t) return null;
+    const chain = await insertChain(tx, {
+      departure_id: r.departureId, listing_id: r.listingId, teu: r.teu, tonnes: r.tonnes, unit_price_cents: ctx.price, reason: 'derating',
+      source_id: r.movedBookingId, freed_by_org_id: null, only_org_id: r.orgId, created_at: now,
+    });
+    await audit(tx, null, 'offer.chain', { type: 'departure', id: r.departureId }, { chainId: chain.id, reason: 'derating', teu: r.teu, sourceId: r.movedBookingId, only: r.orgId });
+    const offer = await this.open(tx, chain, 1, { movedBookingId: r.movedBookingId }, r.orgId, ctx.cutoffAt, now);
+    return { events: [offerNewEvent(offer.org_id, toOffer(offer))], offer, returned: null, taken: t.dep, takenListing: t.l };
+  }
+
+  /** Watches and pooled shipments that may be offered capacity of this departure. */
+  private async candidates(tx: Tx, facts: DepartureFacts, now: Date): Promise<WatchCriteria[]> {
+    const [watches, shipments] = await Promise.all([candidateWatches(tx, facts), candidateShipments(tx, facts, now)]);
+    return [...watches, ...shipments.map(shipmentCriteria)];
   }
 
   /**
@@ -91,14 +137,15 @@ export class OfferCascade {
    * remaining TEU; watches told).
    */
   async next(tx: Tx, chain: ChainRow, now: Date): Promise<CascadeStep> {
-    const ctx = await this.context(tx, chain.departure_id, chain.listing_id, now);
+    // a chain reserved for one organisation (first refusal of a moved booking) is offered to nobody else
+    const ctx = chain.only_org_id ? null : await this.context(tx, chain.departure_id, chain.listing_id, now);
     if (ctx) {
       const history = await chainHistory(tx, chain.id);
       const exclude = new Set([...history.orgs, ...(chain.freed_by_org_id ? [chain.freed_by_org_id] : [])]);
       const lot: Lot = { teu: chain.teu, tonnes: chain.tonnes, unitPriceCents: chain.unit_price_cents };
-      const w = offerOrder(await candidateWatches(tx, ctx.facts), ctx.facts, lot, exclude)[0];
+      const w = offerOrder(await this.candidates(tx, ctx.facts, now), ctx.facts, lot, exclude)[0];
       if (w) {
-        const offer = await this.open(tx, chain, history.lastRound + 1, w.id, w.orgId, ctx.cutoffAt, now);
+        const offer = await this.open(tx, chain, history.lastRound + 1, whyOf(w), w.orgId, ctx.cutoffAt, now);
         return { events: [offerNewEvent(offer.org_id, toOffer(offer))], offer, returned: null };
       }
     }
@@ -115,9 +162,11 @@ export class OfferCascade {
     return { dep, l };
   }
 
-  private async open(tx: Tx, chain: ChainRow, round: number, watchId: string, orgId: string, cutoffAt: Date, now: Date): Promise<OfferRow> {
+  private async open(tx: Tx, chain: ChainRow, round: number, why: Why, orgId: string, cutoffAt: Date, now: Date): Promise<OfferRow> {
     const offer = await insertOffer(tx, {
-      chain_id: chain.id, round, departure_id: chain.departure_id, listing_id: chain.listing_id, watch_id: watchId, org_id: orgId, teu: chain.teu,
+      chain_id: chain.id, round, departure_id: chain.departure_id, listing_id: chain.listing_id, org_id: orgId, teu: chain.teu,
+      watch_id: 'watchId' in why ? why.watchId : null, shipment_id: 'shipmentId' in why ? why.shipmentId : null,
+      moved_booking_id: 'movedBookingId' in why ? why.movedBookingId : null,
       tonnes: chain.tonnes, unit_price_cents: chain.unit_price_cents, reason: chain.reason, expires_at: offerExpiresAt(now, this.opts.windowMs, cutoffAt),
       created_at: now,
     });

@@ -3,6 +3,7 @@ import { inTransaction, type Db } from '../../adapters/db/db.ts';
 import { departureForListing, lockDeparture, releaseLoad } from '../../adapters/db/departures-repo.ts';
 import { placeHoldsMulti } from '../../adapters/db/holds-repo.ts';
 import { returnTeuToListing } from '../../adapters/db/listings-repo.ts';
+import { findShipment, takeOutOfPool } from '../../adapters/db/shipments-repo.ts';
 import {
   chainsOfDeparture, dueOpenOffers, endChain, endOpenOffer, findChain, findOffer, lockOffer, openOfferIdsOfListing, openOffersOfOrg,
   setOfferHold, toOffer, type OfferRow,
@@ -24,6 +25,7 @@ import { holdRefusal } from '../hold-batch.ts';
 import { eachIsolated, RecentFailures, type SweepLog } from '../sweep.ts';
 import { watchesOnFreed, type CascadeStep, type OfferCascade } from './cascade.ts';
 import { noShow } from './no-show.ts';
+import { relocate } from './relocation.ts';
 
 interface OffersOptions {
   holdTtlMs: number;
@@ -64,7 +66,9 @@ export class OffersService {
   /** POST /api/offers/:id/accept — a hold at the offered price; 409 `offer_expired` once the window has passed. */
   async accept(p: Principal, id: string, input: AcceptOfferBody, now = new Date()): Promise<Hold> {
     const o = await this.own(p, id);
-    const q = acceptedQuantity(o, input);
+    // an offer made for a pooled shipment takes the shipment's quantities unless told otherwise
+    const shipment = o.shipment_id && input.teu === undefined ? await findShipment(this.db, o.shipment_id) : undefined;
+    const q = acceptedQuantity(o, shipment && shipment.teu <= o.teu && shipment.tonnes <= o.tonnes ? { teu: shipment.teu, tonnes: shipment.tonnes, ...input } : input);
     if (!q.ok) throw badRequest(q.code, q.message);
     const r = await inTransaction(this.db, async (tx) => {
       await lockDeparture(tx, o.departure_id);
@@ -95,9 +99,11 @@ export class OffersService {
       const res = placed?.results[0];
       if (!placed || !res || res.status !== 'ok' || !res.id) throw holdRefusal(res?.status ?? 'insufficient_capacity', this.opts.holdMaxSharePct);
       await setOfferHold(tx, id, res.id);
+      // the shipment is held directly now: out of the pool, so the optimiser never places it twice
+      const leftPool = cur.shipment_id ? await takeOutOfPool(tx, cur.shipment_id, now) : false;
       const expiresAt = new Date(res.expiresAt ?? holdExpiresAt(now, this.opts.holdTtlMs));
       await enqueueInTx(tx, 'hold.expire', { holdId: res.id }, `hold.expire-${res.id}`, expiresAt);
-      await audit(tx, p, 'offer.accept', { type: 'offer', id }, { holdId: res.id, teu: q.teu, tonnes: q.tonnes, offeredTeu: cur.teu });
+      await audit(tx, p, 'offer.accept', { type: 'offer', id }, { holdId: res.id, teu: q.teu, tonnes: q.tonnes, offeredTeu: cur.teu, ...(cur.shipment_id ? { shipmentId: cur.shipment_id, leftPool } : {}) });
       if (q.teu < cur.teu) await watchesOnFreed(tx, placed.departure); // the rest is back on the open board
       const hold: Hold = {
         id: res.id, listingId: cur.listing_id, departureId: cur.departure_id, teu: q.teu, tonnes: q.tonnes, unitPriceCents: cur.unit_price_cents,
@@ -167,12 +173,23 @@ export class OffersService {
   async afterStep(step: CascadeStep, extra: LiveEvent[] = []) {
     kickOutbox(this.db, this.queues);
     const events = [...extra, ...step.events];
-    if (step.returned) {
-      const { dep, l } = step.returned;
-      await this.cache.settle(dep.corridor_id, dep.id, null, committedLoad(dep, l)).catch(() => {});
-      events.push(availabilityEvent(dep), listingUpdateEvent(l));
+    for (const x of [step.returned, step.taken && step.takenListing ? { dep: step.taken, l: step.takenListing } : null]) {
+      if (!x) continue;
+      await this.cache.settle(x.dep.corridor_id, x.dep.id, null, committedLoad(x.dep, x.l)).catch(() => {});
+      events.push(availabilityEvent(x.dep), listingUpdateEvent(x.l));
     }
     await this.emit(events);
+  }
+
+  /**
+   * First refusal on a rail alternative for a booking a derating moved (./relocation.ts): right after the derating
+   * commits, and by the `derating.relocate` job. Once per moved booking; null when nothing was offered.
+   */
+  async relocate(bookingId: string, now = new Date()): Promise<Offer | null> {
+    const step = await relocate(this.db, this.cascade, bookingId, now);
+    if (!step) return null;
+    await this.afterStep(step);
+    return step.offer ? toOffer(step.offer) : null;
   }
 
   /** Expires every open offer past its time (worker start-up and every few seconds), each on its own. */
