@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import type { Context } from '../../context.ts';
 import { meOf } from '../../services/auth.ts';
 import { SESSION_COOKIE, principalOf } from '../plugins/auth.ts';
-import { errors, IdParams } from '../../domain/schemas/common.ts';
+import { errors, IdParams, IsoTime } from '../../domain/schemas/common.ts';
 import { ApiKeyBody, ApiKeyCreated, ApiKeyListItem, Me, SignInBody } from '../../domain/schemas/session.ts';
 
 export const sessionRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async (app, { ctx }) => {
@@ -45,6 +45,19 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async 
     '/api/me',
     { schema: { tags: ['session'], summary: 'Who am I', response: { 200: Me, ...errors(401) } } },
     async (req) => meOf(principalOf(req)),
+  );
+
+  // the ceiling of the stack (issue 16): an authenticated change that does no work — credentials, CSRF, rate limit
+  // and error shape like every trading call; integrations use it to check a key
+  app.post(
+    '/api/ping',
+    {
+      schema: {
+        tags: ['session'], summary: 'An authenticated no-op (any body is ignored)',
+        response: { 200: Type.Object({ ok: Type.Literal(true), at: IsoTime }), ...errors(400, 401, 403, 429) },
+      },
+    },
+    async () => ({ ok: true as const, at: new Date().toISOString() }),
   );
 
   app.post(
