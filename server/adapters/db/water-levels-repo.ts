@@ -182,7 +182,8 @@ export function currentDeratings(db: Db, o: { operatorOrgId?: string; limit: num
     .orderBy('r.departure_id')
     .orderBy('r.created_at', 'desc');
   if (o.operatorOrgId) q = q.where('d.operator_org_id', '=', o.operatorOrgId);
-  return q.limit(o.limit).execute();
+  // the latest derating per departure (distinct on), then the soonest departures first (and kept by the limit)
+  return db.selectFrom(q.as('x')).selectAll().orderBy('x.departs_at').orderBy('x.departure_id').limit(o.limit).execute();
 }
 
 /** A forwarder's bookings moved off derated departures, newest first, with their alternatives. */
