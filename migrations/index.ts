@@ -19,6 +19,7 @@ import * as m20261203T2100 from './20261203T2100_bid_groups.ts';
 import * as m20261203T2200 from './20261203T2200_watches_offers.ts';
 import * as m20261203T2300 from './20261203T2300_water_levels.ts';
 import * as m20261204T0000 from './20261204T0000_offerees.ts';
+import * as m20261204T0100 from './20261204T0100_shipment_offer_once.ts';
 
 /** Every migration, by its sortable name. A test checks that each file in this folder is listed. */
 export const migrations: Record<string, Migration> = {
@@ -42,4 +43,5 @@ export const migrations: Record<string, Migration> = {
   '20261203T2200_watches_offers': m20261203T2200,
   '20261203T2300_water_levels': m20261203T2300,
   '20261204T0000_offerees': m20261204T0000,
+  '20261204T0100_shipment_offer_once': m20261204T0100,
 };

@@ -16,7 +16,7 @@ import { NetworkService } from './services/network.ts';
 import { StatsService } from './services/stats.ts';
 import { ItinerariesService } from './services/itineraries.ts';
 import { RouteSearchService } from './services/routes.ts';
-import { OperatingCostsService, ShipmentsService } from './services/shipments.ts';
+import { OperatingCostsService, ShipmentsService, type PoolChange } from './services/shipments.ts';
 import { OptimiserService } from './services/optimiser.ts';
 import { ProposalsService } from './services/proposals.ts';
 import { WebhooksService } from './services/webhooks.ts';
@@ -100,10 +100,12 @@ export function createContext(cfg: Config, events: (redis: Redis) => EventSink, 
   });
   const itineraries = new ItinerariesService(db, cache, sink, queues, { holdTtlMs: cfg.holdTtlMs, holdMaxSharePct: cfg.holdMaxSharePct });
   // a change to the pool asks for an optimisation 30 s later (debounced: one delayed job, removed once it ran)
-  const onPoolChange = () => {
+  const onPoolChange = (change?: PoolChange) => {
     void queues
       .add('pool.schedule', { trigger: 'pool' }, { jobId: 'pool.schedule-pool', delay: 30_000, removeOnComplete: true, removeOnFail: true })
       .catch(() => {});
+    // an offer of freed capacity made for a shipment's old terms no longer stands once it changed or was withdrawn
+    if (change?.kind === 'shipment') void offers.withdrawForShipment(change.shipmentId).catch(() => {});
   };
   const routes = new RouteSearchService(db);
   const services: Services = {

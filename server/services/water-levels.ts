@@ -9,7 +9,7 @@ import { enqueueInTx, kickOutbox } from '../adapters/db/outbox.ts';
 import { queueWatchMatch } from '../adapters/db/watches-repo.ts';
 import {
   activeHoldIdsOn, cancelForDerating, cancelOpenListingsOf, currentDeratings, departureNow, derateDeparture, gaugeDepartures, insertDerating, insertLevel,
-  insertMoves, latestLevel, latestLevels, listingIdsOf, lockDepartureForDerating, lockGauge, lockItineraryLegs, lockLiveBookingsOn, markApplied, movesOf, type LiveBooking,
+  insertMoves, latestLevel, latestLevels, listingIdsOf, liveTeuOfListing, lockDepartureForDerating, lockGauge, lockItineraryLegs, lockLiveBookingsOn, markApplied, movesOf, type LiveBooking,
 } from '../adapters/db/water-levels-repo.ts';
 import type { Queues } from '../adapters/queue/jobs.ts';
 import type { AvailabilityCache } from '../adapters/redis/availability.ts';
@@ -205,7 +205,8 @@ export class WaterLevelsService {
       const { factor, nominal, cap: target } = this.target(v.gauge, serviceCode, v.levelCm, d);
       if (target && target.teu === d.capacity_teu && target.tonnes === d.capacity_tonnes) return null;
       const held = { teu: d.held_teu, tonnes: d.held_tonnes };
-      if (target && (held.teu > target.teu || held.tonnes > target.tonnes)) throw new HoldsArrived();
+      // holds or lots on offer beyond the new capacity (or any at all when it cannot sail): released again, retried
+      if (target ? held.teu > target.teu || held.tonnes > target.tonnes : held.teu > 0 || held.tonnes > 0) throw new HoldsArrived();
       const { move } = bookingsToMove(bookings.map((b) => ({ id: b.id, teu: b.teu, tonnes: b.tonnes, bookedAt: b.created_at.getTime() })), target, held);
       const movedIds = new Set(move.map((m) => m.id));
       const moved = bookings.filter((b) => movedIds.has(b.id));
@@ -280,14 +281,16 @@ export class WaterLevelsService {
     tx: Tx,
     d: { id: string },
     load: DepartureLoad,
-    listings: { id: string; format: string; remaining_teu: number }[],
+    listings: { id: string; format: string; remaining_teu: number; teu: number }[],
     risenTeu: number,
     deratingId: string,
     now: Date,
   ): Promise<{ load: DepartureLoad; listing: { id: string; status: string; remaining_teu: number } | null; step: CascadeStep | null }> {
     const target = listings.find((l) => l.format === 'fixed' || l.format === 'falling');
     const room = load.capacity_teu - load.held_teu - load.booked_teu - listings.reduce((x, l) => x + l.remaining_teu, 0);
-    const give = Math.min(risenTeu, room);
+    // never more than was cut from it: what it sold (holds, bookings, lots on offer) is not put on sale again
+    const cut = target ? target.teu - (await liveTeuOfListing(tx, target.id)) - target.remaining_teu : 0;
+    const give = Math.min(risenTeu, room, cut);
     if (!target || give <= 0) return { load, listing: null, step: null };
     const l = await returnTeuToListing(tx, target.id, give, now);
     const grown = l.remaining_teu - target.remaining_teu;

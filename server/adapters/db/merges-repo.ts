@@ -120,7 +120,7 @@ export function lockMergeDepartures(tx: Tx, ids: string[]) {
 export function lockOpenListings(tx: Tx, departureId: string) {
   return tx
     .selectFrom('listings')
-    .select(['id', 'format', 'remaining_teu', 'status'])
+    .select(['id', 'format', 'teu', 'remaining_teu', 'status'])
     .where('departure_id', '=', departureId)
     .where('status', '=', 'open')
     .orderBy('id')

@@ -68,6 +68,23 @@ export async function endChain(tx: Tx, id: string, status: 'accepted' | 'returne
   await tx.updateTable('offer_chains').set({ status, ended_at: now }).where('id', '=', id).where('status', '=', 'offering').execute();
 }
 
+/**
+ * Claims a pooled shipment for one offer in the caller's transaction: a transaction-scoped advisory try-lock on the
+ * shipment (never waits: a shipment another cascade is offering right now is simply not claimed), then no open offer
+ * may name it (seen once the lock is held: the one who held it has committed). False: offer it nothing now.
+ */
+export async function claimShipmentForOffer(tx: Tx, shipmentId: string): Promise<boolean> {
+  const r = await sql<{ ok: boolean }>`
+    select pg_try_advisory_xact_lock(hashtextextended('cx:shipment-offer:' || ${shipmentId}, 0))
+       and not exists (select 1 from offers where shipment_id = ${shipmentId}::uuid and status = 'open') as ok`.execute(tx);
+  return r.rows[0]?.ok === true;
+}
+
+/** The open offers naming a shipment (at most one). */
+export function openOfferIdsOfShipment(db: Kysely<DB>, shipmentId: string) {
+  return db.selectFrom('offers').select('id').where('shipment_id', '=', shipmentId).where('status', '=', 'open').execute();
+}
+
 /** Is there a chain already for this freed thing (one chain per reason and source)? */
 export async function chainExists(db: Kysely<DB>, reason: ChainRow['reason'], sourceId: string): Promise<boolean> {
   const r = await db.selectFrom('offer_chains').select('id').where('reason', '=', reason).where('source_id', '=', sourceId).executeTakeFirst();

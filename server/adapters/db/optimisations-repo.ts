@@ -202,9 +202,12 @@ export async function claimProposal(tx: Tx, id: string): Promise<boolean> {
   return Number(r.numUpdatedRows) === 1;
 }
 
-/** The shipment, locked (after its proposal: the accept path's lock order), with what the accept checks. */
+/**
+ * The shipment, locked (after its proposal: the accept path's lock order), with what the accept checks. FOR NO KEY
+ * UPDATE, as every shipment lock: the foreign-key checks of rows naming it (offers, proposals) never wait for it.
+ */
 export function lockShipmentForProposal(tx: Tx, id: string) {
-  return tx.selectFrom('shipments').select(['id', 'status', 'version', 'max_total_cents', 'forwarder_org_id']).where('id', '=', id).forUpdate().executeTakeFirst();
+  return tx.selectFrom('shipments').select(['id', 'status', 'version', 'max_total_cents', 'forwarder_org_id']).where('id', '=', id).forNoKeyUpdate().executeTakeFirst();
 }
 
 /** Is the shipment's proposal being accepted (its itinerary being booked)? */
@@ -246,7 +249,7 @@ export async function cancelEmptyDeparture(tx: Tx, id: string): Promise<{ corrid
 /** The shipments a plan is about to propose, locked, with their version and status now. */
 export function lockShipments(tx: Tx, ids: string[]) {
   if (ids.length === 0) return Promise.resolve([]);
-  return tx.selectFrom('shipments').select(['id', 'version', 'status']).where('id', 'in', ids).orderBy('id').forUpdate().execute();
+  return tx.selectFrom('shipments').select(['id', 'version', 'status']).where('id', 'in', ids).orderBy('id').forNoKeyUpdate().execute();
 }
 
 /** The proposals of some optimisations (an operator: its own only), oldest first per optimisation. */

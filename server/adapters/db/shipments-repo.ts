@@ -30,9 +30,12 @@ export async function insertShipment(tx: Tx, values: Insertable<ShipmentsTable>)
   return shipmentQuery(tx).where('s.id', '=', id).executeTakeFirstOrThrow();
 }
 
-/** Row-locks an organisation's shipment (undefined: not its own, or no such shipment). */
+/**
+ * Row-locks an organisation's shipment (undefined: not its own, or no such shipment). FOR NO KEY UPDATE, as every
+ * shipment lock: the foreign-key checks of rows naming it (offers, proposals) never wait for it.
+ */
 export function lockShipmentOfOrg(tx: Tx, id: string, orgId: string) {
-  return tx.selectFrom('shipments').selectAll().where('id', '=', id).where('forwarder_org_id', '=', orgId).forUpdate().executeTakeFirst();
+  return tx.selectFrom('shipments').selectAll().where('id', '=', id).where('forwarder_org_id', '=', orgId).forNoKeyUpdate().executeTakeFirst();
 }
 
 /** Changes a (locked) shipment and bumps its version. */
@@ -46,16 +49,11 @@ export async function updateShipment(
 }
 
 /**
- * A pooled shipment whose offer its forwarder accepted leaves the pool (status `withdrawn`, version + 1) — only while
- * still pooled or unplaced, and never waiting for its row: a shipment being changed or proposed right now (row locked
- * elsewhere) is left as it is (the accept still gives its hold). True when it left the pool.
+ * A pooled shipment whose offer its forwarder accepted leaves the pool (status `withdrawn`, version + 1). The caller
+ * holds its row lock ({@link lockShipmentOfOrg}, taken before the departure's) and has checked its status.
  */
-export async function takeOutOfPool(tx: Tx, id: string, now: Date): Promise<boolean> {
-  const r = await sql<{ id: string }>`
-    update shipments set status = 'withdrawn', version = version + 1, updated_at = ${now}
-     where id = (select id from shipments where id = ${id} and status in ('pooled', 'unplaced') for update skip locked)
-    returning id`.execute(tx);
-  return r.rows.length === 1;
+export async function takeOutOfPool(tx: Tx, id: string, now: Date): Promise<void> {
+  await tx.updateTable('shipments').set({ status: 'withdrawn', version: sql`version + 1`, updated_at: now }).where('id', '=', id).execute();
 }
 
 // --- reads ----------------------------------------------------------------------------------------------

@@ -113,6 +113,8 @@ export async function candidateShipments(db: Kysely<DB>, d: Pick<DepartureFacts,
     .where('t.code', '=', d.destination)
     .where(sql<boolean>`${d.mode} = any(s.modes)`)
     .where('s.deliver_by', '>', now)
+    // one lot at a time: a shipment with an open offer is not offered another (claimShipmentForOffer decides)
+    .where((eb) => eb.not(eb.exists(eb.selectFrom('offers as o').select('o.id').whereRef('o.shipment_id', '=', 's.id').where('o.status', '=', 'open'))))
     .orderBy('s.created_at')
     .limit(5000)
     .execute();

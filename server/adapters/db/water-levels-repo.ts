@@ -165,6 +165,18 @@ export function movedOffBarge(db: Kysely<DB>, bookingId: string) {
     .executeTakeFirst();
 }
 
+/**
+ * What a listing has given out and not got back: TEU of its active holds, its live bookings and its lots being
+ * offered. Its `teu` − this − its remaining TEU is what was cut from it (a derating, a merge): what a rise may give back.
+ */
+export async function liveTeuOfListing(tx: Tx, listingId: string): Promise<number> {
+  const r = await sql<{ n: number }>`
+    select (coalesce((select sum(teu) from holds where listing_id = ${listingId} and status = 'active'), 0)
+          + coalesce((select sum(teu) from bookings where listing_id = ${listingId} and status in ('confirmed', 'settled')), 0)
+          + coalesce((select sum(teu) from offer_chains where listing_id = ${listingId} and status = 'offering'), 0))::int as n`.execute(tx);
+  return r.rows[0]?.n ?? 0;
+}
+
 /** Departures derated now (their latest derating), with what moved — for the scheduler's panel and the operator. */
 export function currentDeratings(db: Db, o: { operatorOrgId?: string; limit: number }) {
   let q = db

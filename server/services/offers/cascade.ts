@@ -3,7 +3,8 @@ import type { Tx } from '../../adapters/db/db.ts';
 import { releaseLoad, type DepartureLoad } from '../../adapters/db/departures-repo.ts';
 import { currentUnitPrice, returnTeuToListing } from '../../adapters/db/listings-repo.ts';
 import {
-  chainHistory, endChain, insertChain, insertOffer, listingForShare, moveBookedToHeld, takeListedForOffer, toOffer, type ChainRow, type OfferRow,
+  chainHistory, claimShipmentForOffer, endChain, insertChain, insertOffer, listingForShare, moveBookedToHeld, takeListedForOffer, toOffer, type ChainRow,
+  type OfferRow,
 } from '../../adapters/db/offers-repo.ts';
 import { enqueueInTx } from '../../adapters/db/outbox.ts';
 import type { OfferReason } from '../../adapters/db/schema.ts';
@@ -86,7 +87,7 @@ export class OfferCascade {
     const ctx = await this.context(tx, f.departureId, f.listingId, now);
     if (!ctx) return null;
     const lot: Lot = { teu: f.teu, tonnes: f.tonnes, unitPriceCents: ctx.price };
-    const first = offerOrder(await this.candidates(tx, ctx.facts, now), ctx.facts, lot, new Set(f.freedByOrgId ? [f.freedByOrgId] : []))[0];
+    const first = await this.pick(tx, offerOrder(await this.candidates(tx, ctx.facts, now), ctx.facts, lot, new Set(f.freedByOrgId ? [f.freedByOrgId] : [])));
     if (!first) return null;
     let taken: DepartureLoad | undefined;
     if (from === 'booked') await moveBookedToHeld(tx, f.departureId, f.teu, f.tonnes, now);
@@ -125,6 +126,15 @@ export class OfferCascade {
     return { events: [offerNewEvent(offer.org_id, toOffer(offer))], offer, returned: null, taken: t.dep, takenListing: t.l };
   }
 
+  /**
+   * The first in the order that can be offered now: a watch always; a pooled shipment only when this transaction
+   * claims it (no other lot is being offered to it: one lot at a time per shipment).
+   */
+  private async pick(tx: Tx, order: WatchCriteria[]): Promise<WatchCriteria | undefined> {
+    for (const c of order) if (c.kind !== 'shipment' || (await claimShipmentForOffer(tx, c.id))) return c;
+    return undefined;
+  }
+
   /** Watches and pooled shipments that may be offered capacity of this departure. */
   private async candidates(tx: Tx, facts: DepartureFacts, now: Date): Promise<WatchCriteria[]> {
     const [watches, shipments] = await Promise.all([candidateWatches(tx, facts), candidateShipments(tx, facts, now)]);
@@ -143,7 +153,7 @@ export class OfferCascade {
       const history = await chainHistory(tx, chain.id);
       const exclude = new Set([...history.orgs, ...(chain.freed_by_org_id ? [chain.freed_by_org_id] : [])]);
       const lot: Lot = { teu: chain.teu, tonnes: chain.tonnes, unitPriceCents: chain.unit_price_cents };
-      const w = offerOrder(await this.candidates(tx, ctx.facts, now), ctx.facts, lot, exclude)[0];
+      const w = await this.pick(tx, offerOrder(await this.candidates(tx, ctx.facts, now), ctx.facts, lot, exclude));
       if (w) {
         const offer = await this.open(tx, chain, history.lastRound + 1, whyOf(w), w.orgId, ctx.cutoffAt, now);
         return { events: [offerNewEvent(offer.org_id, toOffer(offer))], offer, returned: null };

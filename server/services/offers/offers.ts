@@ -3,9 +3,9 @@ import { inTransaction, type Db } from '../../adapters/db/db.ts';
 import { departureForListing, lockDeparture, releaseLoad } from '../../adapters/db/departures-repo.ts';
 import { placeHoldsMulti } from '../../adapters/db/holds-repo.ts';
 import { returnTeuToListing } from '../../adapters/db/listings-repo.ts';
-import { findShipment, takeOutOfPool } from '../../adapters/db/shipments-repo.ts';
+import { findShipment, lockShipmentOfOrg } from '../../adapters/db/shipments-repo.ts';
 import {
-  chainsOfDeparture, dueOpenOffers, endChain, endOpenOffer, findChain, findOffer, lockOffer, openOfferIdsOfListing, openOffersOfOrg,
+  chainsOfDeparture, dueOpenOffers, endChain, endOpenOffer, findChain, findOffer, lockOffer, openOfferIdsOfListing, openOfferIdsOfShipment, openOffersOfOrg,
   setOfferHold, toOffer, type OfferRow,
 } from '../../adapters/db/offers-repo.ts';
 import { enqueueInTx, kickOutbox } from '../../adapters/db/outbox.ts';
@@ -25,6 +25,7 @@ import { holdRefusal } from '../hold-batch.ts';
 import { eachIsolated, RecentFailures, type SweepLog } from '../sweep.ts';
 import { watchesOnFreed, type CascadeStep, type OfferCascade } from './cascade.ts';
 import { noShow } from './no-show.ts';
+import { shipmentOnAccept } from './pooled.ts';
 import { relocate } from './relocation.ts';
 
 interface OffersOptions {
@@ -71,12 +72,17 @@ export class OffersService {
     const q = acceptedQuantity(o, shipment && shipment.teu <= o.teu && shipment.tonnes <= o.tonnes ? { teu: shipment.teu, tonnes: shipment.tonnes, ...input } : input);
     if (!q.ok) throw badRequest(q.code, q.message);
     const r = await inTransaction(this.db, async (tx) => {
+      // lock order: the shipment an offer was made for (as the optimiser's plan and a proposal's accept), the
+      // departure, the offer
+      if (o.shipment_id && !(await lockShipmentOfOrg(tx, o.shipment_id, p.orgId))) throw notFound('offer');
       await lockDeparture(tx, o.departure_id);
       const cur = await lockOffer(tx, id);
       if (!cur || cur.status === 'expired' || (cur.status === 'open' && cur.expires_at <= now)) {
         throw conflict('offer_expired', 'this offer has expired; the capacity went to the next in line');
       }
       if (cur.status !== 'open') throw conflict('offer_not_open', `this offer is ${cur.status}`);
+      // the shipment leaves the pool when this hold carries it (./pooled.ts); refusals roll everything back
+      const pool = cur.shipment_id ? await shipmentOnAccept(tx, cur.shipment_id, cur, q, now) : null;
       await endOpenOffer(tx, id, 'accepted', now);
       await endChain(tx, cur.chain_id, 'accepted', now);
       // the reservation goes back to the listing and a hold takes what is accepted, through cx_place_holds_multi
@@ -99,11 +105,9 @@ export class OffersService {
       const res = placed?.results[0];
       if (!placed || !res || res.status !== 'ok' || !res.id) throw holdRefusal(res?.status ?? 'insufficient_capacity', this.opts.holdMaxSharePct);
       await setOfferHold(tx, id, res.id);
-      // the shipment is held directly now: out of the pool, so the optimiser never places it twice
-      const leftPool = cur.shipment_id ? await takeOutOfPool(tx, cur.shipment_id, now) : false;
       const expiresAt = new Date(res.expiresAt ?? holdExpiresAt(now, this.opts.holdTtlMs));
       await enqueueInTx(tx, 'hold.expire', { holdId: res.id }, `hold.expire-${res.id}`, expiresAt);
-      await audit(tx, p, 'offer.accept', { type: 'offer', id }, { holdId: res.id, teu: q.teu, tonnes: q.tonnes, offeredTeu: cur.teu, ...(cur.shipment_id ? { shipmentId: cur.shipment_id, leftPool } : {}) });
+      await audit(tx, p, 'offer.accept', { type: 'offer', id }, { holdId: res.id, teu: q.teu, tonnes: q.tonnes, offeredTeu: cur.teu, ...(cur.shipment_id ? { shipmentId: cur.shipment_id, pool } : {}) });
       if (q.teu < cur.teu) await watchesOnFreed(tx, placed.departure); // the rest is back on the open board
       const hold: Hold = {
         id: res.id, listingId: cur.listing_id, departureId: cur.departure_id, teu: q.teu, tonnes: q.tonnes, unitPriceCents: cur.unit_price_cents,
@@ -150,10 +154,23 @@ export class OffersService {
   }
 
   /**
+   * A pooled shipment changed or withdrawn by its forwarder (after that commit): an offer made for it no longer
+   * stands — withdrawn, and its lot goes to the next in line.
+   */
+  async withdrawForShipment(shipmentId: string, now = new Date()): Promise<number> {
+    let n = 0;
+    for (const { id } of await openOfferIdsOfShipment(this.db, shipmentId)) {
+      const o = await findOffer(this.db, id);
+      if (o && (await this.end(o, 'withdrawn', now, 'next').catch(() => null))) n++;
+    }
+    return n;
+  }
+
+  /**
    * Ends an open offer (declined, expired, withdrawn) and moves its chain on, in one transaction under the
    * departure's and the offer's locks. Null when it was no longer open (or not yet due, for an expiry).
    */
-  private async end(o: OfferRow, how: 'declined' | 'expired' | 'withdrawn', now: Date) {
+  private async end(o: OfferRow, how: 'declined' | 'expired' | 'withdrawn', now: Date, then: 'next' | 'give_back' = how === 'withdrawn' ? 'give_back' : 'next') {
     const step = await inTransaction(this.db, async (tx): Promise<{ ended: OfferRow; step: CascadeStep } | null> => {
       await lockDeparture(tx, o.departure_id);
       const cur = await lockOffer(tx, o.id);
@@ -161,7 +178,7 @@ export class OffersService {
       const ended = (await endOpenOffer(tx, o.id, how, now))!;
       await audit(tx, null, `offer.${how === 'declined' ? 'decline' : how === 'expired' ? 'expire' : 'withdraw'}`, { type: 'offer', id: o.id }, { chainId: cur.chain_id });
       const chain = (await findChain(tx, cur.chain_id))!;
-      return { ended, step: how === 'withdrawn' ? { events: [], offer: null, returned: await this.cascade.giveBack(tx, chain, now) } : await this.cascade.next(tx, chain, now) };
+      return { ended, step: then === 'give_back' ? { events: [], offer: null, returned: await this.cascade.giveBack(tx, chain, now) } : await this.cascade.next(tx, chain, now) };
     });
     if (!step) return null;
     await this.afterStep(step.step, how === 'declined' ? [] : [offerExpiredEvent(o.org_id, toOffer(o), how === 'expired' ? 'expired' : 'withdrawn')]);
