@@ -1,0 +1,141 @@
+// One hot listing (issue 16, part 3): 500 simultaneous bids from 50 forwarders on one ascending listing over two
+// server processes, beside 500 simultaneous no-op POST /api/ping at the same concurrency (the ceiling). Every bid
+// must be decided (201, or 409 with the minimum that would have been accepted); the stored book must be what the
+// pure core gives when it replays the incoming bids in their order (auto-bids and soft close included).
+import http from 'node:http';
+import { sql } from 'kysely';
+import { bidsOfListing } from '../../server/adapters/db/bids-repo.ts';
+import { acceptBid, allocate, type AuctionBid, type AuctionConfig } from '../../server/core/auction.ts';
+import { bookOf } from '../../server/services/auctions/book.ts';
+import type { BenchStack } from './stack.ts';
+import { log, pct, quiet, r1, type BenchRun, type User } from './measure.ts';
+
+const BIDS = 500;
+const FORWARDERS = 50;
+const SOFT_WINDOW_MS = 120_000; // the servers' defaults (SOFT_CLOSE_WINDOW_SECONDS, SOFT_CLOSE_EXTEND_SECONDS)
+const SOFT_EXTEND_MS = 120_000;
+
+/** `n` POSTs at once (each its own connection: simultaneous, not queued behind a pool); statuses, latencies, bodies. */
+async function burst(urls: string[], users: User[], n: number, req: (i: number) => { path: string; body: unknown }) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: n + 10 });
+  const one = (i: number, warmUp = false) =>
+    new Promise<{ status: number; ms: number; body: string }>((resolve) => {
+      const u = users[i % users.length]!;
+      const { path, body } = warmUp ? { path: '/api/ping', body: {} } : req(i);
+      const data = JSON.stringify(body);
+      const url = new URL(path, urls[i % urls.length]);
+      const t0 = performance.now();
+      const r = http.request(
+        { host: url.hostname, port: url.port, path: url.pathname, method: 'POST', agent,
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data), cookie: u.cookie, 'x-csrf-token': u.csrf } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, ms: performance.now() - t0, body: Buffer.concat(chunks).toString('utf8') }));
+          res.on('error', () => resolve({ status: 0, ms: performance.now() - t0, body: '' }));
+        },
+      );
+      r.on('error', () => resolve({ status: 0, ms: performance.now() - t0, body: '' }));
+      r.end(data);
+    });
+  // connections opened first (a no-op each), so the burst measures requests, not TCP handshakes
+  await Promise.all(Array.from({ length: n }, (_, i) => one(i, true)));
+  const t0 = performance.now();
+  const out = await Promise.all(Array.from({ length: n }, (_, i) => one(i)));
+  const secs = (performance.now() - t0) / 1000;
+  agent.destroy();
+  const lat = out.map((o) => o.ms).sort((a, b) => a - b);
+  return { out, secs, 'p50 ms': r1(pct(lat, 50)), 'p99 ms': r1(pct(lat, 99)), 'per s': Math.round(n / secs) };
+}
+
+/** Replays the stored incoming bids (not the platform's auto-bid raises) through the pure core, in seq order. */
+function replay(config: AuctionConfig, incoming: AuctionBid[]): { book: AuctionBid[]; closesAt: Date; refused: number } {
+  let cfg = config;
+  const book: AuctionBid[] = [];
+  let seq = 0;
+  let refused = 0;
+  for (const b of incoming) {
+    const { seq: _s, placedAt, replacesBidId: _r, ...rest } = b;
+    const res = acceptBid(cfg, book, rest, placedAt, seq + 1);
+    if (!res.ok) {
+      refused++;
+      continue;
+    }
+    seq += 1 + res.autoBids.length;
+    book.push(res.bid, ...res.autoBids);
+    cfg = { ...cfg, closesAt: res.closesAt };
+  }
+  return { book, closesAt: cfg.closesAt, refused };
+}
+
+/** The winners of a book as comparable data (bidder, TEU, price), in allocation order. */
+const winners = (config: AuctionConfig, book: AuctionBid[]) => allocate(config, book).winners.map((w) => `${w.bidderId}:${w.teu}@${w.unitPriceCents}`);
+
+export async function hotListingPhase(s: BenchStack, r: BenchRun) {
+  await quiet('hot listing');
+  const users = s.users.slice(0, FORWARDERS);
+  const corridor = await s.db.selectFrom('corridors').select('id').where('code', '=', 'DEDUI-ITBLQ-rail').executeTakeFirstOrThrow();
+  const op = await s.db.selectFrom('organisations').select('id').where('kind', '=', 'operator').executeTakeFirstOrThrow();
+  const now = Date.now();
+  const cutoff = new Date(now + 2 * 86_400_000);
+  const closesAt = new Date(now + 60_000); // inside the soft-close window: every accepted bid qualifies
+  const dep = await s.db
+    .insertInto('departures')
+    .values({ corridor_id: corridor.id, operator_org_id: op.id, asset_name: 'Bench hot listing', departs_at: new Date(cutoff.getTime() + 3_600_000),
+      arrives_at: new Date(cutoff.getTime() + 30 * 3_600_000), cutoff_at: cutoff, capacity_teu: 40, capacity_tonnes: 800 })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  const l = await s.db
+    .insertInto('listings')
+    .values({ departure_id: dep.id, format: 'ascending', teu: 40, remaining_teu: 40, reserve_price_cents: 10_000, min_increment_cents: 100,
+      opens_at: new Date(now - 1000), closes_at: closesAt, max_close_at: cutoff })
+    .returning(['id', 'opens_at', 'created_at'])
+    .executeTakeFirstOrThrow();
+
+  log(`hot listing: ${BIDS} simultaneous no-op requests (the ceiling at this concurrency)…`);
+  const noop = await burst(s.urls, users, BIDS, () => ({ path: '/api/ping', body: {} }));
+  log(`hot listing: ${BIDS} simultaneous bids from ${FORWARDERS} forwarders on one listing…`);
+  const bids = await burst(s.urls, users, BIDS, (i) => ({
+    path: `/api/listings/${l.id}/bids`,
+    // 1–3 TEU at prices spread over the range; every tenth an auto-bid with a maximum
+    body: { teu: 1 + (i % 3), unitPriceCents: 10_000 + ((i * 37) % 200) * 100, ...(i % 10 === 0 ? { maxUnitPriceCents: 40_000 + (i % 7) * 1_000 } : {}) },
+  }));
+  let accepted = 0;
+  let refusedWithMin = 0;
+  let undecided = 0;
+  for (const o of bids.out) {
+    if (o.status === 201) accepted++;
+    else if (o.status === 409 && /minUnitPriceCents/.test(o.body)) refusedWithMin++;
+    else undecided++;
+  }
+
+  // durable and equal to the core's replay
+  const rows = await bidsOfListing(s.db, l.id);
+  const listing = await s.db.selectFrom('listings').select(['closes_at']).where('id', '=', l.id).executeTakeFirstOrThrow();
+  const stored = bookOf(rows);
+  const config: AuctionConfig = {
+    format: 'ascending', teu: 40, reservePriceCents: 10_000, minIncrementCents: 100, opensAt: l.opens_at ?? l.created_at, closesAt, softCloseWindowMs: SOFT_WINDOW_MS,
+    softCloseExtendMs: SOFT_EXTEND_MS, maxCloseAt: cutoff,
+  };
+  const incoming = stored.filter((b) => rows.find((x) => x.id === b.id)?.user_id !== null).sort((a, b) => a.seq - b.seq);
+  const re = replay(config, incoming);
+  const same = JSON.stringify(winners(config, stored)) === JSON.stringify(winners(config, re.book));
+  const userBids = rows.filter((x) => x.user_id !== null).length;
+  const extendedOk = re.closesAt.getTime() === listing.closes_at!.getTime();
+  const stats = await sql<{ n: number }>`select count(*)::int as n from bids where listing_id = ${l.id} and replaces_bid_id is not null`.execute(s.db);
+
+  const ratioP99 = bids['p99 ms'] / Math.max(0.1, noop['p99 ms']);
+  const shareRate = Math.round((100 * bids['per s']) / Math.max(1, noop['per s']));
+  const row = {
+    bids: BIDS, accepted, 'refused with minimum': refusedWithMin, undecided, 'decided/s': bids['per s'], 'p50 ms': bids['p50 ms'], 'p99 ms': bids['p99 ms'],
+    'no-op p99 ms': noop['p99 ms'], 'no-op/s': noop['per s'], 'p99 ÷ no-op p99': r1(ratioP99), 'share of no-op rate %': shareRate,
+    'durable / acknowledged': `${userBids} / ${accepted}`, 'auto-bid raises': stats.rows[0]!.n, 'book = core replay': same ? 'yes' : 'NO', 'close = replay close': extendedOk ? 'yes' : 'NO',
+  };
+  r.report.hotListing = row;
+  console.log(`\nOne hot listing (${BIDS} simultaneous bids from ${FORWARDERS} forwarders, 2 servers), beside ${BIDS} simultaneous no-op requests`);
+  console.table([row]);
+  r.targets.push({ target: 'hot listing: every bid decided', value: `${BIDS - undecided}/${BIDS}`, met: undecided === 0 });
+  r.targets.push({ target: 'hot listing: p99 ack ≤ 3× the no-op p99 at the same concurrency', value: `${r1(ratioP99)}× (${bids['p99 ms']} / ${noop['p99 ms']} ms)`, met: ratioP99 <= 3 });
+  r.targets.push({ target: 'hot listing: decided bids/s ≥ 40 % of the no-op rate', value: `${shareRate} %`, met: shareRate >= 40 });
+  r.targets.push({ target: 'hot listing: durable = acknowledged, book and close = the core’s replay', value: `${userBids}/${accepted}, ${same ? 'same' : 'DIFFERENT'}, ${extendedOk ? 'same' : 'DIFFERENT'}`, met: userBids === accepted && same && extendedOk });
+}
