@@ -14,6 +14,7 @@ import { defaultFanoutOptions, LocalFanout } from '../adapters/realtime/fanout.t
 import { socketRooms } from '../adapters/realtime/local-rooms.ts';
 import { StreamRelay } from '../adapters/realtime/relay.ts';
 import { createSocketServer } from '../adapters/realtime/socket-server.ts';
+import { socketCommands } from './socket-commands.ts';
 import { DashboardFeed, dashboardRooms } from '../adapters/realtime/dashboard-feed.ts';
 import { departureKeys } from '../adapters/db/dashboard-repo.ts';
 import { createContext, type Context, type ServiceHooks } from '../context.ts';
@@ -142,6 +143,7 @@ export async function build(cfg: Config, opts: BuildOptions = {}): Promise<App> 
     socketsPerPrincipal: cfg.socketsPerPrincipal,
     subscriptionsMax: cfg.socketSubscriptionsMax,
     recheckMs: cfg.socketRecheckMs,
+    commands: socketCommands(ctx, limiter, cfg),
     log: app.log,
   });
   // A revoked session or key: its sockets are cut on every server (through the adapter), and every server

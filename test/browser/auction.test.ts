@@ -110,7 +110,9 @@ async function bidThroughForm(page: Page, b: { teu: number; priceEur?: number; m
   const ok = page.getByTestId('bid-success');
   const err = page.getByTestId('bid-error');
   return Promise.race([
-    ok.waitFor({ timeout: WAIT }).then(async () => ({ status: await ok.getAttribute('data-status'), text: (await ok.textContent())?.trim() ?? '' })),
+    ok.waitFor({ timeout: WAIT }).then(async () => ({
+      status: await ok.getAttribute('data-status'), path: await ok.getAttribute('data-path'), text: (await ok.textContent())?.trim() ?? '',
+    })),
     err.waitFor({ timeout: WAIT }).then(async () => {
       throw new Error(`bid refused: ${await err.textContent()}`);
     }),
@@ -191,6 +193,7 @@ describe('ascending auction in the browser', () => {
     // ---- forwarder1: 4 TEU at €250 ----
     const b1 = await bidThroughForm(f1, { teu: 4, priceEur: 250 });
     expect(b1.status).toBe('leading');
+    expect(b1.path).toBe('socket'); // order entry on the live connection (issue 16), REST only as its fallback
     await expect.poll(() => ladderOf(f1), { timeout: WAIT }).toEqual(rows(['You', 4, 25_000, 4]));
     await expect.poll(() => ladderOf(f2), { timeout: WAIT }).toEqual(rows(['Bidder 1', 4, 25_000, 4]));
     await expect.poll(() => ladderOf(f3), { timeout: WAIT }).toEqual(rows(['Bidder 1', 4, 25_000, 4]));

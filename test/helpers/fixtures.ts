@@ -79,3 +79,28 @@ export async function activeHolds(db: Db, departureId: string) {
     .executeTakeFirstOrThrow();
   return r;
 }
+
+/** An open ascending auction (default: closes in an hour, reserve €100, step €5) on a departure of the seeded Duisburg → Bologna rail corridor. */
+export async function createAscendingAuction(db: Db, o: { teu: number; reservePriceCents?: number; minIncrementCents?: number; closesInMs?: number }) {
+  const corridor = await db.selectFrom('corridors').select('id').where('code', '=', 'DEDUI-ITBLQ-rail').executeTakeFirstOrThrow();
+  const op = await db.selectFrom('organisations').select('id').where('kind', '=', 'operator').orderBy('slug').executeTakeFirstOrThrow();
+  const now = Date.now();
+  const cutoff = new Date(now + 2 * 86_400_000);
+  const d = await db
+    .insertInto('departures')
+    .values({
+      corridor_id: corridor.id, operator_org_id: op.id, asset_name: 'Auction Shuttle', departs_at: new Date(cutoff.getTime() + 3_600_000),
+      arrives_at: new Date(cutoff.getTime() + 30 * 3_600_000), cutoff_at: cutoff, capacity_teu: o.teu + 10, capacity_tonnes: (o.teu + 10) * 20,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  const l = await db
+    .insertInto('listings')
+    .values({
+      departure_id: d.id, format: 'ascending', teu: o.teu, remaining_teu: o.teu, reserve_price_cents: o.reservePriceCents ?? 10_000,
+      min_increment_cents: o.minIncrementCents ?? 500, opens_at: new Date(now - 1000), closes_at: new Date(now + (o.closesInMs ?? 3_600_000)), max_close_at: cutoff,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return { departureId: d.id, listingId: l.id };
+}

@@ -1,4 +1,4 @@
-// npm run bench [-- --json FILE] [--only holds,bids,hot,fanout,watched,settlement,routes,optimise,stats] [--quick] [--profile DIR] [--watchers-normal]
+// npm run bench [-- --json FILE] [--only holds,bids,hot,sockets,fanout,watched,settlement,routes,optimise,stats] [--quick] [--profile DIR] [--watchers-normal]
 //
 // Starts its own stack (tools/bench/stack.ts) — a private Redis, a fresh database on the project's
 // Postgres, 2 server and 2 worker processes — and measures each path side by side with its baseline in the
@@ -14,6 +14,7 @@ import { optimisePhase } from './optimise.ts';
 import { routesPhase } from './routes.ts';
 import type { BenchRun } from './measure.ts';
 import { settlementPhase } from './settlement.ts';
+import { socketBidsPhase } from './socket-bids.ts';
 import { statsPhase } from './stats.ts';
 import { withBenchStack } from './stack.ts';
 
@@ -24,7 +25,7 @@ const opt = (name: string) => {
   return i >= 0 ? args[i + 1] : undefined;
 };
 const quick = flag('quick');
-const only = new Set((opt('only') ?? 'holds,bids,hot,fanout,watched,settlement,routes,optimise,stats').split(','));
+const only = new Set((opt('only') ?? 'holds,bids,hot,sockets,fanout,watched,settlement,routes,optimise,stats').split(','));
 const run: BenchRun = {
   quick,
   repeats: quick ? 1 : 3,
@@ -38,6 +39,7 @@ await withBenchStack({ users: 50, profileDir: opt('profile') }, async (stack) =>
   if (only.has('holds')) await holdsPhase(stack, run);
   if (only.has('bids')) await bidsPhase(stack, run);
   if (only.has('hot')) await hotListingPhase(stack, run);
+  if (only.has('sockets')) await socketBidsPhase(stack, run);
   if (only.has('fanout') || only.has('watched')) {
     const watchedCorridor = await fanoutPhase(stack, run, only.has('fanout'));
     if (only.has('watched')) await acceptLatencyPhase(stack, run, watchedCorridor);

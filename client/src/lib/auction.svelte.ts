@@ -97,6 +97,8 @@ export class AuctionRoom {
   departure = $state<Departure | null>(null);
   bids = $state<Bid[]>([]);
   bidsLoaded = $state(false);
+  /** how the last bid went: on the live connection, or by REST (its fallback) */
+  lastPath = $state<'socket' | 'rest' | null>(null);
   status = $state<'loading' | 'ready' | 'error' | 'notfound'>('loading');
   error = $state<string | null>(null);
   result = $state<AuctionResultEvent | null>(null);
@@ -410,9 +412,22 @@ export class AuctionRoom {
     }, ms);
   }
 
-  /** POST a bid; throws ApiError. Applies what the answer tells at once, then re-reads. */
+  /**
+   * Places a bid on the live connection (`bid:place`, the same answer as the REST call), falling back to
+   * POST /listings/:id/bids with the same Idempotency-Key when the socket is down or silent; throws ApiError.
+   * Applies what the answer tells at once, then re-reads.
+   */
   async placeBid(body: NewBidBody, idempotencyKey: string): Promise<BidResult> {
-    const r = await api.post<BidResult>(`/listings/${encodeURIComponent(this.id)}/bids`, body, { idempotencyKey });
+    const viaSocket = await live.command<BidResult | { error?: { code?: string; message?: string } }>('bid:place', { listingId: this.id, ...body, idempotencyKey });
+    this.lastPath = viaSocket && viaSocket.status < 500 ? 'socket' : 'rest';
+    let r: BidResult;
+    if (viaSocket && viaSocket.status < 500) {
+      if (viaSocket.status >= 400) {
+        const e = (viaSocket.body as { error?: { code?: string; message?: string } }).error ?? {};
+        throw new ApiError(viaSocket.status, e.code ?? 'error', e.message ?? 'refused', e);
+      }
+      r = viaSocket.body as BidResult;
+    } else r = await api.post<BidResult>(`/listings/${encodeURIComponent(this.id)}/bids`, body, { idempotencyKey });
     if (this.listing) {
       this.#setClosesAt(r?.closesAt);
       if (typeof r?.minNextBidCents === 'number') this.listing.minNextBidCents = r.minNextBidCents;

@@ -77,6 +77,22 @@ class Live {
     return this.#socket?.connected ?? false;
   }
 
+  /**
+   * A command on the live connection (order entry, issue 16): the server answers what the REST call would,
+   * `{ status, body }`. Null when the socket is not connected or no answer came in time — the caller falls back to
+   * REST with the same Idempotency-Key, so the order is never placed twice.
+   */
+  async command<T>(event: string, payload: unknown): Promise<{ status: number; body: T } | null> {
+    const socket = this.#socket;
+    if (!socket?.connected) return null;
+    try {
+      const a = (await socket.timeout(ACK_TIMEOUT_MS).emitWithAck(event, payload)) as { status?: unknown; body?: unknown } | null;
+      return a && typeof a.status === 'number' ? { status: a.status, body: a.body as T } : null;
+    } catch {
+      return null;
+    }
+  }
+
   /** Listen to a server → client event. Returns the function that stops listening. */
   on(event: string, handler: Handler): () => void {
     let set = this.#handlers.get(event);

@@ -73,8 +73,14 @@ export interface SocketServerOptions {
   db: Db;
   allowedOrigins: string[];
   cookieName: string;
-  /** Events one socket may send per 10 seconds before it is disconnected. */
+  /** Events one socket may send per 10 seconds before it is disconnected (commands are limited by their own rules). */
   floodLimit?: number;
+  /**
+   * Commands a client may send with an acknowledgement (order entry on the live connection, issue 16): each gets the
+   * socket's principal and the payload and answers what the REST call would (`{ status, body }`). Built outside
+   * (server/http/socket-commands.ts): this adapter knows no service.
+   */
+  commands?: Record<string, SocketCommand>;
   /** Which proxies' X-Forwarded-* headers count (client address, same-origin protocol and host). */
   trustProxy?: Config['trustProxy'];
   /** Counts handshakes per client address (Redis, hashed keys; in-process while Redis is away). */
@@ -89,6 +95,13 @@ export interface SocketServerOptions {
   recheckMs?: number;
   log?: { warn(obj: object, msg: string): void };
 }
+
+/** A command's answer, as the REST call's: its status and body (`{ error: { code, message } }` when refused). */
+export interface CommandAnswer {
+  status: number;
+  body: unknown;
+}
+export type SocketCommand = (p: Principal, payload: unknown) => Promise<CommandAnswer>;
 
 /** A refused handshake: the client's `connect_error` carries `message` and `data: { code, message }`. */
 function refusal(code: string, message: string): Error {
@@ -238,7 +251,10 @@ export function createSocketServer(o: SocketServerOptions): LiveServer {
       mine.delete(socket);
       if (mine.size === 0 && byPrincipal.get(who) === mine) byPrincipal.delete(who);
     });
-    socket.use((_packet, next) => {
+    const commands = o.commands ?? {};
+    socket.use((packet, next) => {
+      // a command is counted by its own limits (the API's, per principal), not the flood guard's
+      if (typeof packet[0] === 'string' && Object.hasOwn(commands, packet[0])) return next();
       if (++count > limit) {
         socket.emit('error:flood', { message: 'too many events; disconnected' });
         socket.disconnect(true);
@@ -282,6 +298,16 @@ export function createSocketServer(o: SocketServerOptions): LiveServer {
     };
     socket.on('subscribe', handle(true));
     socket.on('unsubscribe', handle(false));
+    for (const [name, run] of Object.entries(commands)) {
+      socket.on(name, (payload: unknown, ack?: unknown) => {
+        if (typeof ack !== 'function') return; // a command without an acknowledgement is ignored: nobody would hear its answer
+        const reply = ack as (a: CommandAnswer) => void;
+        run(socket.data.principal, payload).then(reply, (err: unknown) => {
+          o.log?.warn({ err: (err as Error).message, command: name }, 'socket command failed');
+          reply({ status: 500, body: { error: { code: 'internal', message: 'something went wrong on our side' } } });
+        });
+      });
+    }
   });
 
   return io;

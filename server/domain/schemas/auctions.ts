@@ -14,6 +14,20 @@ export const NewBidBody = Type.Object(
 );
 export type NewBidBody = Static<typeof NewBidBody>;
 
+/**
+ * `bid:place` on the live connection (issue 16): the REST call's body with the listing and, optionally, the
+ * Idempotency-Key (a retried message with the same key gets the first answer).
+ */
+export const BidPlaceMessage = Type.Object(
+  {
+    listingId: Uuid,
+    idempotencyKey: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+    ...NewBidBody.properties,
+  },
+  { additionalProperties: false },
+);
+export type BidPlaceMessage = Static<typeof BidPlaceMessage>;
+
 export const BidAccepted = Type.Object({
   id: Uuid,
   status: Type.Union([Type.Literal('leading'), Type.Literal('outbid'), Type.Literal('sealed')]),

@@ -2,7 +2,7 @@ import type { FastifyError, FastifyInstance } from 'fastify';
 import { AppError } from '../../domain/errors.ts';
 
 /** Postgres refusing a value: bad text representation, out of range, bad datetime, NUL byte, bad JSON escape, CHECK. */
-const CLIENT_DATA_ERRORS = new Set(['22P02', '22003', '22007', '22008', '22021', '22P05', '22001', '23514']);
+export const CLIENT_DATA_ERRORS = new Set(['22P02', '22003', '22007', '22008', '22021', '22P05', '22001', '23514']);
 
 export function body(code: string, message: string, details?: Record<string, unknown>) {
   return { error: { code, message, ...(details ?? {}) } };

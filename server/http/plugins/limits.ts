@@ -3,6 +3,7 @@ import type { Config } from '../../config.ts';
 import { normalizeEmail } from '../../core/identity.ts';
 import type { Bucket, RateLimiter, Verdict } from '../../adapters/redis/rate-limit.ts';
 import { AppError } from '../../domain/errors.ts';
+import type { Principal } from '../../domain/principal.ts';
 import { apiRoute } from './routes.ts';
 
 const MINUTE = 60_000;
@@ -18,6 +19,12 @@ export function signInBuckets(cfg: LimitsConfig, ip: string, rawEmail: string): 
     { name: 'signin-address', identity: ip, max: cfg.signInPerAddressPerMinute, windowMs: MINUTE, whenRedisDown: 'closed' },
     { name: 'signin-account', identity: account, max: cfg.signInPerAccountPerHour, windowMs: HOUR, whenRedisDown: 'closed' },
   ];
+}
+
+/** The API bucket of a request or a live-connection command: per principal (user or key), per address when signed out. */
+export function apiBucket(cfg: Pick<LimitsConfig, 'apiPerMinute'>, p: Principal | null | undefined, ip: string): Bucket {
+  const identity = p ? (p.apiKeyId ? `key:${p.apiKeyId}` : `user:${p.userId}:${p.orgId}`) : `ip:${ip}`;
+  return { name: 'api', identity, max: cfg.apiPerMinute, windowMs: MINUTE, whenRedisDown: 'local' };
 }
 
 function enforce(v: Verdict, reply: FastifyReply) {
@@ -46,9 +53,7 @@ export function registerLimits(app: FastifyInstance, limiter: RateLimiter, cfg: 
   // Register after the auth hook: the principal is known here.
   app.addHook('onRequest', async (req, reply) => {
     if (!apiRoute(req)) return;
-    const p = req.principal;
-    const identity = p ? (p.apiKeyId ? `key:${p.apiKeyId}` : `user:${p.userId}:${p.orgId}`) : `ip:${req.ip}`;
-    enforce(await limiter.hit([{ name: 'api', identity, max: cfg.apiPerMinute, windowMs: MINUTE, whenRedisDown: 'local' }]), reply);
+    enforce(await limiter.hit([apiBucket(cfg, req.principal, req.ip)]), reply);
   });
 
   // Sign-in needs the body (the account), so it runs after parsing and validation.
