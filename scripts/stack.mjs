@@ -294,6 +294,7 @@ function ensureLocalDatabase(local, name) {
 }
 
 async function ensureRedis(state) {
+  if (process.env.REDIS_CLUSTER_NODES) return { url: `redis+cluster://${process.env.REDIS_CLUSTER_NODES}`, started: false };
   if (process.env.REDIS_URL) return { url: process.env.REDIS_URL, started: false };
   if (!fs.existsSync('/usr/bin/redis-server')) aptInstall(['redis-server'], 'Redis is not installed and REDIS_URL is not set.');
   const dir = path.join(DATA, 'redis');
@@ -361,7 +362,7 @@ export function stopPostgres() {
 
 export async function stopRedis() {
   const state = readState();
-  if (process.env.REDIS_URL || !state.redisPort || !(await redisPing(state.redisPort))) return;
+  if (process.env.REDIS_URL || process.env.REDIS_CLUSTER_NODES || !state.redisPort || !(await redisPing(state.redisPort))) return;
   log('stopping Redis…');
   await redisSend(state.redisPort, 'SHUTDOWN');
 }

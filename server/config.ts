@@ -175,7 +175,8 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
   const env = process.env;
   const cfg: Config = {
     databaseUrl: env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:54329/cluster_exchange',
-    redisUrl: env.REDIS_URL ?? 'redis://127.0.0.1:63799',
+    // REDIS_CLUSTER_NODES=host:port,host:port… (or REDIS_URL=redis+cluster://host:port,…) names a Redis Cluster
+    redisUrl: env.REDIS_CLUSTER_NODES ? `redis+cluster://${env.REDIS_CLUSTER_NODES}` : (env.REDIS_URL ?? 'redis://127.0.0.1:63799'),
     redisPrefix: env.REDIS_PREFIX ?? 'cx:',
     host: env.HOST ?? '127.0.0.1',
     port: int('PORT', 3000),
@@ -212,5 +213,21 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     webhooks: webhookConfig(env),
     offerWindowMs: Math.max(100, env.OFFER_WINDOW_MS ? int('OFFER_WINDOW_MS', 120_000) : int('OFFER_WINDOW_SECONDS', 120) * 1000),
   };
-  return { ...cfg, ...overrides };
+  const merged = { ...cfg, ...overrides };
+  return { ...merged, redisPrefix: clusterSafePrefix(merged.redisUrl, merged.redisPrefix) };
+}
+
+/**
+ * On a Redis Cluster every key used together in one script, transaction or BullMQ queue must hash to one slot: the
+ * prefix of every key carries one hash tag (`{cx}:` for `cx:`). A prefix that already has one is kept. A single
+ * Redis keeps its prefix as it is.
+ */
+export function clusterSafePrefix(redisUrl: string, prefix: string): string {
+  if (!isClusterUrl(redisUrl) || /\{[^}]+\}/.test(prefix)) return prefix;
+  const base = prefix.replace(/:+$/, '');
+  return `{${base || 'cx'}}:`;
+}
+
+export function isClusterUrl(url: string): boolean {
+  return url.startsWith('redis+cluster://') || url.startsWith('rediss+cluster://');
 }

@@ -46,6 +46,8 @@ export interface RedisOptions {
   port: number;
   dir?: string;
   appendfsync?: 'always' | 'everysec';
+  /** More redis-server arguments, before the ones above (e.g. cluster mode). */
+  extraArgs?: string[];
   daemonize?: { pidfile: string; logfile: string };
 }
 export function redisServerArgs(opts: RedisOptions): string[];

@@ -214,8 +214,9 @@ export function redisSend(port, cmd, host = '127.0.0.1') {
  * working directory; `appendfsync` turns the AOF on ('always': a restart keeps every acknowledged write;
  * 'everysec'), without it the AOF is off; `daemonize` makes redis-server detach itself (pid and log file).
  */
-export function redisServerArgs({ port, dir, appendfsync, daemonize }) {
+export function redisServerArgs({ port, dir, appendfsync, daemonize, extraArgs = [] }) {
   return [
+    ...extraArgs,
     '--port', String(port), '--bind', '127.0.0.1',
     ...(dir ? ['--dir', dir] : []),
     ...(daemonize ? ['--daemonize', 'yes', '--pidfile', daemonize.pidfile, '--logfile', daemonize.logfile] : []),

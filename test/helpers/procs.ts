@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { freePort, Managed, RedisServer, startRedisServer, TSX, waitUntil } from '../../scripts/lib/procs.mjs';
+import { freePort, Managed, portFree, RedisServer, startRedisServer, TSX, waitUntil } from '../../scripts/lib/procs.mjs';
 import type { Config } from '../../server/config.ts';
 
 // One implementation of processes, ports and private Redis servers for scripts/, the tests and tools/.
@@ -87,4 +87,46 @@ export async function httpSignIn(url: string, email: string, password = 'cluster
 export async function startPrivateRedis(): Promise<{ url: string; stop(): Promise<void> }> {
   const redis = await startRedisServer({ group: false });
   return { url: redis.url, stop: () => redis.stop() };
+}
+
+/**
+ * A throw-away local Redis Cluster of `masters` masters (no replicas) on loopback ports, created with
+ * `redis-cli --cluster create` (issue 16): its `redis+cluster://` URL, and `stop` (kills the nodes, removes their
+ * files). Each node's cluster bus is its port + 10000, so both must be free.
+ */
+export async function startRedisCluster(masters = 3): Promise<{ url: string; ports: number[]; stop(): Promise<void> }> {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { execFile } = await import('node:child_process');
+  const run = (args: string[]) =>
+    new Promise<string>((resolve, reject) => execFile('redis-cli', args, { timeout: 30_000 }, (err, out, errOut) => (err ? reject(new Error(`${err.message}\n${errOut}`)) : resolve(out))));
+  const dir = mkdtempSync(join(tmpdir(), 'cx-redis-cluster-'));
+  const ports: number[] = [];
+  for (let p = 20_000 + Math.floor(Math.random() * 9000); ports.length < masters && p < 30_000; p++) {
+    if ((await portFree(p)) && (await portFree(p + 10_000))) ports.push(p);
+  }
+  const nodes: RedisServer[] = [];
+  try {
+    for (const port of ports) {
+      const extraArgs = ['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${port}.conf`), '--cluster-node-timeout', '5000'];
+      nodes.push(await new RedisServer({ port, dir, group: false, extraArgs }).start());
+    }
+    await run(['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes']);
+    for (const port of ports) {
+      await waitUntil(async () => (await run(['-p', String(port), 'cluster', 'info'])).includes('cluster_state:ok'), `cluster state ok on ${port}`, 200, 100);
+    }
+  } catch (err) {
+    for (const n of nodes) await n.kill();
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+  return {
+    url: `redis+cluster://${ports.map((p) => `127.0.0.1:${p}`).join(',')}`,
+    ports,
+    async stop() {
+      for (const n of nodes) await n.kill();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import { Cluster, Redis, type RedisOptions as IoRedisOptions } from 'ioredis';
 
 export type { Redis };
 
@@ -24,18 +24,55 @@ export interface RedisOptions {
  */
 export function createRedis(url: string, opts: RedisOptions = {}): Redis {
   const failFast = opts.failFastMs !== undefined && opts.failFastMs > 0;
-  const r = new Redis(url, {
+  const options = {
     maxRetriesPerRequest: failFast ? 0 : opts.forBullmq ? null : 3,
     enableAutoPipelining: !opts.forBullmq,
     enableReadyCheck: true,
     lazyConnect: false,
     connectionName: opts.name,
     ...(failFast ? { enableOfflineQueue: false, commandTimeout: opts.failFastMs } : {}),
-  });
+  } satisfies IoRedisOptions;
+  const r = clusterNodes(url) ? createCluster(url, options) : new Redis(url, options);
   // Errors surface on the commands that fail; an unhandled 'error' event must not kill the process.
   r.on('error', () => {});
   if (failFast) addBreaker(r, Math.max(1000, 10 * opts.failFastMs!));
   return r;
+}
+
+/**
+ * The nodes of a Redis Cluster URL — `redis+cluster://[user:password@]host:port,host:port…` (`rediss+cluster://` with
+ * TLS) — or null for a single Redis.
+ */
+export function clusterNodes(url: string): { host: string; port: number }[] | null {
+  const m = /^rediss?\+cluster:\/\/(?:[^@/]*@)?([^/?#]+)/.exec(url);
+  if (!m) return null;
+  return m[1]!.split(',').map((hp) => {
+    const i = hp.lastIndexOf(':');
+    return { host: i > 0 ? hp.slice(0, i) : hp, port: i > 0 ? Number(hp.slice(i + 1)) : 6379 };
+  });
+}
+
+/**
+ * A Redis Cluster client with the options of a single connection (on every node's connection). Every key the app
+ * uses together carries the prefix's hash tag (config.ts `clusterSafePrefix`), so its scripts, transactions, BullMQ
+ * queues and the live-event stream each live in one slot. ioredis' Cluster speaks the same commands as its Redis:
+ * the rest of the app uses it through the same type.
+ */
+function createCluster(url: string, options: IoRedisOptions): Redis {
+  const auth = /^rediss?\+cluster:\/\/([^@/]*)@/.exec(url)?.[1];
+  const [username, password] = auth ? auth.split(':').map(decodeURIComponent) : [];
+  const c = new Cluster(clusterNodes(url)!, {
+    enableAutoPipelining: options.enableAutoPipelining ?? false,
+    enableReadyCheck: true,
+    enableOfflineQueue: options.enableOfflineQueue ?? true,
+    scaleReads: 'master',
+    redisOptions: {
+      ...options,
+      ...(password !== undefined ? { password, ...(username ? { username } : {}) } : username ? { password: username } : {}),
+      ...(url.startsWith('rediss+') ? { tls: {} } : {}),
+    },
+  });
+  return c as unknown as Redis;
 }
 
 /** The message of a command refused because the breaker is open (Redis recently did not answer). */
@@ -52,12 +89,13 @@ function addBreaker(r: Redis, openMs: number, threshold = 3) {
   let timeouts = 0;
   const send = r.sendCommand.bind(r);
   type Cmd = Parameters<Redis['sendCommand']>[0];
-  r.sendCommand = ((command: Cmd, stream?: unknown) => {
+  // every argument passed on: a Cluster's pipelines give the node as a third one
+  r.sendCommand = ((command: Cmd, ...rest: unknown[]) => {
     if (Date.now() < openUntil) {
       command.reject(new Error(BREAKER_OPEN));
       return command.promise;
     }
-    const p = (send as (c: Cmd, s?: unknown) => Promise<unknown>)(command, stream);
+    const p = (send as (c: Cmd, ...r: unknown[]) => Promise<unknown>)(command, ...rest);
     p.then(
       () => (timeouts = 0),
       (err: unknown) => {
