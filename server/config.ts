@@ -219,15 +219,73 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
 
 /**
  * On a Redis Cluster every key used together in one script, transaction or BullMQ queue must hash to one slot: the
- * prefix of every key carries one hash tag (`{cx}:` for `cx:`). A prefix that already has one is kept. A single
- * Redis keeps its prefix as it is.
+ * prefix of every key carries one hash tag (`{cx}:` for `cx:`). A prefix that already has one by Redis' rule (the
+ * text between the first `{` and the first `}` after it, not empty) is kept; otherwise its braces are dropped and
+ * what is left becomes the tag (an empty prefix: `{_}:`, never the default's). A single Redis keeps its prefix.
  */
 export function clusterSafePrefix(redisUrl: string, prefix: string): string {
-  if (!isClusterUrl(redisUrl) || /\{[^}]+\}/.test(prefix)) return prefix;
-  const base = prefix.replace(/:+$/, '');
-  return `{${base || 'cx'}}:`;
+  if (!isClusterUrl(redisUrl) || hashTagOf(prefix) !== null) return prefix;
+  const base = prefix.replace(/[{}]/g, '').replace(/:+$/, '');
+  return `{${base || '_'}}:`;
 }
 
-export function isClusterUrl(url: string): boolean {
-  return url.startsWith('redis+cluster://') || url.startsWith('rediss+cluster://');
+/** The hash tag Redis Cluster hashes a key by, or null when it hashes the whole key. */
+export function hashTagOf(key: string): string | null {
+  const open = key.indexOf('{');
+  if (open < 0) return null;
+  const close = key.indexOf('}', open + 1);
+  return close < 0 || close === open + 1 ? null : key.slice(open + 1, close);
 }
+
+/** A Redis Cluster URL with at least one node. */
+export function isClusterUrl(url: string): boolean {
+  return parseClusterUrl(url) !== null;
+}
+
+/** A Redis Cluster URL read: its nodes, credentials (as ioredis reads a single Redis URL's) and TLS. */
+export interface ClusterUrl {
+  nodes: { host: string; port: number }[];
+  username?: string;
+  password?: string;
+  tls: boolean;
+}
+
+/**
+ * Reads `redis+cluster://[user:password@]host:port,host:port…` (`rediss+cluster://` with TLS; IPv6 as `[addr]:port`;
+ * a missing port is 6379; path and query ignored). Null: not a cluster URL, or no node in it. A node with a port that
+ * is not 1–65535, or an empty entry, is refused with a clear error (a configuration mistake, never a silent default).
+ */
+export function parseClusterUrl(url: string): ClusterUrl | null {
+  const m = /^(rediss?)\+cluster:\/\/(.*)$/s.exec(url);
+  if (!m) return null;
+  const body = m[2]!;
+  // the credentials end at the last '@' before the path (an unencoded '@' in a password stays in the password)
+  const authorityEnd = body.search(/[/?#]/) < 0 ? body.length : body.search(/[/?#]/);
+  const lastAt = body.lastIndexOf('@', Math.max(authorityEnd, body.lastIndexOf('@')));
+  const userinfo = lastAt >= 0 ? body.slice(0, lastAt) : '';
+  const rest = lastAt >= 0 ? body.slice(lastAt + 1) : body;
+  const hosts = rest.split(/[/?#]/, 1)[0]!.trim();
+  if (hosts === '') return null;
+  const nodes = hosts.split(',').map((entry) => {
+    const hp = entry.trim();
+    const v6 = /^\[([^\]]+)\](?::(.*))?$/.exec(hp);
+    const i = hp.lastIndexOf(':');
+    const [host, port] = v6 ? [v6[1]!, v6[2]] : i >= 0 ? [hp.slice(0, i), hp.slice(i + 1)] : [hp, undefined];
+    const n = port === undefined ? 6379 : /^\d{1,5}$/.test(port) ? Number(port) : NaN;
+    if (!host || !(n >= 1 && n <= 65_535)) throw new Error(`Redis Cluster URL: "${hp}" is not host:port (port 1–65535)`);
+    return { host, port: n };
+  });
+  const colon = userinfo.indexOf(':');
+  const decode = (x: string) => {
+    try {
+      return decodeURIComponent(x);
+    } catch {
+      return x;
+    }
+  };
+  const username = decode(colon >= 0 ? userinfo.slice(0, colon) : '');
+  const password = colon >= 0 ? decode(userinfo.slice(colon + 1)) : '';
+  return { nodes, ...(username ? { username } : {}), ...(password ? { password } : {}), tls: m[1] === 'rediss' };
+}
+
+

@@ -207,7 +207,7 @@ export function activeBids(bids: readonly AuctionBid[]): AuctionBid[] {
 }
 
 /** A bid that may take part in allocation: whole TEU ≥ 1, integer price ≥ reserve. */
-function eligible(config: AuctionConfig, b: AuctionBid): boolean {
+export function eligible(config: Pick<AuctionConfig, 'reservePriceCents'>, b: AuctionBid): boolean {
   return (
     Number.isSafeInteger(b.teu) &&
     b.teu >= 1 &&
@@ -216,7 +216,7 @@ function eligible(config: AuctionConfig, b: AuctionBid): boolean {
   );
 }
 
-function capacityOf(config: AuctionConfig): number {
+export function capacityOf(config: Pick<AuctionConfig, 'teu'>): number {
   return Number.isSafeInteger(config.teu) && config.teu > 0 ? config.teu : 0;
 }
 
@@ -330,7 +330,7 @@ export function minAcceptableBid(
 }
 
 /** {@link minAcceptableBid} given the current allocation (saves ranking the book again). */
-function minFromAllocation(
+export function minFromAllocation(
   config: AuctionConfig,
   a: Pick<Allocation, 'unallocatedTeu' | 'lowestWinningPriceCents'>,
   request?: { teu: number; allOrNothing: boolean },
@@ -431,7 +431,7 @@ function fullFillPrice(
 // ---------------------------------------------------------------------------
 // Accepting bids
 
-function fail(code: AuctionFailureCode, message: string, minUnitPriceCents?: number): AuctionFailure {
+export function fail(code: AuctionFailureCode, message: string, minUnitPriceCents?: number): AuctionFailure {
   return minUnitPriceCents === undefined ? { ok: false, code, message } : { ok: false, code, message, minUnitPriceCents };
 }
 
@@ -472,27 +472,9 @@ export function acceptBid(
   seq: number,
   options: AcceptBidOptions = {},
 ): AcceptedBid | AuctionFailure {
-  const t = now.getTime();
-  if (t < config.opensAt.getTime()) {
-    return fail('auction_not_open', `the auction opens at ${config.opensAt.toISOString()}`);
-  }
-  const close = effectiveCloseAt(config);
-  if (!(t < close.getTime())) {
-    return fail('auction_closed', `the auction closed at ${close.toISOString()}`);
-  }
-  if (!Number.isSafeInteger(incoming.teu) || incoming.teu < 1 || incoming.teu > config.teu) {
-    return fail('invalid_bid', `teu must be a whole number from 1 to ${config.teu}`);
-  }
-  if (!Number.isSafeInteger(incoming.unitPriceCents) || incoming.unitPriceCents <= 0) {
-    return fail('invalid_bid', 'unitPriceCents must be a whole number of cents above 0');
-  }
+  const early = checkIncoming(config, incoming, now);
+  if (early) return early;
   const isAuto = config.format === 'ascending' && incoming.maxUnitPriceCents !== undefined;
-  if (isAuto) {
-    const max = incoming.maxUnitPriceCents!;
-    if (!Number.isSafeInteger(max) || max < incoming.unitPriceCents) {
-      return fail('invalid_bid', 'maxUnitPriceCents must be a whole number of cents, at least unitPriceCents');
-    }
-  }
   if (!Number.isSafeInteger(seq) || bids.some((b) => b.seq >= seq)) {
     return fail('invalid_bid', 'seq must be greater than every earlier bid');
   }
@@ -526,6 +508,31 @@ export function acceptBid(
         : 0
       : allocationOf(config, [...bids, bid, ...autoBids], finalLineId);
   return { ok: true, bid, closesAt, extended, status: allocatedTeu > 0 ? 'leading' : 'outbid', allocatedTeu, autoBids };
+}
+
+/** Checks 1–3 of {@link acceptBid} that need no book: open, not closed, TEU, price and maximum. Null: passed. */
+export function checkIncoming(config: AuctionConfig, incoming: IncomingBid, now: Date): AuctionFailure | null {
+  const t = now.getTime();
+  if (t < config.opensAt.getTime()) {
+    return fail('auction_not_open', `the auction opens at ${config.opensAt.toISOString()}`);
+  }
+  const close = effectiveCloseAt(config);
+  if (!(t < close.getTime())) {
+    return fail('auction_closed', `the auction closed at ${close.toISOString()}`);
+  }
+  if (!Number.isSafeInteger(incoming.teu) || incoming.teu < 1 || incoming.teu > config.teu) {
+    return fail('invalid_bid', `teu must be a whole number from 1 to ${config.teu}`);
+  }
+  if (!Number.isSafeInteger(incoming.unitPriceCents) || incoming.unitPriceCents <= 0) {
+    return fail('invalid_bid', 'unitPriceCents must be a whole number of cents above 0');
+  }
+  if (config.format === 'ascending' && incoming.maxUnitPriceCents !== undefined) {
+    const max = incoming.maxUnitPriceCents;
+    if (!Number.isSafeInteger(max) || max < incoming.unitPriceCents) {
+      return fail('invalid_bid', 'maxUnitPriceCents must be a whole number of cents, at least unitPriceCents');
+    }
+  }
+  return null;
 }
 
 function allocationOf(config: AuctionConfig, bids: readonly AuctionBid[], bidId: string): number {

@@ -1,4 +1,5 @@
-import { Compile } from 'typebox/compile';
+import { Ajv } from 'ajv';
+import addFormatsModule from 'ajv-formats';
 import { idemKey } from '../adapters/db/idempotency.ts';
 import type { RateLimiter } from '../adapters/redis/rate-limit.ts';
 import type { CommandAnswer, SocketCommand } from '../adapters/realtime/socket-server.ts';
@@ -10,7 +11,12 @@ import { BidPlaceMessage } from '../domain/schemas/auctions.ts';
 import { body, CLIENT_DATA_ERRORS } from './plugins/errors.ts';
 import { apiBucket } from './plugins/limits.ts';
 
-const bidPlace = Compile(BidPlaceMessage);
+// validated as Fastify validates the REST body (Ajv, the same options: types converted the same way), so a message
+// gets the answer the REST call gets for the same body
+const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as typeof addFormatsModule.default;
+const ajv = new Ajv({ removeAdditional: false, coerceTypes: 'array', allErrors: false, useDefaults: true });
+addFormats(ajv);
+const bidPlace = ajv.compile<BidPlaceMessage>(BidPlaceMessage);
 
 /**
  * Commands on the live connection (issue 16, part 4): order entry as trading venues take it on persistent sessions.
@@ -23,7 +29,7 @@ const bidPlace = Compile(BidPlaceMessage);
  * - `bid:place` `{ listingId, teu, unitPriceCents, allOrNothing?, maxUnitPriceCents?, idempotencyKey? }` →
  *   `{ status: 201, body: BidAccepted }` as `POST /api/listings/:id/bids`. A cancel-replace is a new bid: every bid is
  *   independent and the auction ranks them (an auto-bid's maximum is how a bidder replaces its own).
- * - `noop` → `{ status: 200, body: { ok: true, at } }`: the live connection's ceiling, as `POST /api/ping` is REST's.
+ * - `noop` → `{ status: 200, body: { ok: true, at } }`: the live connection's ceiling, as `POST /api/noop` is REST's.
  */
 export function socketCommands(ctx: Context, limiter: RateLimiter, cfg: Pick<Config, 'apiPerMinute'>): Record<string, SocketCommand> {
   const answer = async (p: Principal, run: () => Promise<CommandAnswer>): Promise<CommandAnswer> => {
@@ -42,13 +48,12 @@ export function socketCommands(ctx: Context, limiter: RateLimiter, cfg: Pick<Con
     noop: (p) => answer(p, async () => ({ status: 200, body: { ok: true, at: new Date().toISOString() } })),
     'bid:place': (p, payload) =>
       answer(p, async () => {
-        if (!bidPlace.Check(payload)) {
-          const first = bidPlace.Errors(payload)[0];
-          const where = first && 'instancePath' in first ? String((first as { instancePath: unknown }).instancePath) : '';
-          return { status: 400, body: body('invalid_input', `message${where ? ` ${where}` : ''}: ${first?.message ?? 'does not match the schema'}`) };
+        if (!bidPlace(payload)) {
+          const first = bidPlace.errors?.[0];
+          return { status: 400, body: body('invalid_input', `message${first?.instancePath ?? ''} ${first?.message ?? 'does not match the schema'}`) };
         }
         const { listingId, idempotencyKey, ...input } = payload;
-        const key = idemKey(p.orgId, idempotencyKey, `POST /api/listings/${listingId}/bids`, input);
+        const key = idemKey(p.orgId, idempotencyKey, `POST /api/listings/${listingId.toLowerCase()}/bids`, input);
         return { status: 201, body: await ctx.services.auctions.placeBid(p, listingId, input, key) };
       }),
   };

@@ -84,7 +84,7 @@ const MATRIX: readonly Row[] = [
   ['POST /api/session',                          'wrong password',    [401, 401, 401, 401, 401, 401, 401]],
   ['DELETE /api/session',                        'new session',       [401, 204, 204, 204, 204, 204, 204]],
   ['GET /api/me',                                '-',                 [401, 200, 200, 200, 200, 200, 200]],
-  ['POST /api/ping',                             '-',                 [401, 200, 200, 200, 200, 200, 200]],
+  ['POST /api/noop',                             '-',                 [401, 200, 200, 200, 200, 200, 200]],
   ['POST /api/api-keys',                         '-',                 [401, 201, 201, 201, 201, 201, 201]], // every demo user is its org's admin
   ['GET /api/api-keys',                          '-',                 [401, 200, 200, 200, 200, 200, 200]],
   ['DELETE /api/api-keys/:id',                   'new f1.apikey',     [401, 204, 404, 404, 404, 404, 404]],

@@ -125,8 +125,11 @@ interface Expectation {
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const PUBLIC = new Set(['POST /api/session']);
-/** Mutating operations that no baseline can make fail: a schema-valid case would take effect, so it is never sent. */
-const UNSAFE_WHEN_VALID = new Set(['POST /api/api-keys', 'DELETE /api/session']);
+/**
+ * Mutating operations that no baseline can make fail: a schema-valid case would take effect (or, the no-op
+ * POST /api/noop, simply succeed), so it is never sent.
+ */
+const UNSAFE_WHEN_VALID = new Set(['POST /api/api-keys', 'DELETE /api/session', 'POST /api/noop']);
 
 function makeAjv(): Ajv {
   return new Ajv({ coerceTypes: 'array', useDefaults: true, removeAdditional: false, allErrors: false, strict: false });

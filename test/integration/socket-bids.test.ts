@@ -84,7 +84,7 @@ describe('bids on the live connection', () => {
     const s1 = await open(main.url, f1);
     for (const bad of [
       null, 'bid', [], { teu: 1, unitPriceCents: 20_000 }, { listingId: 'not-a-uuid', teu: 1, unitPriceCents: 20_000 },
-      { listingId: a.listingId, teu: 0, unitPriceCents: 20_000 }, { listingId: a.listingId, teu: 1, unitPriceCents: '20000' },
+      { listingId: a.listingId, teu: 0, unitPriceCents: 20_000 }, { listingId: a.listingId, teu: 1, unitPriceCents: 'twenty' },
       { listingId: a.listingId, teu: 1.5, unitPriceCents: 20_000 }, { listingId: a.listingId, teu: 1, unitPriceCents: 20_000, extra: true },
       { listingId: a.listingId, teu: 1, unitPriceCents: 20_000, idempotencyKey: '' }, { listingId: a.listingId, teu: 1, unitPriceCents: 20_000, idempotencyKey: 'x'.repeat(300) },
     ]) {

@@ -1,4 +1,4 @@
-// npm run bench [-- --json FILE] [--only holds,bids,hot,sockets,fanout,watched,settlement,routes,optimise,stats] [--quick] [--profile DIR] [--watchers-normal]
+// npm run bench [-- --json FILE] [--only book,holds,bids,hot,sockets,fanout,watched,settlement,routes,optimise,stats] [--quick] [--profile DIR] [--watchers-normal]
 //
 // Starts its own stack (tools/bench/stack.ts) — a private Redis, a fresh database on the project's
 // Postgres, 2 server and 2 worker processes — and measures each path side by side with its baseline in the
@@ -9,6 +9,7 @@ import os from 'node:os';
 import { bidsPhase } from './bids.ts';
 import { acceptLatencyPhase, fanoutPhase } from './fanout.ts';
 import { holdsPhase } from './holds.ts';
+import { orderBookPhase } from './order-book.ts';
 import { hotListingPhase } from './hot-listing.ts';
 import { optimisePhase } from './optimise.ts';
 import { routesPhase } from './routes.ts';
@@ -25,7 +26,7 @@ const opt = (name: string) => {
   return i >= 0 ? args[i + 1] : undefined;
 };
 const quick = flag('quick');
-const only = new Set((opt('only') ?? 'holds,bids,hot,sockets,fanout,watched,settlement,routes,optimise,stats').split(','));
+const only = new Set((opt('only') ?? 'book,holds,bids,hot,sockets,fanout,watched,settlement,routes,optimise,stats').split(','));
 const run: BenchRun = {
   quick,
   repeats: quick ? 1 : 3,
@@ -36,6 +37,7 @@ const run: BenchRun = {
 
 // --profile DIR: servers and workers write V8 CPU profiles there (stopped with SIGTERM so they are written).
 await withBenchStack({ users: 50, profileDir: opt('profile') }, async (stack) => {
+  if (only.has('book')) orderBookPhase(run); // pure, in process
   if (only.has('holds')) await holdsPhase(stack, run);
   if (only.has('bids')) await bidsPhase(stack, run);
   if (only.has('hot')) await hotListingPhase(stack, run);

@@ -24,7 +24,7 @@ export async function bidsPhase(s: BenchStack, r: BenchRun) {
   r.report.bids = { ...res, acknowledgedAllRuns: acknowledged, durableInPostgres: durable.rows[0]!.n };
   console.log(`\nBid path (${requests} bids per run on 16 ascending listings; median of ${r.repeats} runs)`);
   console.table([
-    { path: 'no-op ceiling (POST /api/ping)', ...ceiling, 'share of ceiling %': 100 },
+    { path: 'no-op ceiling (POST /api/noop)', ...ceiling, 'share of ceiling %': 100 },
     { path: 'bids over REST', ...res, 'share of ceiling %': share(res['accepted/s'], ceiling['req/s']), 'durable / acknowledged (all runs)': `${durable.rows[0]!.n} / ${acknowledged}` },
   ]);
   r.report.bids = { ...(r.report.bids as object), ceiling, shareOfCeilingPct: share(res['accepted/s'], ceiling['req/s']) };

@@ -1,4 +1,4 @@
-// The ceiling of this stack on this machine (issue 16, part 1): POST /api/ping — an authenticated change that does
+// The ceiling of this stack on this machine (issue 16, part 1): POST /api/noop — an authenticated change that does
 // no work (session, CSRF, rate limit, error shape: the plugins of every trading call) — with the same clients,
 // concurrency and servers as the trading path it is measured beside. Trading figures are printed as a share of it.
 import type { BenchStack } from './stack.ts';
@@ -6,9 +6,9 @@ import { load, type BenchRun } from './measure.ts';
 
 export type LoadResult = Awaited<ReturnType<typeof load>>;
 
-/** One run of the REST no-op ceiling: `requests` POST /api/ping. */
+/** One run of the REST no-op ceiling: `requests` POST /api/noop. */
 export function restCeiling(s: BenchStack, requests: number): Promise<LoadResult> {
-  return load(s.urls, s.users, requests, () => ({ path: '/api/ping', body: {} }));
+  return load(s.urls, s.users, requests, () => ({ path: '/api/noop', body: {} }));
 }
 
 /** `value` as a whole percentage of `ceiling`. */

@@ -32,7 +32,7 @@ export async function holdsPhase(s: BenchStack, r: BenchRun) {
     const ceiling = median(ceilingRuns, 'req/s');
     const naiveRow = median(naiveRuns, key);
     const fastRow = median(fastRuns, key);
-    rows.push({ scenario: name, path: 'no-op ceiling (POST /api/ping)', ...ceiling, 'share of ceiling %': 100 });
+    rows.push({ scenario: name, path: 'no-op ceiling (POST /api/noop)', ...ceiling, 'share of ceiling %': 100 });
     rows.push({ scenario: name, path: 'naive FOR UPDATE (context)', ...naiveRow, 'share of ceiling %': share(naiveRow[key], ceiling['req/s']) });
     rows.push({ scenario: name, path: 'Redis + PG guard', ...fastRow, 'share of ceiling %': share(fastRow[key], ceiling['req/s']) });
   }

@@ -1,5 +1,5 @@
 // One hot listing (issue 16, part 3): 500 simultaneous bids from 50 forwarders on one ascending listing over two
-// server processes, beside 500 simultaneous no-op POST /api/ping at the same concurrency (the ceiling). Every bid
+// server processes, beside 500 simultaneous no-op POST /api/noop at the same concurrency (the ceiling). Every bid
 // must be decided (201, or 409 with the minimum that would have been accepted); the stored book must be what the
 // pure core gives when it replays the incoming bids in their order (auto-bids and soft close included).
 import http from 'node:http';
@@ -21,7 +21,7 @@ async function burst(urls: string[], users: User[], n: number, req: (i: number) 
   const one = (i: number, warmUp = false) =>
     new Promise<{ status: number; ms: number; body: string }>((resolve) => {
       const u = users[i % users.length]!;
-      const { path, body } = warmUp ? { path: '/api/ping', body: {} } : req(i);
+      const { path, body } = warmUp ? { path: '/api/noop', body: {} } : req(i);
       const data = JSON.stringify(body);
       const url = new URL(path, urls[i % urls.length]);
       const t0 = performance.now();
@@ -93,7 +93,7 @@ export async function hotListingPhase(s: BenchStack, r: BenchRun) {
     .executeTakeFirstOrThrow();
 
   log(`hot listing: ${BIDS} simultaneous no-op requests (the ceiling at this concurrency)…`);
-  const noop = await burst(s.urls, users, BIDS, () => ({ path: '/api/ping', body: {} }));
+  const noop = await burst(s.urls, users, BIDS, () => ({ path: '/api/noop', body: {} }));
   log(`hot listing: ${BIDS} simultaneous bids from ${FORWARDERS} forwarders on one listing…`);
   const bids = await burst(s.urls, users, BIDS, (i) => ({
     path: `/api/listings/${l.id}/bids`,

@@ -116,7 +116,7 @@ export async function load(
         const s = performance.now();
         const status = await post(servers[i % servers.length]!, p, u, body);
         lat.push(performance.now() - s);
-        if (status === 201 || status === 200) ok++; // 200: the no-op ceiling (POST /api/ping)
+        if (status === 201 || status === 200) ok++; // 200: the no-op ceiling (POST /api/noop)
         else if (status === 409) refused++;
         else errors++;
       }

@@ -8,8 +8,10 @@ import { rooms, type LiveEvent } from './events.ts';
 export function auctionLadderEvent(
   l: { id: string; status: string; remaining_teu: number },
   ladder: PublicLadder,
-  seqOf: ReadonlyMap<string, number>,
+  /** a leading bid's seq (a map of the book, or the book's own lookup) */
+  seqOf: Pick<ReadonlyMap<string, number>, 'get'> | ((bidId: string) => number | undefined),
 ): LiveEvent {
+  const seq = typeof seqOf === 'function' ? seqOf : (id: string) => seqOf.get(id);
   const base = { listingId: l.id, status: l.status, remainingTeu: l.remaining_teu, closesAt: ladder.closesAt.toISOString() };
   const payload =
     ladder.format === 'ascending'
@@ -17,7 +19,7 @@ export function auctionLadderEvent(
           ...base,
           currentPriceCents: ladder.currentPriceCents ?? undefined,
           minNextBidCents: ladder.minNextBidCents,
-          leadingBids: ladder.leadingBids.map((b) => ({ label: b.label, teu: b.bidTeu, allocatedTeu: b.teu, unitPriceCents: b.unitPriceCents, seq: seqOf.get(b.bidId) })),
+          leadingBids: ladder.leadingBids.map((b) => ({ label: b.label, teu: b.bidTeu, allocatedTeu: b.teu, unitPriceCents: b.unitPriceCents, seq: seq(b.bidId) })),
         }
       : base;
   return { rooms: [rooms.listing(l.id)], event: 'listing:update', payload, coalesceKey: `listing:${l.id}` };

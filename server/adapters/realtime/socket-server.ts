@@ -46,6 +46,8 @@ export function parseTarget(payload: unknown): Target | null {
 /** What each live connection carries (`socket.data`). */
 export interface SocketData {
   principal: Principal;
+  /** The handshake's credential, in memory only: every command resolves it again (through the same cache as REST). */
+  credential: { apiKey: string } | { cookie: string | undefined };
   /** When its session ends (ms since the epoch), if a timer is armed for it. */
   expiresAt?: number;
   expiryTimer?: NodeJS.Timeout;
@@ -169,6 +171,7 @@ export function createSocketServer(o: SocketServerOptions): LiveServer {
     socket.data.expiryTimer.unref();
   };
 
+  const resolve = (c: SocketData['credential']): Promise<Principal | null> => ('apiKey' in c ? o.auth.fromApiKey(c.apiKey) : o.auth.fromSession(c.cookie));
   const authenticate = async (socket: Socket, next: (err?: Error) => void) => {
     try {
       if (handshakesPerMinute > 0 && o.limiter) {
@@ -177,14 +180,14 @@ export function createSocketServer(o: SocketServerOptions): LiveServer {
         if (!v.ok && v.reason === 'limited') return next(refusal('rate_limited', 'too many connection attempts from this address; retry in a minute'));
       }
       const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
-      let p: Principal | null = null;
-      if (typeof token === 'string') p = await o.auth.fromApiKey(token);
-      else p = await o.auth.fromSession(parseCookie(socket.handshake.headers.cookie, o.cookieName));
+      const credential = typeof token === 'string' ? { apiKey: token } : { cookie: parseCookie(socket.handshake.headers.cookie, o.cookieName) };
+      const p = await resolve(credential);
       if (!p) return next(new Error('unauthorized'));
       if ((byPrincipal.get(principalRoom(p))?.size ?? 0) >= perPrincipal) {
         return next(refusal('too_many_connections', `at most ${perPrincipal} live connections per session or API key`));
       }
       socket.data.principal = p;
+      socket.data.credential = credential;
       next();
     } catch {
       next(new Error('unauthorized'));
@@ -253,8 +256,9 @@ export function createSocketServer(o: SocketServerOptions): LiveServer {
     });
     const commands = o.commands ?? {};
     socket.use((packet, next) => {
-      // a command is counted by its own limits (the API's, per principal), not the flood guard's
-      if (typeof packet[0] === 'string' && Object.hasOwn(commands, packet[0])) return next();
+      // a command (with its acknowledgement) is counted by its own limits — the API's, per principal — not the
+      // flood guard's; a command without one is nobody's order and counts like any event
+      if (typeof packet[0] === 'string' && Object.hasOwn(commands, packet[0]) && typeof packet.at(-1) === 'function') return next();
       if (++count > limit) {
         socket.emit('error:flood', { message: 'too many events; disconnected' });
         socket.disconnect(true);
@@ -299,10 +303,29 @@ export function createSocketServer(o: SocketServerOptions): LiveServer {
     socket.on('subscribe', handle(true));
     socket.on('unsubscribe', handle(false));
     for (const [name, run] of Object.entries(commands)) {
-      socket.on(name, (payload: unknown, ack?: unknown) => {
+      socket.on(name, (...args: unknown[]) => {
+        // the acknowledgement is the last argument; the payload the first (none: undefined)
+        const ack = args.at(-1);
         if (typeof ack !== 'function') return; // a command without an acknowledgement is ignored: nobody would hear its answer
         const reply = ack as (a: CommandAnswer) => void;
-        run(socket.data.principal, payload).then(reply, (err: unknown) => {
+        const payload = args.length > 1 ? args[0] : undefined;
+        void (async () => {
+          // the credential resolved again, as every REST request does (same cache): a user disabled, a session or
+          // key revoked, a role changed is refused at once, not at the next periodic re-check
+          let now: Principal | null;
+          try {
+            now = await resolve(socket.data.credential);
+          } catch {
+            return reply({ status: 503, body: { error: { code: 'unavailable', message: 'briefly unavailable; try again in a few seconds' } } });
+          }
+          const was = socket.data.principal;
+          if (!now || now.role !== was.role || now.orgId !== was.orgId) {
+            reply({ status: 401, body: { error: { code: 'unauthorized', message: 'credentials no longer valid; sign in again' } } });
+            end(socket, now ? 'changed' : 'revoked');
+            return;
+          }
+          reply(await run(now, payload));
+        })().catch((err: unknown) => {
           o.log?.warn({ err: (err as Error).message, command: name }, 'socket command failed');
           reply({ status: 500, body: { error: { code: 'internal', message: 'something went wrong on our side' } } });
         });

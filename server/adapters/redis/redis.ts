@@ -1,4 +1,5 @@
 import { Cluster, Redis, type RedisOptions as IoRedisOptions } from 'ioredis';
+import { parseClusterUrl, type ClusterUrl } from '../../config.ts';
 
 export type { Redis };
 
@@ -32,24 +33,18 @@ export function createRedis(url: string, opts: RedisOptions = {}): Redis {
     connectionName: opts.name,
     ...(failFast ? { enableOfflineQueue: false, commandTimeout: opts.failFastMs } : {}),
   } satisfies IoRedisOptions;
-  const r = clusterNodes(url) ? createCluster(url, options) : new Redis(url, options);
+  if (/^rediss?\+cluster:/.test(url) && !parseClusterUrl(url)) throw new Error('Redis Cluster URL names no node: redis+cluster://host:port,host:port…');
+  const cluster = parseClusterUrl(url);
+  const r = cluster ? createCluster(cluster, options) : new Redis(url, options);
   // Errors surface on the commands that fail; an unhandled 'error' event must not kill the process.
   r.on('error', () => {});
   if (failFast) addBreaker(r, Math.max(1000, 10 * opts.failFastMs!));
   return r;
 }
 
-/**
- * The nodes of a Redis Cluster URL — `redis+cluster://[user:password@]host:port,host:port…` (`rediss+cluster://` with
- * TLS) — or null for a single Redis.
- */
+/** The nodes of a Redis Cluster URL (see {@link parseClusterUrl}), or null for a single Redis. */
 export function clusterNodes(url: string): { host: string; port: number }[] | null {
-  const m = /^rediss?\+cluster:\/\/(?:[^@/]*@)?([^/?#]+)/.exec(url);
-  if (!m) return null;
-  return m[1]!.split(',').map((hp) => {
-    const i = hp.lastIndexOf(':');
-    return { host: i > 0 ? hp.slice(0, i) : hp, port: i > 0 ? Number(hp.slice(i + 1)) : 6379 };
-  });
+  return parseClusterUrl(url)?.nodes ?? null;
 }
 
 /**
@@ -58,21 +53,20 @@ export function clusterNodes(url: string): { host: string; port: number }[] | nu
  * queues and the live-event stream each live in one slot. ioredis' Cluster speaks the same commands as its Redis:
  * the rest of the app uses it through the same type.
  */
-function createCluster(url: string, options: IoRedisOptions): Redis {
-  const auth = /^rediss?\+cluster:\/\/([^@/]*)@/.exec(url)?.[1];
-  const [username, password] = auth ? auth.split(':').map(decodeURIComponent) : [];
-  const c = new Cluster(clusterNodes(url)!, {
+function createCluster(c: ClusterUrl, options: IoRedisOptions): Redis {
+  const cluster = new Cluster(c.nodes, {
     enableAutoPipelining: options.enableAutoPipelining ?? false,
     enableReadyCheck: true,
     enableOfflineQueue: options.enableOfflineQueue ?? true,
     scaleReads: 'master',
     redisOptions: {
       ...options,
-      ...(password !== undefined ? { password, ...(username ? { username } : {}) } : username ? { password: username } : {}),
-      ...(url.startsWith('rediss+') ? { tls: {} } : {}),
+      ...(c.username !== undefined ? { username: c.username } : {}),
+      ...(c.password !== undefined ? { password: c.password } : {}),
+      ...(c.tls ? { tls: {} } : {}),
     },
   });
-  return c as unknown as Redis;
+  return cluster as unknown as Redis;
 }
 
 /** The message of a command refused because the breaker is open (Redis recently did not answer). */

@@ -21,7 +21,8 @@ export type NewBidBody = Static<typeof NewBidBody>;
 export const BidPlaceMessage = Type.Object(
   {
     listingId: Uuid,
-    idempotencyKey: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+    // what an HTTP header can carry (printable ASCII): no NUL byte, no lone surrogate that Postgres would refuse or fold
+    idempotencyKey: Type.Optional(Type.String({ minLength: 1, maxLength: 255, pattern: '^[ -~]+$' })),
     ...NewBidBody.properties,
   },
   { additionalProperties: false },

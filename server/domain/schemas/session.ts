@@ -48,3 +48,6 @@ export const ApiKeyListItem = Type.Object({
   revokedAt: Type.Union([Type.String(), Type.Null()]),
 });
 export type ApiKeyListItem = Static<typeof ApiKeyListItem>;
+
+/** POST /api/noop: nothing — an empty object (or no body) and no query. */
+export const PingBody = Type.Object({}, { additionalProperties: false });

@@ -65,8 +65,8 @@ export const CATALOG: Record<string, CatalogEntry> = {
       'to send as `x-csrf-token` on every change made with this cookie. 401 `invalid_credentials`; sign-in attempts are limited per address and account (429).',
   },
   'DELETE /api/session': { operationId: 'signOut', tag: 'session', description: `${ANY} Ends the session (its cookie stops working at once, also on live sockets).` },
-  'POST /api/ping': {
-    operationId: 'ping', tag: 'session',
+  'POST /api/noop': {
+    operationId: 'noop', tag: 'session',
     description: `${ANY} Does nothing, through every check a change goes through (credentials, CSRF for a cookie, rate limit): checks a key, and is the ceiling \`npm run bench\` measures trading against.`,
   },
   'GET /api/me': { operationId: 'getMe', tag: 'session', description: `${ANY} The caller: user (null for an API key), organisation, role and, for a session, its CSRF token.` },

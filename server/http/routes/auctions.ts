@@ -26,7 +26,7 @@ export const auctionRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async 
     },
     async (req, reply) => {
       const p = principalOf(req);
-      const key = idemKey(p.orgId, req.headers['idempotency-key'], `POST /api/listings/${req.params.id}/bids`, req.body);
+      const key = idemKey(p.orgId, req.headers['idempotency-key'], `POST /api/listings/${req.params.id.toLowerCase()}/bids`, req.body);
       return reply.status(201).send(await auctions.placeBid(p, req.params.id, req.body, key));
     },
   );

@@ -4,7 +4,7 @@ import type { Context } from '../../context.ts';
 import { meOf } from '../../services/auth.ts';
 import { SESSION_COOKIE, principalOf } from '../plugins/auth.ts';
 import { errors, IdParams, IsoTime } from '../../domain/schemas/common.ts';
-import { ApiKeyBody, ApiKeyCreated, ApiKeyListItem, Me, SignInBody } from '../../domain/schemas/session.ts';
+import { ApiKeyBody, ApiKeyCreated, ApiKeyListItem, Me, PingBody, SignInBody } from '../../domain/schemas/session.ts';
 
 export const sessionRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async (app, { ctx }) => {
   const { auth } = ctx.services;
@@ -50,10 +50,14 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async 
   // the ceiling of the stack (issue 16): an authenticated change that does no work — credentials, CSRF, rate limit
   // and error shape like every trading call; integrations use it to check a key
   app.post(
-    '/api/ping',
+    '/api/noop',
     {
+      // no body at all is an empty one; anything else must be `{}` (every input validated, as every change's)
+      preValidation: async (req) => {
+        if (req.body === undefined) req.body = {};
+      },
       schema: {
-        tags: ['session'], summary: 'An authenticated no-op (any body is ignored)',
+        tags: ['session'], summary: 'An authenticated no-op', body: PingBody, querystring: PingBody,
         response: { 200: Type.Object({ ok: Type.Literal(true), at: IsoTime }), ...errors(400, 401, 403, 429) },
       },
     },

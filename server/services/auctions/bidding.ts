@@ -9,13 +9,14 @@ import { enqueueInTx, kickOutbox } from '../../adapters/db/outbox.ts';
 import type { Queues } from '../../adapters/queue/jobs.ts';
 import { auctionLadderEvent } from '../../adapters/realtime/auction-events.ts';
 import type { EventSink } from '../../adapters/realtime/events.ts';
-import { acceptBid, compareBids, publicLadder, type AuctionBid, type AuctionFailure, type PublicLadder } from '../../core/auction.ts';
+import type { AuctionBid, AuctionFailure, PublicLadder } from '../../core/auction.ts';
+import { acceptBidInBook, OrderBook } from '../../core/order-book.ts';
 import { AppError, conflict, notFound } from '../../domain/errors.ts';
 import { policy, type Principal } from '../../domain/principal.ts';
 import type { BidAccepted, NewBidBody } from '../../domain/schemas/auctions.ts';
 import { KeyedBatcher } from '../batcher.ts';
 import { BatchKeys } from '../batch-keys.ts';
-import { auctionConfig, bookOf, BookCache, insertRanked, type AuctionOptions } from './book.ts';
+import { auctionConfig, bookOf, BookCache, type AuctionOptions } from './book.ts';
 
 /** One bid on its way to the database; `idem`: its Idempotency-Key, if it came with one. */
 interface BidRequest {
@@ -33,7 +34,7 @@ type Answer = BidAccepted | Error;
 interface ListingChange {
   l: ListingRow;
   ladder: PublicLadder;
-  bids: AuctionBid[];
+  book: OrderBook;
   seq: number;
   extended: boolean;
   closesAt: Date;
@@ -85,8 +86,9 @@ export class Bidding {
   ) {}
 
   /** POST /api/listings/:id/bids */
-  async place(p: Principal, listingId: string, input: NewBidBody, idem?: IdemKey): Promise<BidAccepted> {
+  async place(p: Principal, rawListingId: string, input: NewBidBody, idem?: IdemKey): Promise<BidAccepted> {
     policy.requireOrgKind(p, 'forwarder');
+    const listingId = rawListingId.toLowerCase(); // a UUID in any case is one listing (the batch groups by it)
     const format = await this.formatOf(listingId);
     if (!format) throw notFound('listing');
     if (format !== 'ascending' && format !== 'sealed') throw conflict('wrong_format', `a ${format} listing is held, not bid on`);
@@ -123,8 +125,8 @@ export class Bidding {
   private async published(changed: ListingChange[]) {
     if (changed.length === 0) return;
     const events = changed.map((c) => {
-      this.books.set(c.l.id, c.seq, c.bids); // committed: the cache may follow
-      return auctionLadderEvent(c.l, c.ladder, new Map(c.bids.map((b) => [b.id, b.seq] as const)));
+      this.books.set(c.l.id, c.seq, c.book); // committed: the cache may follow
+      return auctionLadderEvent(c.l, c.ladder, (id) => c.book.get(id)?.seq);
     });
     if (changed.some((c) => c.extended)) kickOutbox(this.db, this.queues);
     await this.events.emit(events).catch(() => {});
@@ -137,6 +139,7 @@ export class Bidding {
    * All or nothing: the first refused bid refuses the group (its error names `bidIndex`) and nothing is kept.
    */
   async placeGroup(p: Principal, bids: (NewBidBody & { listingId: string })[], insertGroup: (tx: Tx) => Promise<string>) {
+    bids = bids.map((b) => ({ ...b, listingId: b.listingId.toLowerCase() }));
     for (const [i, b] of bids.entries()) {
       const format = await this.formatOf(b.listingId);
       if (!format) throw withIndex(notFound('listing'), i);
@@ -194,10 +197,9 @@ export class Bidding {
       return undefined;
     }
     let config = auctionConfig(l, this.opts);
-    // The book: from this process' cache when no other process has bid since (bid_seq is read under the row
-    // lock), else from Postgres. Kept in ranking order: the core's result does not depend on the order of the
-    // book (property-tested), and ranking an already ranked book is linear.
-    const bids = this.books.get(l.id, Number(l.bid_seq)) ?? bookOf(await bidsOfListing(tx, l.id)).sort(compareBids);
+    // The book (kept incrementally: server/core/order-book.ts): from this process' cache when no other process has
+    // bid since (bid_seq is read under the row lock), else from Postgres.
+    const book = this.books.take(l.id, Number(l.bid_seq), config) ?? new OrderBook(config, bookOf(await bidsOfListing(tx, l.id)));
     let seq = Number(l.bid_seq);
     let extended = false;
     const accepted: BidAccepted[] = [];
@@ -207,14 +209,14 @@ export class Bidding {
         id: randomUUID(), bidderId: p.orgId, teu: input.teu, unitPriceCents: input.unitPriceCents, allOrNothing: input.allOrNothing ?? false,
         ...(input.maxUnitPriceCents !== undefined ? { maxUnitPriceCents: input.maxUnitPriceCents } : {}),
       };
-      const res = acceptBid(config, bids, incoming, now, seq + 1, { newBidId: () => randomUUID() });
+      const res = acceptBidInBook(config, book, incoming, now, seq + 1, { newBidId: () => randomUUID() });
       if (!res.ok) {
         answers[i] = refusal(res);
         continue;
       }
       seq += 1 + res.autoBids.length;
       writes.bids.push(bidRow(l.id, res.bid, p.userId, items[i]!.groupId ?? null), ...res.autoBids.map((b) => bidRow(l.id, b, null)));
-      for (const b of [res.bid, ...res.autoBids]) insertRanked(bids, b);
+      for (const b of [res.bid, ...res.autoBids]) book.add(b);
       writes.replaced.push(...res.autoBids.map((b) => b.replacesBidId).filter((x): x is string => !!x));
       extended ||= res.extended;
       config = { ...config, closesAt: res.closesAt };
@@ -227,14 +229,17 @@ export class Bidding {
       answers[i] = a;
       accepted.push(a);
     }
-    if (accepted.length === 0) return undefined;
+    if (accepted.length === 0) {
+      this.books.set(l.id, Number(l.bid_seq), book); // nothing added: the book is still the committed one
+      return undefined;
+    }
     // One ladder per listing for the whole batch: every accepted bid is told the minimum as the batch left it.
-    const ladder = publicLadder(config, bids, null);
+    const ladder = book.ladder(config, null);
     for (const a of accepted) {
       a.closesAt = config.closesAt.toISOString();
       if (ladder.format === 'ascending') a.minNextBidCents = ladder.minNextBidCents;
     }
-    return { l, ladder, bids, seq, extended, closesAt: config.closesAt };
+    return { l, ladder, book, seq, extended, closesAt: config.closesAt };
   }
 }
 

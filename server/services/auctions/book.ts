@@ -1,6 +1,7 @@
 import type { BidRow } from '../../adapters/db/bids-repo.ts';
 import type { ListingRow } from '../../adapters/db/listings-repo.ts';
-import { compareBids, type AuctionBid, type AuctionConfig } from '../../core/auction.ts';
+import type { AuctionBid, AuctionConfig } from '../../core/auction.ts';
+import type { OrderBook } from '../../core/order-book.ts';
 import type { OfferCascade } from '../offers/cascade.ts';
 
 /** The soft-close rule of every auction (SOFT_CLOSE_WINDOW_SECONDS, SOFT_CLOSE_EXTEND_SECONDS). */
@@ -45,36 +46,28 @@ export const toAuctionBid = (b: BidRow): AuctionBid => ({
  */
 export const bookOf = (rows: readonly BidRow[]): AuctionBid[] => rows.filter((b) => b.status !== 'withdrawn').map(toAuctionBid);
 
-/** Inserts `b` into `book` (kept in {@link compareBids} order) at its place: O(n), no re-sort. */
-export function insertRanked(book: AuctionBid[], b: AuctionBid) {
-  let lo = 0;
-  let hi = book.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (compareBids(book[mid]!, b) <= 0) lo = mid + 1;
-    else hi = mid;
-  }
-  book.splice(lo, 0, b);
-}
-
 /**
- * The books (bids in ranking order) of recently bid listings, in process, each with the listing's `bid_seq`
- * when it was committed. A book is used only while that `bid_seq` is still the one read under the listing's
- * row lock (no other process has bid since); otherwise it is read again from Postgres.
+ * The books of recently bid listings, in process ({@link OrderBook}: kept incrementally, issue 16), each with the
+ * listing's `bid_seq` when it was committed. A book is taken out while a batch decides on it (changed in place, not
+ * yet committed) and put back only after the commit; it is used only while that `bid_seq` is still the one read
+ * under the listing's row lock (no other process has bid since) and its rules are the listing's; otherwise it is
+ * read again from Postgres. A batch that fails leaves nothing cached.
  */
 export class BookCache {
-  private readonly books = new Map<string, { seq: number; bids: AuctionBid[] }>();
+  private readonly books = new Map<string, { seq: number; book: OrderBook }>();
   constructor(private readonly max = 2000) {}
 
-  /** A copy of the cached book, if it is current at `bidSeq`. */
-  get(listingId: string, bidSeq: number): AuctionBid[] | undefined {
+  /** The cached book, taken out, if it is current at `bidSeq` under these rules. */
+  take(listingId: string, bidSeq: number, rules: { teu: number; reservePriceCents: number }): OrderBook | undefined {
     const hit = this.books.get(listingId);
-    return hit && hit.seq === bidSeq ? [...hit.bids] : undefined;
+    this.books.delete(listingId);
+    if (!hit || hit.seq !== bidSeq || hit.book.rules.teu !== rules.teu || hit.book.rules.reservePriceCents !== rules.reservePriceCents) return undefined;
+    return hit.book;
   }
 
-  /** Only after the commit that made `bids` durable. */
-  set(listingId: string, bidSeq: number, bids: AuctionBid[]) {
-    this.books.set(listingId, { seq: bidSeq, bids });
+  /** Only after the commit that made the book's bids durable. */
+  set(listingId: string, bidSeq: number, book: OrderBook) {
+    this.books.set(listingId, { seq: bidSeq, book });
     if (this.books.size > this.max) this.books.delete(this.books.keys().next().value!);
   }
 }
