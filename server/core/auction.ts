@@ -767,16 +767,26 @@ export function publicLadder(
 ): PublicLadder {
   const closesAt = effectiveCloseAt(config);
   if (config.format === 'sealed') return { format: 'sealed', closesAt };
-  const a = allocate(config, bids);
   const labels = bidderLabels(bids, viewerBidderId);
   const byId = new Map(bids.map((b) => [b.id, b] as const));
+  return ascendingLadder(config, allocate(config, bids), (id) => byId.get(id)!, (bidder) => labels.get(bidder)!, viewerBidderId);
+}
+
+/** An ascending auction's public ladder from its allocation, its bids by id and its bidders' labels. */
+export function ascendingLadder(
+  config: AuctionConfig,
+  a: Allocation,
+  bidOf: (bidId: string) => Pick<AuctionBid, 'teu' | 'allOrNothing'>,
+  labelOf: (bidderId: string) => string,
+  viewerBidderId: string | null,
+): PublicLadder {
   return {
     format: 'ascending',
-    closesAt,
+    closesAt: effectiveCloseAt(config),
     leadingBids: a.winners.map((w) => {
-      const b = byId.get(w.bidId)!;
+      const b = bidOf(w.bidId);
       return {
-        label: labels.get(w.bidderId)!,
+        label: labelOf(w.bidderId),
         isYou: viewerBidderId !== null && w.bidderId === viewerBidderId,
         bidId: w.bidId,
         teu: w.teu,

@@ -19,8 +19,8 @@
  */
 import BTreeModule from 'sorted-btree';
 import {
-  acceptBid, capacityOf, checkIncoming, closeAfterBid, compareBids, effectiveCloseAt, eligible, fail, minFromAllocation, type AcceptBidOptions, type AcceptedBid,
-  type Allocation, type AuctionBid, type AuctionConfig, type AuctionFailure, type AuctionWinner, type IncomingBid, type LadderEntry, type PublicLadder,
+  acceptBid, ascendingLadder, capacityOf, checkIncoming, closeAfterBid, compareBids, effectiveCloseAt, eligible, fail, minFromAllocation, type AcceptBidOptions,
+  type AcceptedBid, type Allocation, type AuctionBid, type AuctionConfig, type AuctionFailure, type AuctionWinner, type IncomingBid, type PublicLadder,
 } from './auction.ts';
 
 // a CommonJS package whose class is `exports.default`: Node's ESM loader gives the module object, bundlers the class
@@ -133,29 +133,9 @@ export class OrderBook {
 
   /** {@link publicLadder} of this book. O(log n + w). */
   ladder(config: AuctionConfig, viewerBidderId: string | null): PublicLadder {
-    const closesAt = effectiveCloseAt(config);
-    if (config.format === 'sealed') return { format: 'sealed', closesAt };
-    const a = this.allocation();
-    return {
-      format: 'ascending',
-      closesAt,
-      leadingBids: a.winners.map((w): LadderEntry => {
-        const b = this.#byId.get(w.bidId)!;
-        return {
-          label: viewerBidderId !== null && w.bidderId === viewerBidderId ? 'You' : `Bidder ${this.#bidderNo.get(w.bidderId)!}`,
-          isYou: viewerBidderId !== null && w.bidderId === viewerBidderId,
-          bidId: w.bidId,
-          teu: w.teu,
-          bidTeu: b.teu,
-          unitPriceCents: w.unitPriceCents,
-          allOrNothing: b.allOrNothing,
-        };
-      }),
-      currentPriceCents: a.lowestWinningPriceCents,
-      minNextBidCents: minFromAllocation(config, { unallocatedTeu: a.unallocatedTeu, lowestWinningPriceCents: a.lowestWinningPriceCents }),
-      awardedTeu: a.awardedTeu,
-      unallocatedTeu: a.unallocatedTeu,
-    };
+    if (config.format === 'sealed') return { format: 'sealed', closesAt: effectiveCloseAt(config) };
+    const label = (bidder: string) => (viewerBidderId !== null && bidder === viewerBidderId ? 'You' : `Bidder ${this.#bidderNo.get(bidder)!}`);
+    return ascendingLadder(config, this.allocation(), (id) => this.#byId.get(id)!, label, viewerBidderId);
   }
 
   /** The summary the minimum of a new bid needs, and what `bid` would be given were it added. O(log n + w). */

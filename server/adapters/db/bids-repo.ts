@@ -10,6 +10,11 @@ export function bidsOfListing(db: Kysely<DB>, listingId: string): Promise<BidRow
   return db.selectFrom('bids').selectAll().where('listing_id', '=', listingId).orderBy('seq').execute();
 }
 
+/** A listing's bids placed after `afterSeq`, in the order they were placed (a cached book catching up). */
+export function bidsOfListingAfter(db: Kysely<DB>, listingId: string, afterSeq: number): Promise<BidRow[]> {
+  return db.selectFrom('bids').selectAll().where('listing_id', '=', listingId).where('seq', '>', afterSeq).orderBy('seq').execute();
+}
+
 /** A listing's bids with their bidders' organisation names, in the order they were placed. */
 export function bidsWithBidders(db: Kysely<DB>, listingId: string): Promise<(BidRow & { org_name: string })[]> {
   return db

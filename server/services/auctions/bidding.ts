@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { auditActs } from '../../adapters/db/audit.ts';
 import { lockListings, listingFormat, recordBidding } from '../../adapters/db/auctions-repo.ts';
-import { bidsOfListing, insertBids, markBidsReplaced, type NewBid } from '../../adapters/db/bids-repo.ts';
+import { bidsOfListing, bidsOfListingAfter, insertBids, markBidsReplaced, type NewBid } from '../../adapters/db/bids-repo.ts';
 import { inTransaction, type Db, type Tx } from '../../adapters/db/db.ts';
 import type { IdemKey } from '../../adapters/db/idempotency.ts';
 import { databaseNow, type ListingRow } from '../../adapters/db/listings-repo.ts';
@@ -182,6 +182,26 @@ export class Bidding {
     return changed;
   }
 
+  /**
+   * The listing's book (kept incrementally: server/core/order-book.ts), under its row lock. From this process' cache
+   * when no other process has bid since (bid_seq); when others have, the cached book catches up with the bids placed
+   * since — only when they account for every seq in between (a group sibling withdrawn moves bid_seq without a bid:
+   * then, or with no cached book, the whole book is read from Postgres).
+   */
+  private async bookOf(tx: Tx, l: ListingRow, config: { teu: number; reservePriceCents: number }): Promise<OrderBook> {
+    const bidSeq = Number(l.bid_seq);
+    const cached = this.books.take(l.id, config);
+    if (cached && cached.seq === bidSeq) return cached.book;
+    if (cached && cached.seq < bidSeq) {
+      const newer = await bidsOfListingAfter(tx, l.id, cached.seq);
+      if (newer.length === bidSeq - cached.seq && newer.every((b) => b.status !== 'withdrawn' && b.seq <= bidSeq)) {
+        for (const b of bookOf(newer)) cached.book.add(b);
+        return cached.book;
+      }
+    }
+    return new OrderBook(config, bookOf(await bidsOfListing(tx, l.id)));
+  }
+
   /** The bids of one locked listing, in arrival order, against its book; undefined when none was accepted. */
   private async decideListing(
     tx: Tx,
@@ -197,9 +217,7 @@ export class Bidding {
       return undefined;
     }
     let config = auctionConfig(l, this.opts);
-    // The book (kept incrementally: server/core/order-book.ts): from this process' cache when no other process has
-    // bid since (bid_seq is read under the row lock), else from Postgres.
-    const book = this.books.take(l.id, Number(l.bid_seq), config) ?? new OrderBook(config, bookOf(await bidsOfListing(tx, l.id)));
+    const book = await this.bookOf(tx, l, config);
     let seq = Number(l.bid_seq);
     let extended = false;
     const accepted: BidAccepted[] = [];

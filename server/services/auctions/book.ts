@@ -49,23 +49,23 @@ export const bookOf = (rows: readonly BidRow[]): AuctionBid[] => rows.filter((b)
 /**
  * The books of recently bid listings, in process ({@link OrderBook}: kept incrementally, issue 16), each with the
  * listing's `bid_seq` when it was committed. A book is taken out while a batch decides on it (changed in place, not
- * yet committed) and put back only after the commit; it is used only while that `bid_seq` is still the one read
- * under the listing's row lock (no other process has bid since) and its rules are the listing's; otherwise it is
- * read again from Postgres. A batch that fails leaves nothing cached.
+ * yet committed) and put back only after the commit, so a batch that fails leaves nothing cached. A book is current
+ * when that `bid_seq` is still the one read under the listing's row lock; one that another process has bid past
+ * catches up with the bids placed since (./bidding.ts), and is read again whole when anything else changed.
  */
 export class BookCache {
   private readonly books = new Map<string, { seq: number; book: OrderBook }>();
   constructor(private readonly max = 2000) {}
 
-  /** The cached book, taken out, if it is current at `bidSeq` under these rules. */
-  take(listingId: string, bidSeq: number, rules: { teu: number; reservePriceCents: number }): OrderBook | undefined {
+  /** The cached book and the `bid_seq` it is current at, taken out, when its rules are the listing's. */
+  take(listingId: string, rules: { teu: number; reservePriceCents: number }): { seq: number; book: OrderBook } | undefined {
     const hit = this.books.get(listingId);
     this.books.delete(listingId);
-    if (!hit || hit.seq !== bidSeq || hit.book.rules.teu !== rules.teu || hit.book.rules.reservePriceCents !== rules.reservePriceCents) return undefined;
-    return hit.book;
+    if (!hit || hit.book.rules.teu !== rules.teu || hit.book.rules.reservePriceCents !== rules.reservePriceCents) return undefined;
+    return hit;
   }
 
-  /** Only after the commit that made the book's bids durable. */
+  /** Only after the commit that made the book's bids durable (or when nothing was added). */
   set(listingId: string, bidSeq: number, book: OrderBook) {
     this.books.set(listingId, { seq: bidSeq, book });
     if (this.books.size > this.max) this.books.delete(this.books.keys().next().value!);
