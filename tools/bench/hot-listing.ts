@@ -8,7 +8,7 @@ import { bidsOfListing } from '../../server/adapters/db/bids-repo.ts';
 import { acceptBid, allocate, type AuctionBid, type AuctionConfig } from '../../server/core/auction.ts';
 import { bookOf } from '../../server/services/auctions/book.ts';
 import type { BenchStack } from './stack.ts';
-import { log, pct, quiet, r1, type BenchRun, type User } from './measure.ts';
+import { log, pct, quiet, r1, timedRequest, type BenchRun, type User } from './measure.ts';
 
 const BIDS = 500;
 const FORWARDERS = 50;
@@ -18,26 +18,10 @@ const SOFT_EXTEND_MS = 120_000;
 /** `n` POSTs at once (each its own connection: simultaneous, not queued behind a pool); statuses, latencies, bodies. */
 async function burst(urls: string[], users: User[], n: number, req: (i: number) => { path: string; body: unknown }) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: n + 10 });
-  const one = (i: number, warmUp = false) =>
-    new Promise<{ status: number; ms: number; body: string }>((resolve) => {
-      const u = users[i % users.length]!;
-      const { path, body } = warmUp ? { path: '/api/noop', body: {} } : req(i);
-      const data = JSON.stringify(body);
-      const url = new URL(path, urls[i % urls.length]);
-      const t0 = performance.now();
-      const r = http.request(
-        { host: url.hostname, port: url.port, path: url.pathname, method: 'POST', agent,
-          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data), cookie: u.cookie, 'x-csrf-token': u.csrf } },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, ms: performance.now() - t0, body: Buffer.concat(chunks).toString('utf8') }));
-          res.on('error', () => resolve({ status: 0, ms: performance.now() - t0, body: '' }));
-        },
-      );
-      r.on('error', () => resolve({ status: 0, ms: performance.now() - t0, body: '' }));
-      r.end(data);
-    });
+  const one = (i: number, warmUp = false) => {
+    const { path, body } = warmUp ? { path: '/api/noop', body: {} } : req(i);
+    return timedRequest(urls[i % urls.length]!, 'POST', path, users[i % users.length]!, body, agent);
+  };
   // connections opened first (a no-op each), so the burst measures requests, not TCP handshakes
   await Promise.all(Array.from({ length: n }, (_, i) => one(i, true)));
   const t0 = performance.now();

@@ -66,15 +66,18 @@ function post(base: string, p: string, u: User, body: unknown): Promise<number> 
 /** A timed request's status, latency (ms) and body. */
 export type Reply = { status: number; ms: number; body: string };
 
-/** One GET or POST over a keep-alive connection as `u` (CSRF on POST): its status, latency (ms) and body. */
-export function timedRequest(base: string, method: 'GET' | 'POST', p: string, u: User, body?: unknown): Promise<Reply> {
+/**
+ * One GET or POST over a keep-alive connection as `u` (CSRF on POST): its status, latency (ms) and body. `via`: another
+ * connection pool than the shared one (64 sockets), e.g. one with a socket per simultaneous request.
+ */
+export function timedRequest(base: string, method: 'GET' | 'POST', p: string, u: User, body?: unknown, via: http.Agent = agent): Promise<Reply> {
   const data = body === undefined ? undefined : JSON.stringify(body);
   const url = new URL(p, base);
   const t0 = performance.now();
   return new Promise((resolve) => {
     const req = http.request(
       {
-        host: url.hostname, port: url.port, path: url.pathname + url.search, method, agent,
+        host: url.hostname, port: url.port, path: url.pathname + url.search, method, agent: via,
         headers: {
           cookie: u.cookie,
           ...(method === 'POST' ? { 'x-csrf-token': u.csrf, 'content-type': 'application/json', 'content-length': Buffer.byteLength(data ?? '') } : {}),

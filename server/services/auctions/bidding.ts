@@ -188,7 +188,7 @@ export class Bidding {
    * since — only when they account for every seq in between (a group sibling withdrawn moves bid_seq without a bid:
    * then, or with no cached book, the whole book is read from Postgres).
    */
-  private async bookOf(tx: Tx, l: ListingRow, config: { teu: number; reservePriceCents: number }): Promise<OrderBook> {
+  private async currentBook(tx: Tx, l: ListingRow, config: { teu: number; reservePriceCents: number }): Promise<OrderBook> {
     const bidSeq = Number(l.bid_seq);
     const cached = this.books.take(l.id, config);
     if (cached && cached.seq === bidSeq) return cached.book;
@@ -217,7 +217,7 @@ export class Bidding {
       return undefined;
     }
     let config = auctionConfig(l, this.opts);
-    const book = await this.bookOf(tx, l, config);
+    const book = await this.currentBook(tx, l, config);
     let seq = Number(l.bid_seq);
     let extended = false;
     const accepted: BidAccepted[] = [];
