@@ -7,6 +7,7 @@ import { sql } from 'kysely';
 import { bidsOfListing } from '../../server/adapters/db/bids-repo.ts';
 import { acceptBid, allocate, type AuctionBid, type AuctionConfig } from '../../server/core/auction.ts';
 import { bookOf } from '../../server/services/auctions/book.ts';
+import { cpuCell, cpuSnapshot, cpuSplit } from './cpu-split.ts';
 import type { BenchStack } from './stack.ts';
 import { log, pct, quiet, r1, timedRequest, type BenchRun, type User } from './measure.ts';
 
@@ -24,12 +25,14 @@ async function burst(urls: string[], users: User[], n: number, req: (i: number) 
   };
   // connections opened first (a no-op each), so the burst measures requests, not TCP handshakes
   await Promise.all(Array.from({ length: n }, (_, i) => one(i, true)));
+  const split0 = cpuSnapshot();
   const t0 = performance.now();
   const out = await Promise.all(Array.from({ length: n }, (_, i) => one(i)));
   const secs = (performance.now() - t0) / 1000;
+  const cpu = cpuCell(cpuSplit(split0, cpuSnapshot()));
   agent.destroy();
   const lat = out.map((o) => o.ms).sort((a, b) => a - b);
-  return { out, secs, 'p50 ms': r1(pct(lat, 50)), 'p99 ms': r1(pct(lat, 99)), 'per s': Math.round(n / secs) };
+  return { out, secs, 'p50 ms': r1(pct(lat, 50)), 'p99 ms': r1(pct(lat, 99)), 'per s': Math.round(n / secs), cpu };
 }
 
 /** Replays the stored incoming bids (not the platform's auto-bid raises) through the pure core, in seq order. */
@@ -113,6 +116,7 @@ export async function hotListingPhase(s: BenchStack, r: BenchRun) {
   const row = {
     bids: BIDS, accepted, 'refused with minimum': refusedWithMin, undecided, 'decided/s': bids['per s'], 'p50 ms': bids['p50 ms'], 'p99 ms': bids['p99 ms'],
     'no-op p99 ms': noop['p99 ms'], 'no-op/s': noop['per s'], 'p99 ÷ no-op p99': r1(ratioP99), 'share of no-op rate %': shareRate,
+    'CPU cores (bids)': bids.cpu, 'CPU cores (no-op)': noop.cpu,
     'durable / acknowledged': `${userBids} / ${accepted}`, 'auto-bid raises': stats.rows[0]!.n, 'book = core replay': same ? 'yes' : 'NO', 'close = replay close': extendedOk ? 'yes' : 'NO',
   };
   r.report.hotListing = row;

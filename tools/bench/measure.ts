@@ -4,6 +4,7 @@ import http from 'node:http';
 import os from 'node:os';
 import type { Db } from '../../server/adapters/db/db.ts';
 import { sleep } from '../../scripts/lib/procs.mjs';
+import { cpuCell, cpuSnapshot, cpuSplit } from './cpu-split.ts';
 
 export const log = (m: string) => process.stderr.write(`▸ ${m}\n`);
 
@@ -32,7 +33,7 @@ export async function quiet(what: string) {
 }
 
 /** The median run by `key`, with every run's figure beside it. */
-export function median<R extends Record<string, number>>(runs: R[], key: keyof R & string): R & { runs: string } {
+export function median<R extends Record<string, number | string>>(runs: R[], key: keyof R & string): R & { runs: string } {
   const sorted = [...runs].sort((a, b) => (a[key] as number) - (b[key] as number));
   return { ...sorted[Math.floor((sorted.length - 1) / 2)]!, runs: runs.map((r) => r[key]).join(' / ') };
 }
@@ -108,6 +109,7 @@ export async function load(
   let errors = 0;
   let next = 0;
   const cpu0 = process.cpuUsage();
+  const split0 = cpuSnapshot();
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async (_, w) => {
@@ -127,6 +129,7 @@ export async function load(
   );
   const secs = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
+  const split = cpuSplit(split0, cpuSnapshot());
   lat.sort((a, b) => a - b);
   return {
     requests: total,
@@ -138,6 +141,8 @@ export async function load(
     'p50 ms': r1(pct(lat, 50)),
     'p99 ms': r1(pct(lat, 99)),
     'loadgen CPU %': Math.round(((cpu.user + cpu.system) / 1000 / (secs * 1000)) * 100),
+    /** cores busy during the run, by process group (tools/bench/cpu-split.ts) */
+    'CPU cores': cpuCell(split),
   };
 }
 

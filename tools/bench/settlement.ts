@@ -3,6 +3,7 @@
 import { sql } from 'kysely';
 import { DEFAULT_JOB_OPTS, QUEUE_CONCURRENCY } from '../../server/adapters/queue/jobs.ts';
 import { sleep } from '../../scripts/lib/procs.mjs';
+import { cpuCell, cpuSnapshot, cpuSplit } from './cpu-split.ts';
 import type { BenchStack } from './stack.ts';
 import { log, makeListings, quiet, r1, type BenchRun } from './measure.ts';
 
@@ -32,19 +33,24 @@ export async function settlementPhase(s: BenchStack, r: BenchRun) {
   const t0 = performance.now();
   let settled = 0;
   let tFirst = 0;
+  let split0 = cpuSnapshot();
   for (let i = 0; i < 6000 && settled < jobs; i++) {
     await sleep(50);
     const q = await sql<{ n: number }>`select count(*)::int as n from bookings where listing_id = ${l.listingId} and status = 'settled'`.execute(db);
     settled = q.rows[0]!.n;
-    if (settled > 0 && !tFirst) tFirst = performance.now();
+    if (settled > 0 && !tFirst) {
+      tFirst = performance.now();
+      split0 = cpuSnapshot();
+    }
   }
   const tEnd = performance.now();
+  const cpu = cpuCell(cpuSplit(split0, cpuSnapshot()));
   const secs = (tEnd - (tFirst || t0)) / 1000;
   const perSec = Math.round(settled / Math.max(0.05, secs));
   const biggest = await sql<{ n: number }>`
     select coalesce(max(n), 0)::int as n from (select count(*) as n from ledger_transactions t join bookings b on b.id = t.booking_id
     where b.listing_id = ${l.listingId} and t.kind = 'charge' group by t.created_at) x`.execute(db);
-  const row = { path: 'settlement (outbox → BullMQ → ledger + invoice)', jobs, done: settled, 'pickup s': r1(((tFirst || tEnd) - t0) / 1000), seconds: r1(secs), 'jobs/s': perSec, 'largest batch': biggest.rows[0]!.n };
+  const row = { path: 'settlement (outbox → BullMQ → ledger + invoice)', jobs, done: settled, 'pickup s': r1(((tFirst || tEnd) - t0) / 1000), seconds: r1(secs), 'jobs/s': perSec, 'largest batch': biggest.rows[0]!.n, 'CPU cores': cpu };
   const noop = await noopReference(s.redisUrl, jobs);
   r.report.settlement = { ...row, reference: noop };
   console.log('\nSettlement drained by one worker (group-committed), beside BullMQ alone on the same machine');
@@ -67,6 +73,7 @@ async function noopReference(redisUrl: string, jobs: number) {
   // same job options as the platform's jobs (kept after completion, retries), only the work differs
   await q.addBulk(Array.from({ length: jobs }, (_, i) => ({ name: 'noop', data: { bookingId: `noop-${i}` }, opts: { ...DEFAULT_JOB_OPTS, jobId: `noop-${i}` } })));
   let doneNoop = 0;
+  const split0 = cpuSnapshot();
   const tn = performance.now();
   const w = new Worker('bench-noop', async () => {}, { connection: conn, prefix: 'bench:noop', concurrency: QUEUE_CONCURRENCY.settlement });
   await new Promise<void>((resolve) => {
@@ -79,7 +86,8 @@ async function noopReference(redisUrl: string, jobs: number) {
     });
   });
   const noopSecs = (performance.now() - tn) / 1000;
+  const cpu = cpuCell(cpuSplit(split0, cpuSnapshot()));
   await w.close();
   await q.close();
-  return { path: 'reference: BullMQ no-op jobs', jobs, done: doneNoop, 'pickup s': 0, seconds: r1(noopSecs), 'jobs/s': Math.round(doneNoop / noopSecs), 'largest batch': 0 };
+  return { path: 'reference: BullMQ no-op jobs', jobs, done: doneNoop, 'pickup s': 0, seconds: r1(noopSecs), 'jobs/s': Math.round(doneNoop / noopSecs), 'largest batch': 0, 'CPU cores': cpu };
 }

@@ -3,6 +3,7 @@
 // no work) measured in the same runs, with the REST figure of the bid phase printed beside it.
 import { sql } from 'kysely';
 import { io as connect, type Socket } from 'socket.io-client';
+import { cpuCell, cpuSnapshot, cpuSplit } from './cpu-split.ts';
 import type { BenchStack } from './stack.ts';
 import { log, makeListings, median, pct, quiet, r1, type BenchRun } from './measure.ts';
 
@@ -30,6 +31,7 @@ async function run(sockets: Socket[], total: number, command: string, payload: (
   let refused = 0;
   let errors = 0;
   const lat: number[] = [];
+  const split0 = cpuSnapshot();
   const t0 = performance.now();
   await Promise.all(
     sockets.flatMap((socket) =>
@@ -52,8 +54,9 @@ async function run(sockets: Socket[], total: number, command: string, payload: (
     ),
   );
   const secs = (performance.now() - t0) / 1000;
+  const cpu = cpuCell(cpuSplit(split0, cpuSnapshot()));
   lat.sort((a, b) => a - b);
-  return { requests: total, accepted: ok, refused, errors, 'req/s': Math.round(total / secs), 'accepted/s': Math.round(ok / secs), 'p50 ms': r1(pct(lat, 50)), 'p99 ms': r1(pct(lat, 99)) };
+  return { requests: total, accepted: ok, refused, errors, 'req/s': Math.round(total / secs), 'accepted/s': Math.round(ok / secs), 'p50 ms': r1(pct(lat, 50)), 'p99 ms': r1(pct(lat, 99)), 'CPU cores': cpu };
 }
 
 export async function socketBidsPhase(s: BenchStack, r: BenchRun) {
