@@ -195,7 +195,7 @@ export function compareBids(a: AuctionBid, b: AuctionBid): number {
   );
 }
 
-function cmpStr(a: string, b: string): number {
+export function cmpStr(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 

@@ -13,13 +13,13 @@
  * - the seq and id checks of a new bid: O(1).
  *
  * `acceptBidInBook` is {@link acceptBid} on this book: the same answer (property-tested against the plain
- * definitions, test/unit/order-book.test.ts). A bid with an auto-bid maximum, or one placed while an auto-bid is in
- * force, takes the plain path over the whole book (auto-bid responses simulate raise after raise over every bid):
- * the same answer, at the old cost.
+ * definitions, test/unit/order-book.test.ts). Auto-bid responses are simulated on a copy-on-write clone of the tree
+ * (./order-book-auto-bids.ts): each raise a walk of the winners per auto-bid in force, not a sort of the book.
  */
 import BTreeModule from 'sorted-btree';
+import { autoBidsInTree, type RankingTree } from './order-book-auto-bids.ts';
 import {
-  acceptBid, ascendingLadder, capacityOf, checkIncoming, closeAfterBid, compareBids, effectiveCloseAt, eligible, fail, minFromAllocation, type AcceptBidOptions,
+  ascendingLadder, capacityOf, checkIncoming, closeAfterBid, compareBids, effectiveCloseAt, eligible, fail, minFromAllocation, type AcceptBidOptions,
   type AcceptedBid, type Allocation, type AuctionBid, type AuctionConfig, type AuctionFailure, type AuctionWinner, type IncomingBid, type PublicLadder,
 } from './auction.ts';
 
@@ -30,6 +30,8 @@ export class OrderBook {
   readonly #ranked = new BTree<AuctionBid, true>(undefined, compareBids);
   readonly #byId = new Map<string, AuctionBid>();
   readonly #replaced = new Set<string>();
+  /** the auto-bids in force that take part in allocation (in the tree) */
+  readonly #autos = new Set<AuctionBid>();
   /** bidder → its label number (1, 2, … by its first bid's seq) */
   readonly #bidderNo = new Map<string, number>();
   #maxSeq = Number.NEGATIVE_INFINITY;
@@ -79,7 +81,10 @@ export class OrderBook {
     if (b.replacesBidId !== undefined) this.#deactivate(b.replacesBidId);
     if (this.#replaced.has(b.id)) return; // replaced before it arrived (bids given out of order)
     if (b.maxUnitPriceCents !== undefined) this.#activeAuto++;
-    if (eligible(this.rules, b)) this.#ranked.set(b, true);
+    if (eligible(this.rules, b)) {
+      this.#ranked.set(b, true);
+      if (b.maxUnitPriceCents !== undefined) this.#autos.add(b);
+    }
   }
 
   #deactivate(id: string): void {
@@ -89,6 +94,12 @@ export class OrderBook {
     if (!old) return;
     if (old.maxUnitPriceCents !== undefined) this.#activeAuto--;
     this.#ranked.delete(old);
+    this.#autos.delete(old);
+  }
+
+  /** The ranking and its auto-bids as a simulation may change them: an O(1) copy-on-write clone of the tree. */
+  simulation(): { tree: RankingTree; autos: Set<AuctionBid> } {
+    return { tree: this.#ranked.clone(), autos: new Set(this.#autos) };
   }
 
   /**
@@ -147,8 +158,8 @@ export class OrderBook {
 
 /**
  * {@link acceptBid} on an {@link OrderBook} (the book is not changed: add the accepted bid and its auto-bids after).
- * Plain bids while no auto-bid is in force, and sealed bids, cost O(log n + w); an auto-bid, or a bid placed while one
- * is in force, takes {@link acceptBid} over the whole book — the same answer either way.
+ * The same answer as the plain function over `book.all()`; the checks and the minimum cost O(log n + w), the auto-bid
+ * responses (ascending) O(a·w) per raise on a clone of the ranking (./order-book-auto-bids.ts).
  */
 export function acceptBidInBook(
   config: AuctionConfig,
@@ -158,21 +169,34 @@ export function acceptBidInBook(
   seq: number,
   options: AcceptBidOptions = {},
 ): AcceptedBid | AuctionFailure {
-  if (config.format === 'ascending' && (incoming.maxUnitPriceCents !== undefined || book.hasActiveAutoBid)) {
-    return acceptBid(config, book.all(), incoming, now, seq, options);
-  }
   const early = checkIncoming(config, incoming, now);
   if (early) return early;
   if (!Number.isSafeInteger(seq) || seq <= book.maxSeq) return fail('invalid_bid', 'seq must be greater than every earlier bid');
   if (book.has(incoming.id)) return fail('invalid_bid', `bid ${incoming.id} already exists`);
 
+  const isAuto = config.format === 'ascending' && incoming.maxUnitPriceCents !== undefined;
   const min = config.format === 'sealed' ? config.reservePriceCents : minFromAllocation(config, book.summaryWith(), incoming);
-  if (incoming.unitPriceCents < min) return fail('bid_too_low', `the lowest acceptable unit price is ${min} cents`, min);
+  let price = incoming.unitPriceCents;
+  if (price < min) {
+    if (isAuto && incoming.maxUnitPriceCents! >= min) price = min;
+    else return fail('bid_too_low', `the lowest acceptable unit price is ${min} cents`, min);
+  }
 
   const { maxUnitPriceCents: _drop, replacesBidId: _r, ...base } = incoming;
-  const bid: AuctionBid = { ...base, seq, placedAt: now };
+  const bid: AuctionBid = { ...base, unitPriceCents: price, seq, placedAt: now };
+  if (isAuto) bid.maxUnitPriceCents = incoming.maxUnitPriceCents!;
   const { closesAt, extended } = closeAfterBid(config, now);
   if (config.format === 'sealed') return { ok: true, bid, closesAt, extended, status: 'sealed', allocatedTeu: 0, autoBids: [] };
-  const allocatedTeu = eligible(config, bid) ? book.summaryWith(bid).teuOfBid : 0;
-  return { ok: true, bid, closesAt, extended, status: allocatedTeu > 0 ? 'leading' : 'outbid', allocatedTeu, autoBids: [] };
+  if (!isAuto && !book.hasActiveAutoBid) {
+    // nothing can be raised: what the bid gets is one walk of the winners
+    const allocatedTeu = eligible(config, bid) ? book.summaryWith(bid).teuOfBid : 0;
+    return { ok: true, bid, closesAt, extended, status: allocatedTeu > 0 ? 'leading' : 'outbid', allocatedTeu, autoBids: [] };
+  }
+  const sim = book.simulation();
+  if (eligible(config, bid)) {
+    sim.tree.set(bid, true);
+    if (isAuto) sim.autos.add(bid);
+  }
+  const { autoBids, allocatedTeu } = autoBidsInTree(config, sim.tree, sim.autos, bid, seq, now, options);
+  return { ok: true, bid, closesAt, extended, status: allocatedTeu > 0 ? 'leading' : 'outbid', allocatedTeu, autoBids };
 }

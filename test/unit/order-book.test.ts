@@ -108,6 +108,41 @@ describe('the incremental order book (pure core)', () => {
     );
   });
 
+  it('auto-bid wars on the book, with the leapfrog jump or raise by raise, give exactly the plain raise-by-raise result', () => {
+    // many bidders with maxima close together and small increments: long wars, several lines at once, all-or-nothing among them
+    const warArb = fc.record({
+      bidderId: fc.constantFrom('A', 'B', 'C', 'D', 'E'),
+      teu: fc.integer({ min: 1, max: 8 }),
+      price: fc.integer({ min: 100, max: 400 }),
+      aon: fc.boolean(),
+      max: fc.option(fc.integer({ min: 300, max: 2000 }), { nil: undefined, freq: 2 }),
+      at: fc.constant(1),
+    });
+    const smallSteps = configArb.map((c) => ({ ...c, format: 'ascending' as const, minIncrementCents: Math.ceil(c.minIncrementCents / 10) }));
+    fc.assert(
+      fc.property(smallSteps, fc.array(warArb, { minLength: 1, maxLength: 25 }), (c, reqs) => {
+        let config = c;
+        const bids: AuctionBid[] = [];
+        const book = new OrderBook(config);
+        let seq = 0;
+        for (const [i, r] of reqs.entries()) {
+          const now = new Date(T0 + r.at * MIN);
+          // the ground truth: the plain definitions, raise by raise
+          const truth = acceptBid(config, bids, incomingOf(r, i), now, seq + 1, { ...opts, stepwiseAutoBids: true });
+          expect(acceptBidInBook(config, book, incomingOf(r, i), now, seq + 1, opts)).toEqual(truth);
+          expect(acceptBidInBook(config, book, incomingOf(r, i), now, seq + 1, { ...opts, stepwiseAutoBids: true })).toEqual(truth);
+          if (!truth.ok) continue;
+          seq += 1 + truth.autoBids.length;
+          bids.push(truth.bid, ...truth.autoBids);
+          for (const b of [truth.bid, ...truth.autoBids]) book.add(b);
+          config = { ...config, closesAt: truth.closesAt };
+        }
+        expect(book.allocation()).toEqual(allocate(config, bids));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('a plain bid on a deep book walks only the winners: the answer is right with 10,000 losing bids below', () => {
     const config: AuctionConfig = {
       format: 'ascending', teu: 10, reservePriceCents: 100, minIncrementCents: 10, softCloseWindowMs: 0, softCloseExtendMs: 0,

@@ -61,6 +61,33 @@ const winners = (config: AuctionConfig, book: AuctionBid[]) => allocate(config, 
 export async function hotListingPhase(s: BenchStack, r: BenchRun) {
   await quiet('hot listing');
   const users = s.users.slice(0, FORWARDERS);
+  // r.repeats runs, each a no-op burst then a bid burst on a fresh listing: the machine's noise falls on both, the
+  // first run also warms the servers up; the row is the median run by p99 ratio, every run's figures beside it
+  const runs = [];
+  for (let k = 0; k < r.repeats; k++) runs.push(await oneRun(s, users, k, r.repeats));
+  const sorted = [...runs].sort((a, b) => a['p99 ÷ no-op p99'] - b['p99 ÷ no-op p99']);
+  const row = {
+    ...sorted[Math.floor((sorted.length - 1) / 2)]!,
+    'runs: p99 ratio': runs.map((x) => x['p99 ÷ no-op p99']).join(' / '),
+    'runs: rate share %': runs.map((x) => x['share of no-op rate %']).join(' / '),
+  };
+  r.report.hotListing = { ...row, runs };
+  console.log(`\nOne hot listing (${BIDS} simultaneous bids from ${FORWARDERS} forwarders, 2 servers), beside ${BIDS} simultaneous no-op requests; median of ${r.repeats} runs`);
+  console.table([row]);
+  const undecided = runs.reduce((t, x) => t + x.undecided, 0);
+  const checksOk = runs.every((x) => x.durableOk && x['book = core replay'] === 'yes' && x['close = replay close'] === 'yes');
+  r.targets.push({ target: 'hot listing: every bid decided', value: `${BIDS * runs.length - undecided}/${BIDS * runs.length}`, met: undecided === 0 });
+  r.targets.push({ target: 'hot listing: p99 ack ≤ 3× the no-op p99 at the same concurrency', value: `${row['p99 ÷ no-op p99']}× (${row['p99 ms']} / ${row['no-op p99 ms']} ms; runs ${row['runs: p99 ratio']})`, met: row['p99 ÷ no-op p99'] <= 3 });
+  r.targets.push({ target: 'hot listing: decided bids/s ≥ 40 % of the no-op rate', value: `${row['share of no-op rate %']} % (runs ${row['runs: rate share %']})`, met: row['share of no-op rate %'] >= 40 });
+  r.targets.push({
+    target: 'hot listing: durable = acknowledged, book and close = the core’s replay',
+    value: runs.map((x) => `${x['durable / acknowledged']}, ${x['book = core replay'] === 'yes' ? 'same' : 'DIFFERENT'}, ${x['close = replay close'] === 'yes' ? 'same' : 'DIFFERENT'}`).join('; '),
+    met: checksOk,
+  });
+}
+
+/** One run: a fresh listing closing inside the soft-close window, the no-op burst, the bid burst, the checks. */
+async function oneRun(s: BenchStack, users: User[], k: number, of: number) {
   const corridor = await s.db.selectFrom('corridors').select('id').where('code', '=', 'DEDUI-ITBLQ-rail').executeTakeFirstOrThrow();
   const op = await s.db.selectFrom('organisations').select('id').where('kind', '=', 'operator').executeTakeFirstOrThrow();
   const now = Date.now();
@@ -68,7 +95,7 @@ export async function hotListingPhase(s: BenchStack, r: BenchRun) {
   const closesAt = new Date(now + 60_000); // inside the soft-close window: every accepted bid qualifies
   const dep = await s.db
     .insertInto('departures')
-    .values({ corridor_id: corridor.id, operator_org_id: op.id, asset_name: 'Bench hot listing', departs_at: new Date(cutoff.getTime() + 3_600_000),
+    .values({ corridor_id: corridor.id, operator_org_id: op.id, asset_name: `Bench hot listing ${k + 1}`, departs_at: new Date(cutoff.getTime() + 3_600_000),
       arrives_at: new Date(cutoff.getTime() + 30 * 3_600_000), cutoff_at: cutoff, capacity_teu: 40, capacity_tonnes: 800 })
     .returning('id')
     .executeTakeFirstOrThrow();
@@ -79,9 +106,9 @@ export async function hotListingPhase(s: BenchStack, r: BenchRun) {
     .returning(['id', 'opens_at', 'created_at'])
     .executeTakeFirstOrThrow();
 
-  log(`hot listing: ${BIDS} simultaneous no-op requests (the ceiling at this concurrency)…`);
+  log(`hot listing ${k + 1}/${of}: ${BIDS} simultaneous no-op requests (the ceiling at this concurrency)…`);
   const noop = await burst(s.urls, users, BIDS, () => ({ path: '/api/noop', body: {} }));
-  log(`hot listing: ${BIDS} simultaneous bids from ${FORWARDERS} forwarders on one listing…`);
+  log(`hot listing ${k + 1}/${of}: ${BIDS} simultaneous bids from ${FORWARDERS} forwarders on one listing…`);
   const bids = await burst(s.urls, users, BIDS, (i) => ({
     path: `/api/listings/${l.id}/bids`,
     // 1–3 TEU at prices spread over the range; every tenth an auto-bid with a maximum
@@ -113,17 +140,12 @@ export async function hotListingPhase(s: BenchStack, r: BenchRun) {
 
   const ratioP99 = bids['p99 ms'] / Math.max(0.1, noop['p99 ms']);
   const shareRate = Math.round((100 * bids['per s']) / Math.max(1, noop['per s']));
-  const row = {
+  return {
+    run: k + 1,
     bids: BIDS, accepted, 'refused with minimum': refusedWithMin, undecided, 'decided/s': bids['per s'], 'p50 ms': bids['p50 ms'], 'p99 ms': bids['p99 ms'],
     'no-op p99 ms': noop['p99 ms'], 'no-op/s': noop['per s'], 'p99 ÷ no-op p99': r1(ratioP99), 'share of no-op rate %': shareRate,
     'CPU cores (bids)': bids.cpu, 'CPU cores (no-op)': noop.cpu,
     'durable / acknowledged': `${userBids} / ${accepted}`, 'auto-bid raises': stats.rows[0]!.n, 'book = core replay': same ? 'yes' : 'NO', 'close = replay close': extendedOk ? 'yes' : 'NO',
+    durableOk: userBids === accepted,
   };
-  r.report.hotListing = row;
-  console.log(`\nOne hot listing (${BIDS} simultaneous bids from ${FORWARDERS} forwarders, 2 servers), beside ${BIDS} simultaneous no-op requests`);
-  console.table([row]);
-  r.targets.push({ target: 'hot listing: every bid decided', value: `${BIDS - undecided}/${BIDS}`, met: undecided === 0 });
-  r.targets.push({ target: 'hot listing: p99 ack ≤ 3× the no-op p99 at the same concurrency', value: `${r1(ratioP99)}× (${bids['p99 ms']} / ${noop['p99 ms']} ms)`, met: ratioP99 <= 3 });
-  r.targets.push({ target: 'hot listing: decided bids/s ≥ 40 % of the no-op rate', value: `${shareRate} %`, met: shareRate >= 40 });
-  r.targets.push({ target: 'hot listing: durable = acknowledged, book and close = the core’s replay', value: `${userBids}/${accepted}, ${same ? 'same' : 'DIFFERENT'}, ${extendedOk ? 'same' : 'DIFFERENT'}`, met: userBids === accepted && same && extendedOk });
 }
