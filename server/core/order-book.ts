@@ -9,7 +9,8 @@
  * - ranking: the tree's order, never sorted again;
  * - the allocation, the minimum next bid and what a new bid would get: a walk from the top of the tree that stops
  *   once the listing's TEU are given out — O(log n + w), w the winning bids (at most the listing's TEU) and the
- *   all-or-nothing bids skipped among them — never a walk of the whole book;
+ *   all-or-nothing bids skipped among them — never a walk of the whole book (and while all the bids' TEU fit in
+ *   the listing, no walk at all: O(log n));
  * - the seq and id checks of a new bid: O(1).
  *
  * `acceptBidInBook` is {@link acceptBid} on this book: the same answer (property-tested against the plain
@@ -36,6 +37,8 @@ export class OrderBook {
   readonly #bidderNo = new Map<string, number>();
   #maxSeq = Number.NEGATIVE_INFINITY;
   #activeAuto = 0;
+  /** TEU of the bids in the tree: while they all fit in the listing, nobody is cut and the fill needs no walk */
+  #rankedTeu = 0;
 
   /** `rules`: the listing's TEU and reserve (what decides who takes part; they never change during an auction). */
   constructor(
@@ -83,6 +86,7 @@ export class OrderBook {
     if (b.maxUnitPriceCents !== undefined) this.#activeAuto++;
     if (eligible(this.rules, b)) {
       this.#ranked.set(b, true);
+      this.#rankedTeu += b.teu;
       if (b.maxUnitPriceCents !== undefined) this.#autos.add(b);
     }
   }
@@ -93,7 +97,7 @@ export class OrderBook {
     const old = this.#byId.get(id);
     if (!old) return;
     if (old.maxUnitPriceCents !== undefined) this.#activeAuto--;
-    this.#ranked.delete(old);
+    if (this.#ranked.delete(old)) this.#rankedTeu -= old.teu;
     this.#autos.delete(old);
   }
 
@@ -107,7 +111,15 @@ export class OrderBook {
    * with `extra`, as if that bid were in the book too. O(log n + w).
    */
   #fill(extra?: AuctionBid, winners?: AuctionWinner[]): { remaining: number; lowest: number | null; teuOfExtra: number } {
-    let remaining = capacityOf(this.rules);
+    const capacity = capacityOf(this.rules);
+    if (!winners && this.#rankedTeu + (extra?.teu ?? 0) <= capacity) {
+      // undersubscribed: every bid gets all its TEU (an all-or-nothing one fits too); the lowest price is the
+      // ranking's last bid — O(log n) however many bids there are
+      const last = this.#ranked.maxKey();
+      const prices = [last?.unitPriceCents, extra?.unitPriceCents].filter((x): x is number => x !== undefined);
+      return { remaining: capacity - this.#rankedTeu - (extra?.teu ?? 0), lowest: prices.length ? Math.min(...prices) : null, teuOfExtra: extra?.teu ?? 0 };
+    }
+    let remaining = capacity;
     let lowest: number | null = null;
     let teuOfExtra = 0;
     const take = (b: AuctionBid) => {
