@@ -143,7 +143,6 @@ export function createContext(cfg: Config, events: (redis: Redis) => EventSink, 
     },
     async close() {
       services.routes.stop();
-      await services.auctions.flush().catch(() => {});
       await queues.close().catch(() => {});
       bull.disconnect();
       await db.destroy().catch(() => {});

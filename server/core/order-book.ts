@@ -31,6 +31,8 @@ export class OrderBook {
   readonly #ranked = new BTree<AuctionBid, true>(undefined, compareBids);
   readonly #byId = new Map<string, AuctionBid>();
   readonly #replaced = new Set<string>();
+  /** ids of the bids in force (added and not replaced): what the counts below were kept for */
+  readonly #inForce = new Set<string>();
   /** the auto-bids in force that take part in allocation (in the tree) */
   readonly #autos = new Set<AuctionBid>();
   /** bidder → its label number (1, 2, … by its first bid's seq) */
@@ -65,6 +67,11 @@ export class OrderBook {
     return this.#byId.get(id);
   }
 
+  /** Has a bid given to the book named `id` as the bid it replaces (whether or not `id` has arrived)? */
+  isReplaced(id: string): boolean {
+    return this.#replaced.has(id);
+  }
+
   /** Is any auto-bid (a bid with a maximum) in force? */
   get hasActiveAutoBid(): boolean {
     return this.#activeAuto > 0;
@@ -82,7 +89,8 @@ export class OrderBook {
     if (b.seq > this.#maxSeq) this.#maxSeq = b.seq;
     if (!this.#bidderNo.has(b.bidderId)) this.#bidderNo.set(b.bidderId, this.#bidderNo.size + 1);
     if (b.replacesBidId !== undefined) this.#deactivate(b.replacesBidId);
-    if (this.#replaced.has(b.id)) return; // replaced before it arrived (bids given out of order)
+    if (this.#replaced.has(b.id)) return; // replaced before it arrived (bids given out of order), or by itself
+    this.#inForce.add(b.id);
     if (b.maxUnitPriceCents !== undefined) this.#activeAuto++;
     if (eligible(this.rules, b)) {
       this.#ranked.set(b, true);
@@ -95,7 +103,7 @@ export class OrderBook {
     if (this.#replaced.has(id)) return;
     this.#replaced.add(id);
     const old = this.#byId.get(id);
-    if (!old) return;
+    if (!old || !this.#inForce.delete(id)) return; // not (yet) counted: nothing to take back
     if (old.maxUnitPriceCents !== undefined) this.#activeAuto--;
     if (this.#ranked.delete(old)) this.#rankedTeu -= old.teu;
     this.#autos.delete(old);
@@ -205,10 +213,14 @@ export function acceptBidInBook(
     return { ok: true, bid, closesAt, extended, status: allocatedTeu > 0 ? 'leading' : 'outbid', allocatedTeu, autoBids: [] };
   }
   const sim = book.simulation();
-  if (eligible(config, bid)) {
+  // (a bid whose id a stored bid already names as replaced is not in force: the plain function's activeBids drops it)
+  if (eligible(config, bid) && !book.isReplaced(bid.id)) {
     sim.tree.set(bid, true);
     if (isAuto) sim.autos.add(bid);
   }
-  const { autoBids, allocatedTeu } = autoBidsInTree(config, sim.tree, sim.autos, bid, seq, now, options);
+  const res = autoBidsInTree(config, sim.tree, sim.autos, bid, seq, now, options);
+  const autoBids = res.autoBids;
+  // no raise: what the bid gets is its share of the book with it inserted (as acceptBid's insertRanked), else the final fill
+  const allocatedTeu = autoBids.length > 0 ? res.allocatedTeu : eligible(config, bid) ? book.summaryWith(bid).teuOfBid : 0;
   return { ok: true, bid, closesAt, extended, status: allocatedTeu > 0 ? 'leading' : 'outbid', allocatedTeu, autoBids };
 }

@@ -40,11 +40,6 @@ export class AuctionsService {
     this.groups = new BidGroups(db, this.bidding);
   }
 
-  /** Sends the live ladders still waiting in their conflation window (graceful shutdown). */
-  flush(): Promise<void> {
-    return this.bidding.flush();
-  }
-
   /** POST /api/bid-groups — either-or bids on 2–5 auctions, at most one of which wins. */
   placeGroup(p: Principal, body: NewBidGroupBody): Promise<BidGroupPlaced> {
     return this.groups.place(p, body);

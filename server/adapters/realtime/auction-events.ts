@@ -10,11 +10,6 @@ export function auctionLadderEvent(
   ladder: PublicLadder,
   /** a leading bid's seq (a map of the book, or the book's own lookup) */
   seqOf: Pick<ReadonlyMap<string, number>, 'get'> | ((bidId: string) => number | undefined),
-  /**
-   * The listing's `bid_seq` the ladder reflects: a ladder of a lower one arriving later (another process, or a state
-   * that waited in its conflation window) is dropped by every server's fan-out.
-   */
-  version?: number,
 ): LiveEvent {
   const seq = typeof seqOf === 'function' ? seqOf : (id: string) => seqOf.get(id);
   const base = { listingId: l.id, status: l.status, remainingTeu: l.remaining_teu, closesAt: ladder.closesAt.toISOString() };
@@ -27,7 +22,7 @@ export function auctionLadderEvent(
           leadingBids: ladder.leadingBids.map((b) => ({ label: b.label, teu: b.bidTeu, allocatedTeu: b.teu, unitPriceCents: b.unitPriceCents, seq: seq(b.bidId) })),
         }
       : base;
-  return { rooms: [rooms.listing(l.id)], event: 'listing:update', payload, coalesceKey: `listing:${l.id}`, ...(version !== undefined ? { version } : {}) };
+  return { rooms: [rooms.listing(l.id)], event: 'listing:update', payload, coalesceKey: `listing:${l.id}` };
 }
 
 /** `listing:closed` to the auction's watchers: its result (`shortfallTeu` when the departure could not take it all). */

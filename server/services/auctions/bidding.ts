@@ -8,7 +8,6 @@ import { databaseNow, type ListingRow } from '../../adapters/db/listings-repo.ts
 import { enqueueInTx, kickOutbox } from '../../adapters/db/outbox.ts';
 import type { Queues } from '../../adapters/queue/jobs.ts';
 import { auctionLadderEvent } from '../../adapters/realtime/auction-events.ts';
-import { ConflatedSink } from '../../adapters/realtime/conflate.ts';
 import type { EventSink } from '../../adapters/realtime/events.ts';
 import type { AuctionBid, AuctionFailure, PublicLadder } from '../../core/auction.ts';
 import { acceptBidInBook, OrderBook } from '../../core/order-book.ts';
@@ -78,25 +77,13 @@ export class Bidding {
   private readonly books = new BookCache();
   /** A listing's format never changes: remembered per process (a bid does not read it from Postgres again). */
   private readonly formats = new Map<string, string>();
-  /**
-   * Ladders leave the process conflated: a listing's ladder at once when it was not sent in the last 50 ms, else its
-   * newest state when that window ends (a hot listing's watchers get ≤ ~20 ladders a second, the last one always).
-   */
-  private readonly ladders: ConflatedSink;
 
   constructor(
     private readonly db: Db,
-    events: EventSink,
+    private readonly events: EventSink,
     private readonly queues: Queues | null,
     private readonly opts: AuctionOptions,
-  ) {
-    this.ladders = new ConflatedSink(events, 50);
-  }
-
-  /** Sends the ladders still waiting in the conflation window (shutdown). */
-  flush(): Promise<void> {
-    return this.ladders.flush();
-  }
+  ) {}
 
   /** POST /api/listings/:id/bids */
   async place(p: Principal, rawListingId: string, input: NewBidBody, idem?: IdemKey): Promise<BidAccepted> {
@@ -139,10 +126,10 @@ export class Bidding {
     if (changed.length === 0) return;
     const events = changed.map((c) => {
       this.books.set(c.l.id, c.seq, c.book); // committed: the cache may follow
-      return auctionLadderEvent(c.l, c.ladder, (id) => c.book.get(id)?.seq, c.seq);
+      return auctionLadderEvent(c.l, c.ladder, (id) => c.book.get(id)?.seq);
     });
     if (changed.some((c) => c.extended)) kickOutbox(this.db, this.queues);
-    await this.ladders.emit(events).catch(() => {});
+    await this.events.emit(events).catch(() => {});
   }
 
   /**

@@ -95,8 +95,7 @@ export async function settleGroups(
     const l = locks.listings.get(id);
     if (!l) continue; // never: a group's listings are locked with it
     const book = bookOf(await bidsOfListing(tx, id));
-    // versioned by the bid_seq bumpBidSeq moved it to: a ladder from before the withdrawal can never overwrite it
-    events.push(auctionLadderEvent(l, publicLadder(auctionConfig(l, opts), book, null), new Map(book.map((b) => [b.id, b.seq] as const)), Number(l.bid_seq) + 1));
+    events.push(auctionLadderEvent(l, publicLadder(auctionConfig(l, opts), book, null), new Map(book.map((b) => [b.id, b.seq] as const))));
   }
   return events;
 }
