@@ -6,7 +6,11 @@ export class AppError extends Error {
     message: string,
     readonly details?: Record<string, unknown>,
   ) {
+    // An expected refusal (every 409 of a hot auction) needs no stack trace: capturing one is most of an Error's cost.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(message);
+    Error.stackTraceLimit = limit;
     this.name = 'AppError';
   }
 }

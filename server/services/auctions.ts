@@ -34,7 +34,7 @@ export class AuctionsService {
     queues: Queues | null,
     opts: AuctionOptions,
   ) {
-    this.bidding = new Bidding(db, events, queues, opts);
+    this.bidding = new Bidding(db, events, opts);
     this.closing = new AuctionClosing(db, cache, events, queues, opts);
     this.reads = new AuctionReads(db, opts);
     this.groups = new BidGroups(db, this.bidding);

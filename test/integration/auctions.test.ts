@@ -141,6 +141,10 @@ describe('ascending auction: 50 bidders, 500 bids, two server processes, closed 
 
   it('bids racing the close: none counts after it, the soft close extends, and a late bid gets 409 auction_closed', async () => {
     const a = await createAuction(env.db, { format: 'ascending', teu: 10, closesInMs: 1500 });
+    // the close job the listing service schedules at creation; extensions schedule none (it finds the close moved)
+    await env.db.insertInto('outbox')
+      .values({ job_name: 'auction.close', job_id: `auction.close-${a.listingId}-${a.closesAt.getTime()}`, data: JSON.stringify({ listingId: a.listingId }), run_at: a.closesAt })
+      .execute();
     const outcomes: { status: number; code?: string; at: number; price: number }[] = [];
     let price = 30_000;
     // 10 bids ~100 ms apart inside the soft-close window (each moves the close), then silence longer than an
@@ -176,6 +180,43 @@ describe('ascending auction: 50 bidders, 500 bids, two server processes, closed 
     const best = Math.max(...outcomes.filter((o) => o.status === 201).map((o) => o.price));
     expect(booking).toEqual([{ teu: 10, unit_price_cents: best }]);
     expect(outcomes.filter((o) => o.status !== 201).every((o) => o.code === 'auction_closed')).toBe(true);
+  });
+});
+
+describe('the close job follows the soft close', () => {
+  let env: TestEnv;
+  let built: App;
+  let f1: Session;
+
+  beforeAll(async () => {
+    env = await createTestEnv({ cfg: { softCloseWindowMs: 600_000, softCloseExtendMs: 600_000 } });
+    built = await buildApp(env.cfg);
+    f1 = await signIn(built.app, 'forwarder1@demo.test');
+  });
+  afterAll(async () => {
+    await built.app.close();
+    await env.cleanup();
+  });
+
+  it('a bid that extends the close schedules nothing; the close job, run early, schedules the next one at the close as it stands', async () => {
+    const a = await createAuction(env.db, { format: 'ascending', teu: 10, closesInMs: 60_000 });
+    const placed = await as(built.app, f1)({ method: 'POST', url: `/api/listings/${a.listingId}/bids`, payload: { teu: 2, unitPriceCents: 30_000 } });
+    expect(placed.statusCode, placed.body).toBe(201);
+    const l = await env.db.selectFrom('listings').select('closes_at').where('id', '=', a.listingId).executeTakeFirstOrThrow();
+    expect(l.closes_at!.getTime()).toBeGreaterThan(a.closesAt.getTime()); // extended
+    const jobsOf = () => env.db.selectFrom('outbox').select(['job_id', 'run_at']).where('job_id', 'like', `auction.close-${a.listingId}%`).execute();
+    expect(await jobsOf()).toEqual([]);
+
+    const early = await built.ctx.services.auctions.close(a.listingId);
+    expect(early).toMatchObject({ done: false, reason: 'not_yet' });
+    const nextId = `auction.close-${a.listingId}-${l.closes_at!.getTime()}-next`;
+    // written in the close's transaction, then moved to BullMQ by the outbox drain: in one place or the other
+    await waitUntil(async () => (await jobsOf()).some((j) => j.job_id === nextId) || !!(await built.ctx.queues.get('auctions').getJob(nextId)), 'next close job', 100);
+    const inBull = await built.ctx.queues.get('auctions').getJob(nextId);
+    const inOutbox = (await jobsOf()).find((j) => j.job_id === nextId);
+    const runAt = inOutbox ? inOutbox.run_at.getTime() : inBull!.timestamp + (inBull!.opts.delay ?? 0);
+    expect(Math.abs(runAt - l.closes_at!.getTime())).toBeLessThan(1000);
+    expect(await env.db.selectFrom('listings').select('status').where('id', '=', a.listingId).executeTakeFirstOrThrow()).toEqual({ status: 'open' });
   });
 });
 

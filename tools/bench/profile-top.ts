@@ -1,10 +1,12 @@
-// npx tsx tools/bench/profile-top.ts DIR [--top N] [--skip SECONDS] [--json FILE]
+// npx tsx tools/bench/profile-top.ts DIR [--top N] [--skip SECONDS] [--inclusive] [--json FILE]
 //
 // Reads the V8 CPU profiles that `npm run bench -- --profile DIR` makes the servers and workers write, and
 // prints, per process, where its CPU went: busy share of the wall time, self time by package (our code,
 // pg, ioredis, bullmq, fastify, socket.io, node internals, GC) and the top functions by self time. This is
 // how the closing notes name the reason a speed target is missed. Each process's busy share per second is
-// printed as a timeline; --skip leaves its first SECONDS (start-up: module loading) out of the tables.
+// printed as a timeline; --skip leaves its first SECONDS (start-up: module loading) out of the tables; --inclusive adds
+// our own functions by inclusive time (the share of samples with the function anywhere on the stack: what a service
+// call costs with everything it calls).
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
@@ -46,6 +48,10 @@ const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).sort();
 for (const f of files) {
   const p = JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as Profile;
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const inclusive = new Map<string, number>();
+  const nameOf = (n: Node) => `${n.callFrame.functionName || '(anonymous)'} ${path.basename(n.callFrame.url)}:${n.callFrame.lineNumber + 1}`;
   const idleIds = new Set(p.nodes.filter((n) => n.callFrame.functionName === '(idle)').map((n) => n.id));
   const selfUs = new Map<number, number>();
   const perSecond: number[] = [];
@@ -56,6 +62,17 @@ for (const f of files) {
     const sec = Math.floor(t / 1e6);
     if (!idleIds.has(id)) perSecond[sec] = (perSecond[sec] ?? 0) + dt;
     if (t >= skipUs) selfUs.set(id, (selfUs.get(id) ?? 0) + dt);
+    if (t >= skipUs && args.includes('--inclusive') && !idleIds.has(id)) {
+      const seen = new Set<string>();
+      for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
+        const n = byId.get(cur)!;
+        if (!packageOf(n.callFrame.url, n.callFrame.functionName).startsWith('ours')) continue;
+        const k = nameOf(n);
+        if (seen.has(k)) continue;
+        seen.add(k);
+        inclusive.set(k, (inclusive.get(k) ?? 0) + dt);
+      }
+    }
   });
   const wallUs = p.endTime - p.startTime - Math.min(skipUs, p.endTime - p.startTime);
   const byPkg = new Map<string, number>();
@@ -83,7 +100,9 @@ for (const f of files) {
   console.log(`busy % per second: ${timeline}`);
   console.table(pkgs);
   console.table(fns);
-  report.push({ file: f, wallMs: Math.round(wallUs / 1000), busyMs: Math.round(busy / 1000), packages: pkgs, functions: fns });
+  const incl = [...inclusive].sort((a, b) => b[1] - a[1]).slice(0, top).map(([fn, us]) => ({ 'ours, inclusive': fn.slice(0, 110), ms: Math.round(us / 1000), '% of busy': pct(us) }));
+  if (incl.length) console.table(incl);
+  report.push({ file: f, wallMs: Math.round(wallUs / 1000), busyMs: Math.round(busy / 1000), packages: pkgs, functions: fns, inclusive: incl });
 }
 const jsonAt = opt('json');
 if (jsonAt) writeFileSync(jsonAt, JSON.stringify(report, null, 2));

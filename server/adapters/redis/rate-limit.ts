@@ -64,8 +64,18 @@ export class RateLimiter {
     if (!('cx_rate_hit' in redis)) redis.defineCommand('cx_rate_hit', { numberOfKeys: 1, lua: RATE_HIT });
   }
 
+  /** bucket name + identity → its key: one hash per principal, not per request (bounded; cleared when full) */
+  private readonly keys = new Map<string, string>();
+
   key(b: Pick<Bucket, 'name' | 'identity'>): string {
-    return `${this.prefix}rl:${b.name}:${digest(`${b.name}\n${b.identity}`)}`;
+    const id = `${b.name}\n${b.identity}`;
+    let k = this.keys.get(id);
+    if (k === undefined) {
+      if (this.keys.size >= 10_000) this.keys.clear();
+      k = `${this.prefix}rl:${b.name}:${digest(id)}`;
+      this.keys.set(id, k);
+    }
+    return k;
   }
 
   /** Counts one hit in every bucket; the first bucket over its limit (or unavailable and closed) decides. */

@@ -5,8 +5,6 @@ import { bidsOfListing, bidsOfListingAfter, insertBids, markBidsReplaced, type N
 import { inTransaction, type Db, type Tx } from '../../adapters/db/db.ts';
 import type { IdemKey } from '../../adapters/db/idempotency.ts';
 import { databaseNow, type ListingRow } from '../../adapters/db/listings-repo.ts';
-import { enqueueInTx, kickOutbox } from '../../adapters/db/outbox.ts';
-import type { Queues } from '../../adapters/queue/jobs.ts';
 import { auctionLadderEvent } from '../../adapters/realtime/auction-events.ts';
 import type { EventSink } from '../../adapters/realtime/events.ts';
 import type { AuctionBid, AuctionFailure, PublicLadder } from '../../core/auction.ts';
@@ -81,7 +79,6 @@ export class Bidding {
   constructor(
     private readonly db: Db,
     private readonly events: EventSink,
-    private readonly queues: Queues | null,
     private readonly opts: AuctionOptions,
   ) {}
 
@@ -128,7 +125,6 @@ export class Bidding {
       this.books.set(c.l.id, c.seq, c.book); // committed: the cache may follow
       return auctionLadderEvent(c.l, c.ladder, (id) => c.book.get(id)?.seq);
     });
-    if (changed.some((c) => c.extended)) kickOutbox(this.db, this.queues);
     await this.events.emit(events).catch(() => {});
   }
 
@@ -173,10 +169,9 @@ export class Bidding {
     if (writes.bids.length > 0) {
       await insertBids(tx, writes.bids);
       await markBidsReplaced(tx, writes.replaced);
-      for (const c of changed) {
-        await recordBidding(tx, c.l.id, c.seq, c.closesAt, now);
-        if (c.extended) await enqueueInTx(tx, 'auction.close', { listingId: c.l.id }, `auction.close-${c.l.id}-${c.closesAt.getTime()}`, c.closesAt);
-      }
+      // an extended close needs no new job: the close job scheduled for the earlier close finds it early and
+      // schedules the next one at the close as it then stands (./closing.ts)
+      for (const c of changed) await recordBidding(tx, c.l.id, c.seq, c.closesAt, now);
       await auditActs(tx, 'bid.place', 'bid', now, writes.audits);
     }
     return changed;

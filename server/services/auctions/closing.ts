@@ -66,7 +66,10 @@ export class AuctionClosing {
     let out = await inTransaction(this.db, (tx) => this.closeIn(tx, listingId));
     // a group bid arrived between the close's first read and its locks: start again (./group-close.ts)
     for (let i = 0; i < 5 && !out.done && out.reason === 'groups_changed'; i++) out = await inTransaction(this.db, (tx) => this.closeIn(tx, listingId));
-    if (!out.done) return out;
+    if (!out.done) {
+      if (out.reason === 'not_yet') kickOutbox(this.db, this.queues); // the follow-up close job
+      return out;
+    }
     kickOutbox(this.db, this.queues);
     await this.cache.invalidate(out.depAfter.corridor_id, out.depAfter.id);
     await this.events.emit(closeEvents(out)).catch(() => {});
@@ -87,7 +90,13 @@ export class AuctionClosing {
     if (l.status !== 'open') return { done: false, reason: 'already_closed' };
     const now = await databaseNow(tx);
     const config = auctionConfig(l, this.opts);
-    if (now < effectiveCloseAt(config)) return { done: false, reason: 'not_yet' };
+    const closeAt = effectiveCloseAt(config);
+    if (now < closeAt) {
+      // Early — the soft close moved the close since this job was scheduled: the next job at the close as it stands
+      // now (bids no longer schedule one per extension; the close job follows the close instead).
+      await enqueueInTx(tx, 'auction.close', { listingId }, `auction.close-${listingId}-${closeAt.getTime()}-next`, closeAt);
+      return { done: false, reason: 'not_yet' };
+    }
     const rows = await bidsOfListing(tx, listingId);
     if (!covers(locks, rows)) return { done: false, reason: 'groups_changed' };
     const { excluded, groupOf } = groupInputs(locks, rows);
