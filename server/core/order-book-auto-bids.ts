@@ -30,14 +30,38 @@ interface Sim {
 }
 
 /**
+ * The ranking read from the top on demand into an array: the walks of one question (who is outbid, then a raise price
+ * per outbid auto-bid) share it instead of each iterating the tree again. Valid while the tree does not change.
+ */
+class Prefix {
+  private readonly items: AuctionBid[] = [];
+  private readonly it: Iterator<AuctionBid>;
+  private done = false;
+
+  constructor(tree: RankingTree) {
+    this.it = tree.keys();
+  }
+
+  at(i: number): AuctionBid | undefined {
+    while (i >= this.items.length && !this.done) {
+      const r = this.it.next();
+      if (r.done) this.done = true;
+      else this.items.push(r.value);
+    }
+    return this.items[i];
+  }
+}
+
+/**
  * The fill of the ranking (the rules of `allocate`), `skip` left out, stopping once the TEU are given out. `take` sees
  * each bid given TEU, with the TEU left before it took them.
  */
-function walk(capacity: number, tree: RankingTree, skip?: AuctionBid, take?: (b: AuctionBid, t: number, before: number) => void): { remaining: number; lowest: number | null } {
+function walk(capacity: number, ranking: Prefix, skip?: AuctionBid, take?: (b: AuctionBid, t: number, before: number) => void): { remaining: number; lowest: number | null } {
   let remaining = capacity;
   let lowest: number | null = null;
-  for (const b of tree.keys()) {
-    if (remaining === 0) break;
+  for (let i = 0; remaining > 0; i++) {
+    const b = ranking.at(i);
+    if (b === undefined) break;
     if (b === skip) continue;
     let t: number;
     if (b.allOrNothing) {
@@ -52,9 +76,9 @@ function walk(capacity: number, tree: RankingTree, skip?: AuctionBid, take?: (b:
 }
 
 /** TEU given to each bid of the ranking (bids given none are absent). */
-function allocationMap(capacity: number, tree: RankingTree): Map<AuctionBid, number> {
+function allocationMap(capacity: number, ranking: Prefix): Map<AuctionBid, number> {
   const m = new Map<AuctionBid, number>();
-  walk(capacity, tree, undefined, (b, t) => m.set(b, t));
+  walk(capacity, ranking, undefined, (b, t) => m.set(b, t));
   return m;
 }
 
@@ -62,9 +86,9 @@ function allocationMap(capacity: number, tree: RankingTree): Map<AuctionBid, num
  * `fullFillPrice` of ./auction.ts over the ranking without `b`: the lowest acceptable price at which `b`'s TEU would be
  * filled in full, passing by `margin` the first bid whose share would leave too little.
  */
-function raisePrice(config: AuctionConfig, tree: RankingTree, b: AuctionBid, margin: number): number {
+function raisePrice(config: AuctionConfig, ranking: Prefix, b: AuctionBid, margin: number): number {
   let passPrice: number | undefined;
-  const f = walk(capacityOf(config), tree, b, (x, t, before) => {
+  const f = walk(capacityOf(config), ranking, b, (x, t, before) => {
     if (passPrice === undefined && t > 0 && before - t < b.teu) passPrice = x.unitPriceCents;
   });
   const floor = minFromAllocation(config, { unallocatedTeu: f.remaining, lowestWinningPriceCents: f.lowest }, { teu: b.teu, allOrNothing: b.allOrNothing });
@@ -76,13 +100,14 @@ function raisable(config: AuctionConfig, sim: Sim, firstOnly: boolean): { bid: A
   if (sim.autos.size === 0) return [];
   const capacity = capacityOf(config);
   const step = priceStep(config);
-  const given = allocationMap(capacity, sim.tree);
+  const ranking = new Prefix(sim.tree);
+  const given = allocationMap(capacity, ranking);
   const outbid = [...sim.autos]
     .filter((b) => b.teu <= capacity && (given.get(b) ?? 0) < b.teu)
     .sort((a, b) => a.seq - b.seq || cmpStr(a.id, b.id));
   const out: { bid: AuctionBid; price: number }[] = [];
   for (const b of outbid) {
-    const p = raisePrice(config, sim.tree, b, step);
+    const p = raisePrice(config, ranking, b, step);
     if (p > b.maxUnitPriceCents! || p <= b.unitPriceCents) continue;
     out.push({ bid: b, price: p });
     if (firstOnly) break;
@@ -142,7 +167,7 @@ export function autoBidsInTree(
   const finals = [...sim.autos].filter((b) => origin.has(b)).sort((a, b) => a.seq - b.seq);
   const makeId = options.newBidId ?? ((s: number, replaced: AuctionBid) => `${replaced.id}:auto:${s}`);
   const incomingLine = finals.find((b) => origin.get(b) === incoming) ?? incoming;
-  const allocatedTeu = allocationMap(capacityOf(config), sim.tree).get(incomingLine) ?? 0;
+  const allocatedTeu = allocationMap(capacityOf(config), new Prefix(sim.tree)).get(incomingLine) ?? 0;
   const autoBids = finals.map((b, i) => {
     const replaced = origin.get(b)!;
     const s = seq + 1 + i;
