@@ -267,6 +267,33 @@ describe('settlement: ledger transfers and invoices, exactly once', () => {
     });
     await expect(unbalanced).rejects.toThrow(/unbalanced/);
     expect(await env.db.selectFrom('ledger_transactions').select('id').where('idempotency_key', '=', 'test:unbalanced').executeTakeFirst()).toBeUndefined();
+    // an entry added later to a committed, balanced transaction unbalances it: refused too (checked per statement)
+    const extra = env.db.insertInto('ledger_entries').values({ transaction_id: s.chargeTransactionId!, account_id: payable.id, direction: 'debit', amount_cents: 1 }).execute();
+    await expect(extra).rejects.toThrow(/unbalanced/);
+    // a balanced pair added in one statement to a new transaction is fine, and so is a batch of several transactions
+    await env.db.transaction().execute(async (tx) => {
+      const ts = await tx.insertInto('ledger_transactions')
+        .values([1, 2].map((i) => ({ idempotency_key: `test:balanced-${i}`, kind: 'adjustment', booking_id: null, description: 'balanced' })))
+        .returning('id').execute();
+      await tx.insertInto('ledger_entries').values(ts.flatMap((t) => [
+        { transaction_id: t.id, account_id: payable.id, direction: 'debit', amount_cents: 7 },
+        { transaction_id: t.id, account_id: escrow.id, direction: 'credit', amount_cents: 7 },
+      ])).execute();
+    });
+    // one unbalanced transaction among balanced ones in the same statement refuses the whole statement
+    const mixed = env.db.transaction().execute(async (tx) => {
+      const ts = await tx.insertInto('ledger_transactions')
+        .values([1, 2].map((i) => ({ idempotency_key: `test:mixed-${i}`, kind: 'adjustment', booking_id: null, description: 'mixed' })))
+        .returning('id').execute();
+      await tx.insertInto('ledger_entries').values([
+        { transaction_id: ts[0]!.id, account_id: payable.id, direction: 'debit', amount_cents: 5 },
+        { transaction_id: ts[0]!.id, account_id: escrow.id, direction: 'credit', amount_cents: 5 },
+        { transaction_id: ts[1]!.id, account_id: payable.id, direction: 'debit', amount_cents: 5 },
+        { transaction_id: ts[1]!.id, account_id: escrow.id, direction: 'credit', amount_cents: 4 },
+      ]).execute();
+    });
+    await expect(mixed).rejects.toThrow(/unbalanced/);
+    expect(await env.db.selectFrom('ledger_transactions').select('id').where('idempotency_key', 'like', 'test:mixed-%').execute()).toEqual([]);
   });
 
   it('group commit: 80 bookings of two operators settled at once (each job twice, some cancelled) → each exactly once, gapless numbers per issuer', async () => {
