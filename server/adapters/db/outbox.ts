@@ -21,7 +21,9 @@ export async function drainOutbox(db: Db, queues: Queues, limit = 500): Promise<
   return db.transaction().execute(async (tx) => {
     const rows = await tx
       .selectFrom('outbox')
-      .select(['id', 'job_name', 'job_id', 'data', 'run_at'])
+      // the delay on the database clock (run_at is one of its times: a close, an expiry), so a job never fires early
+      // on a host whose clock runs ahead of Postgres'
+      .select(['id', 'job_name', 'job_id', 'data', sql<number>`greatest(0, floor(extract(epoch from (run_at - clock_timestamp())) * 1000))::float8`.as('delay_ms')])
       .where('enqueued_at', 'is', null)
       .orderBy('id')
       .limit(limit)
@@ -29,8 +31,7 @@ export async function drainOutbox(db: Db, queues: Queues, limit = 500): Promise<
       .skipLocked()
       .execute();
     if (rows.length === 0) return 0;
-    const now = Date.now();
-    const job = (r: (typeof rows)[number]) => ({ name: r.job_name as JobName, data: r.data, opts: { jobId: r.job_id, delay: Math.max(0, r.run_at.getTime() - now) } });
+    const job = (r: (typeof rows)[number]) => ({ name: r.job_name as JobName, data: r.data, opts: { jobId: r.job_id, delay: Math.max(0, Number(r.delay_ms)) } });
     let done = rows.map((r) => r.id);
     try {
       await queues.addBulk(rows.map(job));

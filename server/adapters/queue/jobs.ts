@@ -17,7 +17,7 @@ export interface JobDataMap {
   'listing.price-step': { listingId: string; at: string };
   /** Move pending outbox rows into their queues (every second; also right after each commit). */
   'outbox.drain': Record<string, never>;
-  /** Close an auction at its closing time (re-added on every extension; a run before the close is a no-op). */
+  /** Close an auction at its closing time (a run before the close — the soft close moved it — schedules the next one at the close as it stands). */
   'auction.close': { listingId: string };
   /** Close every auction past its time (start-up and every 15 s): catches a missed close job. */
   'auctions.sweep': Record<string, never>;

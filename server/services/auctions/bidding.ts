@@ -118,7 +118,7 @@ export class Bidding {
     return out.answers;
   }
 
-  /** After the commit of `changed`: the book cache may follow, watchers get the ladders, extended closes their jobs. */
+  /** After the commit of `changed`: the book cache may follow, watchers get the ladders. */
   private async published(changed: ListingChange[]) {
     if (changed.length === 0) return;
     const events = changed.map((c) => {

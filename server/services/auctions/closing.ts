@@ -58,8 +58,8 @@ export class AuctionClosing {
   ) {}
 
   /**
-   * The close job: safe to run any number of times, early (no-op until the database clock passes the
-   * close) or late. Clears with the pure core, turns winners into bookings (settlement goes to the outbox
+   * The close job: safe to run any number of times, early (it then schedules the next one at the close as it stands,
+   * see closeIn) or late. Clears with the pure core, turns winners into bookings (settlement goes to the outbox
    * in the same transaction), marks losers, and returns or re-lists unsold TEU.
    */
   async close(listingId: string) {
@@ -93,8 +93,10 @@ export class AuctionClosing {
     const closeAt = effectiveCloseAt(config);
     if (now < closeAt) {
       // Early — the soft close moved the close since this job was scheduled: the next job at the close as it stands
-      // now (bids no longer schedule one per extension; the close job follows the close instead).
-      await enqueueInTx(tx, 'auction.close', { listingId }, `auction.close-${listingId}-${closeAt.getTime()}-next`, closeAt);
+      // now (bids no longer schedule one per extension; the close job follows the close instead). Its id names this run
+      // too: were it early again, its own follow-up could never be the job that is running (BullMQ ignores a known id).
+      const nextId = `auction.close-${listingId}-${closeAt.getTime()}-next-${now.getTime()}`;
+      await enqueueInTx(tx, 'auction.close', { listingId }, nextId, closeAt);
       return { done: false, reason: 'not_yet' };
     }
     const rows = await bidsOfListing(tx, listingId);
