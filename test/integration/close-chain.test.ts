@@ -6,6 +6,7 @@ import type { Db } from '../../server/adapters/db/db.ts';
 import { createRedis, type Redis } from '../../server/adapters/redis/redis.ts';
 import type { App } from '../../server/http/app.ts';
 import { createTestEnv, type TestEnv } from '../helpers/context.ts';
+import { createAscendingAuction } from '../helpers/fixtures.ts';
 import { buildApp } from '../helpers/http.ts';
 import { waitUntil } from '../helpers/procs.ts';
 
@@ -14,32 +15,20 @@ import { waitUntil } from '../helpers/procs.ts';
 // with the app's clock ahead of Postgres', a follow-up that re-used its own id left no job at all (only the 15 s sweep).
 // These tests run the chain with an in-process BullMQ worker and no sweep.
 
+/** An ascending auction closing `closesInMs` from now on the database clock, with the close job its creation schedules. */
 async function createAuction(db: Db, closesInMs: number) {
-  const corridor = await db.selectFrom('corridors').select('id').where('code', '=', 'DEDUI-ITBLQ-rail').executeTakeFirstOrThrow();
-  const op = await db.selectFrom('organisations').select('id').where('kind', '=', 'operator').orderBy('slug').executeTakeFirstOrThrow();
-  const cutoff = new Date(Date.now() + 2 * 86_400_000);
-  const d = await db
-    .insertInto('departures')
-    .values({
-      corridor_id: corridor.id, operator_org_id: op.id, asset_name: 'Review Shuttle', departs_at: new Date(cutoff.getTime() + 3_600_000),
-      arrives_at: new Date(cutoff.getTime() + 30 * 3_600_000), cutoff_at: cutoff, capacity_teu: 20, capacity_tonnes: 400,
-    })
-    .returning('id')
-    .executeTakeFirstOrThrow();
+  const { listingId: id } = await createAscendingAuction(db, { teu: 10, reservePriceCents: 20_000 });
   const l = await db
-    .insertInto('listings')
-    .values({
-      departure_id: d.id, format: 'ascending', teu: 10, remaining_teu: 10, reserve_price_cents: 20_000, min_increment_cents: 500,
-      opens_at: sql<Date>`now() - interval '1 second'`, closes_at: sql<Date>`date_trunc('milliseconds', now()) + ${`${closesInMs} milliseconds`}::interval`,
-      max_close_at: cutoff, unsold_action: 'return',
-    })
-    .returning(['id', 'closes_at'])
+    .updateTable('listings')
+    .set({ closes_at: sql<Date>`date_trunc('milliseconds', now()) + ${`${closesInMs} milliseconds`}::interval` })
+    .where('id', '=', id)
+    .returning('closes_at')
     .executeTakeFirstOrThrow();
   // what ListingsService.insertPromised writes at creation
   await db.insertInto('outbox')
-    .values({ job_name: 'auction.close', job_id: `auction.close-${l.id}-${l.closes_at!.getTime()}`, data: JSON.stringify({ listingId: l.id }), run_at: l.closes_at! })
+    .values({ job_name: 'auction.close', job_id: `auction.close-${id}-${l.closes_at!.getTime()}`, data: JSON.stringify({ listingId: id }), run_at: l.closes_at! })
     .execute();
-  return { id: l.id, closesAt: l.closes_at! };
+  return { id, closesAt: l.closes_at! };
 }
 
 describe('the close-job chain', () => {
