@@ -99,7 +99,7 @@ describe('webhooks in the browser: add an endpoint, see its secret once, ping it
     await expect.poll(() => url.getAttribute('aria-invalid'), { timeout: WAIT }).toBe('true');
     expect(await text(page.getByTestId('webhook-error-url'))).toMatch(/http/i);
     expect((await url.getAttribute('aria-describedby')) ?? '').toBe(await page.getByTestId('webhook-error-url').getAttribute('id'));
-    expect(await page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe('webhook-url');
+    await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute('data-testid')), { timeout: WAIT }).toBe('webhook-url');
     expect(await page.getByTestId('webhook-secret').count()).toBe(0);
 
     // ---- a good endpoint: the secret, once ----
@@ -129,7 +129,7 @@ describe('webhooks in the browser: add an endpoint, see its secret once, ping it
     // dismissed: gone from the page, the focus on the endpoint
     await page.getByTestId('webhook-secret-dismiss').click();
     await panel.waitFor({ state: 'detached', timeout: WAIT });
-    expect(await page.evaluate(() => document.activeElement?.id)).toBe(`wh-${webhookId}-h`);
+    await expect.poll(() => page.evaluate(() => document.activeElement?.id), { timeout: WAIT }).toBe(`wh-${webhookId}-h`);
     expect(await page.evaluate((s) => document.body.innerHTML.includes(s), secret)).toBe(false);
 
     // ---- ping: the log opens and follows the delivery until it is delivered ----
@@ -193,7 +193,8 @@ describe('webhooks in the browser: add an endpoint, see its secret once, ping it
     await dialog.getByTestId('confirm-dialog-ok').click();
     await card.waitFor({ state: 'detached', timeout: WAIT });
     await page.getByTestId('webhooks-empty').waitFor({ timeout: WAIT });
-    expect(await page.evaluate(() => document.activeElement?.id)).toBe('endpoints-h');
+    // the list empties as soon as the endpoint is gone; the focus moves once the page's delete has finished
+    await expect.poll(() => page.evaluate(() => document.activeElement?.id), { timeout: WAIT }).toBe('endpoints-h');
     expect(await env.db.selectFrom('webhook_endpoints').select('id').where('id', '=', webhookId).executeTakeFirst()).toBeUndefined();
 
     expect(errors, errors.join('\n')).toEqual([]);
