@@ -661,6 +661,22 @@ function leapfrog(
   const y3: AuctionBid = { ...Y, id: '\u0000probe', unitPriceCents: X.unitPriceCents + step, seq: Number.MAX_SAFE_INTEGER };
   const then = raisable(config, active.map((b) => (b === Y ? y3 : b)), false);
   if (then.length !== 1 || then[0]!.bid !== X || then[0]!.price !== X.unitPriceCents + 2 * step) return;
+  jumpLeapfrog(X, Y, ceilingOfRange, step, replace, history);
+}
+
+/**
+ * The jump of {@link leapfrog} once its checks hold (also used by the book's simulation, ./order-book-auto-bids.ts): X has
+ * just passed Y by the step and nothing else lies in the range they move through below `ceilingOfRange`; applies as many
+ * raises as both maxima allow at once, leaving the last two to the simulation (none when the war is too short).
+ */
+export function jumpLeapfrog(
+  X: AuctionBid,
+  Y: AuctionBid,
+  ceilingOfRange: number,
+  step: number,
+  replace: (old: AuctionBid, price: number) => AuctionBid,
+  history: { from: AuctionBid; to: AuctionBid }[],
+): void {
   const x = X.unitPriceCents;
   // Raise i (i = 1, 2, …) moves Y (odd i) or X (even i) to x + i*step.
   const limitY = Math.min(ceilingOfRange, Y.maxUnitPriceCents!);

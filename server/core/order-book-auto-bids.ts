@@ -12,7 +12,7 @@
  * the plain ones: test/unit/order-book.test.ts compares them on random books, auto-bid wars included.
  */
 import {
-  capacityOf, cmpStr, MAX_AUTO_BID_RAISES, minFromAllocation, priceStep, type AcceptBidOptions, type AuctionBid, type AuctionConfig,
+  capacityOf, cmpStr, jumpLeapfrog, MAX_AUTO_BID_RAISES, minFromAllocation, priceStep, type AcceptBidOptions, type AuctionBid, type AuctionConfig,
 } from './auction.ts';
 
 /** What the simulation needs of the book's B+ tree (sorted-btree): ranking order, O(log n) changes, O(1) clone. */
@@ -204,19 +204,5 @@ function leapfrog(
   const y3: AuctionBid = { ...Y, id: '\u0000probe', unitPriceCents: X.unitPriceCents + step, seq: Number.MAX_SAFE_INTEGER };
   const then = raisable(config, swapped(sim, Y, y3), false);
   if (then.length !== 1 || then[0]!.bid !== X || then[0]!.price !== X.unitPriceCents + 2 * step) return;
-  const x = X.unitPriceCents;
-  const limitY = Math.min(ceilingOfRange, Y.maxUnitPriceCents!);
-  const limitX = Math.min(ceilingOfRange, X.maxUnitPriceCents!);
-  const iY = Math.floor((limitY - x) / step);
-  const iX = Math.floor((limitX - x) / step);
-  const firstFailOdd = iY < 1 ? 1 : iY % 2 === 0 ? iY + 1 : iY + 2;
-  const firstFailEven = iX < 2 ? 2 : iX % 2 === 0 ? iX + 2 : iX + 1;
-  const m = Math.min(firstFailOdd, firstFailEven) - 1 - 2;
-  if (m < 2) return;
-  const lastIsY = m % 2 === 1;
-  const other = lastIsY ? X : Y;
-  const mover = lastIsY ? Y : X;
-  const o = replace(other, x + (m - 1) * step);
-  const v = replace(mover, x + m * step);
-  history.push({ from: other, to: o }, { from: mover, to: v });
+  jumpLeapfrog(X, Y, ceilingOfRange, step, replace, history);
 }
