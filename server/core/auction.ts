@@ -474,7 +474,6 @@ export function acceptBid(
 ): AcceptedBid | AuctionFailure {
   const early = checkIncoming(config, incoming, now);
   if (early) return early;
-  const isAuto = config.format === 'ascending' && incoming.maxUnitPriceCents !== undefined;
   if (!Number.isSafeInteger(seq) || bids.some((b) => b.seq >= seq)) {
     return fail('invalid_bid', 'seq must be greater than every earlier bid');
   }
@@ -485,15 +484,8 @@ export function acceptBid(
   // the book ranked once: gives the minimum now, and (with the new bid inserted) its allocation after
   const ranking = config.format === 'sealed' ? [] : ranked(config, bids);
   const min = config.format === 'sealed' ? config.reservePriceCents : minFromAllocation(config, fillSummary(capacityOf(config), ranking), incoming);
-  let price = incoming.unitPriceCents;
-  if (price < min) {
-    if (isAuto && incoming.maxUnitPriceCents! >= min) price = min;
-    else return fail('bid_too_low', `the lowest acceptable unit price is ${min} cents`, min);
-  }
-
-  const { maxUnitPriceCents: _drop, replacesBidId: _r, ...base } = incoming;
-  const bid: AuctionBid = { ...base, unitPriceCents: price, seq, placedAt: now };
-  if (isAuto) bid.maxUnitPriceCents = incoming.maxUnitPriceCents!;
+  const bid = bidAtMinimum(config, incoming, min, seq, now);
+  if ('ok' in bid) return bid;
 
   const { closesAt, extended } = closeAfterBid(config, now);
   if (config.format === 'sealed') {
@@ -508,6 +500,24 @@ export function acceptBid(
         : 0
       : allocationOf(config, [...bids, bid, ...autoBids], finalLineId);
   return { ok: true, bid, closesAt, extended, status: allocatedTeu > 0 ? 'leading' : 'outbid', allocatedTeu, autoBids };
+}
+
+/**
+ * Check 4 of {@link acceptBid} and the bid it places: the incoming bid at its price when that reaches `min`, an
+ * ascending auto-bid whose maximum reaches it opened at `min`, else `bid_too_low` with the minimum. Sealed bids drop
+ * the maximum.
+ */
+export function bidAtMinimum(config: AuctionConfig, incoming: IncomingBid, min: number, seq: number, now: Date): AuctionBid | AuctionFailure {
+  const isAuto = config.format === 'ascending' && incoming.maxUnitPriceCents !== undefined;
+  let price = incoming.unitPriceCents;
+  if (price < min) {
+    if (isAuto && incoming.maxUnitPriceCents! >= min) price = min;
+    else return fail('bid_too_low', `the lowest acceptable unit price is ${min} cents`, min);
+  }
+  const { maxUnitPriceCents: _drop, replacesBidId: _r, ...base } = incoming;
+  const bid: AuctionBid = { ...base, unitPriceCents: price, seq, placedAt: now };
+  if (isAuto) bid.maxUnitPriceCents = incoming.maxUnitPriceCents!;
+  return bid;
 }
 
 /** Checks 1–3 of {@link acceptBid} that need no book: open, not closed, TEU, price and maximum. Null: passed. */

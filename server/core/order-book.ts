@@ -20,7 +20,7 @@
 import BTreeModule from 'sorted-btree';
 import { autoBidsInTree, type RankingTree } from './order-book-auto-bids.ts';
 import {
-  ascendingLadder, capacityOf, checkIncoming, closeAfterBid, compareBids, effectiveCloseAt, eligible, fail, minFromAllocation, type AcceptBidOptions,
+  ascendingLadder, bidAtMinimum, capacityOf, checkIncoming, closeAfterBid, compareBids, effectiveCloseAt, eligible, fail, minFromAllocation, type AcceptBidOptions,
   type AcceptedBid, type Allocation, type AuctionBid, type AuctionConfig, type AuctionFailure, type AuctionWinner, type IncomingBid, type PublicLadder,
 } from './auction.ts';
 
@@ -194,17 +194,10 @@ export function acceptBidInBook(
   if (!Number.isSafeInteger(seq) || seq <= book.maxSeq) return fail('invalid_bid', 'seq must be greater than every earlier bid');
   if (book.has(incoming.id)) return fail('invalid_bid', `bid ${incoming.id} already exists`);
 
-  const isAuto = config.format === 'ascending' && incoming.maxUnitPriceCents !== undefined;
   const min = config.format === 'sealed' ? config.reservePriceCents : minFromAllocation(config, book.summaryWith(), incoming);
-  let price = incoming.unitPriceCents;
-  if (price < min) {
-    if (isAuto && incoming.maxUnitPriceCents! >= min) price = min;
-    else return fail('bid_too_low', `the lowest acceptable unit price is ${min} cents`, min);
-  }
-
-  const { maxUnitPriceCents: _drop, replacesBidId: _r, ...base } = incoming;
-  const bid: AuctionBid = { ...base, unitPriceCents: price, seq, placedAt: now };
-  if (isAuto) bid.maxUnitPriceCents = incoming.maxUnitPriceCents!;
+  const bid = bidAtMinimum(config, incoming, min, seq, now);
+  if ('ok' in bid) return bid;
+  const isAuto = bid.maxUnitPriceCents !== undefined;
   const { closesAt, extended } = closeAfterBid(config, now);
   if (config.format === 'sealed') return { ok: true, bid, closesAt, extended, status: 'sealed', allocatedTeu: 0, autoBids: [] };
   if (!isAuto && !book.hasActiveAutoBid) {

@@ -1,7 +1,8 @@
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
-import { io as connect, type Socket } from 'socket.io-client';
+import type { Socket } from 'socket.io-client';
+import { connectLive } from '../helpers/live.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../server/config.ts';
 import { createTestEnv, type TestEnv } from '../helpers/context.ts';
@@ -33,14 +34,10 @@ describe('order entry on the live connection, attacked', () => {
     apps.push(built.app);
     return { app: built.app, url: `http://127.0.0.1:${(built.app.server.address() as AddressInfo).port}` };
   }
-  function open(url: string, s: Session): Promise<Socket> {
-    const socket = connect(url, { transports: ['websocket'], forceNew: true, reconnection: false, timeout: WAIT_MS, extraHeaders: { cookie: s.cookie } });
+  async function open(url: string, s: Session): Promise<Socket> {
+    const { socket } = await connectLive(url, { cookie: s.cookie });
     sockets.push(socket);
-    return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error('timed out waiting for connect')), WAIT_MS);
-      socket.once('connect', () => (clearTimeout(t), resolve(socket)));
-      socket.once('connect_error', (err) => (clearTimeout(t), reject(err)));
-    });
+    return socket;
   }
   const send = (socket: Socket, event: string, ...args: unknown[]) => socket.timeout(WAIT_MS).emitWithAck(event, ...args) as Promise<Answer>;
   /** Sends a raw Socket.IO EVENT packet with acknowledgement id `id` (`2<id><json array>`) and waits for its ACK. */

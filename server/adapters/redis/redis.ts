@@ -33,8 +33,8 @@ export function createRedis(url: string, opts: RedisOptions = {}): Redis {
     connectionName: opts.name,
     ...(failFast ? { enableOfflineQueue: false, commandTimeout: opts.failFastMs } : {}),
   } satisfies IoRedisOptions;
-  if (/^rediss?\+cluster:/.test(url) && !parseClusterUrl(url)) throw new Error('Redis Cluster URL names no node: redis+cluster://host:port,host:port…');
   const cluster = parseClusterUrl(url);
+  if (!cluster && /^rediss?\+cluster:/.test(url)) throw new Error('Redis Cluster URL names no node: redis+cluster://host:port,host:port…');
   const r = cluster ? createCluster(cluster, options) : new Redis(url, options);
   // Errors surface on the commands that fail; an unhandled 'error' event must not kill the process.
   r.on('error', () => {});

@@ -34,7 +34,6 @@ interface ListingChange {
   ladder: PublicLadder;
   book: OrderBook;
   seq: number;
-  extended: boolean;
   closesAt: Date;
 }
 
@@ -214,7 +213,6 @@ export class Bidding {
     let config = auctionConfig(l, this.opts);
     const book = await this.currentBook(tx, l, config);
     let seq = Number(l.bid_seq);
-    let extended = false;
     const accepted: BidAccepted[] = [];
     for (const i of mine) {
       const { p, input } = items[i]!;
@@ -231,7 +229,6 @@ export class Bidding {
       writes.bids.push(bidRow(l.id, res.bid, p.userId, items[i]!.groupId ?? null), ...res.autoBids.map((b) => bidRow(l.id, b, null)));
       for (const b of [res.bid, ...res.autoBids]) book.add(b);
       writes.replaced.push(...res.autoBids.map((b) => b.replacesBidId).filter((x): x is string => !!x));
-      extended ||= res.extended;
       config = { ...config, closesAt: res.closesAt };
       const data = { listingId: l.id, teu: res.bid.teu, unitPriceCents: res.bid.unitPriceCents, extended: res.extended, autoBids: res.autoBids.length };
       writes.audits.push({ actor: p, id: res.bid.id, data });
@@ -252,7 +249,7 @@ export class Bidding {
       a.closesAt = config.closesAt.toISOString();
       if (ladder.format === 'ascending') a.minNextBidCents = ladder.minNextBidCents;
     }
-    return { l, ladder, book, seq, extended, closesAt: config.closesAt };
+    return { l, ladder, book, seq, closesAt: config.closesAt };
   }
 }
 
