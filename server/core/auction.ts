@@ -755,6 +755,8 @@ export function anonymise(bids: readonly AuctionBid[], viewerBidderId: string | 
 }
 
 export interface LadderEntry {
+  /** Its place in the allocation, from 1 (a viewer's own bid below the shown top keeps its place). */
+  rank: number;
   label: string;
   isYou: boolean;
   bidId: string;
@@ -766,12 +768,21 @@ export interface LadderEntry {
   allOrNothing: boolean;
 }
 
+/**
+ * How many winning bids a public ladder shows: the top of the allocation, as a trading screen shows the top of
+ * its book (`leadingBidCount` tells how many win in all; a viewer always sees its own winning bids too). A
+ * broadcast ladder then costs the same however many bids win — a listing of many TEU can have thousands.
+ */
+export const LADDER_ROWS = 50;
+
 export type PublicLadder =
   | {
       format: 'ascending';
       closesAt: Date;
-      /** Winning bids in allocation order, anonymised. */
+      /** Winning bids in allocation order, anonymised: the first `LADDER_ROWS`, and any further ones of the viewer. */
       leadingBids: LadderEntry[];
+      /** How many bids win now (leadingBids may show fewer). */
+      leadingBidCount: number;
       /** Lowest winning unit price, null when nothing is allocated. */
       currentPriceCents: number | null;
       /** {@link minAcceptableBid} for a partial bid. */
@@ -790,28 +801,38 @@ export function publicLadder(
   config: AuctionConfig,
   bids: readonly AuctionBid[],
   viewerBidderId: string | null,
+  maxRows = LADDER_ROWS,
 ): PublicLadder {
   const closesAt = effectiveCloseAt(config);
   if (config.format === 'sealed') return { format: 'sealed', closesAt };
   const labels = bidderLabels(bids, viewerBidderId);
   const byId = new Map(bids.map((b) => [b.id, b] as const));
-  return ascendingLadder(config, allocate(config, bids), (id) => byId.get(id)!, (bidder) => labels.get(bidder)!, viewerBidderId);
+  return ascendingLadder(config, allocate(config, bids), (id) => byId.get(id)!, (bidder) => labels.get(bidder)!, viewerBidderId, maxRows);
 }
 
-/** An ascending auction's public ladder from its allocation, its bids by id and its bidders' labels. */
+/**
+ * An ascending auction's public ladder from its allocation, its bids by id and its bidders' labels: the first
+ * `maxRows` winners and the viewer's further ones. `winnerCount`: how many win, when `a.winners` holds only the first
+ * `maxRows` of them (a broadcast ladder of an undersubscribed book, ./order-book.ts).
+ */
 export function ascendingLadder(
   config: AuctionConfig,
   a: Allocation,
   bidOf: (bidId: string) => Pick<AuctionBid, 'teu' | 'allOrNothing'>,
   labelOf: (bidderId: string) => string,
   viewerBidderId: string | null,
+  maxRows = LADDER_ROWS,
+  winnerCount = a.winners.length,
 ): PublicLadder {
+  const shown = a.winners.flatMap((w, i) => (i < maxRows || (viewerBidderId !== null && w.bidderId === viewerBidderId) ? [{ w, rank: i + 1 }] : []));
   return {
     format: 'ascending',
     closesAt: effectiveCloseAt(config),
-    leadingBids: a.winners.map((w) => {
+    leadingBidCount: winnerCount,
+    leadingBids: shown.map(({ w, rank }) => {
       const b = bidOf(w.bidId);
       return {
+        rank,
         label: labelOf(w.bidderId),
         isYou: viewerBidderId !== null && w.bidderId === viewerBidderId,
         bidId: w.bidId,

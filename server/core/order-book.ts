@@ -20,7 +20,7 @@
 import BTreeModule from 'sorted-btree';
 import { autoBidsInTree, type RankingTree } from './order-book-auto-bids.ts';
 import {
-  ascendingLadder, bidAtMinimum, capacityOf, checkIncoming, closeAfterBid, compareBids, effectiveCloseAt, eligible, fail, minFromAllocation, type AcceptBidOptions,
+  ascendingLadder, bidAtMinimum, LADDER_ROWS, capacityOf, checkIncoming, closeAfterBid, compareBids, effectiveCloseAt, eligible, fail, minFromAllocation, type AcceptBidOptions,
   type AcceptedBid, type Allocation, type AuctionBid, type AuctionConfig, type AuctionFailure, type AuctionWinner, type IncomingBid, type PublicLadder,
 } from './auction.ts';
 
@@ -162,11 +162,26 @@ export class OrderBook {
     return { winners, awardedTeu: capacityOf(this.rules) - f.remaining, unallocatedTeu: f.remaining, lowestWinningPriceCents: f.lowest };
   }
 
-  /** {@link publicLadder} of this book. O(log n + w). */
-  ladder(config: AuctionConfig, viewerBidderId: string | null): PublicLadder {
+  /**
+   * {@link publicLadder} of this book. O(log n + w); a broadcast ladder (no viewer) of an undersubscribed book —
+   * every bid wins all its TEU — O(log n + maxRows): the top of the ranking, without a walk of the winners.
+   */
+  ladder(config: AuctionConfig, viewerBidderId: string | null, maxRows = LADDER_ROWS): PublicLadder {
     if (config.format === 'sealed') return { format: 'sealed', closesAt: effectiveCloseAt(config) };
     const label = (bidder: string) => (viewerBidderId !== null && bidder === viewerBidderId ? 'You' : `Bidder ${this.#bidderNo.get(bidder)!}`);
-    return ascendingLadder(config, this.allocation(), (id) => this.#byId.get(id)!, label, viewerBidderId);
+    const capacity = capacityOf(this.rules);
+    if (viewerBidderId === null && this.#rankedTeu <= capacity) {
+      const winners: AuctionWinner[] = [];
+      for (const b of this.#ranked.keys()) {
+        if (winners.length >= maxRows) break;
+        winners.push({ bidId: b.id, bidderId: b.bidderId, teu: b.teu, unitPriceCents: b.unitPriceCents });
+      }
+      const a: Allocation = {
+        winners, awardedTeu: this.#rankedTeu, unallocatedTeu: capacity - this.#rankedTeu, lowestWinningPriceCents: this.#ranked.maxKey()?.unitPriceCents ?? null,
+      };
+      return ascendingLadder(config, a, (id) => this.#byId.get(id)!, label, null, maxRows, this.#ranked.size);
+    }
+    return ascendingLadder(config, this.allocation(), (id) => this.#byId.get(id)!, label, viewerBidderId, maxRows);
   }
 
   /** The summary the minimum of a new bid needs, and what `bid` would be given were it added. O(log n + w). */

@@ -6,7 +6,7 @@ import { RESULTS, WAIT, launchChromium, signInThroughForm, goHash } from '../hel
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../server/adapters/db/db.ts';
 import { createTestEnv, type TestEnv } from '../helpers/context.ts';
-import { startServer, startWorker, waitUntil, type Proc } from '../helpers/procs.ts';
+import { httpSignIn, startServer, startWorker, waitUntil, type Proc } from '../helpers/procs.ts';
 
 /**
  * Issue 4 acceptance: one ascending auction's ladder and clearing as the client showed it.
@@ -349,6 +349,39 @@ describe('ascending auction in the browser', () => {
     ];
     console.log(out.join('\n'));
 
+    expect(errors.filter((e) => e.includes('pageerror')), errors.join('\n')).toEqual([]);
+  });
+
+  it('a long ladder: the room shows the top 50, how many win, and the viewer’s own bid further down with its rank', async () => {
+    const a = await createAuction(env.db, { teu: 100, reserveCents: 10_000, incrementCents: 100, closesInMs: 600_000 });
+    const f2 = await httpSignIn(server.url, 'forwarder2@demo.test');
+    const bidAs = async (price: number) => {
+      const r = await fetch(`${server.url}/api/listings/${a.listingId}/bids`, {
+        method: 'POST', headers: { 'content-type': 'application/json', cookie: f2.cookie, 'x-csrf-token': f2.csrf }, body: JSON.stringify({ teu: 1, unitPriceCents: price }),
+      });
+      expect(r.status).toBe(201);
+    };
+    for (let i = 0; i < 55; i++) await bidAs(50_000 - 100 * i);
+    const f1 = await newPage('forwarder1 (long ladder)');
+    await signInThroughForm(f1, server.url, 'forwarder1@demo.test');
+    await goHash(f1, `#/listings/${a.listingId}`);
+    await expect.poll(() => f1.getByTestId('live-status').getAttribute('data-state'), { timeout: WAIT }).toBe('live');
+    await expect.poll(() => f1.getByTestId('ladder-row').count(), { timeout: WAIT }).toBe(50);
+
+    expect((await bidThroughForm(f1, { teu: 1, priceEur: 100 })).status).toBe('leading');
+    const mine = f1.locator('[data-testid="ladder-row"][data-mine="true"]');
+    const myRank = async () => ((await mine.count()) === 1 ? (await mine.locator('td').first().textContent())?.trim() : null);
+    await expect.poll(myRank, { timeout: WAIT }).toBe('56');
+    await expect.poll(() => f1.getByTestId('my-position').getAttribute('data-state'), { timeout: WAIT }).toBe('winning');
+    await expect.poll(async () => (await f1.getByTestId('ladder-more').textContent()) ?? '', { timeout: WAIT }).toContain('56 bids win');
+
+    // another bid on top: the broadcast shows the top 50 only; the room keeps the viewer's row and re-reads its rank
+    await bidAs(60_000);
+    await expect.poll(async () => (await f1.getByTestId('ladder-more').textContent()) ?? '', { timeout: WAIT, interval: 20 }).toContain('57 bids win');
+    expect(await mine.count()).toBe(1); // kept from the last read while the broadcast showed only the top
+    await expect.poll(myRank, { timeout: WAIT }).toBe('57');
+    expect(await f1.getByTestId('my-position').getAttribute('data-state')).toBe('winning');
+    expect(await f1.getByTestId('ladder-row').count()).toBe(51);
     expect(errors.filter((e) => e.includes('pageerror')), errors.join('\n')).toEqual([]);
   });
 });

@@ -285,3 +285,52 @@ describe('sealed bids stay private', () => {
     watcher.socket.close();
   });
 });
+
+describe('a long ladder', () => {
+  let env: TestEnv;
+  let built: App;
+  let f1: Session;
+  let f2: Session;
+  let f3: Session;
+  let url: string;
+
+  beforeAll(async () => {
+    env = await createTestEnv();
+    built = await buildApp(env.cfg);
+    await built.app.listen({ port: 0, host: '127.0.0.1' });
+    url = `http://127.0.0.1:${(built.app.server.address() as { port: number }).port}`;
+    [f1, f2, f3] = await Promise.all([signIn(built.app, 'forwarder1@demo.test'), signIn(built.app, 'forwarder2@demo.test'), signIn(built.app, 'forwarder3@demo.test')]);
+  });
+  afterAll(async () => {
+    await built.app.close();
+    await env.cleanup();
+  });
+
+  it('shows everyone the top 50 winning bids and how many win; a bidder further down sees its own too, with its rank', async () => {
+    const a = await createAuction(env.db, { format: 'ascending', teu: 100, closesInMs: 600_000, reserve: 10_000, increment: 100 });
+    const watcher = await connectLive(url, { cookie: f3.cookie });
+    expect(await subscribe(watcher.socket, { listingId: a.listingId })).toEqual({ ok: true });
+    for (let i = 0; i < 55; i++) {
+      const r = await as(built.app, f2)({ method: 'POST', url: `/api/listings/${a.listingId}/bids`, payload: { teu: 1, unitPriceCents: 50_000 - 100 * i } });
+      expect(r.statusCode, r.body).toBe(201);
+    }
+    const mine = await as(built.app, f1)({ method: 'POST', url: `/api/listings/${a.listingId}/bids`, payload: { teu: 1, unitPriceCents: 10_000 } });
+    expect(mine.json()).toMatchObject({ status: 'leading', allocatedTeu: 1 });
+
+    // the live ladder: the top 50 with their ranks, all 56 counted (the newest state arrives within the conflation window)
+    const last = () => watcher.events.filter((e) => e.event === 'listing:update').at(-1)?.payload;
+    await waitUntil(async () => last()?.leadingBidCount === 56, 'the ladder of all 56 bids', 50);
+    expect(last()).toMatchObject({ leadingBidCount: 56, unallocatedTeu: 44, currentPriceCents: 10_000, minNextBidCents: 10_000 });
+    expect(last().leadingBids.map((r: { rank: number }) => r.rank)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    watcher.socket.disconnect();
+
+    const view = async (s: Session) => (await as(built.app, s)({ method: 'GET', url: `/api/listings/${a.listingId}` })).json();
+    const v1 = await view(f1);
+    expect(v1.leadingBidCount).toBe(56);
+    expect(v1.leadingBids).toHaveLength(51);
+    expect(v1.leadingBids.at(-1)).toMatchObject({ rank: 56, label: 'You', unitPriceCents: 10_000, allocatedTeu: 1 });
+    const v3 = await view(f3);
+    expect(v3.leadingBids).toHaveLength(50);
+    expect(v3.leadingBids.some((r: { label: string }) => r.label === 'You')).toBe(false);
+  });
+});

@@ -17,6 +17,7 @@ import {
   type AuctionBid,
   type AuctionConfig,
 } from '../../server/core/auction.ts';
+import { OrderBook } from '../../server/core/order-book.ts';
 
 const T0 = Date.parse('2030-01-01T10:00:00Z');
 const MIN = 60_000;
@@ -315,6 +316,31 @@ describe('sealed and views (examples)', () => {
     expect(JSON.stringify(asc)).not.toContain('12345');
     const sealed = publicLadder(cfg({ format: 'sealed' }), bids, 'B');
     expect(sealed).toEqual({ format: 'sealed', closesAt: new Date(T0 + 60 * MIN) });
+  });
+
+  it('a public ladder shows the top rows and the viewer’s further winning bids, each with its rank, and counts them all', () => {
+    // 6 bidders of 1 TEU each, all winning: A 600 > B 500 > … > F 100
+    const bids = ['A', 'B', 'C', 'D', 'E', 'F'].map((o, i) => bid(o, 1, 600 - 100 * i, { seq: i + 1 }));
+    const c = cfg({ teu: 10 });
+    const rows = (l: ReturnType<typeof publicLadder>) => (l.format === 'ascending' ? l.leadingBids.map((r) => [r.rank, r.label]) : []);
+    const broadcast = publicLadder(c, bids, null, 2);
+    expect(broadcast).toMatchObject({ leadingBidCount: 6, currentPriceCents: 100, awardedTeu: 6, unallocatedTeu: 4 });
+    expect(rows(broadcast)).toEqual([
+      [1, 'Bidder 1'],
+      [2, 'Bidder 2'],
+    ]);
+    expect(rows(publicLadder(c, bids, 'E', 2))).toEqual([
+      [1, 'Bidder 1'],
+      [2, 'Bidder 2'],
+      [5, 'You'],
+    ]);
+    expect(rows(publicLadder(c, bids, 'A', 2))).toEqual([
+      [1, 'You'],
+      [2, 'Bidder 2'],
+    ]);
+    const book = new OrderBook(c, bids);
+    expect(book.ladder(c, null, 2)).toEqual(broadcast); // the book's undersubscribed path: no walk of the winners
+    expect(book.ladder(c, 'E', 2)).toEqual(publicLadder(c, bids, 'E', 2));
   });
 
   it('validates configs', () => {

@@ -56,11 +56,20 @@ function play(config: AuctionConfig, reqs: Req[]): { config: AuctionConfig; bids
 describe('the incremental order book (pure core)', () => {
   it('allocation and public ladder equal the plain definitions on any book', () => {
     fc.assert(
-      fc.property(configArb, fc.array(reqArb, { maxLength: 30 }), fc.constantFrom(null, 'A', 'C'), (c, reqs, viewer) => {
+      fc.property(configArb, fc.array(reqArb, { maxLength: 30 }), fc.constantFrom(null, 'A', 'C'), fc.constantFrom(0, 1, 2, 3, 50), (c, reqs, viewer, rows) => {
         const { config, bids } = play(c, reqs);
         const book = new OrderBook(config, bids);
         expect(book.allocation()).toEqual(allocate(config, bids));
         expect(book.ladder(config, viewer)).toEqual(publicLadder(config, bids, viewer));
+        // the top `rows` winners (and the viewer's further ones); the count of all of them
+        const ladder = book.ladder(config, viewer, rows);
+        expect(ladder).toEqual(publicLadder(config, bids, viewer, rows));
+        const full = publicLadder(config, bids, viewer, Infinity);
+        if (ladder.format === 'ascending' && full.format === 'ascending') {
+          expect(ladder.leadingBidCount).toBe(allocate(config, bids).winners.length);
+          expect(ladder.leadingBids).toEqual(full.leadingBids.filter((r, i) => i < rows || r.isYou));
+          expect({ ...ladder, leadingBids: [] }).toEqual({ ...full, leadingBids: [] });
+        }
         // the order the bids are given in does not matter
         expect(new OrderBook(config, [...bids].reverse()).allocation()).toEqual(allocate(config, bids));
       }),
@@ -84,7 +93,7 @@ describe('the incremental order book (pure core)', () => {
 
   it('kept incrementally (each accepted bid and its raises added), the book stays equal to the plain one, step by step', () => {
     fc.assert(
-      fc.property(configArb, fc.array(reqArb, { maxLength: 40 }), fc.constantFrom(null, 'B'), (c, reqs, viewer) => {
+      fc.property(configArb, fc.array(reqArb, { maxLength: 40 }), fc.constantFrom(null, 'B'), fc.constantFrom(1, 3, 50), (c, reqs, viewer, rows) => {
         let config = c;
         const bids: AuctionBid[] = [];
         const book = new OrderBook(config);
@@ -99,7 +108,7 @@ describe('the incremental order book (pure core)', () => {
           bids.push(plain.bid, ...plain.autoBids);
           for (const b of [plain.bid, ...plain.autoBids]) book.add(b);
           config = { ...config, closesAt: plain.closesAt };
-          expect(book.ladder(config, viewer)).toEqual(publicLadder(config, bids, viewer));
+          expect(book.ladder(config, viewer, rows)).toEqual(publicLadder(config, bids, viewer, rows));
         }
         expect(book.size).toBe(bids.length);
         expect(book.maxSeq).toBe(bids.length ? Math.max(...bids.map((b) => b.seq)) : Number.NEGATIVE_INFINITY);

@@ -118,6 +118,7 @@ export class AuctionRoom {
   #disposed = false;
   #bookingsTimer: ReturnType<typeof setTimeout> | null = null;
   #bookingsTries = 0;
+  #listingTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(id: string) {
     this.id = id;
@@ -241,6 +242,7 @@ export class AuctionRoom {
       this.#token++;
       if (this.#bidsTimer) clearTimeout(this.#bidsTimer);
       if (this.#bookingsTimer) clearTimeout(this.#bookingsTimer);
+      if (this.#listingTimer) clearTimeout(this.#listingTimer);
       w.release();
       for (const off of offs) off();
     };
@@ -373,11 +375,12 @@ export class AuctionRoom {
     if (typeof u.currentPriceCents === 'number') l.currentPriceCents = u.currentPriceCents;
     if (typeof u.minNextBidCents === 'number') l.minNextBidCents = u.minNextBidCents;
     if (Array.isArray(u.leadingBids)) {
-      l.leadingBids = u.leadingBids;
+      l.leadingBids = this.#withMyRowsBelow(u.leadingBids, typeof u.leadingBidCount === 'number' ? u.leadingBidCount : u.leadingBids.length);
+      l.leadingBidCount = u.leadingBidCount;
       // a ladder is the whole state: no price when nothing is allocated (a bid withdrawn by its group can empty
       // it), and the unallocated TEU follow from it rather than from the last read
       if (typeof u.currentPriceCents !== 'number') l.currentPriceCents = undefined;
-      l.unallocatedTeu = undefined;
+      l.unallocatedTeu = typeof u.unallocatedTeu === 'number' ? u.unallocatedTeu : undefined;
     }
     this.#setClosesAt(u.closesAt);
     this.#learnLabels();
@@ -402,6 +405,27 @@ export class AuctionRoom {
     if (this.listing && this.listing.status === 'open') this.listing.status = 'closed';
     void this.load(true);
     this.#scheduleBids(0);
+  }
+
+  /**
+   * A broadcast ladder shows only the top of the allocation (the server's LADDER_ROWS). A forwarder whose bids win
+   * further down keeps its rows of the last read of the listing (which shows a viewer all of its own) until that read
+   * is repeated — at most once a second, and only while some active bid of its own is not among the rows shown.
+   */
+  #withMyRowsBelow(rows: LeadingBid[], count: number): LeadingBid[] {
+    if (!this.isForwarder || count <= rows.length) return rows;
+    const shown = new Set(rows.map((r) => r.seq).filter((x): x is number => typeof x === 'number'));
+    if (!this.bids.some((b) => b.status === 'active' && typeof b.seq === 'number' && !shown.has(b.seq))) return rows;
+    const mine = (this.listing?.leadingBids ?? []).filter(
+      (r) => typeof r.seq === 'number' && !shown.has(r.seq) && (r.label === 'You' || this.mySeqs.has(r.seq)) && (r.rank ?? 0) > rows.length,
+    );
+    if (!this.#listingTimer) {
+      this.#listingTimer = setTimeout(() => {
+        this.#listingTimer = null;
+        if (!this.#disposed) void this.load(true);
+      }, 1000);
+    }
+    return [...rows, ...mine];
   }
 
   #scheduleBids(ms = 300) {

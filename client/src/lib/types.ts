@@ -36,6 +36,9 @@ export interface ListingUpdateEvent {
   currentPriceCents?: number;
   closesAt?: string;
   leadingBids?: LeadingBid[];
+  /** ascending: how many bids win (leadingBids shows the top of them) */
+  leadingBidCount?: number;
+  unallocatedTeu?: number;
   minNextBidCents?: number;
 }
 

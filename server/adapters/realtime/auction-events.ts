@@ -19,7 +19,9 @@ export function auctionLadderEvent(
           ...base,
           currentPriceCents: ladder.currentPriceCents ?? undefined,
           minNextBidCents: ladder.minNextBidCents,
-          leadingBids: ladder.leadingBids.map((b) => ({ label: b.label, teu: b.bidTeu, allocatedTeu: b.teu, unitPriceCents: b.unitPriceCents, seq: seq(b.bidId) })),
+          leadingBidCount: ladder.leadingBidCount,
+          unallocatedTeu: ladder.unallocatedTeu,
+          leadingBids: ladder.leadingBids.map((b) => ({ rank: b.rank, label: b.label, teu: b.bidTeu, allocatedTeu: b.teu, unitPriceCents: b.unitPriceCents, seq: seq(b.bidId) })),
         }
       : base;
   return { rooms: [rooms.listing(l.id)], event: 'listing:update', payload, coalesceKey: `listing:${l.id}` };

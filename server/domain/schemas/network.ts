@@ -63,6 +63,7 @@ export const LeadingBid = Type.Object({
   allocatedTeu: Type.Integer({ description: 'TEU the bid currently wins' }),
   unitPriceCents: Type.Integer(),
   seq: Type.Optional(Type.Integer()),
+  rank: Type.Optional(Type.Integer({ description: 'its place in the allocation, from 1' })),
 });
 export type LeadingBid = Static<typeof LeadingBid>;
 
@@ -85,7 +86,8 @@ export const Listing = Type.Object({
   maxCloseAt: Type.Optional(IsoTime),
   softCloseWindowSeconds: Type.Optional(Type.Integer({ description: 'ascending: a bid this close to the close extends it…' })),
   softCloseExtendSeconds: Type.Optional(Type.Integer({ description: '…to now + this many seconds' })),
-  leadingBids: Type.Optional(Type.Array(LeadingBid)),
+  leadingBids: Type.Optional(Type.Array(LeadingBid, { description: 'ascending: the top 50 winning bids, and any further ones of the caller' })),
+  leadingBidCount: Type.Optional(Type.Integer({ description: 'ascending: how many bids win now (leadingBids may show fewer)' })),
   minNextBidCents: Type.Optional(Type.Integer({ description: 'the minimum unit price a new bid must carry' })),
   unallocatedTeu: Type.Optional(Type.Integer()),
   awardedTeu: Type.Optional(Type.Integer({ description: 'after the close' })),

@@ -39,10 +39,12 @@ export class AuctionReads {
     if (config.format === 'ascending') {
       const ladder = publicLadder(config, bids, policy.bidderOrgOf(p));
       if (ladder.format === 'ascending') {
+        const seqOf = new Map(bids.map((b) => [b.id, b.seq] as const));
         Object.assign(out, {
           leadingBids: ladder.leadingBids.map((b) => ({
-            label: b.label, teu: b.bidTeu, allocatedTeu: b.teu, unitPriceCents: b.unitPriceCents, seq: bids.find((x) => x.id === b.bidId)?.seq,
+            rank: b.rank, label: b.label, teu: b.bidTeu, allocatedTeu: b.teu, unitPriceCents: b.unitPriceCents, seq: seqOf.get(b.bidId),
           })),
+          leadingBidCount: ladder.leadingBidCount,
           currentPriceCents: ladder.currentPriceCents ?? undefined,
           minNextBidCents: closed ? undefined : ladder.minNextBidCents,
           unallocatedTeu: ladder.unallocatedTeu,
