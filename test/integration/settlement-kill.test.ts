@@ -43,7 +43,7 @@ describe('settlement survives a worker killed half way', () => {
     const pid = await waitUntil(async () => {
       const r = await sql<{ pid: number }>`
         select pid from pg_stat_activity
-         where datname = current_database() and state = 'idle in transaction' and query like 'insert into "ledger_entries"%'`.execute(env.db);
+         where datname = current_database() and state = 'idle in transaction' and query ~* '^\\s*insert into "?ledger_entries'`.execute(env.db);
       return r.rows[0]?.pid;
     }, 'the worker inside the settlement transaction', 400, 50);
 

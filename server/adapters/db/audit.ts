@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { DB } from './schema.ts';
 import type { Principal } from '../../domain/principal.ts';
 
@@ -29,10 +29,10 @@ export async function audit(
 /** Appends one entry per entity (no actor: the system acts), with one statement, inside the caller's transaction. */
 export async function auditMany(db: Kysely<DB>, action: string, entityType: string, entries: { id: string; data: Record<string, unknown> }[]): Promise<void> {
   if (entries.length === 0) return;
-  await db
-    .insertInto('audit_log')
-    .values(entries.map((a) => ({ action, entity_type: entityType, entity_id: a.id, data: JSON.stringify(a.data) })))
-    .execute();
+  // per-row values as arrays (unnest): three parameters however many entries
+  await sql`
+    insert into audit_log (action, entity_type, entity_id, data)
+    select ${action}, ${entityType}, id, data::jsonb from unnest(${entries.map((a) => a.id)}::text[], ${entries.map((a) => JSON.stringify(a.data))}::text[]) as v(id, data)`.execute(db);
 }
 
 /** Which of these entities already have an entry with this action. */

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Db } from './db.ts';
+import { anyOf, type Db } from './db.ts';
 import { departureQuery } from './departures-repo.ts';
 import { invoiceNumber, vatNote, vatOf } from '../../core/settlement.ts';
 import type { Scope } from '../../domain/principal.ts';
@@ -48,23 +48,20 @@ export async function issueInvoices(tx: Db, list: InvoiceToIssue[]): Promise<{ i
       issued_at: o.now,
     };
   });
-  const inserted = await tx.insertInto('invoices').values(rows).returning(['id', 'number']).execute();
-  const idOf = new Map(inserted.map((r) => [r.number, r.id]));
-  await tx
-    .insertInto('invoice_lines')
-    .values(
-      list.flatMap((o, i) =>
-        o.lines.map((l) => ({
-          invoice_id: idOf.get(rows[i]!.number)!,
-          booking_id: l.bookingId,
-          description: l.description,
-          quantity_teu: l.quantityTeu,
-          unit_price_cents: l.unitPriceCents,
-          amount_cents: l.amountCents,
-        })),
-      ),
-    )
-    .execute();
+  // per-row values as arrays (unnest): a few parameters however many invoices (see anyOf in ./db.ts)
+  const col = <K extends keyof (typeof rows)[number]>(k: K) => rows.map((r) => r[k]);
+  const inserted = await sql<{ id: string; number: string }>`
+    insert into invoices (issuer_org_id, recipient_org_id, year, seq, number, kind, net_cents, vat_cents, total_cents, vat_note, issued_at)
+    select * from unnest(${col('issuer_org_id')}::uuid[], ${col('recipient_org_id')}::uuid[], ${col('year')}::int[], ${col('seq')}::int[],
+      ${col('number')}::text[], ${col('kind')}::text[], ${col('net_cents')}::bigint[], ${col('vat_cents')}::bigint[], ${col('total_cents')}::bigint[],
+      ${col('vat_note')}::text[], ${rows.map((r) => r.issued_at.toISOString())}::timestamptz[])
+    returning id, number`.execute(tx);
+  const idOf = new Map(inserted.rows.map((r) => [r.number, r.id]));
+  const lines = list.flatMap((o, i) => o.lines.map((l) => ({ invoiceId: idOf.get(rows[i]!.number)!, ...l })));
+  await sql`
+    insert into invoice_lines (invoice_id, booking_id, description, quantity_teu, unit_price_cents, amount_cents)
+    select * from unnest(${lines.map((l) => l.invoiceId)}::uuid[], ${lines.map((l) => l.bookingId ?? null)}::uuid[], ${lines.map((l) => l.description)}::text[],
+      ${lines.map((l) => l.quantityTeu)}::int[], ${lines.map((l) => l.unitPriceCents)}::bigint[], ${lines.map((l) => l.amountCents)}::bigint[])`.execute(tx);
   return rows.map((r) => ({ id: idOf.get(r.number)!, number: r.number }));
 }
 
@@ -88,7 +85,7 @@ async function takeNumbers(tx: Db, year: number, issuers: string[]): Promise<Map
 
 /** Departures with what an invoice line says of them: the shared departure fragment plus the operator's slug. */
 export function invoiceDepartures(tx: Db, departureIds: string[]) {
-  return departureQuery(tx).select('op.slug as operator_slug').where('d.id', 'in', departureIds).execute();
+  return departureQuery(tx).select('op.slug as operator_slug').where('d.id', '=', anyOf(departureIds)).execute();
 }
 export type InvoiceDepartureRow = Awaited<ReturnType<typeof invoiceDepartures>>[number];
 

@@ -30,7 +30,13 @@ const BLOCKED = (d: string) => sql`(${sql.ref(`${d}.redelivery_of`)} is null and
  * id and the endpoint id). An event nobody subscribed to writes nothing. `seq` continues the object's sequence
  * (changes of one object are serialised by its own row locks, so commit order is seq order).
  */
-export async function recordWebhookEvents(tx: Db | Tx, events: WebhookEventInput[]): Promise<void> {
+export async function recordWebhookEvents(tx: Db | Tx, all: WebhookEventInput[]): Promise<void> {
+  if (all.length === 0) return;
+  // most organisations subscribe to nothing: their events are left out before any is serialised (the statement below
+  // checks the subscriptions again, as it writes)
+  const subs = await sql<{ org_id: string; events: string[] }>`
+    select org_id, events from webhook_endpoints where enabled and org_id = any(${[...new Set(all.map((e) => e.orgId))]}::uuid[])`.execute(tx);
+  const events = all.filter((e) => subs.rows.some((s) => s.org_id === e.orgId && s.events.includes(e.type)));
   if (events.length === 0) return;
   const input = JSON.stringify(events.map((e, i) => ({ org_id: e.orgId, type: e.type, object_key: e.objectKey, data: e.data ?? {}, ord: i })));
   await sql`
