@@ -183,7 +183,6 @@ export async function build(cfg: Config, opts: BuildOptions = {}): Promise<App> 
   routes.start(app.log).catch((err: unknown) => app.log.warn({ err }, 'route search: first load failed; retried on the next search'));
 
   app.addHook('onClose', async () => {
-    await ctx.services.auctions.flushLadders();
     await sink?.flush();
     await relay.stop();
     routes.stop();

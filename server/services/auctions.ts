@@ -60,11 +60,6 @@ export class AuctionsService {
     return this.groups.openAuctions();
   }
 
-  /** Sends the live ladders still waiting for their window (on shutdown, before the event sink's own flush). */
-  flushLadders(): Promise<void> {
-    return this.bidding.flushLadders();
-  }
-
   /** POST /api/listings/:id/bids — with or without an Idempotency-Key, through the same group commit. */
   placeBid(p: Principal, listingId: string, input: NewBidBody, idem?: IdemKey): Promise<BidAccepted> {
     return this.bidding.place(p, listingId, input, idem);

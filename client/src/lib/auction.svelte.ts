@@ -375,7 +375,7 @@ export class AuctionRoom {
     if (typeof u.currentPriceCents === 'number') l.currentPriceCents = u.currentPriceCents;
     if (typeof u.minNextBidCents === 'number') l.minNextBidCents = u.minNextBidCents;
     if (Array.isArray(u.leadingBids)) {
-      l.leadingBids = this.#withMyRowsBelow(u.leadingBids, typeof u.leadingBidCount === 'number' ? u.leadingBidCount : u.leadingBids.length);
+      l.leadingBids = this.#withMyRowsBelow(u.leadingBids, typeof u.leadingBidCount === 'number' ? u.leadingBidCount : u.leadingBids.length, u.currentPriceCents);
       l.leadingBidCount = u.leadingBidCount;
       // a ladder is the whole state: no price when nothing is allocated (a bid withdrawn by its group can empty
       // it), and the unallocated TEU follow from it rather than from the last read
@@ -408,18 +408,21 @@ export class AuctionRoom {
   }
 
   /**
-   * A broadcast ladder shows only the top of the allocation (the server's LADDER_ROWS). A forwarder whose bids win
-   * further down keeps its rows of the last read of the listing (which shows a viewer all of its own) until that read
-   * is repeated — at most once a second, and only while some active bid of its own is not among the rows shown.
+   * A broadcast ladder shows only the top of the allocation (the server's LADDER_ROWS). A forwarder that may win further
+   * down keeps its rows of the last read of the listing (which shows a viewer all of its own) and re-reads the listing
+   * — at most once a second, and only while one of its active bids that could win (priced at least the lowest winning
+   * price) is not among the rows shown, or before its bids are known.
    */
-  #withMyRowsBelow(rows: LeadingBid[], count: number): LeadingBid[] {
+  #withMyRowsBelow(rows: LeadingBid[], count: number, currentPriceCents: number | undefined): LeadingBid[] {
     if (!this.isForwarder || count <= rows.length) return rows;
     const shown = new Set(rows.map((r) => r.seq).filter((x): x is number => typeof x === 'number'));
-    if (!this.bids.some((b) => b.status === 'active' && typeof b.seq === 'number' && !shown.has(b.seq))) return rows;
     const mine = (this.listing?.leadingBids ?? []).filter(
       (r) => typeof r.seq === 'number' && !shown.has(r.seq) && (r.label === 'You' || this.mySeqs.has(r.seq)) && (r.rank ?? 0) > rows.length,
     );
-    if (!this.#listingTimer) {
+    const mayWinBelow = this.bids.some(
+      (b) => b.status === 'active' && typeof b.seq === 'number' && !shown.has(b.seq) && b.unitPriceCents >= (currentPriceCents ?? 0),
+    );
+    if ((mayWinBelow || !this.bidsLoaded || mine.length > 0) && !this.#listingTimer) {
       this.#listingTimer = setTimeout(() => {
         this.#listingTimer = null;
         if (!this.#disposed) void this.load(true);

@@ -4,10 +4,10 @@ import { lockListings, listingFormat, recordBidding } from '../../adapters/db/au
 import { bidsOfListing, bidsOfListingAfter, insertBids, markBidsReplaced, type NewBid } from '../../adapters/db/bids-repo.ts';
 import { inTransaction, type Db, type Tx } from '../../adapters/db/db.ts';
 import type { IdemKey } from '../../adapters/db/idempotency.ts';
-import { databaseNow, findListing, type ListingRow } from '../../adapters/db/listings-repo.ts';
+import { databaseNow, type ListingRow } from '../../adapters/db/listings-repo.ts';
 import { auctionLadderEvent } from '../../adapters/realtime/auction-events.ts';
-import type { EventSink, LiveEvent } from '../../adapters/realtime/events.ts';
-import { minFromAllocation, publicLadder, type AuctionBid, type AuctionConfig, type AuctionFailure } from '../../core/auction.ts';
+import type { EventSink } from '../../adapters/realtime/events.ts';
+import { minFromAllocation, type AuctionBid, type AuctionConfig, type AuctionFailure } from '../../core/auction.ts';
 import { acceptBidInBook, OrderBook } from '../../core/order-book.ts';
 import { AppError, conflict, notFound } from '../../domain/errors.ts';
 import { policy, type Principal } from '../../domain/principal.ts';
@@ -15,7 +15,6 @@ import type { BidAccepted, NewBidBody } from '../../domain/schemas/auctions.ts';
 import { KeyedBatcher } from '../batcher.ts';
 import { BatchKeys } from '../batch-keys.ts';
 import { auctionConfig, bookOf, BookCache, type AuctionOptions } from './book.ts';
-import { LadderFeed } from './ladder-feed.ts';
 
 /** One bid on its way to the database; `idem`: its Idempotency-Key, if it came with one. */
 interface BidRequest {
@@ -75,29 +74,12 @@ export class Bidding {
   private readonly books = new BookCache();
   /** A listing's format never changes: remembered per process (a bid does not read it from Postgres again). */
   private readonly formats = new Map<string, string>();
-  /** The live ladders, conflated per listing (rendered from the cached book at most every 100 ms). */
-  private readonly ladders: LadderFeed;
 
   constructor(
     private readonly db: Db,
-    events: EventSink,
+    private readonly events: EventSink,
     private readonly opts: AuctionOptions,
-  ) {
-    this.ladders = new LadderFeed(events, (id) => this.storedLadder(id));
-  }
-
-  /** Sends the live ladders still waiting for their window (on shutdown, before the event sink's own flush). */
-  flushLadders(): Promise<void> {
-    return this.ladders.flush();
-  }
-
-  /** A listing's ladder as stored (a batch that had its book failed). */
-  private async storedLadder(listingId: string): Promise<LiveEvent | undefined> {
-    const l = await findListing(this.db, listingId);
-    if (!l || (l.format !== 'ascending' && l.format !== 'sealed')) return undefined;
-    const book = bookOf(await bidsOfListing(this.db, l.id));
-    return auctionLadderEvent(l, publicLadder(auctionConfig(l, this.opts), book, null), new Map(book.map((b) => [b.id, b.seq] as const)));
-  }
+  ) {}
 
   /** POST /api/listings/:id/bids */
   async place(p: Principal, rawListingId: string, input: NewBidBody, idem?: IdemKey): Promise<BidAccepted> {
@@ -122,7 +104,7 @@ export class Bidding {
   /** One batch: keys, decisions and writes in one transaction; the cache and live events after its commit. */
   private async run(items: BidRequest[]): Promise<Answer[]> {
     const keys = items.map((it) => it.idem);
-    const out = await this.guarded(items.map((it) => it.listingId), () => inTransaction(this.db, async (tx) => {
+    const out = await inTransaction(this.db, async (tx) => {
       const claimed = await BatchKeys.claim<BidAccepted>(tx, keys);
       const answers: (Answer | undefined)[] = [...claimed.known];
       const todo = items.flatMap((_, i) => (claimed.toDecide(i) ? [i] : []));
@@ -130,36 +112,24 @@ export class Bidding {
       for (const i of todo) answers[i] ??= notFound('listing'); // a listing that vanished between the format check and the lock
       await claimed.finish(tx, keys, answers, 201);
       return { answers: answers as Answer[], changed };
-    }));
-    this.published(out.changed);
+    });
+    await this.published(out.changed);
     return out.answers;
   }
 
-  /** A batch's transaction; when it fails, a ladder held back because the batch had its book leaves (LadderFeed.failed). */
-  private async guarded<T>(listingIds: string[], fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      void this.ladders.failed(listingIds);
-      throw err;
-    }
-  }
-
-  /** After the commit of `changed`: the book cache may follow, watchers get the ladders (conflated: ./ladder-feed.ts). */
-  private published(changed: ListingChange[]) {
+  /**
+   * After the commit of `changed`: watchers get the ladders — rendered from the books as committed, before they go
+   * back to the cache (the top LADDER_ROWS: O(log n + 50) for a book whose bids all fit; coalesced per listing by
+   * the event sink) — then the book cache may follow.
+   */
+  private async published(changed: ListingChange[]) {
     if (changed.length === 0) return;
-    this.ladders.committed(
-      changed.map((c) => {
-        this.books.set(c.l.id, c.seq, c.book); // committed: the cache may follow
-        const { book, l, config } = c;
-        return {
-          listingId: l.id,
-          seq: book.maxSeq,
-          currentSeq: () => book.maxSeq,
-          render: () => auctionLadderEvent(l, book.ladder(config, null), (id) => book.get(id)?.seq),
-        };
-      }),
-    );
+    const events = changed.map((c) => {
+      const e = auctionLadderEvent(c.l, c.book.ladder(c.config, null), (id) => c.book.get(id)?.seq);
+      this.books.set(c.l.id, c.seq, c.book); // committed: the cache may follow
+      return e;
+    });
+    await this.events.emit(events).catch(() => {});
   }
 
   /**
@@ -175,7 +145,7 @@ export class Bidding {
       if (!format) throw withIndex(notFound('listing'), i);
       if (format !== 'ascending' && format !== 'sealed') throw withIndex(conflict('wrong_format', `a ${format} listing is held, not bid on`), i);
     }
-    const out = await this.guarded(bids.map((b) => b.listingId), () => inTransaction(this.db, async (tx) => {
+    const out = await inTransaction(this.db, async (tx) => {
       const groupId = await insertGroup(tx); // the group's row first: the lock order is group, then listings
       const items: BidRequest[] = bids.map(({ listingId, ...input }) => ({ listingId, p, input, groupId }));
       const answers: (Answer | undefined)[] = [];
@@ -183,8 +153,8 @@ export class Bidding {
       for (const [i, a] of answers.entries()) if (a instanceof Error) throw withIndex(a, i);
       if (answers.length < items.length || answers.includes(undefined)) throw withIndex(notFound('listing'), answers.findIndex((a) => !a));
       return { groupId, answers: answers as BidAccepted[], changed };
-    }));
-    this.published(out.changed);
+    });
+    await this.published(out.changed);
     return out;
   }
 
