@@ -3,6 +3,8 @@ import type { DB } from './schema.ts';
 import type { Tx } from './db.ts';
 import type { DepartureLoad } from './departures-repo.ts';
 import type { ListingRow } from './listings-repo.ts';
+import type { NewBid } from './bids-repo.ts';
+import type { Principal } from '../../domain/principal.ts';
 
 /**
  * The queries of the auction paths (bids, the close, the sweep) on listings and departures. The row locks
@@ -19,14 +21,80 @@ export function lockListings(tx: Tx, ids: string[]): Promise<ListingRow[]> {
   return tx.selectFrom('listings').selectAll().where('id', 'in', ids).orderBy('id').forUpdate().execute();
 }
 
+/**
+ * {@link lockListings} and the database clock read once every one of those locks is held, in one round trip (a batch
+ * of bids holds the locks while it runs: a round trip less is time another process' batch does not wait). The clock's
+ * CTE counts the locked rows first, so clock_timestamp() is evaluated after the last lock was granted.
+ */
+export async function lockListingsAtClock(tx: Tx, ids: string[]): Promise<{ listings: ListingRow[]; now: Date }> {
+  const r = await sql<ListingRow & { db_now: Date; locked: boolean }>`
+    with locked as materialized (
+      select * from listings where id = any(${ids}::uuid[]) order by id for update
+    ), clock as (
+      select clock_timestamp() as db_now from (select count(*) from locked) c
+    )
+    select locked.*, clock.db_now, locked.id is not null as locked from clock left join locked on true order by locked.id`.execute(tx);
+  const now = r.rows[0]!.db_now;
+  return { listings: r.rows.filter((x) => x.locked).map(({ db_now: _n, locked: _l, ...l }) => l), now };
+}
+
 /** Locks one listing (its close) and reads it; undefined when there is no such listing. */
 export function lockListing(tx: Tx, id: string): Promise<ListingRow | undefined> {
   return tx.selectFrom('listings').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
 }
 
-/** After bids were accepted: the listing's last bid sequence number and its (possibly extended) close. */
-export async function recordBidding(tx: Tx, listingId: string, bidSeq: number, closesAt: Date, now: Date): Promise<void> {
-  await tx.updateTable('listings').set({ bid_seq: bidSeq, closes_at: closesAt, updated_at: now }).where('id', '=', listingId).execute();
+/** What one batch of bids writes (server/services/auctions/bidding.ts). */
+export interface BidBatchWrites {
+  bids: NewBid[];
+  /** Bids an auto-bid raise replaced: stored ones, or ones of this very batch (written as `replaced` at once). */
+  replaced: string[];
+  /** Per listing bid on: its last bid sequence number and its (possibly extended) close. */
+  listings: { id: string; bidSeq: number; closesAt: Date }[];
+  audits: { actor: Pick<Principal, 'userId' | 'orgId' | 'apiKeyId'>; id: string; data: Record<string, unknown> }[];
+}
+
+/**
+ * A batch's writes in ONE statement (its transaction holds the listings' row locks, so every round trip saved is
+ * time another process' batch does not wait): the bids, the raised bids marked replaced, each listing's bid_seq and
+ * close, and one audit row per accepted bid (`bid.place`, at `now`). Per-row values travel as arrays (unnest). The
+ * CTEs of one statement do not see each other's rows, so a bid replaced by a raise of the same batch is inserted as
+ * `replaced` rather than updated.
+ */
+export async function writeBidBatch(tx: Tx, w: BidBatchWrites, now: Date): Promise<void> {
+  if (w.bids.length === 0) return;
+  const batchIds = new Set(w.bids.map((b) => b.id));
+  const replaced = new Set(w.replaced);
+  const storedReplaced = w.replaced.filter((id) => !batchIds.has(id));
+  const b = w.bids;
+  const iso = (d: Date | string) => (typeof d === 'string' ? d : d.toISOString());
+  await sql`
+    with ins as (
+      insert into bids (id, listing_id, org_id, user_id, seq, teu, unit_price_cents, all_or_nothing, max_unit_price_cents, replaces_bid_id, placed_at,
+                        bid_group_id, status)
+      select * from unnest(${b.map((x) => x.id)}::uuid[], ${b.map((x) => x.listing_id)}::uuid[], ${b.map((x) => x.org_id)}::uuid[],
+        ${b.map((x) => x.user_id ?? null)}::uuid[], ${b.map((x) => x.seq)}::bigint[], ${b.map((x) => x.teu)}::int[], ${b.map((x) => x.unit_price_cents)}::bigint[],
+        ${b.map((x) => x.all_or_nothing)}::boolean[], ${b.map((x) => x.max_unit_price_cents ?? null)}::bigint[], ${b.map((x) => x.replaces_bid_id ?? null)}::uuid[],
+        ${b.map((x) => iso(x.placed_at))}::timestamptz[], ${b.map((x) => x.bid_group_id ?? null)}::uuid[],
+        ${b.map((x) => (replaced.has(x.id!) ? 'replaced' : 'active'))}::text[])
+      returning 1
+    ), rep as (
+      update bids set status = 'replaced' where id = any(${storedReplaced}::uuid[]) returning 1
+    ), lst as (
+      update listings l set bid_seq = v.bid_seq, closes_at = v.closes_at, updated_at = ${now}
+        from unnest(${w.listings.map((l) => l.id)}::uuid[], ${w.listings.map((l) => l.bidSeq)}::bigint[],
+                    ${w.listings.map((l) => l.closesAt.toISOString())}::timestamptz[]) as v(id, bid_seq, closes_at)
+       where l.id = v.id
+      returning 1
+    ), aud as (
+      insert into audit_log (at, actor_user_id, actor_org_id, api_key_id, action, entity_type, entity_id, data)
+      select ${now}, a.user_id, a.org_id, a.key_id, 'bid.place', 'bid', a.id, a.data::jsonb
+        from unnest(${w.audits.map((a) => a.actor.userId)}::uuid[], ${w.audits.map((a) => a.actor.orgId)}::uuid[],
+                    ${w.audits.map((a) => a.actor.apiKeyId ?? null)}::uuid[], ${w.audits.map((a) => a.id)}::text[],
+                    ${w.audits.map((a) => JSON.stringify(a.data))}::text[]) as a(user_id, org_id, key_id, id, data)
+      returning 1
+    )
+    select (select count(*) from ins) as bids, (select count(*) from rep) as replaced, (select count(*) from lst) as listings,
+           (select count(*) from aud) as audits`.execute(tx);
 }
 
 /** A listing with its departure's operator (who sees every bid); undefined when there is no such listing. */

@@ -41,22 +41,3 @@ export async function auditedIds(db: Kysely<DB>, action: string, entityType: str
   return new Set(rows.map((r) => r.entity_id).filter((id): id is string => id !== null));
 }
 
-/** Appends one entry per act, each with its own actor, at `at`, with one statement, inside the caller's transaction. */
-export async function auditActs(
-  db: Kysely<DB>,
-  action: string,
-  entityType: string,
-  at: Date,
-  acts: { actor: Pick<Principal, 'userId' | 'orgId' | 'apiKeyId'>; id: string; data: Record<string, unknown> }[],
-): Promise<void> {
-  if (acts.length === 0) return;
-  await db
-    .insertInto('audit_log')
-    .values(
-      acts.map((a) => ({
-        at, actor_user_id: a.actor.userId, actor_org_id: a.actor.orgId, api_key_id: a.actor.apiKeyId ?? null, action, entity_type: entityType,
-        entity_id: a.id, data: JSON.stringify(a.data),
-      })),
-    )
-    .execute();
-}

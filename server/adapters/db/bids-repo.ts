@@ -27,18 +27,6 @@ export function bidsWithBidders(db: Kysely<DB>, listingId: string): Promise<(Bid
     .execute();
 }
 
-/** Inserts the bids of a batch (of any number of listings) with one statement. */
-export async function insertBids(tx: Tx, rows: NewBid[]): Promise<void> {
-  if (rows.length === 0) return;
-  await tx.insertInto('bids').values(rows).execute();
-}
-
-/** Bids that an auto-bid raise replaced. */
-export async function markBidsReplaced(tx: Tx, ids: string[]): Promise<void> {
-  if (ids.length === 0) return;
-  await tx.updateTable('bids').set({ status: 'replaced' }).where('id', 'in', ids).execute();
-}
-
 /** At the close: a winning bid and the TEU it was awarded. */
 export async function markBidWon(tx: Tx, bidId: string, awardedTeu: number): Promise<void> {
   await tx.updateTable('bids').set({ status: 'won', awarded_teu: awardedTeu }).where('id', '=', bidId).execute();

@@ -107,7 +107,7 @@ export async function insertBookings(tx: Tx, rows: Insertable<BookingsTable>[]):
   return tx.insertInto('bookings').values(rows).returningAll().execute();
 }
 
-/** Audit entries, each with its own actor and time (auditActs with a time per act). */
+/** Audit entries, each with its own actor and time, with one statement. */
 export async function auditActsAt(
   tx: Tx,
   action: string,

@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { auditActs } from '../../adapters/db/audit.ts';
-import { lockListings, listingFormat, recordBidding } from '../../adapters/db/auctions-repo.ts';
-import { bidsOfListing, bidsOfListingAfter, insertBids, markBidsReplaced, type NewBid } from '../../adapters/db/bids-repo.ts';
+import { listingFormat, lockListingsAtClock, writeBidBatch } from '../../adapters/db/auctions-repo.ts';
+import { bidsOfListing, bidsOfListingAfter, type NewBid } from '../../adapters/db/bids-repo.ts';
 import { inTransaction, type Db, type Tx } from '../../adapters/db/db.ts';
 import type { IdemKey } from '../../adapters/db/idempotency.ts';
-import { databaseNow, type ListingRow } from '../../adapters/db/listings-repo.ts';
+import type { ListingRow } from '../../adapters/db/listings-repo.ts';
 import { auctionLadderEvent } from '../../adapters/realtime/auction-events.ts';
 import type { EventSink } from '../../adapters/realtime/events.ts';
 import { minFromAllocation, type AuctionBid, type AuctionConfig, type AuctionFailure } from '../../core/auction.ts';
@@ -162,22 +161,17 @@ export class Bidding {
   private async decide(tx: Tx, items: BidRequest[], todo: number[], answers: (Answer | undefined)[]): Promise<ListingChange[]> {
     const byListing = new Map<string, number[]>();
     for (const i of todo) byListing.set(items[i]!.listingId, [...(byListing.get(items[i]!.listingId) ?? []), i]);
-    const locked = await lockListings(tx, [...byListing.keys()].sort());
-    const now = await databaseNow(tx); // after every lock of the batch is held
+    // the database clock is read after every lock of the batch is held
+    const { listings: locked, now } = await lockListingsAtClock(tx, [...byListing.keys()].sort());
     const writes: BatchWrites = { bids: [], replaced: [], audits: [] };
     const changed: ListingChange[] = [];
     for (const l of locked) {
       const c = await this.decideListing(tx, l, byListing.get(l.id)!, items, now, answers, writes);
       if (c) changed.push(c);
     }
-    if (writes.bids.length > 0) {
-      await insertBids(tx, writes.bids);
-      await markBidsReplaced(tx, writes.replaced);
-      // an extended close needs no new job: the close job scheduled for the earlier close finds it early and
-      // schedules the next one at the close as it then stands (./closing.ts)
-      for (const c of changed) await recordBidding(tx, c.l.id, c.seq, c.closesAt, now);
-      await auditActs(tx, 'bid.place', 'bid', now, writes.audits);
-    }
+    // One statement under the locks. An extended close needs no new job: the close job scheduled for the earlier close
+    // finds it early and schedules the next one at the close as it then stands (./closing.ts).
+    await writeBidBatch(tx, { ...writes, listings: changed.map((c) => ({ id: c.l.id, bidSeq: c.seq, closesAt: c.closesAt })) }, now);
     return changed;
   }
 
