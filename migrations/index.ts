@@ -20,6 +20,7 @@ import * as m20261203T2200 from './20261203T2200_watches_offers.ts';
 import * as m20261203T2300 from './20261203T2300_water_levels.ts';
 import * as m20261204T0000 from './20261204T0000_offerees.ts';
 import * as m20261204T0100 from './20261204T0100_shipment_offer_once.ts';
+import * as m20261204T0500 from './20261204T0500_holds_active_departure_org.ts';
 
 /** Every migration, by its sortable name. A test checks that each file in this folder is listed. */
 export const migrations: Record<string, Migration> = {
@@ -44,4 +45,5 @@ export const migrations: Record<string, Migration> = {
   '20261203T2300_water_levels': m20261203T2300,
   '20261204T0000_offerees': m20261204T0000,
   '20261204T0100_shipment_offer_once': m20261204T0100,
+  '20261204T0500_holds_active_departure_org': m20261204T0500,
 };

@@ -74,7 +74,7 @@ describe('the bid batch statements', () => {
     const first = bid(2, 10_100, stored.id);
     const raised = bid(3, 10_200, first.id);
     const closesAt = new Date(now.getTime() + 800_000);
-    const actor = { userId: null, orgId, apiKeyId: null };
+    const actor = { userId: null, orgId };
     await env.db.transaction().execute((tx) =>
       writeBidBatch(
         tx,
