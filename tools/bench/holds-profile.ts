@@ -3,27 +3,14 @@
 // client, one connection. A fresh database per run; PRE_SQL (as the schema owner) prices a schema change.
 //   node scripts/with-stack.mjs tsx tools/bench/holds-profile.ts [batches=300] [perBatch=10] [heldElsewhere=20000]
 import { sql } from 'kysely';
-import { createDb } from '../../server/adapters/db/db.ts';
 import { placeHoldsMulti } from '../../server/adapters/db/holds-repo.ts';
-import { migrateToLatest, migrationDatabaseUrl } from '../../server/adapters/db/migrate.ts';
-import { seedDemo } from '../../server/seed/seed.ts';
 import { makeListings } from './measure.ts';
+import { withScratchDb } from './scratch-db.ts';
 
 const BATCHES = Number(process.argv[2] ?? 300);
 const PER = Number(process.argv[3] ?? 10);
 const ELSEWHERE = Number(process.argv[4] ?? 20_000);
-const owner = migrationDatabaseUrl();
-const admin = new URL(owner);
-admin.pathname = '/postgres';
-const name = `cx_holds_profile_${process.pid}`;
-const url = new URL(owner);
-url.pathname = `/${name}`;
-const adm = createDb(admin.toString(), { max: 1 });
-await sql`create database ${sql.raw(`"${name}"`)}`.execute(adm);
-try {
-  const db = createDb(url.toString(), { max: 2 });
-  await migrateToLatest(db);
-  await seedDemo(db, new Date(), () => {}, 2);
+await withScratchDb('holds_profile', async (db) => {
   const orgs = (
     await db.insertInto('organisations').values(Array.from({ length: 50 }, (_, i) => ({ slug: `hp-${i}`, name: `HP ${i}`, kind: 'forwarder' as const }))).returning('id').execute()
   ).map((o) => o.id);
@@ -55,8 +42,4 @@ try {
   }
   const ms = performance.now() - t0;
   console.table([{ batches: BATCHES - 1, 'holds per batch': PER, 'active holds elsewhere': ELSEWHERE, accepted: ok, ms: Math.round(ms), 'µs per hold': Math.round((1000 * ms) / ok) }]);
-  await db.destroy().catch(() => {});
-} finally {
-  await sql`drop database if exists ${sql.raw(`"${name}"`)} with (force)`.execute(adm);
-  await adm.destroy();
-}
+});

@@ -5,28 +5,15 @@
 //   node scripts/with-stack.mjs tsx tools/bench/settle-profile.ts [bookings=8000] [batch=250] [lanes=1]
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
-import { createDb } from '../../server/adapters/db/db.ts';
-import { migrateToLatest, migrationDatabaseUrl } from '../../server/adapters/db/migrate.ts';
 import type { DB } from '../../server/adapters/db/schema.ts';
 import { LedgerService } from '../../server/services/ledger/index.ts';
-import { seedDemo } from '../../server/seed/seed.ts';
 import { makeListings } from './measure.ts';
+import { withScratchDb } from './scratch-db.ts';
 
 const N = Number(process.argv[2] ?? 8000);
 const BATCH = Number(process.argv[3] ?? 250);
 const LANES = Number(process.argv[4] ?? 1);
-const owner = migrationDatabaseUrl();
-const admin = new URL(owner);
-admin.pathname = '/postgres';
-const name = `cx_settle_profile_${process.pid}`;
-const url = new URL(owner);
-url.pathname = `/${name}`;
-const adm = createDb(admin.toString(), { max: 1 });
-await sql`create database ${sql.raw(`"${name}"`)}`.execute(adm);
-try {
-  const db = createDb(url.toString(), { max: 6 });
-  await migrateToLatest(db);
-  await seedDemo(db, new Date(), () => {}, 2);
+await withScratchDb('settle_profile', async (db, url) => {
   const org = await db.insertInto('organisations').values({ slug: 'bench-0', name: 'Bench 0', kind: 'forwarder' }).returning('id').executeTakeFirstOrThrow();
   const l = (await makeListings(db, 1, N + 10, 'fixed', 'settle'))[0]!;
   const ids = (
@@ -40,7 +27,8 @@ try {
   if (process.env.PRE_SQL) await sql.raw(process.env.PRE_SQL).execute(db);
   await sql`vacuum analyze`.execute(db);
   const byStmt = new Map<string, { n: number; ms: number }>();
-  const pool = new pg.Pool({ connectionString: url.toString(), max: 6 });
+  const pool = new pg.Pool({ connectionString: url, max: 6 });
+  pool.on('error', () => {}); // the scratch database is dropped with its connections at the end
   const timed = new Kysely<DB>({
     dialect: new PostgresDialect({ pool }),
     log(e) {
@@ -72,8 +60,4 @@ try {
   const rest = LANES === 1 ? `, the rest (JS) ${Math.round(total - sqlMs)} ms` : ` summed over ${LANES} lanes`;
   console.log(`${N - 1} bookings in batches of ${BATCH}, ${LANES} lane(s): ${Math.round(total)} ms (${Math.round(((N - 1) * 1000) / total)}/s); SQL ${sqlMs} ms${rest}`);
   await timed.destroy().catch(() => {});
-  await db.destroy().catch(() => {});
-} finally {
-  await sql`drop database if exists ${sql.raw(`"${name}"`)} with (force)`.execute(adm);
-  await adm.destroy();
-}
+});
