@@ -410,17 +410,21 @@ export class AuctionRoom {
   /**
    * A broadcast ladder shows only the top of the allocation (the server's LADDER_ROWS). A forwarder that may win further
    * down keeps its rows of the last read of the listing (which shows a viewer all of its own) and re-reads the listing
-   * — at most once a second, and only while one of its active bids that could win (priced at least the lowest winning
-   * price) is not among the rows shown, or before its bids are known.
+   * — at most once a second, and only while an active bid of its own that wins below the top (shown so by the last read,
+   * or priced above the lowest winning price) is not among the rows shown, or before its bids are known.
    */
   #withMyRowsBelow(rows: LeadingBid[], count: number, currentPriceCents: number | undefined): LeadingBid[] {
     if (!this.isForwarder || count <= rows.length) return rows;
     const shown = new Set(rows.map((r) => r.seq).filter((x): x is number => typeof x === 'number'));
+    // my rows of the last read: only those of bids still active (a raised bid's earlier step is replaced), or any
+    // 'You' row while my bids are not known yet
+    const active = new Set(this.bids.filter((b) => b.status === 'active').map((b) => b.seq));
     const mine = (this.listing?.leadingBids ?? []).filter(
-      (r) => typeof r.seq === 'number' && !shown.has(r.seq) && (r.label === 'You' || this.mySeqs.has(r.seq)) && (r.rank ?? 0) > rows.length,
+      (r) => typeof r.seq === 'number' && !shown.has(r.seq) && (this.bidsLoaded ? active.has(r.seq) : r.label === 'You'),
     );
+    // a bid priced above the lowest winning price wins something; one at it is re-read only while the last read showed it
     const mayWinBelow = this.bids.some(
-      (b) => b.status === 'active' && typeof b.seq === 'number' && !shown.has(b.seq) && b.unitPriceCents >= (currentPriceCents ?? 0),
+      (b) => b.status === 'active' && typeof b.seq === 'number' && !shown.has(b.seq) && b.unitPriceCents > (currentPriceCents ?? 0),
     );
     if ((mayWinBelow || !this.bidsLoaded || mine.length > 0) && !this.#listingTimer) {
       this.#listingTimer = setTimeout(() => {
