@@ -119,6 +119,9 @@ describe('client routes: live changes to the answer', () => {
     expect(v.soldOut).toEqual({ leg: 3, reason: 'closed' });
     expect(soldOutText(v.soldOut!)).toMatch(/leg 3/);
     expect(applyListingUpdate(live, formats, { listingId: 'other', remainingTeu: 0 })).toBe(false);
+    // a late `open` state of a closed listing (sent before its close, delivered after) does not reopen it
+    expect(applyListingUpdate(live, formats, { listingId: 'lst-3', status: 'open', remainingTeu: 9 })).toBe(false);
+    expect(itineraryView(it0, live, REQ).soldOut).toEqual({ leg: 3, reason: 'closed' });
   });
 
   it("a falling leg's price step changes the total in place; a fixed leg's price never moves", () => {

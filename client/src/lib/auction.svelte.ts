@@ -369,6 +369,8 @@ export class AuctionRoom {
   applyUpdate(u: ListingUpdateEvent) {
     const l = this.listing;
     if (!l || u?.listingId !== this.id) return;
+    // a listing never reopens: an `open` state after its close or cancellation is a late one (sent before it), dropped
+    if (l.status !== 'open' && u.status === 'open') return;
     const wasOpen = l.status === 'open';
     if (u.status) l.status = u.status;
     if (typeof u.remainingTeu === 'number') l.remainingTeu = u.remainingTeu;

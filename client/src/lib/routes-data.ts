@@ -194,6 +194,8 @@ export function applyListingUpdate(
   const format = e?.listingId ? formats.get(e.listingId) : undefined;
   if (!e?.listingId || !format) return false;
   const cur: ListingLive = { ...(live.listings[e.listingId] ?? { open: true }) };
+  // a listing never reopens: an `open` state after its close or cancellation is a late one (sent before it), dropped
+  if (cur.open === false && e.status === 'open') return false;
   if (typeof e.status === 'string') cur.open = e.status === 'open';
   if (typeof e.remainingTeu === 'number') cur.remainingTeu = e.remainingTeu;
   if (format === 'falling' && typeof e.currentPriceCents === 'number') cur.priceCents = e.currentPriceCents;
