@@ -176,9 +176,8 @@ export class OrderBook {
         if (winners.length >= maxRows) break;
         winners.push({ bidId: b.id, bidderId: b.bidderId, teu: b.teu, unitPriceCents: b.unitPriceCents });
       }
-      const a: Allocation = {
-        winners, awardedTeu: this.#rankedTeu, unallocatedTeu: capacity - this.#rankedTeu, lowestWinningPriceCents: this.#ranked.maxKey()?.unitPriceCents ?? null,
-      };
+      const f = this.#fill(); // undersubscribed: O(log n), no walk
+      const a: Allocation = { winners, awardedTeu: capacity - f.remaining, unallocatedTeu: f.remaining, lowestWinningPriceCents: f.lowest };
       return ascendingLadder(config, a, (id) => this.#byId.get(id)!, label, null, maxRows, this.#ranked.size);
     }
     return ascendingLadder(config, this.allocation(), (id) => this.#byId.get(id)!, label, viewerBidderId, maxRows);
