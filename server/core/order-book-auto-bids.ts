@@ -101,10 +101,20 @@ function raisable(config: AuctionConfig, sim: Sim, firstOnly: boolean): { bid: A
   const capacity = capacityOf(config);
   const step = priceStep(config);
   const ranking = new Prefix(sim.tree);
-  const given = allocationMap(capacity, ranking);
-  const outbid = [...sim.autos]
-    .filter((b) => b.teu <= capacity && (given.get(b) ?? 0) < b.teu)
-    .sort((a, b) => a.seq - b.seq || cmpStr(a.id, b.id));
+  const given = new Map<AuctionBid, number>();
+  const full = walk(capacity, ranking, undefined, (b, t) => given.set(b, t));
+  const fullFill = { unallocatedTeu: full.remaining, lowestWinningPriceCents: full.lowest };
+  // Outbid auto-bids, earliest first. One given nothing changes no fill: the fill without it is the full one, so its raise
+  // price is at least the floor of that fill — above its maximum, it cannot be raised (the common case of an auto-bid
+  // spent), which is known without a walk.
+  const outbid: AuctionBid[] = [];
+  for (const b of sim.autos) {
+    const g = given.get(b) ?? 0;
+    if (b.teu > capacity || g >= b.teu) continue;
+    if (g === 0 && minFromAllocation(config, fullFill, b) > b.maxUnitPriceCents!) continue;
+    outbid.push(b);
+  }
+  outbid.sort((a, b) => a.seq - b.seq || cmpStr(a.id, b.id));
   const out: { bid: AuctionBid; price: number }[] = [];
   for (const b of outbid) {
     const p = raisePrice(config, ranking, b, step);

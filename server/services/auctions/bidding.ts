@@ -11,7 +11,7 @@ import { acceptBidInBook, OrderBook } from '../../core/order-book.ts';
 import { AppError, conflict, notFound } from '../../domain/errors.ts';
 import { policy, type Principal } from '../../domain/principal.ts';
 import type { BidAccepted, NewBidBody } from '../../domain/schemas/auctions.ts';
-import { KeyedBatcher } from '../batcher.ts';
+import { KeyedBatcher, type TakeLate } from '../batcher.ts';
 import { BatchKeys } from '../batch-keys.ts';
 import { auctionConfig, bookOf, BookCache, type AuctionOptions } from './book.ts';
 
@@ -69,7 +69,7 @@ const bidRow = (listingId: string, b: AuctionBid, userId: string | null, groupId
 export class Bidding {
   /** Lanes per process: a listing always goes through the same one. */
   private static readonly LANES = 4;
-  private readonly batcher = new KeyedBatcher<BidRequest, BidAccepted>((_lane, items) => this.run(items), 400);
+  private readonly batcher = new KeyedBatcher<BidRequest, BidAccepted>((_lane, items, takeLate) => this.run(items, takeLate), 400);
   private readonly books = new BookCache();
   /** A listing's format never changes: remembered per process (a bid does not read it from Postgres again). */
   private readonly formats = new Map<string, string>();
@@ -101,13 +101,13 @@ export class Bidding {
   }
 
   /** One batch: keys, decisions and writes in one transaction; the cache and live events after its commit. */
-  private async run(items: BidRequest[]): Promise<Answer[]> {
+  private async run(items: BidRequest[], takeLate: TakeLate<BidRequest>): Promise<Answer[]> {
     const keys = items.map((it) => it.idem);
     const out = await inTransaction(this.db, async (tx) => {
       const claimed = await BatchKeys.claim<BidAccepted>(tx, keys);
       const answers: (Answer | undefined)[] = [...claimed.known];
       const todo = items.flatMap((_, i) => (claimed.toDecide(i) ? [i] : []));
-      const changed = todo.length > 0 ? await this.decide(tx, items, todo, answers) : [];
+      const changed = todo.length > 0 ? await this.decide(tx, items, todo, answers, takeLate) : [];
       for (const i of todo) answers[i] ??= notFound('listing'); // a listing that vanished between the format check and the lock
       await claimed.finish(tx, keys, answers, 201);
       return { answers: answers as Answer[], changed };
@@ -157,12 +157,30 @@ export class Bidding {
     return out;
   }
 
-  /** Locks the listings of items `todo`, decides their bids listing by listing and writes the result. */
-  private async decide(tx: Tx, items: BidRequest[], todo: number[], answers: (Answer | undefined)[]): Promise<ListingChange[]> {
+  /**
+   * Locks the listings of items `todo`, decides their bids listing by listing and writes the result. Bids that came
+   * for a locked listing while the batch waited for its lock (another process held it) are taken in (`takeLate`) and
+   * decided after the batch's own — in arrival order still — instead of waiting for a lock of their own after this
+   * one: under a flurry on one listing the lock changes hands once per batch, not once per arrival. Only bids without
+   * an Idempotency-Key (a key is claimed before any lock: claiming one under a lock could wait on a retry that waits for
+   * the lock), and none that came after a keyed one for the same listing.
+   */
+  private async decide(tx: Tx, items: BidRequest[], todo: number[], answers: (Answer | undefined)[], takeLate?: TakeLate<BidRequest>): Promise<ListingChange[]> {
     const byListing = new Map<string, number[]>();
     for (const i of todo) byListing.set(items[i]!.listingId, [...(byListing.get(items[i]!.listingId) ?? []), i]);
     // the database clock is read after every lock of the batch is held
     const { listings: locked, now } = await lockListingsAtClock(tx, [...byListing.keys()].sort());
+    const lockedIds = new Set(locked.map((l) => l.id));
+    const keyed = new Set<string>(); // listings with a keyed bid waiting: the bids after it wait too (arrival order)
+    const lateOnes = takeLate?.((it) => {
+      if (!lockedIds.has(it.listingId) || keyed.has(it.listingId)) return false;
+      if (it.idem) keyed.add(it.listingId);
+      return !it.idem;
+    });
+    for (const late of lateOnes ?? []) {
+      byListing.get(late.listingId)!.push(items.length);
+      items.push(late);
+    }
     const writes: BatchWrites = { bids: [], replaced: [], audits: [] };
     const changed: ListingChange[] = [];
     for (const l of locked) {
