@@ -53,6 +53,8 @@ export class HoldBatches {
   /** Lanes per process: a departure always goes through the same one. */
   private static readonly LANES = 4;
   private readonly batcher = new KeyedBatcher<HoldRequest, HoldOutcome>((_lane, items) => this.run(items), 400);
+  /** The seconds this process has sent an expiry sweep for (forgotten once they are past). */
+  private readonly sweepsSent = new Set<number>();
 
   constructor(
     private readonly db: Db,
@@ -130,17 +132,26 @@ export class HoldBatches {
   }
 
   /**
-   * Expiry jobs of the holds a batch placed, in one round trip, not awaited: the answer never waits for Redis
-   * (the periodic sweep expires a hold whose job could not be enqueued).
+   * Expiry of the holds a batch placed: a delayed `holds.sweep` at the second each one is due (ceil), one job per second
+   * whatever the number of holds, processes and batches (its id is the second: BullMQ keeps one) — a job per hold cost
+   * more than the rest of the hold's Redis work (measured: accepted holds/s on 16 departures 12 → 17 % of the ceiling
+   * without them). The sweep expires every hold then due, each on its own; a hold is expired at most about a second after
+   * its time (and nothing can use it meanwhile: a confirmation needs `expires_at` > now in Postgres). Sent without
+   * waiting: the answer never waits for Redis (the periodic sweep expires a hold whose job could not be enqueued).
    */
   private scheduleExpiry(answers: Answer[]) {
     const now = Date.now();
-    const jobs = answers.flatMap((a) => {
-      if (a instanceof Error || a.replay) return [];
-      const id = a.hold.id;
-      return [{ name: 'hold.expire' as const, data: { holdId: id }, opts: { jobId: `hold.expire-${id}`, delay: Math.max(0, Date.parse(a.hold.expiresAt) - now) } }];
+    const due = new Set<number>();
+    for (const a of answers) if (!(a instanceof Error) && !a.replay) due.add(Math.ceil(Date.parse(a.hold.expiresAt) / 1000));
+    for (const s of this.sweepsSent) if (s * 1000 < now) this.sweepsSent.delete(s);
+    const jobs = [...due]
+      .filter((s) => !this.sweepsSent.has(s))
+      .map((s) => ({ name: 'holds.sweep' as const, data: {}, opts: { jobId: `holds.sweep-at-${s}`, delay: Math.max(0, s * 1000 - now) } }));
+    if (jobs.length === 0 || !this.queues) return;
+    for (const s of due) this.sweepsSent.add(s);
+    void this.queues.addBulk(jobs).catch(() => {
+      for (const s of due) this.sweepsSent.delete(s); // the next batch due in that second tries again
     });
-    if (jobs.length) void this.queues?.addBulk(jobs).catch(() => {});
   }
 
   /** Retries a statement that met a deadlock or serialization failure (it ran alone: nothing to roll back). */

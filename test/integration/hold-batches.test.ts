@@ -53,6 +53,29 @@ describe('group commit of holds across departures', () => {
     }
   });
 
+  it('schedules one expiry sweep per second the holds are due in, not a job per hold', async () => {
+    const d = await createDepartureWithListing(env.db, { capacityTeu: 60, capacityTonnes: 1000, listedTeu: 60 });
+    const res = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => as(built.app, sessions[i % 3]!)({ method: 'POST', url: '/api/holds', payload: { listingId: d.listingId, teu: 1, tonnes: 10 } })),
+    );
+    expect(res.every((r) => r.statusCode === 201)).toBe(true);
+    const holds = await env.db.selectFrom('holds').select(['id', 'expires_at']).where('departure_id', '=', d.departureId).execute();
+    const dueSeconds = [...new Set(holds.map((h) => Math.ceil(h.expires_at.getTime() / 1000)))].sort();
+    // sent without waiting: give the enqueue a moment
+    const queue = built.ctx.queues.get('holds');
+    let ids: string[] = [];
+    for (let i = 0; i < 50; i++) {
+      ids = (await queue.getDelayed()).map((j) => j.id ?? '');
+      if (dueSeconds.every((s) => ids.includes(`holds.sweep-at-${s}`))) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(dueSeconds.map((s) => ids.includes(`holds.sweep-at-${s}`))).toEqual(dueSeconds.map(() => true));
+    expect(dueSeconds.length).toBeLessThan(holds.length);
+    expect(ids.filter((id) => holds.some((h) => id === `hold.expire-${h.id}`))).toEqual([]);
+    const job = await queue.getJob(`holds.sweep-at-${dueSeconds[0]}`);
+    expect(job?.name).toBe('holds.sweep');
+  });
+
   it('holds with and without an Idempotency-Key share the group commit: a repeated key has one effect, a refused key stays free', async () => {
     const d = await createDepartureWithListing(env.db, { capacityTeu: 40, capacityTonnes: 1000, listedTeu: 40 });
     const f = sessions[0]!;

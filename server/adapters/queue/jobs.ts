@@ -9,9 +9,12 @@ import type { Redis } from '../redis/redis.ts';
 export interface JobDataMap {
   /** Roll the departure window forward from the weekly timetables. Idempotent. */
   'timetable.roll': { days?: number };
-  /** Expire one hold at its expiry time. Idempotent: a hold no longer active is left alone. */
+  /** Expire one hold at its expiry time (an itinerary's legs, an offer's hold). Idempotent: a hold no longer active is left alone. */
   'hold.expire': { holdId: string };
-  /** Expire every hold past its time (start-up and every minute): catches any missed expiry job. */
+  /**
+   * Expire every hold past its time: every 10 s and at start-up (catches any missed expiry), and delayed to each second
+   * that holds placed by the group commit fall due in (`holds.sweep-at-<epoch second>`: one job per second, not per hold).
+   */
   'holds.sweep': Record<string, never>;
   /** A falling listing's price steps down: push the new price, schedule the next step. */
   'listing.price-step': { listingId: string; at: string };
