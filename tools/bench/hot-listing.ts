@@ -1,6 +1,6 @@
 // One hot listing (issue 16, part 3): 500 simultaneous bids from 50 forwarders on one ascending listing over two
-// server processes, beside 500 simultaneous no-op POST /api/noop at the same concurrency (the ceiling). Every bid
-// must be decided (201, or 409 with the minimum that would have been accepted); the stored book must be what the
+// server processes, beside 500 simultaneous no-op POST /api/noop at the same concurrency (the ceiling: the median of
+// three such bursts). Every bid must be decided (201, or 409 with the minimum that would have been accepted); the stored book must be what the
 // pure core gives when it replays the incoming bids in their order (auto-bids and soft close included).
 import http from 'node:http';
 import { sql } from 'kysely';
@@ -13,6 +13,7 @@ import { log, pct, quiet, r1, timedRequest, type BenchRun, type User } from './m
 
 const BIDS = 500;
 const FORWARDERS = 50;
+const NOOP_BURSTS = 3;
 const SOFT_WINDOW_MS = 120_000; // the servers' defaults (SOFT_CLOSE_WINDOW_SECONDS, SOFT_CLOSE_EXTEND_SECONDS)
 const SOFT_EXTEND_MS = 120_000;
 
@@ -75,7 +76,7 @@ export async function hotListingPhase(s: BenchStack, r: BenchRun) {
     'runs: rate share %': runs.map((x) => x['share of no-op rate %']).join(' / '),
   };
   r.report.hotListing = { ...row, runs, warmUp };
-  console.log(`\nOne hot listing (${BIDS} simultaneous bids from ${FORWARDERS} forwarders, 2 servers), beside ${BIDS} simultaneous no-op requests; median of ${r.repeats} runs after one warm-up run (not counted: p99 ratio ${warmUp['p99 ÷ no-op p99']}, rate share ${warmUp['share of no-op rate %']} %)`);
+  console.log(`\nOne hot listing (${BIDS} simultaneous bids from ${FORWARDERS} forwarders, 2 servers), beside ${BIDS} simultaneous no-op requests (the median of ${NOOP_BURSTS} bursts per run); median of ${r.repeats} runs after one warm-up run (not counted: p99 ratio ${warmUp['p99 ÷ no-op p99']}, rate share ${warmUp['share of no-op rate %']} %)`);
   console.table([row]);
   const undecided = runs.reduce((t, x) => t + x.undecided, 0);
   const checksOk = runs.every((x) => x.durableOk && x['book = core replay'] === 'yes' && x['close = replay close'] === 'yes');
@@ -110,8 +111,13 @@ async function oneRun(s: BenchStack, users: User[], k: number, of: number) {
     .returning(['id', 'opens_at', 'created_at'])
     .executeTakeFirstOrThrow();
 
-  log(`hot listing ${which}: ${BIDS} simultaneous no-op requests (the ceiling at this concurrency)…`);
-  const noop = await burst(s.urls, users, BIDS, () => ({ path: '/api/noop', body: {} }));
+  // The reference: three no-op bursts, the median one by p99 (and the median rate). One burst of 500 takes 50–110 ms on
+  // this machine and a single sample swung the ratios by half either way; the bid burst cannot be repeated on one listing.
+  log(`hot listing ${which}: 3 × ${BIDS} simultaneous no-op requests (the ceiling at this concurrency)…`);
+  const noops: Awaited<ReturnType<typeof burst>>[] = [];
+  for (let n = 0; n < NOOP_BURSTS; n++) noops.push(await burst(s.urls, users, BIDS, () => ({ path: '/api/noop', body: {} })));
+  const byP99 = [...noops].sort((a, b) => a['p99 ms'] - b['p99 ms']);
+  const noop = { ...byP99[1]!, 'per s': [...noops].map((x) => x['per s']).sort((a, b) => a - b)[1]! };
   log(`hot listing ${which}: ${BIDS} simultaneous bids from ${FORWARDERS} forwarders on one listing…`);
   const bids = await burst(s.urls, users, BIDS, (i) => ({
     path: `/api/listings/${l.id}/bids`,
@@ -147,7 +153,7 @@ async function oneRun(s: BenchStack, users: User[], k: number, of: number) {
   return {
     run: k + 1,
     bids: BIDS, accepted, 'refused with minimum': refusedWithMin, undecided, 'decided/s': bids['per s'], 'p50 ms': bids['p50 ms'], 'p99 ms': bids['p99 ms'],
-    'no-op p99 ms': noop['p99 ms'], 'no-op/s': noop['per s'], 'p99 ÷ no-op p99': r1(ratioP99), 'share of no-op rate %': shareRate,
+    'no-op p99 ms': noop['p99 ms'], 'no-op/s': noop['per s'], 'no-op bursts p99 ms': noops.map((x) => x['p99 ms']).join(' / '), 'p99 ÷ no-op p99': r1(ratioP99), 'share of no-op rate %': shareRate,
     'CPU cores (bids)': bids.cpu, 'CPU cores (no-op)': noop.cpu,
     'durable / acknowledged': `${userBids} / ${accepted}`, 'auto-bid raises': stats.rows[0]!.n, 'book = core replay': same ? 'yes' : 'NO', 'close = replay close': extendedOk ? 'yes' : 'NO',
     durableOk: userBids === accepted,
