@@ -21,7 +21,7 @@ export async function serve(opts: Pick<BuildOptions, 'extend'> = {}): Promise<vo
   });
 
   await app.listen({ host: cfg.host, port: cfg.port });
-  void warmUp(WARM_UP_ROUNDS);
+  void warmUp(WARM_UP_ROUNDS).catch((err: unknown) => app.log.error({ err }, 'auction core warm-up failed (harmless: the core stays cold)'));
 }
 
 /** Synthetic auction flurries played once a server listens (server/core/warm-up.ts says why): ~0.5 s of CPU in all. */

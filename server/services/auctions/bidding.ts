@@ -3,7 +3,7 @@ import { listingFormat, lockListingsAtClock, writeBidBatch } from '../../adapter
 import { bidsOfListing, bidsOfListingAfter, type NewBid } from '../../adapters/db/bids-repo.ts';
 import { inTransaction, type Db, type Tx } from '../../adapters/db/db.ts';
 import type { IdemKey } from '../../adapters/db/idempotency.ts';
-import type { ListingRow } from '../../adapters/db/listings-repo.ts';
+import { databaseNow, type ListingRow } from '../../adapters/db/listings-repo.ts';
 import { auctionLadderEvent } from '../../adapters/realtime/auction-events.ts';
 import type { EventSink } from '../../adapters/realtime/events.ts';
 import { minFromAllocation, type AuctionBid, type AuctionConfig, type AuctionFailure } from '../../core/auction.ts';
@@ -169,7 +169,7 @@ export class Bidding {
     const byListing = new Map<string, number[]>();
     for (const i of todo) byListing.set(items[i]!.listingId, [...(byListing.get(items[i]!.listingId) ?? []), i]);
     // the database clock is read after every lock of the batch is held
-    const { listings: locked, now } = await lockListingsAtClock(tx, [...byListing.keys()].sort());
+    const { listings: locked, now: lockedAt } = await lockListingsAtClock(tx, [...byListing.keys()].sort());
     const lockedIds = new Set(locked.map((l) => l.id));
     const keyed = new Set<string>(); // listings with a keyed bid waiting: the bids after it wait too (arrival order)
     const lateOnes = takeLate?.((it) => {
@@ -181,6 +181,9 @@ export class Bidding {
       byListing.get(late.listingId)!.push(items.length);
       items.push(late);
     }
+    // a late bid may have come after that clock was read (the reply waited for a busy event loop): the batch's one clock
+    // is then read again, still under every lock, so that no bid is decided at a time before it arrived
+    const now = lateOnes?.length ? await databaseNow(tx) : lockedAt;
     const writes: BatchWrites = { bids: [], replaced: [], audits: [] };
     const changed: ListingChange[] = [];
     for (const l of locked) {
