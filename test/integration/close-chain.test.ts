@@ -66,6 +66,8 @@ describe('the close-job chain', () => {
     // an extension as recordBidding writes it
     await sql`update listings set closes_at = closes_at + interval '700 milliseconds' where id = ${a.id}`.execute(env.db);
     await waitUntil(async () => (await status(a.id)) === 'closed', 'closed by the job chain', 60, 100);
+    // the worker records its run after the close transaction commits: wait for that record, not just the row
+    await waitUntil(async () => runs.some((r) => r.id.includes(a.id) && r.reason === 'closed'), 'the closing run recorded', 50, 20);
     expect(runs.filter((r) => r.id.includes(a.id)).map((r) => r.reason)).toEqual(['not_yet', 'closed']);
   });
 
@@ -77,6 +79,7 @@ describe('the close-job chain', () => {
     // an extension while the app's clock runs ahead: the job at the first close is early, its follow-up is not
     await sql`update listings set closes_at = closes_at + interval '700 milliseconds' where id = ${a.id}`.execute(env.db);
     await waitUntil(async () => (await status(a.id)) === 'closed', 'closed by the job chain', 100, 100);
+    await waitUntil(async () => runs.some((r) => r.id.includes(a.id) && r.reason === 'closed'), 'the closing run recorded', 50, 20);
     expect(runs.filter((r) => r.id.includes(a.id)).map((r) => r.reason).at(-1)).toBe('closed');
   });
 });
