@@ -46,6 +46,7 @@ export const handlers: HandlerMap = {
   'auction.close': async (data, ctx) => ctx.services.auctions.close(data.listingId),
   'auctions.sweep': async (_data, ctx) => ctx.services.auctions.sweepDue(),
   'booking.settle': async (data, ctx) => ctx.services.ledger.settleQueued(data.bookingId),
+  'bookings.settle': async (data, ctx) => ctx.services.ledger.settleQueuedMany(data.bookingIds),
   'booking.refund': async (data, ctx) => ctx.services.ledger.refundBooking(data.bookingId),
   'settlement.sweep': async (_data, ctx) => ({ ...(await ctx.services.ledger.sweep()), rebates: await ctx.services.ledger.payDueRebates() }),
   'idempotency.purge': async (_data, ctx) => purgeIdempotencyKeys(ctx.db),

@@ -294,6 +294,16 @@ describe('settlement: ledger transfers and invoices, exactly once', () => {
     });
     await expect(mixed).rejects.toThrow(/unbalanced/);
     expect(await env.db.selectFrom('ledger_transactions').select('id').where('idempotency_key', 'like', 'test:mixed-%').execute()).toEqual([]);
+    // each INSERT statement must balance on its own (migration 20261204T1200): a pair split over two statements is refused
+    const split = env.db.transaction().execute(async (tx) => {
+      const t = await tx.insertInto('ledger_transactions')
+        .values({ idempotency_key: 'test:split', kind: 'adjustment', booking_id: null, description: 'split' })
+        .returning('id').executeTakeFirstOrThrow();
+      await tx.insertInto('ledger_entries').values({ transaction_id: t.id, account_id: payable.id, direction: 'debit', amount_cents: 3 }).execute();
+      await tx.insertInto('ledger_entries').values({ transaction_id: t.id, account_id: escrow.id, direction: 'credit', amount_cents: 3 }).execute();
+    });
+    await expect(split).rejects.toThrow(/unbalanced/);
+    expect(await env.db.selectFrom('ledger_transactions').select('id').where('idempotency_key', '=', 'test:split').executeTakeFirst()).toBeUndefined();
   });
 
   it('group commit: 80 bookings of two operators settled at once (each job twice, some cancelled) → each exactly once, gapless numbers per issuer', async () => {

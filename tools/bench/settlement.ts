@@ -1,14 +1,15 @@
 // Settlement: confirmed bookings written straight into Postgres with their outbox rows, drained by one
-// worker (outbox → BullMQ → ledger + invoice), beside BullMQ alone running no-op jobs on the same Redis.
+// worker (outbox → BullMQ `bookings.settle` jobs of up to SETTLE_BATCH bookings → ledger + invoice), beside BullMQ
+// alone running one no-op job per booking on the same Redis: bookings settled per second against no-op jobs per second.
 import { sql } from 'kysely';
-import { DEFAULT_JOB_OPTS, QUEUE_CONCURRENCY } from '../../server/adapters/queue/jobs.ts';
+import { DEFAULT_JOB_OPTS, QUEUE_CONCURRENCY, SETTLE_BATCH } from '../../server/adapters/queue/jobs.ts';
 import { sleep } from '../../scripts/lib/procs.mjs';
 import { cpuCell, cpuSnapshot, cpuSplit } from './cpu-split.ts';
 import type { BenchStack } from './stack.ts';
 import { log, makeListings, quiet, r1, type BenchRun } from './measure.ts';
 
 export async function settlementPhase(s: BenchStack, r: BenchRun) {
-  const jobs = r.quick ? 500 : 8000;
+  const jobs = r.quick ? 500 : 16_000;
   const { db } = s;
   await quiet('settlement');
   log('settlement: stopping one worker, creating confirmed bookings…');
@@ -18,15 +19,18 @@ export async function settlementPhase(s: BenchStack, r: BenchRun) {
   const fwd = await db.selectFrom('organisations').select('id').where('slug', '=', 'bench-0').executeTakeFirstOrThrow();
   // bookings written straight into Postgres with their outbox rows, as confirm() does
   await db.transaction().execute(async (tx) => {
-    const ids = await tx
-      .insertInto('bookings')
-      .values(Array.from({ length: jobs }, () => ({
-        departure_id: l.departureId, listing_id: l.listingId, forwarder_org_id: fwd.id, teu: 1, tonnes: 10, unit_price_cents: 50_000, total_cents: 50_000,
-      })))
-      .returning('id')
-      .execute();
+    for (let i = 0; i < jobs; i += 4000) { // a statement holds at most 65,535 parameters
+      const n = Math.min(4000, jobs - i);
+      const ids = await tx
+        .insertInto('bookings')
+        .values(Array.from({ length: n }, () => ({
+          departure_id: l.departureId, listing_id: l.listingId, forwarder_org_id: fwd.id, teu: 1, tonnes: 10, unit_price_cents: 50_000, total_cents: 50_000,
+        })))
+        .returning('id')
+        .execute();
+      await tx.insertInto('outbox').values(ids.map((b) => ({ job_name: 'booking.settle', job_id: `booking.settle-${b.id}`, data: JSON.stringify({ bookingId: b.id }) }))).execute();
+    }
     await tx.updateTable('departures').set({ booked_teu: jobs, booked_tonnes: jobs * 10 }).where('id', '=', l.departureId).execute();
-    await tx.insertInto('outbox').values(ids.map((b) => ({ job_name: 'booking.settle', job_id: `booking.settle-${b.id}`, data: JSON.stringify({ bookingId: b.id }) }))).execute();
   });
   // The worker's periodic outbox drain (every second) picks the rows up; throughput is timed from the
   // first settled booking to the last, the pickup delay is printed beside it.
@@ -50,7 +54,7 @@ export async function settlementPhase(s: BenchStack, r: BenchRun) {
   const biggest = await sql<{ n: number }>`
     select coalesce(max(n), 0)::int as n from (select count(*) as n from ledger_transactions t join bookings b on b.id = t.booking_id
     where b.listing_id = ${l.listingId} and t.kind = 'charge' group by t.created_at) x`.execute(db);
-  const row = { path: 'settlement (outbox → BullMQ → ledger + invoice)', jobs, done: settled, 'pickup s': r1(((tFirst || tEnd) - t0) / 1000), seconds: r1(secs), 'jobs/s': perSec, 'largest batch': biggest.rows[0]!.n, 'CPU cores': cpu };
+  const row = { path: `settlement: bookings (outbox → jobs of ≤ ${SETTLE_BATCH} → ledger + invoice)`, jobs, done: settled, 'pickup s': r1(((tFirst || tEnd) - t0) / 1000), seconds: r1(secs), 'jobs/s': perSec, 'largest batch': biggest.rows[0]!.n, 'CPU cores': cpu };
   const noop = await noopReference(s.redisUrl, jobs);
   r.report.settlement = { ...row, reference: noop };
   console.log('\nSettlement drained by one worker (group-committed), beside BullMQ alone on the same machine');
@@ -58,7 +62,7 @@ export async function settlementPhase(s: BenchStack, r: BenchRun) {
   // issue 16: a share of what BullMQ alone does with the same job options in the same run
   const pctOf = Math.round((100 * perSec) / Math.max(1, noop['jobs/s']));
   r.report.settlement = { ...(r.report.settlement as object), shareOfNoopPct: pctOf };
-  r.targets.push({ target: 'settlement (one worker) ≥ 75 % of BullMQ no-op jobs/s', value: `${pctOf} % (${perSec}/s of ${noop['jobs/s']}/s)`, met: pctOf >= 75 });
+  r.targets.push({ target: 'settlement (one worker): bookings/s ≥ 75 % of BullMQ no-op jobs/s', value: `${pctOf} % (${perSec}/s of ${noop['jobs/s']}/s)`, met: pctOf >= 75 });
 }
 
 /**
@@ -73,21 +77,26 @@ async function noopReference(redisUrl: string, jobs: number) {
   // same job options as the platform's jobs (kept after completion, retries), only the work differs
   await q.addBulk(Array.from({ length: jobs }, (_, i) => ({ name: 'noop', data: { bookingId: `noop-${i}` }, opts: { ...DEFAULT_JOB_OPTS, jobId: `noop-${i}` } })));
   let doneNoop = 0;
-  const split0 = cpuSnapshot();
-  const tn = performance.now();
+  let split0 = cpuSnapshot();
+  // timed like the settlement above: from the first job done to the last (not from the worker's start)
+  let tn = 0;
   const w = new Worker('bench-noop', async () => {}, { connection: conn, prefix: 'bench:noop', concurrency: QUEUE_CONCURRENCY.settlement });
   await new Promise<void>((resolve) => {
     const t = setTimeout(resolve, 120_000);
     w.on('completed', () => {
+      if (doneNoop === 0) {
+        tn = performance.now();
+        split0 = cpuSnapshot();
+      }
       if (++doneNoop === jobs) {
         clearTimeout(t);
         resolve();
       }
     });
   });
-  const noopSecs = (performance.now() - tn) / 1000;
+  const noopSecs = Math.max(0.05, (performance.now() - tn) / 1000);
   const cpu = cpuCell(cpuSplit(split0, cpuSnapshot()));
   await w.close();
   await q.close();
-  return { path: 'reference: BullMQ no-op jobs', jobs, done: doneNoop, 'pickup s': 0, seconds: r1(noopSecs), 'jobs/s': Math.round(doneNoop / noopSecs), 'largest batch': 0, 'CPU cores': cpu };
+  return { path: 'reference: BullMQ no-op jobs (one per booking)', jobs, done: doneNoop, 'pickup s': 0, seconds: r1(noopSecs), 'jobs/s': Math.round(doneNoop / noopSecs), 'largest batch': 0, 'CPU cores': cpu };
 }

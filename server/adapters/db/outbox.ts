@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
-import type { JobDataMap, JobName, Queues } from '../queue/jobs.ts';
+import { SETTLE_BATCH, type JobDataMap, type JobName, type Queues } from '../queue/jobs.ts';
 import type { Db, Tx } from './db.ts';
 
 /**
@@ -14,6 +15,33 @@ export async function enqueueInTx<N extends JobName>(tx: Tx, name: N, data: JobD
     .values({ job_name: name, job_id: jobId, data: JSON.stringify(data), ...(runAt ? { run_at: runAt } : {}) })
     .onConflict((oc) => oc.column('job_id').doNothing())
     .execute();
+}
+
+type OutboxRow = { id: number; job_name: string; job_id: string; data: unknown; delay_ms: number };
+type Item = { rowIds: number[]; job: { name: JobName; data: unknown; opts: { jobId: string; delay: number } } };
+
+/**
+ * The jobs for these rows: one per row, except `booking.settle` rows due now, which travel together as
+ * `bookings.settle` jobs of up to SETTLE_BATCH bookings. A batch's job id is derived from exactly the rows it
+ * carries (their count, first id and a digest of all ids), so draining the same rows again after a crash
+ * re-adds the same job (BullMQ ignores it), and a different set of rows can never be mistaken for it.
+ */
+export function outboxJobs(rows: OutboxRow[]): Item[] {
+  const items: Item[] = [];
+  const settle: OutboxRow[] = [];
+  for (const r of rows) {
+    const delay = Math.max(0, Number(r.delay_ms));
+    if (r.job_name === 'booking.settle' && delay === 0 && typeof (r.data as { bookingId?: unknown } | null)?.bookingId === 'string') settle.push(r);
+    else items.push({ rowIds: [r.id], job: { name: r.job_name as JobName, data: r.data, opts: { jobId: r.job_id, delay } } });
+  }
+  for (let i = 0; i < settle.length; i += SETTLE_BATCH) {
+    const chunk = settle.slice(i, i + SETTLE_BATCH);
+    const rowIds = chunk.map((r) => r.id);
+    const digest = createHash('sha256').update(rowIds.join(',')).digest('hex').slice(0, 16);
+    const bookingIds = chunk.map((r) => (r.data as JobDataMap['booking.settle']).bookingId);
+    items.push({ rowIds, job: { name: 'bookings.settle', data: { bookingIds }, opts: { jobId: `bookings.settle-${rowIds[0]}-${rowIds.length}-${digest}`, delay: 0 } } });
+  }
+  return items;
 }
 
 /** Moves pending outbox rows into BullMQ. Safe to run from many processes at once (SKIP LOCKED). */
@@ -31,19 +59,19 @@ export async function drainOutbox(db: Db, queues: Queues, limit = 500): Promise<
       .skipLocked()
       .execute();
     if (rows.length === 0) return 0;
-    const job = (r: (typeof rows)[number]) => ({ name: r.job_name as JobName, data: r.data, opts: { jobId: r.job_id, delay: Math.max(0, Number(r.delay_ms)) } });
+    const items = outboxJobs(rows);
     let done = rows.map((r) => r.id);
     try {
-      await queues.addBulk(rows.map(job));
+      await queues.addBulk(items.map((it) => it.job));
     } catch (err) {
-      // One bad row must not block the rest: try each on its own (a Redis outage fails them all, fast).
+      // One bad job must not block the rest: try each on its own (a Redis outage fails them all, fast).
       done = [];
-      for (const r of rows) {
-        const ok = await queues.addBulk([job(r)]).then(() => true, () => false);
-        if (ok) done.push(r.id);
-        else if (done.length === 0 && r === rows[0]) {
+      for (const it of items) {
+        const ok = await queues.addBulk([it.job]).then(() => true, () => false);
+        if (ok) done.push(...it.rowIds);
+        else if (done.length === 0 && it === items[0]) {
           // the first one failed too: most likely Redis itself; give up this round
-          const more = await queues.addBulk([job(rows[rows.length - 1]!)]).then(() => true, () => false);
+          const more = await queues.addBulk([items[items.length - 1]!.job]).then(() => true, () => false);
           if (!more) throw err;
         }
       }

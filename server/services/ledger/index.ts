@@ -49,6 +49,11 @@ export class LedgerService {
     return this.settlement.settleBookings(bookingIds, now);
   }
 
+  /** What the `bookings.settle` job calls (see Settlement.settleQueuedMany). */
+  settleQueuedMany(bookingIds: string[]): Promise<{ settled: number; already: number }> {
+    return this.settlement.settleQueuedMany(bookingIds);
+  }
+
   /** What the `booking.settle` job calls (group commit; see Settlement.settleQueued). */
   settleQueued(bookingId: string): Promise<SettleResult> {
     return this.settlement.settleQueued(bookingId);

@@ -136,6 +136,19 @@ export class Settlement {
   }
 
   /**
+   * What the `bookings.settle` job calls: every booking through the group commit, as settleQueued (so the bookings
+   * of concurrent jobs share transactions and lanes). All are tried; if any failed, this throws after the others
+   * committed, so the job is retried and its retry finds those done (`already`).
+   */
+  async settleQueuedMany(bookingIds: string[]): Promise<{ settled: number; already: number }> {
+    const rs = await Promise.allSettled(bookingIds.map((id) => this.settleQueued(id)));
+    const failed = rs.flatMap((r, i) => (r.status === 'rejected' ? [`${bookingIds[i]}: ${r.reason instanceof Error ? r.reason.message : String(r.reason)}`] : []));
+    if (failed.length) throw new Error(`${failed.length} of ${bookingIds.length} bookings not settled (${failed.slice(0, 3).join('; ')})`);
+    const already = rs.filter((r) => r.status === 'fulfilled' && r.value.already).length;
+    return { settled: bookingIds.length - already, already };
+  }
+
+  /**
    * Settles many bookings in one transaction, each exactly as settleBooking would on its own: bookings
    * locked in id order, then set-based inserts of the transfers, entries, invoices and audit rows, and the
    * invoice counter of each issuer (locked in issuer order) moved by the number of invoices it issues —
