@@ -15,7 +15,7 @@ import { type Kysely, sql } from 'kysely';
 export async function up(db: Kysely<any>): Promise<void> {
   await sql`drop trigger if exists ledger_entries_balanced on ledger_entries`.execute(db);
   await sql`
-    create function ledger_check_balanced_statement() returns trigger language plpgsql as $$
+    create function ledger_check_balanced_statement() returns trigger language plpgsql set search_path = pg_catalog as $$
     declare bad record;
     begin
       select n.transaction_id,

@@ -30,11 +30,14 @@ describe('outboxJobs', () => {
     expect(items.flatMap((it) => it.rowIds).sort((a, b) => a - b)).toEqual(rows.map((r) => r.id).sort((a, b) => a - b));
   });
 
-  it('a batch job id names exactly its rows: the same rows give the same id, a different set never does', () => {
+  it('a batch job id names exactly its bookings: the same rows give the same id, a different set never does', () => {
     const id = (ids: number[]) => outboxJobs(ids.map((i) => settleRow(i)))[0]!.job.opts.jobId;
     expect(id([1, 2, 3])).toBe(id([1, 2, 3]));
     expect(id([1, 2, 3])).not.toBe(id([1, 2, 4])); // same first row and count, one row differs (another drain skipped row 3)
     expect(id([1, 2, 3])).not.toBe(id([1, 2]));
-    expect(id([1, 2, 3])).toMatch(/^bookings\.settle-1-3-[0-9a-f]{16}$/); // BullMQ forbids ':' in custom ids
+    expect(id([1, 2, 3])).toMatch(/^bookings\.settle-3-[0-9a-f]{32}$/); // BullMQ forbids ':' in custom ids
+    // outbox row ids handed out again (a restored database, a reset sequence) carrying other bookings: another id
+    const other = outboxJobs([1, 2, 3].map((i) => ({ ...settleRow(i), data: { bookingId: `other-${i}` } })))[0]!.job.opts.jobId;
+    expect(other).not.toBe(id([1, 2, 3]));
   });
 });

@@ -22,9 +22,10 @@ type Item = { rowIds: number[]; job: { name: JobName; data: unknown; opts: { job
 
 /**
  * The jobs for these rows: one per row, except `booking.settle` rows due now, which travel together as
- * `bookings.settle` jobs of up to SETTLE_BATCH bookings. A batch's job id is derived from exactly the rows it
- * carries (their count, first id and a digest of all ids), so draining the same rows again after a crash
- * re-adds the same job (BullMQ ignores it), and a different set of rows can never be mistaken for it.
+ * `bookings.settle` jobs of up to SETTLE_BATCH bookings. A batch's job id is derived from exactly the bookings it
+ * carries (their count and a digest of their ids, in order — business keys, not outbox row ids, which a restored
+ * database or a reset sequence can hand out again while Redis still keeps the old job), so draining the same rows
+ * again after a crash re-adds the same job (BullMQ ignores it), and another set of bookings never collides with it.
  */
 export function outboxJobs(rows: OutboxRow[]): Item[] {
   const items: Item[] = [];
@@ -37,9 +38,9 @@ export function outboxJobs(rows: OutboxRow[]): Item[] {
   for (let i = 0; i < settle.length; i += SETTLE_BATCH) {
     const chunk = settle.slice(i, i + SETTLE_BATCH);
     const rowIds = chunk.map((r) => r.id);
-    const digest = createHash('sha256').update(rowIds.join(',')).digest('hex').slice(0, 16);
     const bookingIds = chunk.map((r) => (r.data as JobDataMap['booking.settle']).bookingId);
-    items.push({ rowIds, job: { name: 'bookings.settle', data: { bookingIds }, opts: { jobId: `bookings.settle-${rowIds[0]}-${rowIds.length}-${digest}`, delay: 0 } } });
+    const digest = createHash('sha256').update(bookingIds.join(',')).digest('hex').slice(0, 32);
+    items.push({ rowIds, job: { name: 'bookings.settle', data: { bookingIds }, opts: { jobId: `bookings.settle-${bookingIds.length}-${digest}`, delay: 0 } } });
   }
   return items;
 }
