@@ -2,7 +2,7 @@ import type { Db, Tx } from '../adapters/db/db.ts';
 import { inTransaction } from '../adapters/db/db.ts';
 import { audit } from '../adapters/db/audit.ts';
 import {
-  bookingOwner, bookingsOfScope, bookingWithDeparture, insertBooking, lockBookingForCancel, markBookingCancelled, toBooking,
+  bookingOwner, bookingsOfScope, bookingTotalsOfScope, bookingWithDeparture, insertBooking, lockBookingForCancel, markBookingCancelled, toBooking,
 } from '../adapters/db/bookings-repo.ts';
 import { corridorRoute, departureOperator, lockDeparture, moveHeldToBooked, releaseLoad } from '../adapters/db/departures-repo.ts';
 import { confirmActiveHold, findHold, holdRefOfOrg } from '../adapters/db/holds-repo.ts';
@@ -22,7 +22,10 @@ import { totalCents } from '../core/pricing.ts';
 import { emissionFactors } from '../data/emission-factors.ts';
 import { AppError, conflict, notFound } from '../domain/errors.ts';
 import { policy, type Principal } from '../domain/principal.ts';
-import type { Booking, CancellationPreview, ConfirmBody } from '../domain/schemas/trade.ts';
+import type { Booking, BookingSummary, CancellationPreview, ConfirmBody } from '../domain/schemas/trade.ts';
+
+/** The most bookings GET /api/bookings returns (newest first); GET /api/bookings/summary counts them all. */
+export const BOOKING_LIST_LIMIT = 1000;
 import { committedLoad } from './capacity-sync.ts';
 import { bookingEvents, tellWebhooks } from './webhook-events.ts';
 import { watchesOnFreed, type OfferCascade } from './offers/cascade.ts';
@@ -142,8 +145,17 @@ export class BookingsService {
 
   /** GET /api/bookings — own organisation's bookings (an operator: those on its departures; the platform: all). */
   async list(p: Principal): Promise<Booking[]> {
-    const rows = await bookingsOfScope(this.db, policy.scopeOf(p));
+    const rows = await bookingsOfScope(this.db, policy.scopeOf(p), BOOKING_LIST_LIMIT);
     return rows.map(toBooking);
+  }
+
+  /**
+   * GET /api/bookings/summary — counts and sums over every booking `p` sees (the list is the newest 1,000): all
+   * bookings, the active ones (not cancelled), their TEU and their CO2e against road.
+   */
+  async summary(p: Principal): Promise<BookingSummary> {
+    const t = await bookingTotalsOfScope(this.db, policy.scopeOf(p));
+    return { bookings: t.bookings, activeBookings: t.active, activeTeu: t.teu, co2eKg: Math.round(t.co2e_kg), roadCo2eKg: Math.round(t.road_co2e_kg), listLimit: BOOKING_LIST_LIMIT };
   }
 
   /** A booking with its departure's times, if `p` may see it (else 404). */

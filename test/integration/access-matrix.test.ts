@@ -126,6 +126,7 @@ const MATRIX: readonly Row[] = [
   ['DELETE /api/holds/:id',                      'missing',           [401, 404, 404, 403, 403, 403, 404]],
 
   ['GET /api/bookings',                          '-',                 [401, 200, 200, 200, 200, 200, 200]],
+  ['GET /api/bookings/summary',                  '-',                 [401, 200, 200, 200, 200, 200, 200]],
   ['GET /api/bookings/:id/cancellation',         'f1.booking',        [401, 200, 404, 200, 404, 404, 200]],
   ['GET /api/bookings/:id/cancellation',         'f2.booking',        [401, 404, 200, 404, 200, 404, 200]],
   ['GET /api/bookings/:id/cancellation',         'missing',           [401, 404, 404, 404, 404, 404, 404]],

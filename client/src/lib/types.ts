@@ -17,7 +17,7 @@ export type { Bid, BidAccepted as BidResult, NewBidBody } from '../../../server/
 export type { WaterLevelRecorded, WaterLevels } from '../../../server/domain/schemas/water-levels.ts';
 export type { BidGroup, BidGroupPlaced, NewBidGroupBody, OpenAuction } from '../../../server/domain/schemas/bid-groups.ts';
 export type {
-  Booking, CancellationPreview, ConfirmBody, Hold, NewDepartureBody, NewHoldBody, NewListingBody, OperatorHold,
+  Booking, BookingSummary, CancellationPreview, ConfirmBody, Hold, NewDepartureBody, NewHoldBody, NewListingBody, OperatorHold,
 } from '../../../server/domain/schemas/trade.ts';
 export type { Account as LedgerAccount, InvoiceDetail, InvoiceLine, InvoiceSummary as Invoice, Transfer } from '../../../server/domain/schemas/finance.ts';
 export type {

@@ -1,4 +1,4 @@
-import type { Insertable, Kysely, Selectable } from 'kysely';
+import { sql, type Insertable, type Kysely, type Selectable } from 'kysely';
 import type { Booking } from '../../domain/schemas/trade.ts';
 import type { Scope } from '../../domain/principal.ts';
 import type { BookingsTable, DB } from './schema.ts';
@@ -37,13 +37,29 @@ export function insertBooking(tx: Tx, values: Insertable<BookingsTable>): Promis
  * organisation's own.
  */
 export async function bookingsOfScope(db: Kysely<DB>, scope: Scope, limit = 1000): Promise<BookingRow[]> {
-  let q = db.selectFrom('bookings as b').selectAll('b');
-  if (scope.kind === 'operator') {
-    q = q.innerJoin('departures as d', 'd.id', 'b.departure_id').where('d.operator_org_id', '=', scope.orgId);
-  } else if (scope.kind === 'own') {
-    q = q.where('b.forwarder_org_id', '=', scope.orgId);
-  }
-  return q.orderBy('b.created_at', 'desc').limit(limit).execute();
+  return inScope(db, scope).selectAll('b').orderBy('b.created_at', 'desc').limit(limit).execute();
+}
+
+/** The bookings a scope sees (see bookingsOfScope), as a query to select from. */
+function inScope(db: Kysely<DB>, scope: Scope) {
+  const q = db.selectFrom('bookings as b');
+  if (scope.kind === 'operator') return q.innerJoin('departures as d', 'd.id', 'b.departure_id').where('d.operator_org_id', '=', scope.orgId);
+  if (scope.kind === 'own') return q.where('b.forwarder_org_id', '=', scope.orgId);
+  return q;
+}
+
+/** Counts and sums over every booking a scope sees (not only the newest bookingsOfScope returns). */
+export async function bookingTotalsOfScope(db: Kysely<DB>, scope: Scope) {
+  const active = sql<boolean>`b.status <> 'cancelled'`;
+  return inScope(db, scope)
+    .select([
+      sql<number>`count(*)::int`.as('bookings'),
+      sql<number>`(count(*) filter (where ${active}))::int`.as('active'),
+      sql<number>`coalesce(sum(b.teu) filter (where ${active}), 0)::int`.as('teu'),
+      sql<number>`coalesce(sum(b.co2e_kg) filter (where ${active}), 0)::float8`.as('co2e_kg'),
+      sql<number>`coalesce(sum(b.road_co2e_kg) filter (where ${active}), 0)::float8`.as('road_co2e_kg'),
+    ])
+    .executeTakeFirstOrThrow();
 }
 
 /** A booking with its departure's operator and times (who may see it, what cancelling costs). */

@@ -132,6 +132,16 @@ export const Booking = Type.Object({
 });
 export type Booking = Static<typeof Booking>;
 
+export const BookingSummary = Type.Object({
+  bookings: Type.Integer({ description: 'every booking the caller sees, cancelled ones included' }),
+  activeBookings: Type.Integer({ description: 'not cancelled' }),
+  activeTeu: Type.Integer(),
+  co2eKg: Type.Integer({ description: 'of the active bookings, well-to-wheel' }),
+  roadCo2eKg: Type.Integer({ description: 'the same cargo by road' }),
+  listLimit: Type.Integer({ description: 'GET /api/bookings returns at most this many, newest first' }),
+});
+export type BookingSummary = Static<typeof BookingSummary>;
+
 export const CancellationPreview = Type.Object({
   feeCents: Type.Integer(),
   refundCents: Type.Integer(),

@@ -6,7 +6,7 @@ import { principalOf } from '../plugins/auth.ts';
 import { errors, IdParams } from '../../domain/schemas/common.ts';
 import { Departure, Listing } from '../../domain/schemas/network.ts';
 import {
-  Booking, CancellationPreview, ConfirmBody, Hold, IdempotencyHeaders, NewDepartureBody, NewHoldBody, NewListingBody, OperatorHold,
+  Booking, BookingSummary, CancellationPreview, ConfirmBody, Hold, IdempotencyHeaders, NewDepartureBody, NewHoldBody, NewListingBody, OperatorHold,
 } from '../../domain/schemas/trade.ts';
 
 /** Departures and listings (operators), holds and bookings (forwarders). Handlers stay thin. */
@@ -106,6 +106,12 @@ export const tradeRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async (a
     '/api/bookings',
     { schema: { tags: ['bookings'], summary: "Own organisation's bookings (an operator: bookings on its departures)", response: { 200: Type.Array(Booking), ...errors(401) } } },
     async (req) => bookings.list(principalOf(req)),
+  );
+
+  app.get(
+    '/api/bookings/summary',
+    { schema: { tags: ['bookings'], summary: 'Counts and sums over every booking the caller sees (the list stops at the newest 1,000)', response: { 200: BookingSummary, ...errors(401) } } },
+    async (req) => bookings.summary(principalOf(req)),
   );
 
   app.get(
