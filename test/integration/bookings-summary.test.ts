@@ -18,7 +18,9 @@ describe('GET /api/bookings/summary', () => {
   beforeAll(async () => {
     env = await createTestEnv();
     built = await buildApp(env.cfg);
-    [f1, f2, op1, op2] = await Promise.all(['forwarder1', 'forwarder2', 'operator1', 'operator2'].map((u) => signIn(built.app, `${u}@demo.test`)));
+    [f1, f2, op1, op2] = await Promise.all([
+      signIn(built.app, 'forwarder1@demo.test'), signIn(built.app, 'forwarder2@demo.test'), signIn(built.app, 'operator1@demo.test'), signIn(built.app, 'operator2@demo.test'),
+    ]);
   });
   afterAll(async () => {
     await built?.app.close();
