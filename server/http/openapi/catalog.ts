@@ -110,6 +110,11 @@ export const CATALOG: Record<string, CatalogEntry> = {
   'DELETE /api/holds/:id': { operationId: 'releaseHold', tag: 'holds', description: 'The holder. Releases the hold: its capacity is free again at once.' },
 
   'GET /api/bookings': { operationId: 'listBookings', tag: 'bookings', description: `${ANY} A forwarder's own bookings; an operator sees the bookings on its departures.` },
+  'GET /api/bookings/summary': {
+    operationId: 'summariseBookings',
+    tag: 'bookings',
+    description: `${ANY} Counts and sums over every booking the caller sees (GET /api/bookings stops at the newest \`listLimit\`): all bookings, the active ones, their TEU and CO2e against road.`,
+  },
   'GET /api/bookings/:id/cancellation': { operationId: 'previewBookingCancellation', tag: 'bookings', description: 'The booking forwarder. What cancelling now would cost (fee, refund, the fee band).' },
   'DELETE /api/bookings/:id': {
     operationId: 'cancelBooking',

@@ -317,6 +317,9 @@ export const TRADE_EXAMPLES: Record<string, OperationExamples> = {
       },
     },
   },
+  summariseBookings: {
+    responses: { 200: { bookings: 1_653, activeBookings: 1_590, activeTeu: 16_256, co2eKg: 402_113, roadCo2eKg: 1_688_020, listLimit: 1_000 } },
+  },
   listBookings: {
     responses: {
       200: [
