@@ -150,7 +150,7 @@ export class BookingsService {
   }
 
   /**
-   * GET /api/bookings/summary — counts and sums over every booking `p` sees (the list is the newest 1,000): all
+   * GET /api/bookings/summary — counts and sums over every booking `p` sees (the list is the newest BOOKING_LIST_LIMIT): all
    * bookings, the active ones (not cancelled), their TEU and their CO2e against road.
    */
   async summary(p: Principal): Promise<BookingSummary> {

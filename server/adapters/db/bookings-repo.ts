@@ -36,7 +36,7 @@ export function insertBooking(tx: Tx, values: Insertable<BookingsTable>): Promis
  * Bookings a scope sees, newest first: all, those on the departures its organisation operates, or its
  * organisation's own.
  */
-export async function bookingsOfScope(db: Kysely<DB>, scope: Scope, limit = 1000): Promise<BookingRow[]> {
+export async function bookingsOfScope(db: Kysely<DB>, scope: Scope, limit: number): Promise<BookingRow[]> {
   return inScope(db, scope).selectAll('b').orderBy('b.created_at', 'desc').limit(limit).execute();
 }
 

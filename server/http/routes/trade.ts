@@ -3,6 +3,7 @@ import { Type } from 'typebox';
 import { idemKey } from '../../adapters/db/idempotency.ts';
 import type { Context } from '../../context.ts';
 import { principalOf } from '../plugins/auth.ts';
+import { BOOKING_LIST_LIMIT } from '../../services/bookings.ts';
 import { errors, IdParams } from '../../domain/schemas/common.ts';
 import { Departure, Listing } from '../../domain/schemas/network.ts';
 import {
@@ -110,7 +111,7 @@ export const tradeRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async (a
 
   app.get(
     '/api/bookings/summary',
-    { schema: { tags: ['bookings'], summary: 'Counts and sums over every booking the caller sees (the list stops at the newest 1,000)', response: { 200: BookingSummary, ...errors(401) } } },
+    { schema: { tags: ['bookings'], summary: `Counts and sums over every booking the caller sees (the list stops at the newest ${BOOKING_LIST_LIMIT})`, response: { 200: BookingSummary, ...errors(401) } } },
     async (req) => bookings.summary(principalOf(req)),
   );
 
