@@ -12,7 +12,7 @@ import { as, buildApp, signIn } from '../helpers/http.ts';
  * buggy app: no UPDATE, DELETE or TRUNCATE, and no way to drop or disable the triggers that say so.
  * (TRUNCATE is also refused by a trigger, for every role.) An ordinary flow still works as that role.
  */
-const APPEND_ONLY = ['audit_log', 'ledger_transactions', 'ledger_entries', 'invoices', 'invoice_lines'];
+const APPEND_ONLY = ['audit_log', 'ledger_accounts', 'ledger_transactions', 'ledger_entries', 'invoices', 'invoice_lines'];
 
 describe('database roles: the app connects as cx_app, which cannot rewrite history', () => {
   let env: TestEnv;

@@ -196,4 +196,62 @@ describe('no unbalanced ledger transaction gets past the per-statement check, ho
     expect(p.status).not.toBe(0);
     expect(p.stderr).toMatch(/unbalanced/);
   });
+
+  // Migration 20261204T1500: the references of entries (transaction, account) and invoice lines (invoice) are checked per
+  // statement instead of by foreign keys. Each attempt is BALANCED, so only the reference check can refuse it.
+  const ghost = '00000000-0000-4000-8000-00000000dead';
+
+  it('a balanced pair naming an unknown account is refused (plain INSERT, MERGE and a data-modifying CTE)', async () => {
+    const plain = await attempt((c, t1) =>
+      c.query(`insert into ledger_entries (transaction_id, account_id, direction, amount_cents) values ($1, $2, 'debit', 5), ($1, $3, 'credit', 5)`, [t1, debitAcc, ghost]),
+    );
+    expect(plain).toMatch(/^refused: .*unknown account/);
+    const merge = await attempt((c, t1) =>
+      c.query(
+        `merge into ledger_entries e using (values ($2::uuid, 'debit'), ($3::uuid, 'credit')) as s(acc, dir) on false
+          when not matched then insert (transaction_id, account_id, direction, amount_cents) values ($1::uuid, s.acc, s.dir, 8)`,
+        [t1, ghost, creditAcc],
+      ),
+    );
+    expect(merge).toMatch(/^refused: .*unknown account/);
+    const cte = await attempt((c, t1) =>
+      c.query(
+        `with a as (insert into ledger_entries (transaction_id, account_id, direction, amount_cents) values ($1, $2, 'debit', 4) returning id)
+         insert into ledger_entries (transaction_id, account_id, direction, amount_cents) values ($1, $3, 'credit', 4)`,
+        [t1, debitAcc, ghost],
+      ),
+    );
+    expect(cte).toMatch(/^refused: .*unknown account/);
+  });
+
+  it('a balanced pair naming an unknown transaction is refused', async () => {
+    const r = await attempt((c) =>
+      c.query(`insert into ledger_entries (transaction_id, account_id, direction, amount_cents) values ($1, $2, 'debit', 5), ($1, $3, 'credit', 5)`, [ghost, debitAcc, creditAcc]),
+    );
+    expect(r).toMatch(/^refused: .*unknown transaction/);
+  });
+
+  it('an invoice line naming an unknown invoice is refused; one naming a real invoice is accepted', async () => {
+    const orgs = await env.db.selectFrom('organisations').select('id').orderBy('slug').limit(2).execute();
+    const line = (c: pg.PoolClient, invoiceId: string) =>
+      c.query(`insert into invoice_lines (invoice_id, booking_id, description, quantity_teu, unit_price_cents, amount_cents) values ($1, null, 'review', 1, 100, 100)`, [invoiceId]);
+    expect(await attempt((c) => line(c, ghost))).toMatch(/^refused: .*unknown invoice/);
+    const real = await attempt(async (c) => {
+      const inv = await c.query(
+        `insert into invoices (issuer_org_id, recipient_org_id, year, seq, number, kind, net_cents, vat_cents, total_cents)
+         values ($1, $2, 2099, 1, 'REVIEW-2099-1', 'invoice', 100, 0, 100) returning id`,
+        [orgs[0]!.id, orgs[1]!.id],
+      );
+      await line(c, inv.rows[0].id as string);
+    });
+    expect(real).toMatch(/^accepted/);
+  });
+
+  it('ledger accounts are append-only now: the app role can neither change nor delete one', async () => {
+    const upd = await attempt((c) => c.query(`update ledger_accounts set kind = 'escrow' where id = $1`, [debitAcc]));
+    expect(upd).toMatch(/^refused: permission denied/);
+    const del = await attempt((c) => c.query(`delete from ledger_accounts where id = $1`, [creditAcc]));
+    expect(del).toMatch(/^refused: permission denied/);
+    await expect(env.db.deleteFrom('ledger_accounts').where('id', '=', creditAcc).execute()).rejects.toThrow(/append-only/); // even the owner
+  });
 });
