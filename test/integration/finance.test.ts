@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
 import type { App } from '../../server/http/app.ts';
 import { verifyLedger } from '../../server/services/ledger/verifier.ts';
 import { createTestEnv, type TestEnv } from '../helpers/context.ts';
@@ -185,5 +186,28 @@ describe('verifyLedger detects violations', () => {
     expect(v.checks.transactions_balanced!.ok).toBe(true);
     expect(v.checks.account_balances_agree!.ok).toBe(true);
     expect(v.checks.trial_balance!.ok).toBe(true);
+    expect(v.checks.references_exist!.ok).toBe(true);
+  });
+
+  it('reports entries of an unknown transaction and lines of an unknown invoice (written past the insert checks by the owner)', async () => {
+    const ghost = '00000000-0000-4000-8000-00000000beef';
+    const acc = await env.db.selectFrom('ledger_accounts').select('id').limit(2).execute();
+    const inv = await env.db.selectFrom('invoices').select('id').executeTakeFirstOrThrow();
+    await env.db.transaction().execute(async (tx) => {
+      await sql`alter table ledger_entries disable trigger ledger_entries_balanced_statement`.execute(tx);
+      await sql`alter table invoice_lines disable trigger invoice_lines_invoice_statement`.execute(tx);
+      await tx.insertInto('ledger_entries').values([
+        { transaction_id: ghost, account_id: acc[0]!.id, direction: 'debit', amount_cents: 5 },
+        { transaction_id: ghost, account_id: acc[1]!.id, direction: 'credit', amount_cents: 5 },
+      ]).execute();
+      await tx.insertInto('invoice_lines').values({ invoice_id: ghost, booking_id: null, description: 'x', quantity_teu: 1, unit_price_cents: 1, amount_cents: 1 }).execute();
+      await sql`alter table ledger_entries enable trigger ledger_entries_balanced_statement`.execute(tx);
+      await sql`alter table invoice_lines enable trigger invoice_lines_invoice_statement`.execute(tx);
+    });
+    expect(inv.id).not.toBe(ghost);
+    const v = await verifyLedger(env.db);
+    expect(v.checks.references_exist!.ok).toBe(false);
+    expect(v.checks.references_exist!.violations).toBe(3);
+    expect(v.checks.references_exist!.examples.join(' ')).toContain(ghost);
   });
 });

@@ -139,6 +139,16 @@ export function allInvoiceCounters(db: Db) {
   return db.selectFrom('invoice_counters').selectAll().execute();
 }
 
+/** Up to 100 invoice lines naming an invoice that does not exist (refused at insert per statement, migration 20261204T1500). */
+export function orphanInvoiceLines(db: Db) {
+  return db
+    .selectFrom('invoice_lines as l')
+    .select(['l.id', 'l.invoice_id'])
+    .where((eb) => eb.not(eb.exists(eb.selectFrom('invoices as i').select('i.id').whereRef('i.id', '=', 'l.invoice_id'))))
+    .limit(100)
+    .execute();
+}
+
 /** Per invoice: the sum of its lines, their number and (the first) booking they are for. */
 export function invoiceLineSums(db: Db) {
   return db

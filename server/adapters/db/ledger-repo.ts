@@ -218,6 +218,16 @@ export async function transactionAccountNets(db: Db) {
   return r.rows;
 }
 
+/** Up to 100 entries naming a transaction that does not exist (refused at insert per statement, migration 20261204T1500). */
+export function orphanEntries(db: Db) {
+  return db
+    .selectFrom('ledger_entries as e')
+    .select(['e.id', 'e.transaction_id'])
+    .where((eb) => eb.not(eb.exists(eb.selectFrom('ledger_transactions as t').select('t.id').whereRef('t.id', '=', 'e.transaction_id'))))
+    .limit(100)
+    .execute();
+}
+
 /** Every booking's status and cancellation fee. */
 export function bookingStatuses(db: Db) {
   return db.selectFrom('bookings').select(['id', 'status', 'cancellation_fee_cents']).execute();

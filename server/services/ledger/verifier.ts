@@ -1,6 +1,6 @@
 import type { Db } from '../../adapters/db/db.ts';
-import { allAccountTotals, bookingStatuses, transactionAccountNets, transactionTotals } from '../../adapters/db/ledger-repo.ts';
-import { allInvoiceCounters, allInvoices, invoiceLineSums } from '../../adapters/db/invoices-repo.ts';
+import { allAccountTotals, bookingStatuses, orphanEntries, transactionAccountNets, transactionTotals } from '../../adapters/db/ledger-repo.ts';
+import { allInvoiceCounters, allInvoices, invoiceLineSums, orphanInvoiceLines } from '../../adapters/db/invoices-repo.ts';
 import { rebatePostings } from '../../adapters/db/rebates-repo.ts';
 
 export interface CheckResult {
@@ -39,7 +39,16 @@ export async function verifyLedger(db: Db): Promise<LedgerVerification> {
   const postings = checkBookings(add, txs, await bookingStatuses(db));
   await checkInvoices(add, db, postings);
   await checkRebates(add, db);
+  await checkReferences(add, db, txs);
   return { ok: Object.values(checks).every((c) => c.ok), checks };
+}
+
+/** 0. References: every entry names an existing transaction, every invoice line an existing invoice (accounts: check 2). */
+async function checkReferences(add: Add, db: Db, txs: Tx[]): Promise<void> {
+  const entries = await orphanEntries(db);
+  const lines = await orphanInvoiceLines(db);
+  const bad = [...entries.map((e) => `entry ${e.id}: unknown transaction ${e.transaction_id}`), ...lines.map((l) => `invoice line ${l.id}: unknown invoice ${l.invoice_id}`)];
+  add('references_exist', 'every ledger entry names an existing transaction and every invoice line an existing invoice', txs.reduce((s, t) => s + t.n, 0) + bad.length, bad);
 }
 
 /** 1. Per transaction: debits = credits, and at least two entries. */
