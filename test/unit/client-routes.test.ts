@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   applyDepartureFrame, applyListingClosed, applyListingUpdate, checkRouteForm, defaultForm, emptyLive, fmtWait, formFromRequest,
-  itineraryView, MAX_R, MIN_R, paretoPoints, requestFromQuery, requestToQuery, routeCodes, savedVsRoad, soldOutText, sortViews,
-  timelineSegments, type LegFormat, type RouteItinerary, type RouteLeg,
+  itineraryView, MAX_R, MIN_R, paretoPoints, requestFromQuery, requestToQuery, routeCodes, SAME_ARRIVAL_PAD_MS, savedVsRoad, soldOutText,
+  sortViews, timeAxis, timelineSegments, type LegFormat, type RouteItinerary, type RouteLeg,
 } from '../../client/src/lib/routes-data.ts';
 
 const T0 = Date.parse('2026-03-02T08:00:00Z');
@@ -172,6 +172,53 @@ describe('client routes: sorting and the Pareto chart', () => {
     expect(mid).toBeGreaterThan(MIN_R);
     expect(mid).toBeLessThan(MAX_R);
     expect(paretoPoints([views[0]!])[0]!.r).toBe((MIN_R + MAX_R) / 2);
+  });
+
+  /** every tick of an axis, as Chart.js draws them with `min`, `max` and `stepSize` */
+  const ticksOf = (a: { min: number; max: number; stepMs: number }) =>
+    Array.from({ length: Math.round((a.max - a.min) / a.stepMs) + 1 }, (_, i) => a.min + i * a.stepMs);
+
+  it('pads a zero-width arrival domain (every option arriving at once, or a single option) to round hours either side', () => {
+    const at = T0 + 90 * H + 17 * 60_000; // 02:17 UTC, not on a round hour
+    for (const xs of [[at], [at, at, at]]) {
+      const a = timeAxis(xs)!;
+      expect(a.min).toBeLessThanOrEqual(at - SAME_ARRIVAL_PAD_MS);
+      expect(a.max).toBeGreaterThanOrEqual(at + SAME_ARRIVAL_PAD_MS);
+      // a day or less either side, not the years Chart.js's own ±5 % of the epoch value would give
+      expect(a.max - a.min).toBeLessThanOrEqual(2 * 86_400_000);
+      expect(a.stepMs % H).toBe(0);
+      const ticks = ticksOf(a);
+      expect(ticks.length).toBeLessThanOrEqual(5);
+      for (const t of ticks) expect(t % a.stepMs).toBe(0);
+    }
+  });
+
+  it('fits spread arrivals in at most five ticks on round UTC times, the points inside the bounds', () => {
+    for (const span of [0.5 * H, 5 * H, 40 * H, 9 * 24 * H, 21 * 24 * H, 90 * 24 * H]) {
+      const xs = [T0 + 13 * 60_000, T0 + 13 * 60_000 + span];
+      const a = timeAxis(xs)!;
+      expect(a.min).toBeLessThan(Math.min(...xs));
+      expect(a.max).toBeGreaterThan(Math.max(...xs));
+      expect(ticksOf(a).length).toBeLessThanOrEqual(5);
+      expect(a.min % a.stepMs).toBe(0);
+      expect(a.max % a.stepMs).toBe(0);
+    }
+    // a five-hour spread steps by whole hours, not by Chart.js's round numbers of milliseconds
+    expect(timeAxis([T0, T0 + 5 * H])!.stepMs % H).toBe(0);
+    expect(timeAxis([])).toBeNull();
+    expect(timeAxis([Number.NaN])).toBeNull();
+  });
+
+  it('plots equal prices, equal CO2e and equal arrivals as finite points of the middle size', () => {
+    const same = ['p', 'q', 'r'].map((key) => itineraryView(itinerary({ key }), emptyLive(), REQ));
+    const pts = paretoPoints(same);
+    expect(new Set(pts.map((p) => p.y)).size).toBe(1);
+    for (const p of pts) {
+      expect(Number.isFinite(p.x) && Number.isFinite(p.y)).toBe(true);
+      expect(p.r).toBe((MIN_R + MAX_R) / 2);
+    }
+    expect(timeAxis(pts.map((p) => p.x))!.max).toBeGreaterThan(pts[0]!.x);
+    expect(paretoPoints([])).toEqual([]);
   });
 });
 

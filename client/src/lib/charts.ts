@@ -12,7 +12,7 @@
 import {
   BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, LineController, LineElement, PointElement, Tooltip,
 } from 'chart.js';
-import type { ChartConfiguration, ChartDataset, ChartType } from 'chart.js';
+import type { ChartConfiguration, ChartDataset, ChartOptions, ChartType } from 'chart.js';
 
 Chart.register(LineController, LineElement, PointElement, BarController, BarElement, CategoryScale, LinearScale, Legend, Tooltip);
 Chart.defaults.font.family = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif";
@@ -135,9 +135,10 @@ export function summarise(title: string, labels: string[], series: SummarySeries
 
 /**
  * A component's chart through its life: `create` (in an `$effect`, untracked) makes it on the canvas and
- * returns the teardown that destroys it; `update` puts new labels and datasets into the live one and redraws
- * it without animation: datasets are changed in place while their number stays the same (Chart.js keeps its
- * state), replaced otherwise, and the legend shows only for more than one series.
+ * returns the teardown that destroys it; `update` puts new labels and datasets into the live one (and lets
+ * `configure` adjust its options, say an axis' bounds) and redraws it without animation: datasets are
+ * changed in place while their number stays the same (Chart.js keeps its state), replaced otherwise, and
+ * the legend shows only for more than one series.
  */
 export class LiveChart<T extends ChartType, D, L> {
   #chart: Chart<T, D, L> | null = null;
@@ -151,9 +152,10 @@ export class LiveChart<T extends ChartType, D, L> {
     };
   }
 
-  update(labels: L[], datasets: ChartDataset<T, D>[]): void {
+  update(labels: L[], datasets: ChartDataset<T, D>[], configure?: (options: ChartOptions<T>) => void): void {
     const c = this.#chart;
     if (!c) return;
+    configure?.(c.options);
     c.data.labels = labels;
     if (c.data.datasets.length === datasets.length) {
       c.data.datasets.forEach((d, i) => Object.assign(d, datasets[i]));

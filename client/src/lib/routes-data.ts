@@ -346,6 +346,39 @@ export function paretoPoints(views: readonly ItineraryView[]): ParetoPoint[] {
   }));
 }
 
+/** The x axis of the chart: its bounds and the step between its ticks, all in epoch ms. */
+export interface TimeAxis {
+  min: number;
+  max: number;
+  stepMs: number;
+}
+
+const HOUR_MS = 3_600_000;
+/** tick steps: whole hours that divide a day (ticks fall on round UTC times), then days, then weeks */
+const TICK_STEPS_H = [1, 2, 3, 6, 12, 24, 48, 72, 168];
+/** how far the axis reaches either side when every itinerary arrives at the same time */
+export const SAME_ARRIVAL_PAD_MS = 6 * HOUR_MS;
+
+/**
+ * The arrival axis of the Pareto chart: the arrivals padded by 5 % of their span either side (by
+ * SAME_ARRIVAL_PAD_MS when they all coincide, a zero-width domain Chart.js would widen by 5 % of the epoch
+ * value: years), then widened outwards to whole multiples of the smallest round step that keeps at most
+ * `maxTicks` ticks. Null without a finite arrival.
+ */
+export function timeAxis(arrivals: readonly number[], maxTicks = 5): TimeAxis | null {
+  const xs = arrivals.filter((x) => Number.isFinite(x));
+  if (!xs.length) return null;
+  const lo = Math.min(...xs);
+  const hi = Math.max(...xs);
+  const pad = hi > lo ? (hi - lo) * 0.05 : SAME_ARRIVAL_PAD_MS;
+  const intervals = Math.max(2, maxTicks - 1);
+  const fits = (step: number) => Math.ceil((hi + pad) / step) - Math.floor((lo - pad) / step) <= intervals;
+  let stepMs = TICK_STEPS_H.map((h) => h * HOUR_MS).find(fits);
+  // beyond the longest search window: as many whole weeks as it takes
+  for (let weeks = 2; stepMs === undefined; weeks++) if (fits(weeks * 7 * DAY_MS)) stepMs = weeks * 7 * DAY_MS;
+  return { min: Math.floor((lo - pad) / stepMs) * stepMs, max: Math.ceil((hi + pad) / stepMs) * stepMs, stepMs };
+}
+
 // ---- texts ----
 
 /** "GBLHR → FRLIL → DEDUI → ITBLQ" */
