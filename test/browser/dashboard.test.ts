@@ -193,6 +193,12 @@ describe('the dashboards in the browser', () => {
     // no operator filter and no operator table for an operator
     expect(await op.getByTestId('filter-operator').count()).toBe(0);
     expect(await op.getByTestId('operators-csv').count()).toBe(0);
+    // the history charts cover the period, like the tiles and the tables: a row per day in their data tables
+    const historyDays = () => op.locator('section[aria-labelledby="history-h"] figure').first().locator('tbody tr').count();
+    await expect.poll(historyDays, { timeout: WAIT }).toBe(30);
+    await op.getByTestId('filter-period').selectOption('7');
+    await expect.poll(historyDays, { timeout: WAIT }).toBe(7);
+    expect(await op.getByTestId('history-csv').getAttribute('href')).toContain(`from=${utcDay(Date.now() - 6 * DAY_MS)}`);
     await expect.poll(() => op.getByTestId('live-status').getAttribute('data-state'), { timeout: WAIT }).toBe('live');
     await op.screenshot({ path: path.join(RESULTS, 'dashboard-operator.png'), fullPage: true });
     const origin = new URL(server.url).host;

@@ -9,9 +9,9 @@
  * `booking:confirmed` / `booking:cancelled` events. `asOf` is the newest "as of" time of the answers.
  *
  * Windows: the period filter (default: the last 30 days, KPIs compare with the 30 days before) drives
- * the KPI tiles, the modal split, the price index and the operator table; the history charts cover
- * the 90 days up to the period's end (or the whole period when it is longer); the map, the heatmap
- * and the corridor table always look ahead: today and the next 13 days. The departures at risk are
+ * the KPI tiles, the history charts (a point per day of the period), the modal split, the price index
+ * and the operator table; the map, the heatmap and the corridor table always look ahead: today and the
+ * next 13 days. The departures at risk are
  * those with their cut-off in the next 48 hours. Cluster, corridor, mode and operator apply to all.
  *
  * Rows: utilisation rows are read without detail (`SlimMetrics`: API.md's figures, all the charts and tables
@@ -37,7 +37,6 @@ export const POLL_MS = 30_000;
 const DEBOUNCE_MS = 300;
 /** look-ahead window of the map and heatmap */
 export const AHEAD_DAYS = 14;
-const HISTORY_DAYS = 90;
 export const AT_RISK_HOURS = 48;
 
 // ---- the state ----
@@ -81,11 +80,8 @@ export class DashboardStats {
 
   readonly scope: StatsScope;
   aheadDays = $derived(daysBetween(this.today, addDays(this.today, AHEAD_DAYS - 1)));
-  historyRange = $derived.by(() => {
-    const { from, to } = this.filters;
-    const h = addDays(to, -(HISTORY_DAYS - 1));
-    return { from: h < from ? h : from, to };
-  });
+  /** the days of the history charts: the period, like the KPI tiles and the tables */
+  historyRange = $derived({ from: this.filters.from, to: this.filters.to });
   historyDays = $derived(daysBetween(this.historyRange.from, this.historyRange.to));
 
   #token = 0;
