@@ -231,6 +231,11 @@ describe('ascending auction in the browser', () => {
     await expect.poll(() => f3.getByTestId('my-position').getAttribute('data-state'), { timeout: WAIT }).toBe('winning');
     // now every TEU is allocated: the minimum is the lowest winning price + the step
     for (const p of forwarders) await expect.poll(() => minBid(p), { timeout: WAIT }).toBe(25_500);
+    // forwarder1's position says which bid is short and what a new one needs
+    await expect
+      .poll(async () => (await f1.getByTestId('my-position').textContent())?.trim(), { timeout: WAIT })
+      .toBe('Your position: winning 2 of 4 TEU — your 4 TEU bid at €250.00 wins only 2 TEU; a new bid needs at least €255.00 per TEU');
+    expect((await f3.getByTestId('my-position').textContent())?.trim()).toBe('Your position: winning all 3 TEU you bid for');
     await noteMin();
     for (const seen of minSeen) expect(seen).toEqual([20_000, 20_000, 25_500]);
     // forwarder3's own bids: the opening bid replaced by the raise
@@ -350,6 +355,37 @@ describe('ascending auction in the browser', () => {
     console.log(out.join('\n'));
 
     expect(errors.filter((e) => e.includes('pageerror')), errors.join('\n')).toEqual([]);
+  });
+
+  it('two bids of one forwarder, one leading and one outbid: the position names the outbid bid and the minimum of a new bid', async () => {
+    const a = await createAuction(env.db, { teu: 10, reserveCents: 30_000, incrementCents: 500, closesInMs: 600_000 });
+    const [s1, s2] = await Promise.all([httpSignIn(server.url, 'forwarder1@demo.test'), httpSignIn(server.url, 'forwarder2@demo.test')]);
+    const bidAs = async (s: { cookie: string; csrf: string }, teu: number, price: number) => {
+      const r = await fetch(`${server.url}/api/listings/${a.listingId}/bids`, {
+        method: 'POST', headers: { 'content-type': 'application/json', cookie: s.cookie, 'x-csrf-token': s.csrf }, body: JSON.stringify({ teu, unitPriceCents: price }),
+      });
+      expect(r.status).toBe(201);
+    };
+    await bidAs(s1, 7, 40_000);
+    await bidAs(s1, 2, 45_000);
+    const f1 = await newPage('forwarder1 (two bids)');
+    await signInThroughForm(f1, server.url, 'forwarder1@demo.test');
+    await goHash(f1, `#/listings/${a.listingId}`);
+    await expect.poll(() => f1.getByTestId('live-status').getAttribute('data-state'), { timeout: WAIT }).toBe('live');
+    const position = f1.getByTestId('my-position');
+    await expect.poll(async () => (await position.textContent())?.trim(), { timeout: WAIT }).toBe('Your position: winning all 9 TEU you bid for');
+
+    // forwarder2 takes 8 TEU at €420: forwarder1 keeps its 2 TEU at €450, its 7 TEU at €400 win nothing
+    await bidAs(s2, 8, 42_000);
+    await expect.poll(() => position.getAttribute('data-state'), { timeout: WAIT }).toBe('partly');
+    expect(await position.getAttribute('data-allocated-teu')).toBe('2');
+    await expect
+      .poll(async () => (await position.textContent())?.trim(), { timeout: WAIT })
+      .toBe('Your position: winning 2 of 9 TEU — your 7 TEU bid at €400.00 is outbid; a new bid needs at least €425.00 per TEU');
+    expect(await minBid(f1)).toBe(42_500);
+    await f1.screenshot({ path: path.join(RESULTS, 'auction-two-bids-position.png') });
+    // loading the app signed out (before the sign-in form) asked GET /api/session: no failed request in the console
+    expect(errors.filter((e) => e.startsWith('forwarder1 (two bids)')), errors.join('\n')).toEqual([]);
   });
 
   it('a long ladder: the room shows the top 50, how many win, and the viewer’s own bid further down with its rank', async () => {

@@ -9,6 +9,7 @@ import { api, ApiError, errorMessage } from './api';
 import { live } from './live.svelte';
 import { session } from './session.svelte';
 import { fmtDateTime, fmtSeconds } from './format';
+import { openPosition, positionText, type AuctionPosition } from './auction-position';
 import type {
   AuctionResultEvent,
   Bid,
@@ -155,7 +156,7 @@ export class AuctionRoom {
    * my standing in an ascending auction: while open 'winning' / 'partly' / 'outbid' of the TEU wanted;
    * once closed the final result, 'won' (allocated > 0) or 'lost'
    */
-  position = $derived.by(() => {
+  position: AuctionPosition | null = $derived.by(() => {
     const l = this.listing;
     if (!this.isForwarder || l?.format !== 'ascending' || l.status === 'cancelled') return null;
     const mineRows = this.ladder.filter((r) => r.mine);
@@ -167,18 +168,16 @@ export class AuctionRoom {
       // the settled bids / result event have the last word; until then the final ladder tells
       const allocated = this.outcome ? this.outcome.awardedTeu : ladderTeu;
       const wanted = final.length ? final.reduce((s, b) => s + b.teu, 0) : mineRows.reduce((s, r) => s + r.teu, 0);
-      return { allocated, wanted: Math.max(wanted, allocated), state: allocated > 0 ? ('won' as const) : ('lost' as const), final: true };
+      return { allocated, wanted: Math.max(wanted, allocated), state: allocated > 0 ? ('won' as const) : ('lost' as const), final: true, short: [] };
     }
+    // each active bid wins what its ladder row gives it (the ladder lists every winning bid of the viewer);
+    // until the viewer's bids are read, its ladder rows stand for them. The ladder's total is the newer one.
     const active = this.bids.filter((b) => b.status === 'active');
-    if (!active.length && !mineRows.length) return null;
-    const allocated = ladderTeu;
-    const wanted = active.length ? active.reduce((s, b) => s + b.teu, 0) : mineRows.reduce((s, r) => s + r.teu, 0);
-    return {
-      allocated,
-      wanted: Math.max(wanted, allocated),
-      state: allocated <= 0 ? ('outbid' as const) : allocated >= wanted ? ('winning' as const) : ('partly' as const),
-      final: false,
-    };
+    const bySeq = new Map(mineRows.map((r) => [r.seq, r]));
+    const standings = active.length
+      ? active.map((b) => ({ teu: b.teu, unitPriceCents: b.unitPriceCents, allocatedTeu: bySeq.get(b.seq)?.allocatedTeu ?? 0 }))
+      : mineRows.map((r) => ({ teu: r.teu, unitPriceCents: r.unitPriceCents, allocatedTeu: r.allocatedTeu ?? 0 }));
+    return openPosition(standings, ladderTeu);
   });
 
   /** the minimum unit price a new bid must carry (cents), when known */
@@ -188,6 +187,9 @@ export class AuctionRoom {
     if (typeof l.minNextBidCents === 'number') return l.minNextBidCents;
     return typeof l.reservePriceCents === 'number' && l.reservePriceCents > 0 ? l.reservePriceCents : undefined;
   });
+
+  /** the position as the room shows it, with the minimum a new bid needs */
+  positionText = $derived(this.position ? positionText(this.position, this.minBidCents) : '');
 
   /** after the close: what the viewer (a forwarder) won */
   outcome: AuctionOutcome | null = $derived.by(() => {
