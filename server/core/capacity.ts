@@ -19,7 +19,7 @@ export interface Availability {
 }
 
 /** Failure codes of {@link checkHold}. */
-export type HoldFailureCode = 'invalid_quantity' | 'past_cutoff' | 'insufficient_capacity';
+export type HoldFailureCode = 'invalid_quantity' | 'listing_not_open' | 'past_cutoff' | 'insufficient_capacity';
 
 /**
  * Free capacity = capacity − held − booked, per dimension, never below 0
@@ -59,12 +59,14 @@ export function quantityError(req: { teu: number; tonnes: number }): string | nu
  * 3. `teu <= freeTeu` and `tonnes <= freeTonnes` → else `insufficient_capacity`.
  */
 export function checkHold(
-  a: Availability & { cutoffAt: Date },
+  a: Availability & { cutoffAt: Date; opensAt?: Date | null },
   req: { teu: number; tonnes: number },
   now: Date,
 ): { ok: true } | { ok: false; code: HoldFailureCode; message: string } {
   const invalid = quantityError(req);
   if (invalid) return { ok: false, code: 'invalid_quantity', message: invalid };
+  const notOpen = notOpenYet(a.opensAt, now);
+  if (notOpen) return { ok: false, code: 'listing_not_open', message: notOpen };
   if (!(now.getTime() < a.cutoffAt.getTime())) {
     return { ok: false, code: 'past_cutoff', message: `cut-off was at ${a.cutoffAt.toISOString()}` };
   }
@@ -80,6 +82,11 @@ export function checkHold(
     };
   }
   return { ok: true };
+}
+
+/** Why a listing with this `opensAt` sells nothing yet at `now` (a sale opens at its opensAt; none: at once), or null when it is open. */
+export function notOpenYet(opensAt: Date | null | undefined, now: Date): string | null {
+  return opensAt && now.getTime() < opensAt.getTime() ? `this listing opens at ${opensAt.toISOString()}` : null;
 }
 
 /** Expiry instant of a hold placed at `now` with a time-to-live of `ttlMs` milliseconds. */

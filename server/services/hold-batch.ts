@@ -33,6 +33,8 @@ export function holdRefusal(code: string, sharePct: number, message?: string): A
       return conflict('past_cutoff', message ?? 'the cut-off for this departure has passed');
     case 'listing_closed':
       return conflict('listing_closed', message ?? 'this listing is no longer open');
+    case 'listing_not_open':
+      return conflict('listing_not_open', message ?? 'this listing is not open yet');
     case 'invalid_quantity':
       return new AppError(400, 'invalid_quantity', message ?? 'teu must be a whole number ≥ 1 and tonnes at least 1 per TEU');
     default:

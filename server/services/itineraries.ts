@@ -16,7 +16,7 @@ import { kickOutbox, enqueueInTx } from '../adapters/db/outbox.ts';
 import type { Queues } from '../adapters/queue/jobs.ts';
 import type { AvailabilityCache } from '../adapters/redis/availability.ts';
 import { bookingConfirmedEvent, type EventSink } from '../adapters/realtime/events.ts';
-import { holdExpiresAt, quantityError } from '../core/capacity.ts';
+import { holdExpiresAt, notOpenYet, quantityError } from '../core/capacity.ts';
 import { cancellationFee } from '../core/fees.ts';
 import { totalCents } from '../core/pricing.ts';
 import { planChain, type ChainCheck, type TimetableLeg } from '../core/routing.ts';
@@ -98,6 +98,8 @@ export class ItinerariesService {
       if (!r) throw legError(notFound('listing'), i);
       if (r.format !== 'fixed' && r.format !== 'falling') throw legError(conflict('wrong_format', `a ${r.format} listing takes bids, not holds`), i);
       if (r.status !== 'open' || r.departure_status !== 'scheduled') throw legError(conflict('listing_closed', 'this listing is no longer open'), i);
+      const notOpen = notOpenYet(r.opens_at, now);
+      if (notOpen) throw legError(conflict('listing_not_open', notOpen), i);
       return r;
     });
     const prices = legs.map((r) => currentUnitPrice(r, now) ?? 0);

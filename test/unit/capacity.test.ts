@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
   checkHold,
+  notOpenYet,
   freeOf,
   holdExpiresAt,
   isHoldExpired,
@@ -53,6 +54,16 @@ describe('checkHold', () => {
     const r = checkHold(avail(), req, T0);
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.code).toBe('invalid_quantity');
+  });
+
+  it("refuses before the listing's opensAt and accepts from that instant on (none: at once)", () => {
+    const opensAt = new Date(T0.getTime() + 60_000);
+    const early = checkHold({ ...avail(), opensAt }, { teu: 1, tonnes: 1 }, T0);
+    expect(early).toMatchObject({ ok: false, code: 'listing_not_open' });
+    expect(checkHold({ ...avail(), opensAt }, { teu: 1, tonnes: 1 }, opensAt)).toEqual({ ok: true });
+    expect(checkHold({ ...avail(), opensAt: null }, { teu: 1, tonnes: 1 }, T0)).toEqual({ ok: true });
+    expect(notOpenYet(opensAt, new Date(opensAt.getTime() - 1))).toMatch(/opens at/);
+    expect(notOpenYet(undefined, T0)).toBeNull();
   });
 
   it('rejects at and after cut-off', () => {
