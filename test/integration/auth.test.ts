@@ -153,6 +153,41 @@ describe('authentication, sessions, CSRF and API keys (real Postgres + Redis)', 
     });
   });
 
+  describe('GET /api/session: signed out is an answer, not an error', () => {
+    it('answers 200 { signedIn: false } without a cookie, with an unknown, expired or signed-out one; /api/me still 401', async () => {
+      const expired = await signIn(app, 'forwarder3@demo.test');
+      await env.db.updateTable('sessions').set({ expires_at: new Date(Date.now() - 1000) }).where('id', '=', sessionId(expired)).execute();
+      const out = await signIn(app, 'forwarder3@demo.test');
+      expect((await as(app, out)({ method: 'DELETE', url: '/api/session' })).statusCode).toBe(204);
+      for (const headers of [{}, { cookie: 'cx_session=' + 'x'.repeat(43) }, { cookie: expired.cookie }, { cookie: out.cookie }]) {
+        const res = await app.inject({ method: 'GET', url: '/api/session', headers });
+        expect(res.statusCode).toBe(200);
+        expect(res.json()).toEqual({ signedIn: false });
+        expect((await app.inject({ method: 'GET', url: '/api/me', headers })).statusCode).toBe(401);
+      }
+    });
+
+    it('answers a session with signedIn: true and exactly what /api/me answers, CSRF token included', async () => {
+      const res = await as(app, f1)({ method: 'GET', url: '/api/session' });
+      expect(res.statusCode).toBe(200);
+      const me = (await as(app, f1)({ method: 'GET', url: '/api/me' })).json();
+      expect(res.json()).toEqual({ signedIn: true, ...me });
+      expect(res.json().csrfToken).toBe(f1.csrf);
+    });
+
+    it('answers an API key as signed in (no user, no CSRF token) and refuses an unknown key with 401', async () => {
+      const { key, id } = (await as(app, f1)({ method: 'POST', url: '/api/api-keys', payload: { name: 'session probe' } })).json();
+      const res = await app.inject({ method: 'GET', url: '/api/session', headers: { authorization: `Bearer ${key}` } });
+      expect(res.statusCode).toBe(200);
+      expect(res.json()).toMatchObject({ signedIn: true, user: null, org: { id: f1.me.org.id } });
+      expect(res.json().csrfToken).toBeUndefined();
+      expect((await as(app, f1)({ method: 'DELETE', url: `/api/api-keys/${id}` })).statusCode).toBe(204);
+      const revoked = await app.inject({ method: 'GET', url: '/api/session', headers: { authorization: `Bearer ${key}` } });
+      expect(revoked.statusCode).toBe(401);
+      expectErrorShape(revoked.json());
+    });
+  });
+
   describe('CSRF', () => {
     it('refuses a cookie-authenticated change without the x-csrf-token header', async () => {
       for (const req of [

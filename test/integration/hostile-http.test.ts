@@ -124,7 +124,7 @@ interface Expectation {
 }
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
-const PUBLIC = new Set(['POST /api/session']);
+const PUBLIC = new Set(['POST /api/session', 'GET /api/session']);
 /**
  * Mutating operations that no baseline can make fail: a schema-valid case would take effect (or, the no-op
  * POST /api/noop, simply succeed), so it is never sent.

@@ -1,5 +1,5 @@
 import { api, ApiError, setCsrfToken, setUnauthorizedHandler } from './api';
-import type { Me, OrgKind } from './types';
+import type { Me, OrgKind, SessionState } from './types';
 
 type Status = 'loading' | 'signed-in' | 'signed-out' | 'error';
 
@@ -17,12 +17,19 @@ class Session {
     setUnauthorizedHandler(() => this.#expire());
   }
 
+  /**
+   * On load: asks `GET /api/session`, which answers a signed-out visitor 200 `{ signedIn: false }`, so a
+   * first visit makes no failed request (a 401 the browser would log in its console, as `/api/me` gives).
+   */
   async load() {
     this.status = 'loading';
     this.loadError = null;
     try {
-      const me = await api.get<Me>('/me', { quiet401: true });
-      this.#set(me);
+      const s = await api.get<SessionState>('/session', { quiet401: true });
+      if (s.signedIn) {
+        const { signedIn: _, ...me } = s;
+        this.#set(me);
+      } else this.#clear();
     } catch (e) {
       if (e instanceof ApiError && e.status === 401) {
         this.#clear();

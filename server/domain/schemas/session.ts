@@ -22,6 +22,13 @@ export const Me = Type.Object({
 });
 export type Me = Static<typeof Me>;
 
+/** `GET /api/session`: whether the caller is signed in and, if so, the same figures as `GET /api/me`. */
+export const SessionState = Type.Union([
+  Type.Object({ signedIn: Type.Literal(true), ...Me.properties }),
+  Type.Object({ signedIn: Type.Literal(false) }),
+]);
+export type SessionState = Static<typeof SessionState>;
+
 export const ApiKeyBody = Type.Object(
   {
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),

@@ -4,7 +4,7 @@ import type { Context } from '../../context.ts';
 import { meOf } from '../../services/auth.ts';
 import { SESSION_COOKIE, principalOf } from '../plugins/auth.ts';
 import { errors, IdParams, IsoTime } from '../../domain/schemas/common.ts';
-import { ApiKeyBody, ApiKeyCreated, ApiKeyListItem, Me, PingBody, SignInBody } from '../../domain/schemas/session.ts';
+import { ApiKeyBody, ApiKeyCreated, ApiKeyListItem, Me, PingBody, SessionState, SignInBody } from '../../domain/schemas/session.ts';
 
 export const sessionRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async (app, { ctx }) => {
   const { auth } = ctx.services;
@@ -39,6 +39,17 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async 
       reply.clearCookie(SESSION_COOKIE, { path: '/' });
       return reply.status(204).send(null);
     },
+  );
+
+  // "who am I, if anyone" for a page checking its session on load: signed out is an answer (200), not an error,
+  // whereas GET /api/me answers 401 then (API.md); an unknown API key is still refused (401, by the auth hook)
+  app.get(
+    '/api/session',
+    {
+      config: { auth: 'public' },
+      schema: { tags: ['session'], summary: 'Whether the caller is signed in, and as whom', response: { 200: SessionState, ...errors(401) } },
+    },
+    async (req): Promise<SessionState> => (req.principal ? { signedIn: true, ...meOf(req.principal) } : { signedIn: false }),
   );
 
   app.get(
