@@ -5,13 +5,14 @@ import type { Queues } from '../adapters/queue/jobs.ts';
 import type { AvailabilityCache } from '../adapters/redis/availability.ts';
 import type { EventSink } from '../adapters/realtime/events.ts';
 import type { Principal } from '../domain/principal.ts';
-import type { BidAccepted, Bid, NewBidBody } from '../domain/schemas/auctions.ts';
+import type { OpenAuctionFilter } from '../adapters/db/auctions-repo.ts';
+import type { BidAccepted, Bid, NewBidBody, OpenAuction } from '../domain/schemas/auctions.ts';
 import { Bidding } from './auctions/bidding.ts';
 import type { AuctionOptions } from './auctions/book.ts';
 import { AuctionClosing } from './auctions/closing.ts';
 import { BidGroups } from './auctions/groups.ts';
 import { AuctionReads, type AuctionView } from './auctions/reads.ts';
-import type { BidGroup, BidGroupPlaced, NewBidGroupBody, OpenAuction } from '../domain/schemas/bid-groups.ts';
+import type { BidGroup, BidGroupPlaced, NewBidGroupBody } from '../domain/schemas/bid-groups.ts';
 import type { SweepLog } from './sweep.ts';
 
 /**
@@ -55,9 +56,9 @@ export class AuctionsService {
     return this.groups.get(p, id);
   }
 
-  /** GET /api/auctions — open auctions still taking bids. */
-  openAuctions(): Promise<OpenAuction[]> {
-    return this.groups.openAuctions();
+  /** GET /api/auctions — open auctions still taking bids, soonest close first (sealed: nothing of their bids). */
+  openAuctions(f: OpenAuctionFilter = {}): Promise<OpenAuction[]> {
+    return this.reads.openAuctions(f);
   }
 
   /** POST /api/listings/:id/bids — with or without an Idempotency-Key, through the same group commit. */

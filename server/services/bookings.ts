@@ -5,6 +5,7 @@ import {
   bookingOwner, bookingsOfScope, bookingTotalsOfScope, bookingWithDeparture, insertBooking, lockBookingForCancel, markBookingCancelled, toBooking,
 } from '../adapters/db/bookings-repo.ts';
 import { corridorRoute, departureOperator, lockDeparture, moveHeldToBooked, releaseLoad } from '../adapters/db/departures-repo.ts';
+import { toDepartureBrief } from '../adapters/db/departure-brief.ts';
 import { confirmActiveHold, findHold, holdRefOfOrg } from '../adapters/db/holds-repo.ts';
 import {
   auditActsAt, confirmActiveHolds, corridorRoutes, feeRulesOf, holdRefs, insertBookings, lockBookingsForCancel, lockDepartures,
@@ -22,7 +23,7 @@ import { totalCents } from '../core/pricing.ts';
 import { emissionFactors } from '../data/emission-factors.ts';
 import { AppError, conflict, notFound } from '../domain/errors.ts';
 import { policy, type Principal } from '../domain/principal.ts';
-import type { Booking, BookingSummary, CancellationPreview, ConfirmBody } from '../domain/schemas/trade.ts';
+import type { Booking, BookingSummary, BookingWithDeparture, CancellationPreview, ConfirmBody } from '../domain/schemas/trade.ts';
 
 /** The most bookings GET /api/bookings returns (newest first); GET /api/bookings/summary counts them all. */
 export const BOOKING_LIST_LIMIT = 1000;
@@ -144,9 +145,9 @@ export class BookingsService {
   }
 
   /** GET /api/bookings — own organisation's bookings (an operator: those on its departures; the platform: all). */
-  async list(p: Principal): Promise<Booking[]> {
+  async list(p: Principal): Promise<BookingWithDeparture[]> {
     const rows = await bookingsOfScope(this.db, policy.scopeOf(p), BOOKING_LIST_LIMIT);
-    return rows.map(toBooking);
+    return rows.map((r) => ({ ...toBooking(r), departure: toDepartureBrief(r) }));
   }
 
   /**

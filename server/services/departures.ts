@@ -1,12 +1,13 @@
 import type { Db } from '../adapters/db/db.ts';
 import { inTransaction } from '../adapters/db/db.ts';
 import { audit } from '../adapters/db/audit.ts';
-import { corridorExists, departuresOfScope, findDeparture, insertDeparture, toDeparture } from '../adapters/db/departures-repo.ts';
+import { corridorExists, departuresOfScope, findDeparture, insertDeparture } from '../adapters/db/departures-repo.ts';
 import { MIN_TONNES_PER_TEU } from '../core/capacity.ts';
 import { badRequest } from '../domain/errors.ts';
 import { policy, type Principal } from '../domain/principal.ts';
 import type { Departure } from '../domain/schemas/network.ts';
 import type { NewDepartureBody } from '../domain/schemas/trade.ts';
+import { departureAt } from './network.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -50,13 +51,13 @@ export class DeparturesService {
       await audit(tx, p, 'departure.create', { type: 'departure', id }, { ...input });
       return id;
     });
-    return toDeparture((await findDeparture(this.db, id))!);
+    return departureAt((await findDeparture(this.db, id, now))!, now);
   }
 
   /** GET /api/operator/departures — the operator console: my departures (from a day ago on) with their load. */
   async ofOperator(p: Principal, now = new Date()): Promise<Departure[]> {
     policy.requireOrgKind(p, 'operator', 'platform');
-    const rows = await departuresOfScope(this.db, policy.scopeOf(p), new Date(now.getTime() - DAY_MS));
-    return rows.map(toDeparture);
+    const rows = await departuresOfScope(this.db, policy.scopeOf(p), new Date(now.getTime() - DAY_MS), now);
+    return rows.map((r) => departureAt(r, now));
   }
 }

@@ -14,7 +14,7 @@ import type { Queues } from '../adapters/queue/jobs.ts';
 import { checkHold, holdExpiresAt } from '../core/capacity.ts';
 import { AppError, conflict, notFound } from '../domain/errors.ts';
 import { policy, type Principal } from '../domain/principal.ts';
-import type { Hold, NewHoldBody, OperatorHold } from '../domain/schemas/trade.ts';
+import type { Hold, HoldWithDeparture, NewHoldBody, OperatorHold } from '../domain/schemas/trade.ts';
 import { partOfItinerary } from './bookings.ts';
 import { committedLoad } from './capacity-sync.ts';
 import { endItinerary } from './itinerary-legs.ts';
@@ -85,7 +85,7 @@ export class HoldsService {
       throw conflict('wrong_format', `a ${listing.format} listing takes bids, not holds`);
     }
     const pre = checkHold(
-      { capacityTeu: listing.capacity_teu, capacityTonnes: listing.capacity_tonnes, heldTeu: 0, heldTonnes: 0, bookedTeu: 0, bookedTonnes: 0, cutoffAt: listing.cutoff_at },
+      { capacityTeu: listing.capacity_teu, capacityTonnes: listing.capacity_tonnes, heldTeu: 0, heldTonnes: 0, bookedTeu: 0, bookedTonnes: 0, cutoffAt: listing.cutoff_at, opensAt: listing.opens_at },
       input,
       now,
     );
@@ -155,7 +155,7 @@ export class HoldsService {
         if (!l) throw notFound('listing');
         if (l.format !== 'fixed' && l.format !== 'falling') throw conflict('wrong_format', `a ${l.format} listing takes bids, not holds`);
         const pre = checkHold(
-          { capacityTeu: l.capacity_teu, capacityTonnes: l.capacity_tonnes, heldTeu: 0, heldTonnes: 0, bookedTeu: 0, bookedTonnes: 0, cutoffAt: l.cutoff_at },
+          { capacityTeu: l.capacity_teu, capacityTonnes: l.capacity_tonnes, heldTeu: 0, heldTonnes: 0, bookedTeu: 0, bookedTonnes: 0, cutoffAt: l.cutoff_at, opensAt: l.opens_at },
           r,
           now,
         );
@@ -190,7 +190,7 @@ export class HoldsService {
   }
 
   /** GET /api/holds — my organisation's active holds. */
-  async list(p: Principal): Promise<Hold[]> {
+  async list(p: Principal): Promise<HoldWithDeparture[]> {
     policy.requireOrgKind(p, 'forwarder', 'platform');
     return activeHoldsOfOrg(this.db, p.orgId, new Date());
   }
@@ -198,7 +198,7 @@ export class HoldsService {
   /** Active holds on an operator's own departures (operator console). */
   async operatorHolds(p: Principal): Promise<OperatorHold[]> {
     policy.requireOrgKind(p, 'operator');
-    return activeHoldsOnDepartures(this.db, policy.scopeOf(p));
+    return activeHoldsOnDepartures(this.db, policy.scopeOf(p), new Date());
   }
 
   /**

@@ -1,7 +1,8 @@
 import type { Db } from '../adapters/db/db.ts';
-import { findDeparture, toDeparture } from '../adapters/db/departures-repo.ts';
+import { findDeparture, onSaleTermsOf, toDeparture, type OnSaleColumns } from '../adapters/db/departures-repo.ts';
 import { toListing } from '../adapters/db/listings-repo.ts';
 import { allClusters, allCorridors, listingsOfDeparture, scheduledDepartures, type DepartureFilter } from '../adapters/db/network-repo.ts';
+import { onSaleAt } from '../core/on-sale.ts';
 import { notFound } from '../domain/errors.ts';
 import type { Cluster, Corridor, Departure, DepartureWithListings } from '../domain/schemas/network.ts';
 
@@ -24,20 +25,31 @@ export class NetworkService {
     }));
   }
 
-  /** Departures matching the filter, sorted by departure time. Without `after`, only those not yet departed. */
+  /**
+   * Departures matching the filter, sorted by departure time, each with what it has on sale now. Without `after`,
+   * only those not yet departed.
+   */
   async departures(f: DepartureFilter, now = new Date()): Promise<Departure[]> {
-    return (await scheduledDepartures(this.db, f, now)).map(toDeparture);
+    return (await scheduledDepartures(this.db, f, now)).map((r) => departureAt(r, now));
   }
 
-  async departure(id: string): Promise<Departure> {
-    const row = await findDeparture(this.db, id);
+  async departure(id: string, now = new Date()): Promise<Departure> {
+    const row = await findDeparture(this.db, id, now);
     if (!row) throw notFound('departure');
-    return toDeparture(row);
+    return departureAt(row, now);
   }
 
   async departureWithListings(id: string, now = new Date()): Promise<DepartureWithListings> {
-    const dep = await this.departure(id);
+    const dep = await this.departure(id, now);
     const listings = await listingsOfDeparture(this.db, id);
     return { ...dep, listings: listings.map((l) => toListing(l, now)) };
   }
+}
+
+/**
+ * The public `Departure` of a row read with its on-sale aggregate: `onSale` priced at `now` by the pure core (a
+ * falling listing's price steps with time).
+ */
+export function departureAt(r: Parameters<typeof toDeparture>[0] & OnSaleColumns, now: Date): Departure {
+  return { ...toDeparture(r), onSale: onSaleAt(onSaleTermsOf(r), now) };
 }

@@ -511,6 +511,8 @@ describe('accessibility (WCAG 2.1 AA) of every page, for every role', () => {
       v.push({ label: 'bookings', hash: '#/bookings', ready });
     }
     v.push({ label: 'finance', hash: '#/finance', ready: '[data-testid="invoice-row"], [data-testid="invoices-empty"]' });
+    // the open auctions (every role), with the fixture's auction listed
+    if (hasPage('Auctions')) v.push({ label: 'auctions', hash: '#/auctions', ready: '[data-testid="auction-row"], [data-testid="auctions-empty"]' });
     v.push(...dashboard(role));
     v.push(...routes(role));
     v.push(...pooling(role));

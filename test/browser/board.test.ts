@@ -1,9 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { RESULTS, WAIT, launchChromium, signInThroughForm } from '../helpers/browser.ts';
+import { RESULTS, WAIT, goHash, launchChromium, signInThroughForm } from '../helpers/browser.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestEnv, type TestEnv } from '../helpers/context.ts';
+import { createAscendingAuction } from '../helpers/fixtures.ts';
 import { httpSignIn, startServer, type Proc } from '../helpers/procs.ts';
 
 /**
@@ -163,6 +164,48 @@ describe('departures board in the browser', () => {
     expect(box!.x + box!.width).toBeLessThanOrEqual(390 + 1);
     await phone.page.screenshot({ path: path.join(RESULTS, 'board-phone.png'), fullPage: true });
 
+    expect(errors.filter((e) => e.startsWith('pageerror')), errors.join('\n')).toEqual([]);
+  });
+
+  // A new-user walkthrough: a forwarder could not find the auctions, and the board showed only free capacity (which
+  // counts what the operator has not listed). The board now says what is ON SALE; the Auctions page lists auctions.
+  it('shows what is on sale on the board, and lists an open auction on the Auctions page with a way into its room', async () => {
+    const auction = await createAscendingAuction(env.db, { teu: 12, reservePriceCents: 15_000, closesInMs: 2 * 3_600_000 });
+    const { page } = await newContext({ width: 1280, height: 800 });
+    await signInThroughForm(page, server.url, 'forwarder2@demo.test');
+    await goHash(page, '#/board?from=DEDUI&to=ITBLQ&mode=rail');
+    const row = page.locator(`[data-testid="departure-row"][data-departure-id="${auction.departureId}"]`);
+    const sale = row.getByTestId('on-sale');
+    await expect.poll(() => sale.getAttribute('data-teu'), { timeout: WAIT }).toBe('12');
+    expect(await sale.getAttribute('data-formats')).toBe('ascending');
+    expect(await sale.textContent()).toMatch(/12\s*TEU on sale[\s\S]*Auction[\s\S]*closes in (1 h 5\d min|2 h)/);
+    expect(await row.getByTestId('capacity-teu').getAttribute('data-free')).toBe('22'); // 10 TEU nobody listed are free, not on sale
+    // the demo's departures: what is on sale never exceeds what is free, and fixed prices show "from"
+    const cells = await page.locator('[data-testid="departure-row"]').evaluateAll((els) =>
+      els.map((e) => ({
+        sale: Number(e.querySelector('[data-testid="on-sale"]')?.getAttribute('data-teu')),
+        free: Number(e.querySelector('[data-testid="capacity-teu"]')?.getAttribute('data-free')),
+        from: e.querySelector('[data-testid="on-sale"]')?.getAttribute('data-from') ?? '',
+      })),
+    );
+    expect(cells.length).toBeGreaterThan(1);
+    for (const c of cells) expect(c.sale).toBeLessThanOrEqual(c.free);
+    expect(cells.some((c) => c.from !== '')).toBe(true);
+    await page.screenshot({ path: path.join(RESULTS, 'board-on-sale.png') });
+
+    await page.locator('nav[aria-label="Main"] a[href="#/auctions"]').click();
+    const arow = page.locator(`[data-testid="auction-row"][data-listing-id="${auction.listingId}"]`);
+    await arow.waitFor({ timeout: WAIT });
+    expect(await arow.getByTestId('auction-price').textContent()).toMatch(/€150\.00[\s\S]*reserve/);
+    expect((await arow.getByTestId('auction-bids').textContent())?.trim()).toBe('0');
+    expect(await arow.getByTestId('auction-closes').textContent()).toMatch(/in (1 h 5\d min|2 h)/);
+    await page.screenshot({ path: path.join(RESULTS, 'auctions.png') });
+    // a filter that leaves nothing shows the empty state
+    await goHash(page, '#/auctions?mode=barge&from=ITBLQ');
+    await page.getByTestId('auctions-empty').waitFor({ timeout: WAIT });
+    await goHash(page, '#/auctions');
+    await arow.getByTestId('auction-open').click({ timeout: WAIT });
+    await expect.poll(() => page.evaluate(() => location.hash), { timeout: WAIT }).toBe(`#/listings/${auction.listingId}`);
     expect(errors.filter((e) => e.startsWith('pageerror')), errors.join('\n')).toEqual([]);
   });
 });

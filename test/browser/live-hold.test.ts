@@ -10,7 +10,9 @@ import { startServer, startWorker, type Proc } from '../helpers/procs.ts';
 /**
  * Issue 3 acceptance: forwarder 1 (browser on server A) holds 5 TEU through the hold form and
  * confirms it on "My holds"; forwarder 2 (browser on server B, same corridor on the board) sees the
- * departure's free TEU drop to 25 without reloading. Postgres ends with 5 booked, 0 held.
+ * departure's free TEU drop to 25 without reloading. Postgres ends with 5 booked, 0 held. The departure's operator
+ * (browser on server B) sees the hold on its console live, with the forwarder's name, until it is confirmed; My holds and
+ * My bookings name the departure (route, asset) and link to it.
  */
 
 
@@ -55,8 +57,24 @@ describe('a hold on one server shows live on another', () => {
     const depRow = await env.db.selectFrom('departures').select('departs_at').where('id', '=', d.departureId).executeTakeFirstOrThrow();
     const date = new Date(depRow.departs_at).toISOString().slice(0, 10);
 
-    const [p1, p2] = await Promise.all([newPage('forwarder1@A'), newPage('forwarder2@B')]);
-    await Promise.all([signInThroughForm(p1, a.url, 'forwarder1@demo.test'), signInThroughForm(p2, b.url, 'forwarder2@demo.test')]);
+    const operator = await env.db
+      .selectFrom('memberships as m')
+      .innerJoin('users as u', 'u.id', 'm.user_id')
+      .select('u.email')
+      .where('m.org_id', '=', d.operatorOrgId)
+      .orderBy('u.email')
+      .executeTakeFirstOrThrow();
+    const [p1, p2, p3] = await Promise.all([newPage('forwarder1@A'), newPage('forwarder2@B'), newPage('operator@B')]);
+    await Promise.all([
+      signInThroughForm(p1, a.url, 'forwarder1@demo.test'), signInThroughForm(p2, b.url, 'forwarder2@demo.test'), signInThroughForm(p3, b.url, operator.email),
+    ]);
+
+    // ---- the departure's operator: its console on server B, no hold on it yet ----
+    await goHash(p3, '#/operator');
+    await p3.getByTestId('operator-holds').waitFor({ timeout: WAIT });
+    await expect.poll(() => p3.getByTestId('live-status').getAttribute('data-state'), { timeout: WAIT }).toBe('live');
+    const opHold = p3.locator(`[data-testid="operator-hold"][data-departure-id="${d.departureId}"]`);
+    expect(await opHold.count()).toBe(0);
 
     // ---- forwarder 2: the board on server B, filtered to the departure's corridor and day ----
     await goHash(p2, `#/board?from=DEDUI&to=ITBLQ&mode=rail&date=${date}`);
@@ -95,6 +113,11 @@ describe('a hold on one server shows live on another', () => {
     expect(await row2.getByTestId('capacity-tonnes').getAttribute('data-free')).toBe('800');
     let pg = await departureState(env.db, d.departureId);
     expect(pg).toMatchObject({ held_teu: 5, booked_teu: 0 });
+    // the operator's console shows the hold without a reload: who holds it, how much, for how long
+    await opHold.waitFor({ timeout: WAIT });
+    expect(await opHold.getByTestId('operator-hold-forwarder').textContent()).toContain('Nordhafen Spedition');
+    expect(await opHold.textContent()).toContain('Test Shuttle');
+    expect((await opHold.getByTestId('operator-hold-expires').textContent())?.trim()).toMatch(/\d:\d\d/);
 
     // ---- forwarder 1 confirms the hold on "My holds" ----
     await goHash(p1, '#/holds');
@@ -102,6 +125,11 @@ describe('a hold on one server shows live on another', () => {
     await hold.waitFor({ timeout: WAIT });
     expect(await p1.getByTestId('hold-row').count()).toBe(1);
     expect((await hold.getByTestId('hold-countdown').textContent())?.trim()).toMatch(/\d/);
+    // the row names its departure (route, asset) and links to it
+    const holdDep = hold.getByTestId('departure-link');
+    expect(await holdDep.getAttribute('href')).toBe(`#/departures/${d.departureId}`);
+    expect(await holdDep.textContent()).toMatch(/DEDUI\s*→\s*to\s*ITBLQ/);
+    expect(await hold.getByTestId('departure-cell').textContent()).toContain('Test Shuttle');
     await hold.getByTestId('hold-confirm-open').click({ timeout: WAIT });
     await p1.getByTestId('confirm-reference').fill('PO-4711');
     await p1.getByTestId('confirm-submit').click({ timeout: WAIT });
@@ -115,6 +143,8 @@ describe('a hold on one server shows live on another', () => {
         }),
     ]);
     await expect.poll(() => p1.getByTestId('hold-row').count(), { timeout: WAIT }).toBe(0);
+    // confirmed: it leaves the operator's holds (a booking now)
+    await expect.poll(() => opHold.count(), { timeout: WAIT }).toBe(0);
 
     // ---- a booking row on "My bookings" ----
     await goHash(p1, '#/bookings');
@@ -123,6 +153,8 @@ describe('a hold on one server shows live on another', () => {
     await booking.first().waitFor({ timeout: WAIT });
     expect(await booking.count()).toBe(1);
     expect(await booking.first().textContent()).toContain('PO-4711');
+    expect(await booking.first().getByTestId('departure-link').getAttribute('href')).toBe(`#/departures/${d.departureId}`);
+    expect(await booking.first().getByTestId('departure-cell').textContent()).toContain('Test Shuttle');
 
     // forwarder 2 still shows 25 free (confirmation moves held → booked), still the same page
     await expect.poll(() => teu2.getAttribute('data-free'), { timeout: WAIT }).toBe('25');

@@ -5,8 +5,15 @@ import { refdata } from './refdata.svelte';
 import { utcDayBounds } from './format';
 import type { AvailabilityEvent, Corridor, Departure, Mode, Room } from './types';
 import { applyAvailability } from './availability';
+import { followFreeTeu } from './on-sale';
 
 export { applyAvailability };
+
+/**
+ * After a change of availability, the whole board is read again within this time (one request, silent), so what is
+ * ON SALE becomes exact: a frame carries free capacity only, and a listing opened, closed or sold out moves no frame.
+ */
+export const ON_SALE_REFRESH_MS = 10_000;
 
 /** Merge a freshly read departure into the one shown, unless the shown one is newer. Returns true if availability changed. */
 export function mergeFresh(dep: Departure, fresh: Departure): boolean {
@@ -68,6 +75,7 @@ export class DeparturesBoard {
   #extraRooms: { release: () => void } | null = null;
   #fetchStartedAt = 0;
   #gapReads = new Set<string>();
+  #onSaleTimer: ReturnType<typeof setTimeout> | null = null;
 
   groups: CorridorGroup[] = $derived.by(() => {
     const byId = new Map<string, CorridorGroup>();
@@ -185,7 +193,20 @@ export class DeparturesBoard {
     const r = applyAvailability(dep, e);
     if (r === 'stale') return;
     if (before[0] !== dep.freeTeu || before[1] !== dep.freeTonnes) this.flash.mark(dep.id);
+    if (before[0] !== dep.freeTeu && dep.onSale) {
+      followFreeTeu(dep.onSale, dep.freeTeu - before[0], dep.freeTeu);
+      this.#refreshOnSaleSoon();
+    }
     if (r === 'gap') void this.#reread(dep.id);
+  }
+
+  /** one silent re-read of the board a few seconds after changes (see ON_SALE_REFRESH_MS), however many there were */
+  #refreshOnSaleSoon() {
+    if (this.#onSaleTimer) return;
+    this.#onSaleTimer = setTimeout(() => {
+      this.#onSaleTimer = null;
+      if (this.#filters && this.status === 'ready') void this.load(this.#filters, { silent: true });
+    }, ON_SALE_REFRESH_MS);
   }
 
   async #reread(id: string) {
@@ -216,6 +237,8 @@ export class DeparturesBoard {
   }
 
   dispose() {
+    if (this.#onSaleTimer) clearTimeout(this.#onSaleTimer);
+    this.#onSaleTimer = null;
     this.#token++;
     this.#rooms?.release();
     this.#extraRooms?.release();

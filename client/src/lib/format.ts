@@ -97,3 +97,15 @@ export function fmtSeconds(seconds: number): string {
   if (s >= 60 && s % 60 === 0) return unit(s / 60, 'minute');
   return unit(s, 'second');
 }
+
+/** time left until an instant, in words: "45 s", "35 min", "2 h 05 min", "3 d 4 h" ("0 s" once it has passed) */
+export function fmtTimeLeft(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return m % 60 ? `${h} h ${String(m % 60).padStart(2, '0')} min` : `${h} h`;
+  const d = Math.floor(h / 24);
+  return h % 24 ? `${d} d ${h % 24} h` : `${d} d`;
+}

@@ -11,13 +11,14 @@ import type {
 } from '../../../server/domain/schemas/stats.ts';
 
 export type { ListingFormat, Mode, OrgKind } from '../../../server/domain/enums.ts';
-export type { Me } from '../../../server/domain/schemas/session.ts';
+export type { Me, SessionState } from '../../../server/domain/schemas/session.ts';
 export type { Cluster, Corridor, DepartureWithListings, LeadingBid, Listing } from '../../../server/domain/schemas/network.ts';
 export type { Bid, BidAccepted as BidResult, NewBidBody } from '../../../server/domain/schemas/auctions.ts';
 export type { WaterLevelRecorded, WaterLevels } from '../../../server/domain/schemas/water-levels.ts';
 export type { BidGroup, BidGroupPlaced, NewBidGroupBody, OpenAuction } from '../../../server/domain/schemas/bid-groups.ts';
 export type {
-  Booking, BookingSummary, CancellationPreview, ConfirmBody, Hold, NewDepartureBody, NewHoldBody, NewListingBody, OperatorHold,
+  Booking, BookingSummary, BookingWithDeparture, CancellationPreview, ConfirmBody, DepartureBrief, Hold, HoldWithDeparture, NewDepartureBody, NewHoldBody,
+  NewListingBody, OperatorHold,
 } from '../../../server/domain/schemas/trade.ts';
 export type { Account as LedgerAccount, InvoiceDetail, InvoiceLine, InvoiceSummary as Invoice, Transfer } from '../../../server/domain/schemas/finance.ts';
 export type {

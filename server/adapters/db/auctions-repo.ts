@@ -4,6 +4,7 @@ import type { Tx } from './db.ts';
 import type { DepartureLoad } from './departures-repo.ts';
 import type { ListingRow } from './listings-repo.ts';
 import type { NewBid } from './bids-repo.ts';
+import type { Mode } from '../../domain/enums.ts';
 import type { Principal } from '../../domain/principal.ts';
 
 /**
@@ -156,3 +157,47 @@ export async function dueAuctionIds(db: Kysely<DB>, skip: string[], limit = 200)
   const rows = await q.orderBy(sql`least(closes_at, coalesce(max_close_at, closes_at))`).orderBy('id').limit(limit).execute();
   return rows.map((r) => r.id);
 }
+
+// --- the list of open auctions (GET /api/auctions) ---------------------------------------------------------
+
+export interface OpenAuctionFilter {
+  /** Origin cluster (UN/LOCODE). */
+  from?: string;
+  /** Destination cluster (UN/LOCODE). */
+  to?: string;
+  mode?: Mode;
+}
+
+/**
+ * Open auctions still taking bids (ascending and sealed, status open, opened, before their latest close by the
+ * database's clock — the one clock that decides a close), soonest close first, with their departure, corridor and
+ * operator; at most `limit`.
+ */
+export function openAuctions(db: Kysely<DB>, f: OpenAuctionFilter = {}, limit = 200) {
+  let q = db
+    .selectFrom('listings as l')
+    .innerJoin('departures as d', 'd.id', 'l.departure_id')
+    .innerJoin('corridors as c', 'c.id', 'd.corridor_id')
+    .innerJoin('clusters as o', 'o.id', 'c.from_cluster_id')
+    .innerJoin('clusters as t', 't.id', 'c.to_cluster_id')
+    .innerJoin('organisations as op', 'op.id', 'd.operator_org_id')
+    .selectAll('l')
+    .select([
+      'd.departs_at', 'd.asset_name', 'd.operator_org_id', 'op.name as operator_name', 'c.id as corridor_id', 'c.mode', 'o.code as origin',
+      't.code as destination',
+    ])
+    .where('l.status', '=', 'open')
+    .where('l.format', 'in', ['ascending', 'sealed'])
+    .where('d.status', '=', 'scheduled')
+    .where(sql<boolean>`least(l.closes_at, coalesce(l.max_close_at, l.closes_at)) > now()`)
+    .where(sql<boolean>`coalesce(l.opens_at, l.created_at) <= now()`);
+  if (f.from) q = q.where('o.code', '=', f.from);
+  if (f.to) q = q.where('t.code', '=', f.to);
+  if (f.mode) q = q.where('c.mode', '=', f.mode);
+  return q
+    .orderBy(sql`least(l.closes_at, coalesce(l.max_close_at, l.closes_at))`)
+    .orderBy('l.id')
+    .limit(limit)
+    .execute();
+}
+export type OpenAuctionRow = Awaited<ReturnType<typeof openAuctions>>[number];

@@ -102,26 +102,3 @@ export async function groupsOfOrg(db: Kysely<DB>, orgId: string, groupId?: strin
     .execute();
   return groups.map((g) => ({ ...g, bids: bids.filter((b) => b.bid_group_id === g.id) }));
 }
-
-/** Open auctions still taking bids, soonest close first (the group builder's picker). */
-export function openAuctions(db: Kysely<DB>, limit = 200) {
-  return db
-    .selectFrom('listings as l')
-    .innerJoin('departures as d', 'd.id', 'l.departure_id')
-    .innerJoin('corridors as c', 'c.id', 'd.corridor_id')
-    .innerJoin('clusters as o', 'o.id', 'c.from_cluster_id')
-    .innerJoin('clusters as t', 't.id', 'c.to_cluster_id')
-    .select([
-      'l.id', 'l.format', 'l.teu', 'l.reserve_price_cents', 'l.closes_at', 'l.max_close_at', 'd.id as departure_id', 'd.departs_at',
-      'c.id as corridor_id', 'c.mode', 'o.code as origin', 't.code as destination',
-    ])
-    .where('l.status', '=', 'open')
-    .where('l.format', 'in', ['ascending', 'sealed'])
-    .where('d.status', '=', 'scheduled')
-    .where(sql<boolean>`least(l.closes_at, coalesce(l.max_close_at, l.closes_at)) > now()`)
-    .where(sql<boolean>`coalesce(l.opens_at, l.created_at) <= now()`)
-    .orderBy(sql`least(l.closes_at, coalesce(l.max_close_at, l.closes_at))`)
-    .orderBy('l.id')
-    .limit(limit)
-    .execute();
-}

@@ -1,6 +1,6 @@
 import type { Insertable, Kysely, Selectable } from 'kysely';
 import type { BidsTable, DB } from './schema.ts';
-import type { Tx } from './db.ts';
+import { anyOf, type Tx } from './db.ts';
 
 export type BidRow = Selectable<BidsTable>;
 export type NewBid = Insertable<BidsTable>;
@@ -8,6 +8,22 @@ export type NewBid = Insertable<BidsTable>;
 /** A listing's bids in the order they were placed (`seq`). */
 export function bidsOfListing(db: Kysely<DB>, listingId: string): Promise<BidRow[]> {
   return db.selectFrom('bids').selectAll().where('listing_id', '=', listingId).orderBy('seq').execute();
+}
+
+/**
+ * The bids in force (status `active`: not replaced by an auto-bid raise, withdrawn, won or lost) of several listings,
+ * by listing and in the order they were placed — one query for a whole list of auctions.
+ */
+export function activeBidsOfListings(db: Kysely<DB>, listingIds: readonly string[]): Promise<BidRow[]> {
+  if (listingIds.length === 0) return Promise.resolve([]);
+  return db
+    .selectFrom('bids')
+    .selectAll()
+    .where('listing_id', '=', anyOf(listingIds))
+    .where('status', '=', 'active')
+    .orderBy('listing_id')
+    .orderBy('seq')
+    .execute();
 }
 
 /** A listing's bids placed after `afterSeq`, in the order they were placed (a cached book catching up). */

@@ -1,6 +1,7 @@
 import { sql, type Insertable, type Kysely, type Selectable } from 'kysely';
 import type { Booking } from '../../domain/schemas/trade.ts';
 import type { Scope } from '../../domain/principal.ts';
+import { departureBriefs, type DepartureBriefRow } from './departure-brief.ts';
 import type { BookingsTable, DB } from './schema.ts';
 import type { Tx } from './db.ts';
 
@@ -34,13 +35,16 @@ export function insertBooking(tx: Tx, values: Insertable<BookingsTable>): Promis
 
 /**
  * Bookings a scope sees, newest first: all, those on the departures its organisation operates, or its
- * organisation's own.
+ * organisation's own — each with its departure (`departureBriefs`' columns, same statement).
  */
-export async function bookingsOfScope(db: Kysely<DB>, scope: Scope, limit: number): Promise<BookingRow[]> {
-  return inScope(db, scope).selectAll('b').orderBy('b.created_at', 'desc').limit(limit).execute();
+export async function bookingsOfScope(db: Kysely<DB>, scope: Scope, limit: number): Promise<(BookingRow & DepartureBriefRow)[]> {
+  let q = db.selectFrom('bookings as b').innerJoin(departureBriefs(db).as('dep'), 'dep.dep_id', 'b.departure_id').selectAll('b').selectAll('dep');
+  if (scope.kind === 'operator') q = q.where('dep.dep_operator_org_id', '=', scope.orgId);
+  else if (scope.kind === 'own') q = q.where('b.forwarder_org_id', '=', scope.orgId);
+  return q.orderBy('b.created_at', 'desc').limit(limit).execute();
 }
 
-/** The bookings a scope sees (see bookingsOfScope), as a query to select from. */
+/** The bookings a scope sees (the same rule as bookingsOfScope, without the departure's names), as a query to select from. */
 function inScope(db: Kysely<DB>, scope: Scope) {
   const q = db.selectFrom('bookings as b');
   if (scope.kind === 'operator') return q.innerJoin('departures as d', 'd.id', 'b.departure_id').where('d.operator_org_id', '=', scope.orgId);

@@ -1,4 +1,5 @@
 import { sql, type Insertable, type Kysely } from 'kysely';
+import type { OnSaleTerms, SaleFormat } from '../../core/on-sale.ts';
 import type { Scope } from '../../domain/principal.ts';
 import type { DB, DeparturesTable } from './schema.ts';
 import type { Tx } from './db.ts';
@@ -51,6 +52,85 @@ export function toDeparture(r: DepartureJoined) {
   };
 }
 
+/** A falling listing's price schedule as the on-sale aggregate returns it (JSON: its start as epoch milliseconds). */
+interface FallingTermsJson {
+  start: number;
+  floor: number | null;
+  step: number | null;
+  every: number | null;
+  startsAtMs: number;
+}
+
+/**
+ * Reusable query fragment: {@link departureQuery} with the aggregate of what the departure has ON SALE at `now` —
+ * its listings open now: status `open` with TEU left, opened (`opensAt` not in the future), auctions not past their
+ * (latest) close, on a scheduled departure before its cut-off. One lateral aggregate per departure in the same
+ * statement (no query per row); columns `on_sale_*`. A falling listing's price depends on the time, so the aggregate
+ * returns its schedule and the service prices it with the pure core (server/core/on-sale.ts).
+ */
+export function departureOnSaleQuery(db: Kysely<DB>, now: Date) {
+  return departureQuery(db)
+    .leftJoinLateral(
+      (eb) =>
+        eb
+          .selectFrom('listings as ls')
+          .select([
+            sql<number>`coalesce(sum(ls.remaining_teu), 0)::int`.as('teu'),
+            sql<number | null>`min(ls.unit_price_cents) filter (where ls.format = 'fixed')`.as('fixed_min_cents'),
+            sql<FallingTermsJson[] | null>`jsonb_agg(jsonb_build_object(
+              'start', ls.unit_price_cents, 'floor', ls.floor_price_cents, 'step', ls.step_cents, 'every', ls.step_every_minutes,
+              'startsAtMs', floor(extract(epoch from coalesce(ls.opens_at, ls.created_at)) * 1000)::bigint
+            )) filter (where ls.format = 'falling' and ls.unit_price_cents is not null)`.as('falling'),
+            sql<string[] | null>`array_agg(distinct ls.format::text order by ls.format::text)`.as('formats'),
+            sql<Date | null>`min(least(ls.closes_at, coalesce(ls.max_close_at, ls.closes_at))) filter (where ls.format in ('ascending', 'sealed'))`.as('next_close_at'),
+          ])
+          .whereRef('ls.departure_id', '=', 'd.id')
+          .where('ls.status', '=', 'open')
+          .where('ls.remaining_teu', '>', 0)
+          .where((e) => e.or([e('ls.opens_at', 'is', null), e('ls.opens_at', '<=', now)]))
+          .where((e) => e.or([
+            e('ls.format', 'in', ['fixed', 'falling']),
+            e(sql`least(ls.closes_at, coalesce(ls.max_close_at, ls.closes_at))`, '>', now),
+          ]))
+          .where(sql<boolean>`d.status = 'scheduled' and d.cutoff_at > ${now}`)
+          .as('os'),
+      (join) => join.onTrue(),
+    )
+    .select([
+      'os.teu as on_sale_teu', 'os.fixed_min_cents as on_sale_fixed_min_cents', 'os.falling as on_sale_falling', 'os.formats as on_sale_formats',
+      'os.next_close_at as on_sale_next_close_at',
+    ]);
+}
+
+/** The on-sale columns of a row of {@link departureOnSaleQuery}. */
+export interface OnSaleColumns {
+  on_sale_teu: number | null;
+  on_sale_fixed_min_cents: number | null;
+  on_sale_falling: FallingTermsJson[] | null;
+  on_sale_formats: string[] | null;
+  on_sale_next_close_at: Date | null;
+}
+
+/**
+ * The terms of a departure's on-sale summary from a row of {@link departureOnSaleQuery}; a falling listing's schedule
+ * with the defaults `currentUnitPrice` (listings-repo) prices it with.
+ */
+export function onSaleTermsOf(r: OnSaleColumns): OnSaleTerms {
+  return {
+    teu: r.on_sale_teu ?? 0,
+    fixedMinCents: r.on_sale_fixed_min_cents ?? null,
+    falling: (r.on_sale_falling ?? []).map((f) => ({
+      startPriceCents: Number(f.start),
+      floorPriceCents: Number(f.floor ?? f.start),
+      stepCents: Number(f.step ?? 0),
+      stepEveryMinutes: Number(f.every ?? 60),
+      startsAt: new Date(Number(f.startsAtMs)),
+    })),
+    formats: (r.on_sale_formats ?? []) as SaleFormat[],
+    nextCloseAt: r.on_sale_next_close_at ?? null,
+  };
+}
+
 /** The departure row columns that describe its load (availability), as the conditional updates return them. */
 export type DepartureLoad = {
   id: string;
@@ -68,14 +148,17 @@ const DEPARTURE_LOAD = [
   'id', 'corridor_id', 'operator_org_id', 'seq', 'capacity_teu', 'capacity_tonnes', 'held_teu', 'held_tonnes', 'booked_teu', 'booked_tonnes',
 ] as const;
 
-/** One departure by id, with its joins (the public shape's source). */
-export function findDeparture(db: Kysely<DB>, id: string) {
-  return departureQuery(db).where('d.id', '=', id).executeTakeFirst();
+/** One departure by id, with its joins and what it has on sale at `now` (the public shape's source). */
+export function findDeparture(db: Kysely<DB>, id: string, now: Date) {
+  return departureOnSaleQuery(db, now).where('d.id', '=', id).executeTakeFirst();
 }
 
-/** Departures from `since` on, in departure order; a non-`all` scope sees only those its organisation operates. */
-export function departuresOfScope(db: Kysely<DB>, scope: Scope, since: Date, limit = 500) {
-  let q = departureQuery(db).where('d.departs_at', '>=', since);
+/**
+ * Departures from `since` on, in departure order, with what they have on sale at `now`; a non-`all` scope sees only
+ * those its organisation operates.
+ */
+export function departuresOfScope(db: Kysely<DB>, scope: Scope, since: Date, now: Date, limit = 500) {
+  let q = departureOnSaleQuery(db, now).where('d.departs_at', '>=', since);
   if (scope.kind !== 'all') q = q.where('d.operator_org_id', '=', scope.orgId);
   return q.orderBy('d.departs_at').limit(limit).execute();
 }

@@ -1,7 +1,8 @@
 import { sql, type Kysely } from 'kysely';
 import { totalCents } from '../../core/pricing.ts';
-import type { Hold, OperatorHold } from '../../domain/schemas/trade.ts';
+import type { Hold, HoldWithDeparture, OperatorHold } from '../../domain/schemas/trade.ts';
 import type { Scope } from '../../domain/principal.ts';
+import { departureBriefs, toDepartureBrief } from './departure-brief.ts';
 import type { DepartureLoad } from './departures-repo.ts';
 import type { DB } from './schema.ts';
 import type { Tx } from './db.ts';
@@ -103,29 +104,50 @@ export function confirmActiveHold(tx: Tx, id: string, orgId: string, now: Date) 
     .executeTakeFirst();
 }
 
-/** An organisation's active holds that are not yet due, soonest expiry first. */
-export async function activeHoldsOfOrg(db: Kysely<DB>, orgId: string, now: Date): Promise<Hold[]> {
+/** An organisation's active holds that are not yet due, soonest expiry first, each with its departure. */
+export async function activeHoldsOfOrg(db: Kysely<DB>, orgId: string, now: Date): Promise<HoldWithDeparture[]> {
   const rows = await db
-    .selectFrom('holds')
-    .select(HOLD_COLUMNS)
-    .where('org_id', '=', orgId)
-    .where('status', '=', 'active')
-    .where('expires_at', '>', now)
-    .orderBy('expires_at')
+    .selectFrom('holds as h')
+    .innerJoin(departureBriefs(db).as('dep'), 'dep.dep_id', 'h.departure_id')
+    .select(HOLD_COLUMNS.map((c) => `h.${c}` as const))
+    .selectAll('dep')
+    .where('h.org_id', '=', orgId)
+    .where('h.status', '=', 'active')
+    .where('h.expires_at', '>', now)
+    .orderBy('h.expires_at')
     .execute();
-  return rows.map(toHold);
+  return rows.map((r) => ({ ...toHold(r), departure: toDepartureBrief(r) }));
 }
 
-/** Active holds on the departures a scope sees (a non-`all` scope: those its organisation operates). */
-export async function activeHoldsOnDepartures(db: Kysely<DB>, scope: Scope, limit = 500): Promise<OperatorHold[]> {
+/**
+ * Active, not yet due holds on the departures a scope sees (a non-`all` scope: those its organisation operates),
+ * soonest expiry first, with the holder's organisation and the departure.
+ */
+export async function activeHoldsOnDepartures(db: Kysely<DB>, scope: Scope, now: Date, limit = 500): Promise<OperatorHold[]> {
   let q = db
     .selectFrom('holds as h')
-    .innerJoin('departures as d', 'd.id', 'h.departure_id')
-    .select(['h.id', 'h.departure_id as departureId', 'h.listing_id as listingId', 'h.teu', 'h.tonnes', 'h.expires_at as expiresAt'])
-    .where('h.status', '=', 'active');
-  if (scope.kind !== 'all') q = q.where('d.operator_org_id', '=', scope.orgId);
+    .innerJoin(departureBriefs(db).as('dep'), 'dep.dep_id', 'h.departure_id')
+    .innerJoin('organisations as f', 'f.id', 'h.org_id')
+    .select(['h.id', 'h.departure_id', 'h.listing_id', 'h.teu', 'h.tonnes', 'h.unit_price_cents', 'h.expires_at', 'h.created_at', 'h.org_id', 'f.name as org_name'])
+    .selectAll('dep')
+    .where('h.status', '=', 'active')
+    .where('h.expires_at', '>', now);
+  if (scope.kind !== 'all') q = q.where('dep.dep_operator_org_id', '=', scope.orgId);
   const rows = await q.orderBy('h.expires_at').limit(limit).execute();
-  return rows.map((h) => ({ ...h, expiresAt: h.expiresAt.toISOString() }));
+  return rows.map((h) => ({
+    id: h.id,
+    departureId: h.departure_id,
+    listingId: h.listing_id,
+    teu: h.teu,
+    tonnes: h.tonnes,
+    expiresAt: h.expires_at.toISOString(),
+    forwarderOrgId: h.org_id,
+    forwarderOrgName: h.org_name,
+    unitPriceCents: h.unit_price_cents,
+    totalCents: totalCents(h.unit_price_cents, h.teu),
+    createdAt: h.created_at.toISOString(),
+    departure: toDepartureBrief(h),
+  }));
 }
 
 export function activeHoldIdsOfListing(db: Kysely<DB>, listingId: string) {

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Mode } from '../../domain/enums.ts';
 import type { DB } from './schema.ts';
-import { departureQuery } from './departures-repo.ts';
+import { departureOnSaleQuery } from './departures-repo.ts';
 import type { ListingRow } from './listings-repo.ts';
 
 /** Reference data of the network (clusters, corridors) and the public departure board's reads. */
@@ -30,9 +30,12 @@ export interface DepartureFilter {
   limit?: number;
 }
 
-/** Scheduled departures matching the filter, by departure time. Without `after`, those from `now` on. */
+/**
+ * Scheduled departures matching the filter, by departure time, with what each has on sale at `now` (one statement).
+ * Without `after`, those from `now` on.
+ */
 export function scheduledDepartures(db: Kysely<DB>, f: DepartureFilter, now: Date) {
-  let q = departureQuery(db).where('d.status', '=', 'scheduled');
+  let q = departureOnSaleQuery(db, now).where('d.status', '=', 'scheduled');
   if (f.from) q = q.where('o.code', '=', f.from);
   if (f.to) q = q.where('t.code', '=', f.to);
   if (f.mode) q = q.where('c.mode', '=', f.mode);

@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { IsoTime, StringEnum, Uuid } from './common.ts';
+import { IsoTime, LoCode, Mode, StringEnum, Uuid } from './common.ts';
 
 const Cents = Type.Integer({ minimum: 1, maximum: 100_000_000_00, description: 'integer EUR cents per TEU' });
 
@@ -57,3 +57,40 @@ export const Bid = Type.Object({
   groupId: Type.Optional(Uuid),
 });
 export type Bid = Static<typeof Bid>;
+
+/**
+ * `GET /api/auctions`: an open auction (ascending or sealed, still taking bids) with its departure. Ascending: its
+ * live price as the auction room shows it. Sealed: no price of any bid and no count of bids, until the close.
+ */
+export const OpenAuction = Type.Object({
+  listingId: Uuid,
+  format: StringEnum(['ascending', 'sealed']),
+  teu: Type.Integer({ description: 'TEU the auction offers' }),
+  remainingTeu: Type.Integer({ description: 'TEU of the listing not yet awarded' }),
+  reservePriceCents: Type.Optional(Type.Integer()),
+  currentPriceCents: Type.Optional(Type.Integer({ description: 'ascending: the lowest winning unit price now (absent while nothing is allocated); sealed: never' })),
+  minNextBidCents: Type.Optional(Type.Integer({ description: 'the minimum unit price a new bid must carry now (sealed: the reserve)' })),
+  bidCount: Type.Optional(Type.Integer({ description: 'ascending: how many bids are in force; sealed: never (no counts before the close)' })),
+  closesAt: IsoTime,
+  departureId: Uuid,
+  departsAt: IsoTime,
+  corridorId: Uuid,
+  mode: Mode,
+  origin: Type.String(),
+  destination: Type.String(),
+  assetName: Type.String(),
+  operatorOrgId: Uuid,
+  operatorName: Type.String(),
+});
+export type OpenAuction = Static<typeof OpenAuction>;
+
+/** `GET /api/auctions` filters: origin and destination (UN/LOCODE) and mode. */
+export const OpenAuctionQuery = Type.Object(
+  {
+    from: Type.Optional(LoCode),
+    to: Type.Optional(LoCode),
+    mode: Type.Optional(Mode),
+  },
+  { additionalProperties: false },
+);
+export type OpenAuctionQuery = Static<typeof OpenAuctionQuery>;

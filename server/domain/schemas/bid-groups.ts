@@ -70,18 +70,5 @@ export const BidGroup = Type.Object({
 });
 export type BidGroup = Static<typeof BidGroup>;
 
-/** An open auction for the group builder's picker. */
-export const OpenAuction = Type.Object({
-  listingId: Uuid,
-  format: StringEnum(['ascending', 'sealed']),
-  teu: Type.Integer(),
-  reservePriceCents: Type.Optional(Type.Integer()),
-  closesAt: IsoTime,
-  departureId: Uuid,
-  departsAt: IsoTime,
-  corridorId: Uuid,
-  mode: Mode,
-  origin: Type.String(),
-  destination: Type.String(),
-});
-export type OpenAuction = Static<typeof OpenAuction>;
+/** An open auction for the group builder's picker: `GET /api/auctions` (./auctions.ts). */
+export { OpenAuction } from './auctions.ts';

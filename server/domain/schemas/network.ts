@@ -25,6 +25,22 @@ export const Corridor = Type.Object({
 });
 export type Corridor = Static<typeof Corridor>;
 
+/**
+ * What a departure has ON SALE now — its open listings (status open with TEU left, opened, auctions before their
+ * close, the departure before its cut-off) — as opposed to `freeTeu`, which also counts capacity its operator has
+ * not listed.
+ */
+export const OnSale = Type.Object(
+  {
+    teu: Type.Integer({ description: 'sum of the remaining TEU of its open listings' }),
+    fromUnitPriceCents: Type.Union([Type.Integer(), Type.Null()], { description: 'lowest current unit price of its open fixed and falling listings (falling: the price now); null when it has none' }),
+    formats: Type.Array(StringEnum(['fixed', 'ascending', 'sealed', 'falling']), { description: 'distinct formats of its open listings, sorted' }),
+    nextCloseAt: Type.Union([IsoTime, Type.Null()], { description: 'soonest close of its open auctions (ascending, sealed); null when it has none' }),
+  },
+  { additionalProperties: false },
+);
+export type OnSale = Static<typeof OnSale>;
+
 export const Departure = Type.Object(
   {
     id: Uuid,
@@ -51,6 +67,7 @@ export const Departure = Type.Object(
     reeferPlugs: Type.Integer(),
     dangerousGoods: Type.Boolean(),
     minLoadTeu: Type.Integer({ description: 'below this booked load near its cut-off the departure is "at risk" (default ceil(40 % of capacityTeu))' }),
+    onSale: OnSale,
   },
   { additionalProperties: false },
 );

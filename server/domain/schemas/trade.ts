@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { IsoTime, StringEnum, Uuid } from './common.ts';
+import { IsoTime, Mode, StringEnum, Uuid } from './common.ts';
 
 const Teu = Type.Integer({ minimum: 1, maximum: 10_000, description: 'whole TEU' });
 const Tonnes = Type.Integer({ minimum: 0, maximum: 1_000_000, description: 'integer tonnes' });
@@ -76,7 +76,33 @@ export const Hold = Type.Object({
 });
 export type Hold = Static<typeof Hold>;
 
-/** An active hold on one of the operator's departures (operator console): no price, no holder. */
+/**
+ * The departure a hold or booking is on, as people name it (the list answers carry it, so that a row needs no
+ * second request): its route (UN/LOCODEs and cluster names), mode, operator, asset and times.
+ */
+export const DepartureBrief = Type.Object({
+  corridorCode: Type.String(),
+  origin: Type.String({ description: 'UN/LOCODE of the origin cluster' }),
+  originName: Type.String(),
+  destination: Type.String({ description: 'UN/LOCODE of the destination cluster' }),
+  destinationName: Type.String(),
+  mode: Mode,
+  operatorName: Type.String(),
+  assetName: Type.String(),
+  departsAt: IsoTime,
+  arrivesAt: IsoTime,
+  cutoffAt: IsoTime,
+});
+export type DepartureBrief = Static<typeof DepartureBrief>;
+
+/** `GET /api/holds`: a `Hold` with its departure. */
+export const HoldWithDeparture = Type.Object({ ...Hold.properties, departure: DepartureBrief });
+export type HoldWithDeparture = Static<typeof HoldWithDeparture>;
+
+/**
+ * An active hold on one of the operator's departures (operator console). The operator is the counterparty: it
+ * sees the holder's organisation and the price held at (its own), as it does for bookings.
+ */
 export const OperatorHold = Type.Object({
   id: Uuid,
   departureId: Uuid,
@@ -84,6 +110,12 @@ export const OperatorHold = Type.Object({
   teu: Type.Integer(),
   tonnes: Type.Integer(),
   expiresAt: IsoTime,
+  forwarderOrgId: Uuid,
+  forwarderOrgName: Type.String(),
+  unitPriceCents: Type.Integer(),
+  totalCents: Type.Integer(),
+  createdAt: IsoTime,
+  departure: DepartureBrief,
 });
 export type OperatorHold = Static<typeof OperatorHold>;
 
@@ -131,6 +163,10 @@ export const Booking = Type.Object({
   cancelledAt: Type.Union([IsoTime, Type.Null()]),
 });
 export type Booking = Static<typeof Booking>;
+
+/** `GET /api/bookings`: a `Booking` with its departure. */
+export const BookingWithDeparture = Type.Object({ ...Booking.properties, departure: DepartureBrief });
+export type BookingWithDeparture = Static<typeof BookingWithDeparture>;
 
 export const BookingSummary = Type.Object({
   bookings: Type.Integer({ description: 'every booking the caller sees, cancelled ones included' }),

@@ -69,6 +69,13 @@ export const CATALOG: Record<string, CatalogEntry> = {
     operationId: 'noop', tag: 'session',
     description: `${ANY} Does nothing, through every check a change goes through (credentials, CSRF for a cookie, rate limit): checks a key, and is the ceiling \`npm run bench\` measures trading against.`,
   },
+  'GET /api/session': {
+    operationId: 'getSession',
+    tag: 'session',
+    description:
+      'Public. Whether the caller is signed in: 200 `{ signedIn: false }` without a valid session cookie or key, else `{ signedIn: true }` with ' +
+      'the figures of `GET /api/me` (which answers 401 when signed out). For a page checking its session on load; 401 only for an unknown API key.',
+  },
   'GET /api/me': { operationId: 'getMe', tag: 'session', description: `${ANY} The caller: user (null for an API key), organisation, role and, for a session, its CSRF token.` },
 
   'POST /api/api-keys': { operationId: 'createApiKey', tag: 'api-keys', description: `${ADMIN} Creates a key for machine clients; the key itself is in this answer only.` },
@@ -81,7 +88,9 @@ export const CATALOG: Record<string, CatalogEntry> = {
   'GET /api/departures': {
     operationId: 'listDepartures',
     tag: 'departures',
-    description: `${ANY} Departures filtered by origin, destination, mode and departure window, with their free capacity and \`seq\` (bumped on every change of availability).`,
+    description:
+      `${ANY} Departures filtered by origin, destination, mode and departure window, with their free capacity and \`seq\` (bumped on every change of availability), ` +
+      'and `onSale`: what their open listings offer now (TEU, the lowest fixed or falling price, the sale formats, the soonest auction close) — free capacity also counts what the operator has not listed.',
   },
   'GET /api/departures/:id': { operationId: 'getDeparture', tag: 'departures', description: `${ANY} One departure with its listings (sealed bids of others are never included).` },
   'POST /api/departures': { operationId: 'createDeparture', tag: 'departures', description: `${OPS} Publishes a departure of the caller's organisation on a corridor.` },
@@ -100,8 +109,12 @@ export const CATALOG: Record<string, CatalogEntry> = {
       `${FWD} Holds TEU and tonnes of a fixed or falling listing for a few minutes at the current price; confirm it with \`confirmHold\`. ` +
       'Send an `Idempotency-Key` to retry safely. 409 `insufficient_capacity`, `listing_closed`.',
   },
-  'GET /api/holds': { operationId: 'listHolds', tag: 'holds', description: `${FWD} The organisation's active holds.` },
-  'GET /api/operator/holds': { operationId: 'listOperatorHolds', tag: 'holds', description: `${OPS} Active holds on the organisation's departures.` },
+  'GET /api/holds': { operationId: 'listHolds', tag: 'holds', description: `${FWD} The organisation's active holds, soonest expiry first, each with its \`departure\` (route, mode, operator, asset, times).` },
+  'GET /api/operator/holds': {
+    operationId: 'listOperatorHolds',
+    tag: 'holds',
+    description: `${OPS} Active holds on the organisation's departures, soonest expiry first: the holder's organisation, the price held at and the \`departure\`.`,
+  },
   'POST /api/holds/:id/confirm': {
     operationId: 'confirmHold',
     tag: 'holds',
@@ -109,7 +122,11 @@ export const CATALOG: Record<string, CatalogEntry> = {
   },
   'DELETE /api/holds/:id': { operationId: 'releaseHold', tag: 'holds', description: 'The holder. Releases the hold: its capacity is free again at once.' },
 
-  'GET /api/bookings': { operationId: 'listBookings', tag: 'bookings', description: `${ANY} A forwarder's own bookings; an operator sees the bookings on its departures.` },
+  'GET /api/bookings': {
+    operationId: 'listBookings',
+    tag: 'bookings',
+    description: `${ANY} A forwarder's own bookings; an operator sees the bookings on its departures. Each with its \`departure\` (route, mode, operator, asset, times).`,
+  },
   'GET /api/bookings/summary': {
     operationId: 'summariseBookings',
     tag: 'bookings',
@@ -131,7 +148,13 @@ export const CATALOG: Record<string, CatalogEntry> = {
     description: `${FWD} Bids on an ascending or sealed listing. Send an \`Idempotency-Key\` to retry safely. 409 \`auction_closed\`, \`bid_too_low\`.`,
   },
   'GET /api/listings/:id/bids': { operationId: 'listBids', tag: 'auctions', description: 'The owning operator sees every bid; a forwarder only its own.' },
-  'GET /api/auctions': { operationId: 'listAuctions', tag: 'auctions', description: `${ANY} Ascending and sealed listings still taking bids, soonest close first.` },
+  'GET /api/auctions': {
+    operationId: 'listAuctions',
+    tag: 'auctions',
+    description:
+      `${ANY} Ascending and sealed listings still taking bids, soonest close first (at most 200), optionally of one origin (\`from\`), destination (\`to\`) ` +
+      'or mode, with their departure and operator. Ascending: the lowest winning price, the minimum next bid and the bids in force; sealed: the reserve only — never a price or a count of bids before the close.',
+  },
   'POST /api/bid-groups': {
     operationId: 'createBidGroup',
     tag: 'auctions',

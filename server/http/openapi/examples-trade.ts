@@ -1,6 +1,21 @@
 /** Examples of signing in, keys, the network, departures, listings, holds and bookings (see ./examples.ts). */
 import type { OperationExamples } from './examples.ts';
 
+/** The `departure` of the holds and bookings below (the list answers carry it). */
+const DEPARTURE_BRIEF = {
+  corridorCode: 'BEANR-DEDUI-barge',
+  origin: 'BEANR',
+  originName: 'Antwerp',
+  destination: 'DEDUI',
+  destinationName: 'Duisburg (duisport)',
+  mode: 'barge',
+  operatorName: 'Rhine Cargo Rail',
+  assetName: 'Rhine barge Jowi 7',
+  departsAt: '2025-06-05T11:39:00.000Z',
+  arrivesAt: '2025-06-06T17:39:00.000Z',
+  cutoffAt: '2025-06-05T07:39:00.000Z',
+};
+
 export const TRADE_EXAMPLES: Record<string, OperationExamples> = {
   signIn: {
     request: { email: 'forwarder1@demo.test', password: 'cluster-demo' },
@@ -16,6 +31,17 @@ export const TRADE_EXAMPLES: Record<string, OperationExamples> = {
   getMe: {
     responses: {
       200: {
+        user: { id: '74ae0a93-a376-42f0-8f24-8dbeab113516', email: 'forwarder1@demo.test', name: 'Nordhafen Spedition desk' },
+        org: { id: '9f53b1ac-fdfe-4120-8575-65bad4c6bcb7', name: 'Nordhafen Spedition', kind: 'forwarder' },
+        role: 'admin',
+        csrfToken: 'Zk3sQ1vN8tYp2LwR6aXe0bHc4dJf7gUm',
+      },
+    },
+  },
+  getSession: {
+    responses: {
+      200: {
+        signedIn: true,
         user: { id: '74ae0a93-a376-42f0-8f24-8dbeab113516', email: 'forwarder1@demo.test', name: 'Nordhafen Spedition desk' },
         org: { id: '9f53b1ac-fdfe-4120-8575-65bad4c6bcb7', name: 'Nordhafen Spedition', kind: 'forwarder' },
         role: 'admin',
@@ -116,6 +142,7 @@ export const TRADE_EXAMPLES: Record<string, OperationExamples> = {
           reeferPlugs: 0,
           dangerousGoods: false,
           minLoadTeu: 36,
+          onSale: { teu: 60, fromUnitPriceCents: 52_000, formats: ['ascending', 'fixed'], nextCloseAt: '2025-06-01T18:00:00.000Z' },
         },
         {
           id: '7e4f9c38-1c0e-48cd-8e5e-784f431a67bf',
@@ -142,6 +169,7 @@ export const TRADE_EXAMPLES: Record<string, OperationExamples> = {
           reeferPlugs: 0,
           dangerousGoods: false,
           minLoadTeu: 36,
+          onSale: { teu: 0, fromUnitPriceCents: null, formats: [], nextCloseAt: null },
         },
       ],
     },
@@ -182,6 +210,7 @@ export const TRADE_EXAMPLES: Record<string, OperationExamples> = {
         reeferPlugs: 0,
         dangerousGoods: false,
         minLoadTeu: 32,
+        onSale: { teu: 0, fromUnitPriceCents: null, formats: [], nextCloseAt: null },
       },
     },
   },
@@ -212,6 +241,7 @@ export const TRADE_EXAMPLES: Record<string, OperationExamples> = {
         reeferPlugs: 0,
         dangerousGoods: false,
         minLoadTeu: 32,
+        onSale: { teu: 40, fromUnitPriceCents: 52_000, formats: ['fixed'], nextCloseAt: null },
         listings: [
           {
             id: '27b6e413-7ae0-4f08-820a-67a31b7c7938',
@@ -290,6 +320,27 @@ export const TRADE_EXAMPLES: Record<string, OperationExamples> = {
           status: 'active',
           expiresAt: '2025-06-02T08:10:00.000Z',
           createdAt: '2025-06-02T08:00:00.000Z',
+          departure: DEPARTURE_BRIEF,
+        },
+      ],
+    },
+  },
+  listOperatorHolds: {
+    responses: {
+      200: [
+        {
+          id: 'fc10ff23-6730-46c8-8429-8b3f8ec3ef33',
+          departureId: '135b81af-d3f3-4038-8a0a-723df9fdcb49',
+          listingId: '27b6e413-7ae0-4f08-820a-67a31b7c7938',
+          teu: 2,
+          tonnes: 36,
+          expiresAt: '2025-06-02T08:10:00.000Z',
+          forwarderOrgId: '9f53b1ac-fdfe-4120-8575-65bad4c6bcb7',
+          forwarderOrgName: 'Nordhafen Spedition',
+          unitPriceCents: 52_000,
+          totalCents: 104_000,
+          createdAt: '2025-06-02T08:00:00.000Z',
+          departure: DEPARTURE_BRIEF,
         },
       ],
     },
@@ -340,6 +391,7 @@ export const TRADE_EXAMPLES: Record<string, OperationExamples> = {
           cancellationFeeCents: null,
           createdAt: '2025-06-02T08:00:00.000Z',
           cancelledAt: null,
+          departure: DEPARTURE_BRIEF,
         },
       ],
     },

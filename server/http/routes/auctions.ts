@@ -3,8 +3,8 @@ import { Type } from 'typebox';
 import { idemKey } from '../../adapters/db/idempotency.ts';
 import type { Context } from '../../context.ts';
 import { principalOf } from '../plugins/auth.ts';
-import { BidAccepted, Bid, NewBidBody } from '../../domain/schemas/auctions.ts';
-import { BidGroup, BidGroupPlaced, NewBidGroupBody, OpenAuction } from '../../domain/schemas/bid-groups.ts';
+import { BidAccepted, Bid, NewBidBody, OpenAuction, OpenAuctionQuery } from '../../domain/schemas/auctions.ts';
+import { BidGroup, BidGroupPlaced, NewBidGroupBody } from '../../domain/schemas/bid-groups.ts';
 import { errors, IdParams } from '../../domain/schemas/common.ts';
 import { IdempotencyHeaders } from '../../domain/schemas/trade.ts';
 
@@ -46,8 +46,15 @@ export const auctionRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async 
 
   app.get(
     '/api/auctions',
-    { schema: { tags: ['auctions'], summary: 'Open auctions still taking bids, soonest close first', response: { 200: Type.Array(OpenAuction), ...errors(401) } } },
-    async () => auctions.openAuctions(),
+    {
+      schema: {
+        tags: ['auctions'],
+        summary: 'Open auctions still taking bids, soonest close first',
+        querystring: OpenAuctionQuery,
+        response: { 200: Type.Array(OpenAuction), ...errors(400, 401) },
+      },
+    },
+    async (req) => auctions.openAuctions({ from: req.query.from, to: req.query.to, mode: req.query.mode }),
   );
 
   app.post(

@@ -7,7 +7,8 @@ import { BOOKING_LIST_LIMIT } from '../../services/bookings.ts';
 import { errors, IdParams } from '../../domain/schemas/common.ts';
 import { Departure, Listing } from '../../domain/schemas/network.ts';
 import {
-  Booking, BookingSummary, CancellationPreview, ConfirmBody, Hold, IdempotencyHeaders, NewDepartureBody, NewHoldBody, NewListingBody, OperatorHold,
+  Booking, BookingSummary, BookingWithDeparture, CancellationPreview, ConfirmBody, Hold, HoldWithDeparture, IdempotencyHeaders, NewDepartureBody, NewHoldBody,
+  NewListingBody, OperatorHold,
 } from '../../domain/schemas/trade.ts';
 
 /** Departures and listings (operators), holds and bookings (forwarders). Handlers stay thin. */
@@ -28,7 +29,7 @@ export const tradeRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async (a
 
   app.get(
     '/api/operator/holds',
-    { schema: { tags: ['operator'], summary: 'Active holds on my departures', response: { 200: Type.Array(OperatorHold), ...errors(401, 403) } } },
+    { schema: { tags: ['operator'], summary: 'Active holds on my departures, with the holder and the departure', response: { 200: Type.Array(OperatorHold), ...errors(401, 403) } } },
     async (req) => holds.operatorHolds(principalOf(req)),
   );
 
@@ -70,7 +71,7 @@ export const tradeRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async (a
 
   app.get(
     '/api/holds',
-    { schema: { tags: ['holds'], summary: "My organisation's active holds", response: { 200: Type.Array(Hold), ...errors(401, 403) } } },
+    { schema: { tags: ['holds'], summary: "My organisation's active holds, each with its departure", response: { 200: Type.Array(HoldWithDeparture), ...errors(401, 403) } } },
     async (req) => holds.list(principalOf(req)),
   );
 
@@ -105,7 +106,7 @@ export const tradeRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async (a
 
   app.get(
     '/api/bookings',
-    { schema: { tags: ['bookings'], summary: "Own organisation's bookings (an operator: bookings on its departures)", response: { 200: Type.Array(Booking), ...errors(401) } } },
+    { schema: { tags: ['bookings'], summary: "Own organisation's bookings (an operator: bookings on its departures), each with its departure", response: { 200: Type.Array(BookingWithDeparture), ...errors(401) } } },
     async (req) => bookings.list(principalOf(req)),
   );
 

@@ -1,11 +1,11 @@
 import { audit } from '../../adapters/db/audit.ts';
-import { groupsOfOrg, insertBidGroup, openAuctions, type BidGroupRow } from '../../adapters/db/bid-groups-repo.ts';
+import { groupsOfOrg, insertBidGroup, type BidGroupRow } from '../../adapters/db/bid-groups-repo.ts';
 import type { Db, Tx } from '../../adapters/db/db.ts';
 import { databaseNow } from '../../adapters/db/listings-repo.ts';
 import { groupShapeProblem } from '../../core/bid-groups.ts';
 import { badRequest, notFound } from '../../domain/errors.ts';
 import { policy, type Principal } from '../../domain/principal.ts';
-import type { BidGroup, BidGroupPlaced, NewBidGroupBody, OpenAuction } from '../../domain/schemas/bid-groups.ts';
+import type { BidGroup, BidGroupPlaced, NewBidGroupBody } from '../../domain/schemas/bid-groups.ts';
 import type { Bidding } from './bidding.ts';
 
 type GroupWithBids = Awaited<ReturnType<typeof groupsOfOrg>>[number];
@@ -55,20 +55,6 @@ export class BidGroups {
     const [g] = await groupsOfOrg(this.db, p.orgId, id);
     if (!g) throw notFound('bid group');
     return toBidGroup(g);
-  }
-
-  /** GET /api/auctions — open auctions still taking bids (the group builder's picker). */
-  async openAuctions(): Promise<OpenAuction[]> {
-    const rows = await openAuctions(this.db);
-    return rows.map((r) => {
-      const close = r.max_close_at && r.closes_at && r.max_close_at < r.closes_at ? r.max_close_at : r.closes_at;
-      return {
-        listingId: r.id, format: r.format as 'ascending' | 'sealed', teu: r.teu,
-        ...(r.reserve_price_cents !== null ? { reservePriceCents: r.reserve_price_cents } : {}),
-        closesAt: (close ?? new Date(0)).toISOString(), departureId: r.departure_id, departsAt: r.departs_at.toISOString(),
-        corridorId: r.corridor_id, mode: r.mode, origin: r.origin, destination: r.destination,
-      };
-    });
   }
 }
 

@@ -1,11 +1,11 @@
-import { listingOperator } from '../../adapters/db/auctions-repo.ts';
-import { bidsOfListing, bidsWithBidders } from '../../adapters/db/bids-repo.ts';
+import { listingOperator, openAuctions, type OpenAuctionFilter } from '../../adapters/db/auctions-repo.ts';
+import { activeBidsOfListings, bidsOfListing, bidsWithBidders, type BidRow } from '../../adapters/db/bids-repo.ts';
 import type { Db } from '../../adapters/db/db.ts';
 import type { ListingRow } from '../../adapters/db/listings-repo.ts';
-import { bidderLabels, effectiveCloseAt, publicLadder } from '../../core/auction.ts';
+import { activeBids, allocate, bidderLabels, effectiveCloseAt, minFromAllocation, publicLadder } from '../../core/auction.ts';
 import { notFound } from '../../domain/errors.ts';
 import { policy, type Principal } from '../../domain/principal.ts';
-import type { Bid } from '../../domain/schemas/auctions.ts';
+import type { Bid, OpenAuction } from '../../domain/schemas/auctions.ts';
 import type { Listing } from '../../domain/schemas/network.ts';
 import { auctionConfig, bookOf, toAuctionBid, type AuctionOptions } from './book.ts';
 
@@ -54,6 +54,41 @@ export class AuctionReads {
       Object.assign(out, { minNextBidCents: config.reservePriceCents });
     }
     return out;
+  }
+
+  /**
+   * GET /api/auctions — open auctions still taking bids, soonest close first (at most 200), optionally of one origin,
+   * destination or mode. Ascending: the live price as every watcher sees it (lowest winning price, minimum next bid,
+   * bids in force), from the books of all the listed auctions read in one query and priced by the pure core. Sealed:
+   * the reserve as the minimum bid, and nothing of the bids — no price, no count — as for any viewer of the listing.
+   */
+  async openAuctions(f: OpenAuctionFilter = {}): Promise<OpenAuction[]> {
+    const rows = await openAuctions(this.db, f);
+    const books = new Map<string, BidRow[]>();
+    for (const b of await activeBidsOfListings(this.db, rows.filter((r) => r.format === 'ascending').map((r) => r.id))) {
+      const list = books.get(b.listing_id);
+      if (list) list.push(b);
+      else books.set(b.listing_id, [b]);
+    }
+    return rows.map((r) => {
+      const config = auctionConfig(r, this.opts);
+      const base = {
+        listingId: r.id, format: config.format, teu: r.teu, remainingTeu: r.remaining_teu,
+        ...(r.reserve_price_cents !== null ? { reservePriceCents: r.reserve_price_cents } : {}),
+        closesAt: effectiveCloseAt(config).toISOString(), departureId: r.departure_id, departsAt: r.departs_at.toISOString(),
+        corridorId: r.corridor_id, mode: r.mode, origin: r.origin, destination: r.destination,
+        assetName: r.asset_name, operatorOrgId: r.operator_org_id, operatorName: r.operator_name,
+      };
+      if (config.format !== 'ascending') return { ...base, minNextBidCents: config.reservePriceCents };
+      const book = activeBids(bookOf(books.get(r.id) ?? []));
+      const a = allocate(config, book);
+      return {
+        ...base,
+        ...(a.lowestWinningPriceCents !== null ? { currentPriceCents: a.lowestWinningPriceCents } : {}),
+        minNextBidCents: minFromAllocation(config, a),
+        bidCount: book.length,
+      };
+    });
   }
 
   /** GET /api/listings/:id/bids — the owning operator sees all; a forwarder only its own. */
