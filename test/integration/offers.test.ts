@@ -153,6 +153,22 @@ describe('watches and cascade re-offers', () => {
     expect(await offerInvariantViolations(env.db)).toEqual([]);
   });
 
+  it('capacity freed on a listing whose sale has not opened yet is offered to nobody (a hold on it would be refused)', async () => {
+    const d = await createDepartureWithListing(env.db, { capacityTeu: 20, capacityTonnes: 400, unitPriceCents: 40_000 });
+    await watch(F[1]!, { corridorId: d.corridorId, minTeu: 1 });
+    const h = await api(seller)({ method: 'POST', url: '/api/holds', payload: { listingId: d.listingId, teu: 2, tonnes: 20 } });
+    expect(h.statusCode, h.body).toBe(201);
+    const b = await api(seller)({ method: 'POST', url: `/api/holds/${h.json().id}/confirm`, payload: {} });
+    expect(b.statusCode, b.body).toBe(201);
+    // the operator's sale turns out to open only tomorrow (an intruder review: the offer path ignored opensAt)
+    await env.db.updateTable('listings').set({ opens_at: new Date(Date.now() + 86_400_000) }).where('id', '=', d.listingId).execute();
+    expect((await api(seller)({ method: 'DELETE', url: `/api/bookings/${b.json().id}` })).statusCode).toBe(200);
+    expect(await offersOf(F[1]!)).toEqual([]); // an offer would be opened by the cancellation's own transaction
+    expect(await listingRemaining(d.listingId)).toBe(20);
+    expect((await departureState(env.db, d.departureId)).held_teu).toBe(0);
+    expect(await offerInvariantViolations(env.db)).toEqual([]);
+  });
+
   it('an accept racing the timeout has exactly one outcome, round after round; capacity stays consistent', async () => {
     const outcomes = { accepted: 0, expired: 0 };
     for (let round = 0; round < 10; round++) {

@@ -12,6 +12,7 @@ import { candidateShipments, candidateWatches, departureForWatches, factsOf, que
 import type { LiveEvent } from '../../adapters/realtime/events.ts';
 import { offerNewEvent } from '../../adapters/realtime/offer-events.ts';
 import { canStillOffer, offerExpiresAt, offerOrder, shipmentCriteria, type DepartureFacts, type Lot, type WatchCriteria } from '../../core/watches.ts';
+import { notOpenYet } from '../../core/capacity.ts';
 import { tellWebhooks } from '../webhook-events.ts';
 
 /** Capacity just freed on a departure, not yet given back: what may be offered first. */
@@ -194,6 +195,7 @@ export class OfferCascade {
     // step sees it cancelled. A lot whose listing is of another departure (a booking moved by a merge) is not offered.
     const l = await listingForShare(tx, listingId);
     if (!l || l.departure_id !== departureId || l.status !== 'open' || (l.format !== 'fixed' && l.format !== 'falling')) return null;
+    if (notOpenYet(l.opens_at, now)) return null; // a sale not open yet is offered to nobody (a hold would be refused)
     const price = currentUnitPrice(l, now);
     if (price === undefined) return null;
     return { facts: factsOf(d), cutoffAt: d.cutoff_at, price };
