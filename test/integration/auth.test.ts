@@ -173,6 +173,9 @@ describe('authentication, sessions, CSRF and API keys (real Postgres + Redis)', 
       const me = (await as(app, f1)({ method: 'GET', url: '/api/me' })).json();
       expect(res.json()).toEqual({ signedIn: true, ...me });
       expect(res.json().csrfToken).toBe(f1.csrf);
+      // an answer per cookie with its CSRF token: never kept by a shared cache
+      expect(res.headers['cache-control']).toBe('no-store');
+      expect((await as(app, f1)({ method: 'GET', url: '/api/me' })).headers['cache-control']).toBe('no-store');
     });
 
     it('answers an API key as signed in (no user, no CSRF token) and refuses an unknown key with 401', async () => {

@@ -49,13 +49,19 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async 
       config: { auth: 'public' },
       schema: { tags: ['session'], summary: 'Whether the caller is signed in, and as whom', response: { 200: SessionState, ...errors(401) } },
     },
-    async (req): Promise<SessionState> => (req.principal ? { signedIn: true, ...meOf(req.principal) } : { signedIn: false }),
+    async (req, reply): Promise<SessionState> => {
+      void reply.header('cache-control', 'no-store'); // the answer depends on the cookie and carries its CSRF token
+      return req.principal ? { signedIn: true, ...meOf(req.principal) } : { signedIn: false };
+    },
   );
 
   app.get(
     '/api/me',
     { schema: { tags: ['session'], summary: 'Who am I', response: { 200: Me, ...errors(401) } } },
-    async (req) => meOf(principalOf(req)),
+    async (req, reply) => {
+      void reply.header('cache-control', 'no-store');
+      return meOf(principalOf(req));
+    },
   );
 
   // the ceiling of the stack (issue 16): an authenticated change that does no work — credentials, CSRF, rate limit
