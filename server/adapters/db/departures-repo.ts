@@ -3,16 +3,11 @@ import type { OnSaleTerms, SaleFormat } from '../../core/on-sale.ts';
 import type { Scope } from '../../domain/principal.ts';
 import type { DB, DeparturesTable } from './schema.ts';
 import type { Tx } from './db.ts';
+import { departureJoins } from './departure-brief.ts';
 
 /** Reusable query fragment: a departure with its corridor ends, mode and operator name. */
 export function departureQuery(db: Kysely<DB>) {
-  return db
-    .selectFrom('departures as d')
-    .innerJoin('corridors as c', 'c.id', 'd.corridor_id')
-    .innerJoin('clusters as o', 'o.id', 'c.from_cluster_id')
-    .innerJoin('clusters as t', 't.id', 'c.to_cluster_id')
-    .innerJoin('organisations as op', 'op.id', 'd.operator_org_id')
-    .select([
+  return departureJoins(db).select([
       'd.id', 'd.corridor_id', 'd.operator_org_id', 'd.service_id', 'd.asset_name', 'd.departs_at', 'd.arrives_at',
       'd.cutoff_at', 'd.capacity_teu', 'd.capacity_tonnes', 'd.held_teu', 'd.held_tonnes', 'd.booked_teu',
       'd.booked_tonnes', 'd.seq', 'd.status', 'd.reefer_plugs', 'd.dangerous_goods', 'd.min_load_teu',
