@@ -3,7 +3,8 @@
  * close first) filtered by origin, destination and mode, re-read every {@link AUCTIONS_REFRESH_MS} while shown (prices
  * move with bids) and after the live connection comes back. Sealed auctions carry no price and no count of bids.
  */
-import { api, ApiError, errorMessage } from './api';
+import { api } from './api';
+import { LoadState } from './load-state.svelte';
 import { live } from './live.svelte';
 import { refdata } from './refdata.svelte';
 import type { Mode, OpenAuction } from './types';
@@ -24,54 +25,26 @@ export function auctionPrice(a: OpenAuction): { label: string; cents: number | n
   return { label: 'reserve', cents: a.reservePriceCents ?? null, minNextCents: a.format === 'ascending' ? (a.minNextBidCents ?? null) : null };
 }
 
-export class AuctionsList {
+export class AuctionsList extends LoadState {
   auctions = $state<OpenAuction[]>([]);
-  status = $state<'idle' | 'loading' | 'ready' | 'error'>('idle');
-  error = $state<string | null>(null);
-  /** error of a background refresh while data is still shown */
-  staleError = $state<string | null>(null);
-  refreshing = $state(false);
-
   count = $derived(this.auctions.length);
 
   #filters: AuctionFilters | null = null;
-  #token = 0;
   #timer: ReturnType<typeof setInterval> | null = null;
-  #fetchStartedAt = 0;
 
   get filters() {
     return this.#filters;
   }
 
-  async load(filters: AuctionFilters, { silent = false } = {}) {
-    const token = ++this.#token;
+  load(filters: AuctionFilters, { silent = false } = {}) {
     this.#filters = filters;
-    if (silent) this.refreshing = true;
-    else {
-      this.status = 'loading';
-      this.error = null;
-    }
-    try {
+    return this.run(async (current) => {
       await refdata.ensure();
-      if (token !== this.#token) return;
-      this.#fetchStartedAt = Date.now();
+      if (!current()) return;
+      this.started();
       const list = await api.get<OpenAuction[]>('/auctions', { query: { from: filters.from, to: filters.to, mode: filters.mode } });
-      if (token !== this.#token) return;
-      this.auctions = Array.isArray(list) ? list : [];
-      this.status = 'ready';
-      this.error = null;
-      this.staleError = null;
-    } catch (e) {
-      if (token !== this.#token) return;
-      if (e instanceof ApiError && e.status === 401) return; // the session handler takes over
-      if (silent && this.status === 'ready') this.staleError = errorMessage(e);
-      else {
-        this.status = 'error';
-        this.error = errorMessage(e);
-      }
-    } finally {
-      if (token === this.#token) this.refreshing = false;
-    }
+      if (current()) this.auctions = Array.isArray(list) ? list : [];
+    }, { silent });
   }
 
   /** Starts the periodic re-read (prices move with bids, auctions close); `dispose` stops it. */
@@ -90,11 +63,11 @@ export class AuctionsList {
   onSync() {
     if (!this.#filters) return;
     if (this.status === 'error') return void this.load(this.#filters);
-    if (this.status === 'ready' && this.#fetchStartedAt < live.lastSyncAt) void this.load(this.#filters, { silent: true });
+    if (this.status === 'ready' && this.readBefore(live.lastSyncAt)) void this.load(this.#filters, { silent: true });
   }
 
   dispose() {
-    this.#token++;
+    this.abandon();
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = null;
   }

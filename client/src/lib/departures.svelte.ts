@@ -1,5 +1,6 @@
 /** Departures board state: filters → list, grouped by corridor, kept live by availability events. */
-import { api, ApiError, errorMessage } from './api';
+import { api } from './api';
+import { LoadState } from './load-state.svelte';
 import { live } from './live.svelte';
 import { refdata } from './refdata.svelte';
 import { utcDayBounds } from './format';
@@ -60,20 +61,13 @@ export class Flash {
   }
 }
 
-export class DeparturesBoard {
+export class DeparturesBoard extends LoadState {
   departures = $state<Departure[]>([]);
-  status = $state<'idle' | 'loading' | 'ready' | 'error'>('idle');
-  error = $state<string | null>(null);
-  /** error of a background refresh while data is still shown */
-  staleError = $state<string | null>(null);
-  refreshing = $state(false);
   flash = new Flash();
 
   #filters: BoardFilters | null = null;
-  #token = 0;
   #rooms: { release: () => void } | null = null;
   #extraRooms: { release: () => void } | null = null;
-  #fetchStartedAt = 0;
   #gapReads = new Set<string>();
   #onSaleTimer: ReturnType<typeof setTimeout> | null = null;
 
@@ -115,64 +109,48 @@ export class DeparturesBoard {
     });
   }
 
-  async load(filters: BoardFilters, { silent = false } = {}) {
-    const token = ++this.#token;
+  load(filters: BoardFilters, { silent = false } = {}) {
     this.#filters = filters;
-    if (silent) this.refreshing = true;
-    else {
-      this.status = 'loading';
-      this.error = null;
-    }
-    let watch: { ready: Promise<void>; release: () => void } | null = null;
-    try {
-      await refdata.ensure();
-      if (token !== this.#token) return;
-      // join the corridor rooms first so that no change between the read and the join is missed
-      const rooms: Room[] = DeparturesBoard.matchingCorridors(filters).map((c) => ({ corridorId: c.id }));
-      watch = live.watch(rooms);
-      await watch.ready;
-      if (token !== this.#token) return watch.release();
+    return this.run(async (current) => {
+      let watch: { ready: Promise<void>; release: () => void } | null = null;
+      try {
+        await refdata.ensure();
+        if (!current()) return;
+        // join the corridor rooms first so that no change between the read and the join is missed
+        const rooms: Room[] = DeparturesBoard.matchingCorridors(filters).map((c) => ({ corridorId: c.id }));
+        watch = live.watch(rooms);
+        await watch.ready;
+        if (!current()) return;
 
-      const bounds = filters.date ? utcDayBounds(filters.date) : null;
-      this.#fetchStartedAt = Date.now();
-      const list = await api.get<Departure[]>('/departures', {
-        query: {
-          from: filters.from,
-          to: filters.to,
-          mode: filters.mode,
-          after: bounds?.after,
-          before: bounds?.before,
-        },
-      });
-      if (token !== this.#token) return watch.release();
+        const bounds = filters.date ? utcDayBounds(filters.date) : null;
+        this.started();
+        const list = await api.get<Departure[]>('/departures', {
+          query: {
+            from: filters.from,
+            to: filters.to,
+            mode: filters.mode,
+            after: bounds?.after,
+            before: bounds?.before,
+          },
+        });
+        if (!current()) return;
 
-      this.#rooms?.release();
-      this.#rooms = watch;
-      watch = null;
+        this.#rooms?.release();
+        this.#rooms = watch;
+        watch = null;
 
-      // corridors on the board that reference data did not know about
-      const known = new Set(rooms.map((r) => (r as { corridorId: string }).corridorId));
-      const extra = [...new Set(list.map((d) => d.corridorId))].filter((id) => !known.has(id));
-      this.#extraRooms?.release();
-      this.#extraRooms = extra.length ? live.watch(extra.map((corridorId) => ({ corridorId }))) : null;
+        // corridors on the board that reference data did not know about
+        const known = new Set(rooms.map((r) => (r as { corridorId: string }).corridorId));
+        const extra = [...new Set(list.map((d) => d.corridorId))].filter((id) => !known.has(id));
+        this.#extraRooms?.release();
+        this.#extraRooms = extra.length ? live.watch(extra.map((corridorId) => ({ corridorId }))) : null;
 
-      if (silent) this.#mergeList(list);
-      else this.departures = sortByDeparture(list);
-      this.status = 'ready';
-      this.error = null;
-      this.staleError = null;
-    } catch (e) {
-      watch?.release();
-      if (token !== this.#token) return;
-      if (e instanceof ApiError && e.status === 401) return; // session handler takes over
-      if (silent && this.status === 'ready') this.staleError = errorMessage(e);
-      else {
-        this.status = 'error';
-        this.error = errorMessage(e);
+        if (silent) this.#mergeList(list);
+        else this.departures = sortByDeparture(list);
+      } finally {
+        watch?.release(); // rooms of a read that did not land
       }
-    } finally {
-      if (token === this.#token) this.refreshing = false;
-    }
+    }, { silent });
   }
 
   retry() {
@@ -183,7 +161,7 @@ export class DeparturesBoard {
   onSync() {
     if (!this.#filters) return;
     if (this.status === 'error') return void this.load(this.#filters);
-    if (this.status === 'ready' && this.#fetchStartedAt < live.lastSyncAt) void this.load(this.#filters, { silent: true });
+    if (this.status === 'ready' && this.readBefore(live.lastSyncAt)) void this.load(this.#filters, { silent: true });
   }
 
   applyEvent(e: AvailabilityEvent) {
@@ -239,7 +217,7 @@ export class DeparturesBoard {
   dispose() {
     if (this.#onSaleTimer) clearTimeout(this.#onSaleTimer);
     this.#onSaleTimer = null;
-    this.#token++;
+    this.abandon();
     this.#rooms?.release();
     this.#extraRooms?.release();
     this.#rooms = this.#extraRooms = null;

@@ -5,39 +5,25 @@
  */
 import { api, ApiError, errorMessage, newIdempotencyKey } from './api';
 import type { Itinerary } from './routes-data';
+import { LoadState } from './load-state.svelte';
 
-export class ItineraryList {
+export class ItineraryList extends LoadState {
   items = $state<Itinerary[]>([]);
-  status = $state<'loading' | 'ready' | 'error'>('loading');
-  error = $state<string | null>(null);
   /** the id of the itinerary an action runs on */
   busy = $state<string | null>(null);
   actionError = $state<{ id: string; text: string } | null>(null);
   /** bookingId → the itinerary it belongs to, for the bookings table */
   byBooking = $derived(new Map(this.items.flatMap((it) => it.legs.filter((l) => l.bookingId).map((l) => [l.bookingId!, it] as const))));
-  #fetchStartedAt = 0;
   #keys = new Map<string, string>();
 
-  get fetchStartedAt() {
-    return this.#fetchStartedAt;
+  load(silent = false) {
+    return this.run(async (current) => {
+      this.started();
+      const list = await api.get<Itinerary[]>('/itineraries');
+      if (current()) this.items = list;
+    }, { silent });
   }
 
-  async load(silent = false) {
-    if (!silent) {
-      this.status = 'loading';
-      this.error = null;
-    }
-    try {
-      this.#fetchStartedAt = Date.now();
-      this.items = await api.get<Itinerary[]>('/itineraries');
-      this.status = 'ready';
-    } catch (e) {
-      if (e instanceof ApiError && e.status === 401) return;
-      if (silent && this.status === 'ready') return;
-      this.status = 'error';
-      this.error = errorMessage(e);
-    }
-  }
 
   /** Re-reads one itinerary (after an action), or the whole list when it is gone. */
   async #refresh(id: string, fresh?: Itinerary | null) {
