@@ -146,7 +146,8 @@ export class ListingsService {
       updated_at: now,
     });
     await audit(tx, p, 'listing.create', { type: 'listing', id: row.id }, { format: f, teu: input.teu });
-    if (f === 'fixed' || f === 'falling') await queueWatchMatch(tx, { departureId: dep.id, listingId: row.id, trigger: 'listing' }, `watches.match-listing-${row.id}`);
+    // watches hear of a new listing when it opens: one that opens later is matched at its opensAt
+    if (f === 'fixed' || f === 'falling') await queueWatchMatch(tx, { departureId: dep.id, listingId: row.id, trigger: 'listing' }, `watches.match-listing-${row.id}`, row.opens_at);
     if (row.closes_at && auction) {
       await enqueueInTx(tx, 'auction.close', { listingId: row.id }, `auction.close-${row.id}-${row.closes_at.getTime()}`, row.closes_at);
     }

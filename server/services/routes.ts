@@ -106,7 +106,7 @@ export class RouteSearchService {
     }
   }
 
-  /** Reads the timetable again: `full` (a fresh Timetable, swapped in) or `new` (listings created since the last look). */
+  /** Reads the timetable again: `full` (a fresh Timetable, swapped in) or `new` (listings created or opened since the last look). */
   reload(kind: 'full' | 'new', now = new Date()): Promise<void> {
     const run = this.chain.then(() => (kind === 'full' ? this.loadFull(now) : this.loadNew(now)));
     this.chain = run.catch(() => {});
@@ -138,7 +138,7 @@ export class RouteSearchService {
 
   private async loadNew(now: Date): Promise<void> {
     const since = new Date(this.lastLookAt - this.opts.overlapMs);
-    const [legs, clusters] = await Promise.all([loadLegs(this.db, now, { createdSince: since }), clusterPoints(this.db)]);
+    const [legs, clusters] = await Promise.all([loadLegs(this.db, now, { newSince: since }), clusterPoints(this.db)]);
     this.track(this.tt, legs.filter((l) => !this.tt.leg(l.leg.listingId)));
     this.clusters = new Map(clusters.map((c) => [c.code, { lat: c.lat, lon: c.lon }]));
     this.lastLookAt = now.getTime();

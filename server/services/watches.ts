@@ -11,6 +11,7 @@ import { kickOutbox } from '../adapters/db/outbox.ts';
 import type { JobDataMap, Queues } from '../adapters/queue/jobs.ts';
 import type { EventSink } from '../adapters/realtime/events.ts';
 import { watchMatchEvent } from '../adapters/realtime/offer-events.ts';
+import { notOpenYet } from '../core/capacity.ts';
 import { crossedMax, matchesWatch } from '../core/watches.ts';
 import { badRequest, conflict, notFound } from '../domain/errors.ts';
 import { policy, type Principal } from '../domain/principal.ts';
@@ -110,7 +111,8 @@ export class WatchesService {
     const d = await departureForWatches(this.db, data.departureId);
     if (!d || d.status !== 'scheduled' || d.cutoff_at <= now) return { told: 0 };
     const facts = factsOf(d);
-    const listings = (await openHoldableListings(this.db, d.id)).filter((l) => !data.listingId || l.id === data.listingId);
+    // a listing not open yet sells nothing: it is matched when it opens (its `listing` job runs at its opensAt)
+    const listings = (await openHoldableListings(this.db, d.id)).filter((l) => (!data.listingId || l.id === data.listingId) && !notOpenYet(l.opens_at, now));
     const watches = await candidateWatches(this.db, facts);
     if (listings.length === 0 || watches.length === 0) return { told: 0 };
     const freeTeu = d.capacity_teu - d.held_teu - d.booked_teu;

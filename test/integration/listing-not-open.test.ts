@@ -58,4 +58,53 @@ describe('holds before a listing opens', () => {
     expect(r.json().error).toMatchObject({ code: 'listing_not_open', legIndex: 1 });
     for (const l of legs) expect((await departureState(env.db, l.departureId)).held_teu).toBe(0);
   });
+
+  it('route search: a listing not open yet is no leg; it becomes one at the first refresh after its opensAt', async () => {
+    const t0 = Date.now();
+    const d = await createDepartureWithListing(env.db, { capacityTeu: 20, capacityTonnes: 400, cutoffInMs: 2 * 86_400_000 });
+    await opensIn(d.listingId, 3_600_000);
+    const routes = built.ctx.services.routes;
+    const query = { from: 'DEDUI', to: 'ITBLQ', teu: 2, tonnes: 20, maxLegs: 1, readyAt: new Date(t0).toISOString(), deliverBy: new Date(t0 + 12 * 86_400_000).toISOString() };
+    const isLeg = () => routes.legs().some((l) => l.listingId === d.listingId);
+    // the first answer loads the whole timetable; the periodic pick-up of new listings does not take it either
+    await routes.answer(query, new Date(t0));
+    expect(isLeg()).toBe(false);
+    await routes.reload('new', new Date(t0 + 1000));
+    expect(isLeg()).toBe(false);
+    const opened = new Date(t0 + 3_600_000 + 5_000);
+    await routes.reload('new', opened);
+    expect(isLeg()).toBe(true);
+    // and a full reload after the opening has it, one before does not
+    await routes.reload('full', new Date(t0 + 2000));
+    expect(isLeg()).toBe(false);
+    await routes.reload('full', opened);
+    expect(isLeg()).toBe(true);
+  });
+
+  it('watches: a listing that opens later is news at its opensAt (the match job is due then, and tells nobody before)', async () => {
+    const op1 = await signIn(built.app, 'operator1@demo.test');
+    const watch = await as(built.app, f1)({ method: 'POST', url: '/api/watches', payload: { from: 'DEDUI', to: 'ITBLQ', minTeu: 1 } });
+    expect(watch.statusCode, watch.body).toBe(201);
+    const corridor = await env.db.selectFrom('corridors').select('id').where('code', '=', 'DEDUI-ITBLQ-rail').executeTakeFirstOrThrow();
+    const cutoff = Date.now() + 3 * 86_400_000;
+    const dep = await as(built.app, op1)({
+      method: 'POST', url: '/api/departures',
+      payload: { corridorId: corridor.id, cutoffAt: new Date(cutoff).toISOString(), departsAt: new Date(cutoff + 3_600_000).toISOString(), arrivesAt: new Date(cutoff + 30 * 3_600_000).toISOString(), capacityTeu: 40, capacityTonnes: 800, assetName: 'Opens later' },
+    });
+    expect(dep.statusCode, dep.body).toBe(201);
+    const opensAt = new Date(Date.now() + 2 * 3_600_000);
+    const listing = await as(built.app, op1)({ method: 'POST', url: '/api/listings', payload: { departureId: dep.json().id, format: 'fixed', teu: 10, unitPriceCents: 25_000, opensAt: opensAt.toISOString() } });
+    expect(listing.statusCode, listing.body).toBe(201);
+    const listingId = listing.json().id as string;
+    const job = await env.db.selectFrom('outbox').select('run_at').where('job_id', '=', `watches.match-listing-${listingId}`).executeTakeFirstOrThrow();
+    expect(new Date(job.run_at).getTime()).toBe(opensAt.getTime());
+
+    const data = { departureId: dep.json().id as string, listingId, trigger: 'listing' as const };
+    expect(await built.ctx.services.watches.match(data, new Date())).toEqual({ told: 0 });
+    // a change of capacity on the departure before the opening tells nobody of it either
+    expect(await built.ctx.services.watches.match({ departureId: data.departureId, trigger: 'freed' }, new Date())).toEqual({ told: 0 });
+    expect(await built.ctx.services.watches.match(data, new Date(opensAt.getTime() + 1000))).toEqual({ told: 1 });
+    const told = await env.db.selectFrom('watch_matches').select(['listing_id', 'watch_id']).where('listing_id', '=', listingId).execute();
+    expect(told).toEqual([{ listing_id: listingId, watch_id: watch.json().id }]);
+  });
 });

@@ -8,7 +8,7 @@ import { departureQuery } from './departures-repo.ts';
 /**
  * The route search's reads (issue 12): every open listing on a departure that still sells, as the legs of
  * the in-memory timetable (server/services/routes.ts). One query for all legs (or those of some departures,
- * some listings, or those created since an instant); ascending auctions get their live bids in a second one.
+ * some listings, or those created or opened since an instant); ascending auctions get their live bids in a second one.
  */
 
 /** A leg as loaded, with what keeps it current: its departure's `seq` and, for a falling listing, its schedule. */
@@ -23,11 +23,14 @@ export interface LoadedLeg {
 export interface LegFilter {
   departureIds?: string[];
   listingIds?: string[];
-  /** Only listings created at or after this instant (the periodic pick-up of new listings). */
-  createdSince?: Date;
+  /**
+   * Only listings new to the search since this instant: created, or opened (their `opensAt` reached), at or after it
+   * (the periodic pick-up of new listings).
+   */
+  newSince?: Date;
 }
 
-/** Open listings of scheduled departures whose cut-off is after `now`, with their departure and corridor. */
+/** Open listings (their opensAt reached) of scheduled departures whose cut-off is after `now`, with their departure and corridor. */
 function legQuery(db: Kysely<DB>, now: Date, f: LegFilter) {
   let q = departureQuery(db)
     .innerJoin('listings as l', 'l.departure_id', 'd.id')
@@ -39,6 +42,8 @@ function legQuery(db: Kysely<DB>, now: Date, f: LegFilter) {
     .where('l.status', '=', 'open')
     .where('d.status', '=', 'scheduled')
     .where('d.cutoff_at', '>', now)
+    // a listing not open yet sells nothing (holds and bids are refused before its opensAt): searched from then on
+    .where((eb) => eb.or([eb('l.opens_at', 'is', null), eb('l.opens_at', '<=', now)]))
     // an auction past its (latest) close takes no more bids, even before the close job has run
     .where((eb) => eb.or([
       eb('l.format', 'in', ['fixed', 'falling']),
@@ -46,7 +51,8 @@ function legQuery(db: Kysely<DB>, now: Date, f: LegFilter) {
     ]));
   if (f.departureIds) q = q.where('d.id', 'in', f.departureIds.length ? f.departureIds : ['00000000-0000-0000-0000-000000000000']);
   if (f.listingIds) q = q.where('l.id', 'in', f.listingIds.length ? f.listingIds : ['00000000-0000-0000-0000-000000000000']);
-  if (f.createdSince) q = q.where('l.created_at', '>=', f.createdSince);
+  const since = f.newSince;
+  if (since) q = q.where((eb) => eb.or([eb('l.created_at', '>=', since), eb('l.opens_at', '>=', since)]));
   return q;
 }
 

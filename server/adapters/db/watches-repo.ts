@@ -142,12 +142,13 @@ export function insertMatches(db: Kysely<DB>, rows: Insertable<WatchMatchesTable
 
 /**
  * Asks for a `watches.match` job in the caller's transaction (job outbox), only when some watch is active: one cheap
- * statement, and nothing at all while nobody watches. `jobId` from the change (departure + seq, listing, price).
+ * statement, and nothing at all while nobody watches. `jobId` from the change (departure + seq, listing, price); `runAt`
+ * delays it (a new listing that opens later is news when it opens).
  */
-export async function queueWatchMatch(db: Kysely<DB> | Tx, data: JobDataMap['watches.match'], jobId: string): Promise<void> {
+export async function queueWatchMatch(db: Kysely<DB> | Tx, data: JobDataMap['watches.match'], jobId: string, runAt?: Date | null): Promise<void> {
   await sql`
-    insert into outbox (job_name, job_id, data)
-    select 'watches.match', ${jobId}, ${JSON.stringify(data)}::jsonb
+    insert into outbox (job_name, job_id, data, run_at)
+    select 'watches.match', ${jobId}, ${JSON.stringify(data)}::jsonb, coalesce(${runAt ?? null}::timestamptz, now())
      where exists (select 1 from watches where status = 'active')
     on conflict (job_id) do nothing`.execute(db);
 }
