@@ -117,6 +117,22 @@ describe('GET /api/auctions and Departure.onSale', () => {
     expectErrorShape(anon.json());
   });
 
+  it('prices follow the books: a bid after a read shows at the next read, as the auction room shows it', async () => {
+    const priceOf = async (id: string) => {
+      const a = (await ok<OpenAuction[]>(f1, 'GET', '/api/auctions')).find((x) => x.listingId === id)!;
+      const room = await ok<{ currentPriceCents?: number; minNextBidCents?: number }>(f1, 'GET', `/api/listings/${id}`);
+      expect({ currentPriceCents: a.currentPriceCents, minNextBidCents: a.minNextBidCents }).toEqual({ currentPriceCents: room.currentPriceCents, minNextBidCents: room.minNextBidCents });
+      return { currentPriceCents: a.currentPriceCents, minNextBidCents: a.minNextBidCents, bidCount: a.bidCount };
+    };
+    const other = await listing({ departureId: await departure('DEDUI-ITBLQ-rail', 20), format: 'ascending', teu: 10, reservePriceCents: 10_000, minIncrementCents: 1_000, closesAt: inHours(5) });
+    expect(await priceOf(other)).toEqual({ currentPriceCents: undefined, minNextBidCents: 10_000, bidCount: 0 });
+    await ok(f2, 'POST', `/api/listings/${other}/bids`, { teu: 10, unitPriceCents: 15_000 }, 201);
+    // every TEU allocated: the next bid must beat 150 € by the increment
+    expect(await priceOf(other)).toEqual({ currentPriceCents: 15_000, minNextBidCents: 16_000, bidCount: 1 });
+    await ok(f1, 'POST', `/api/listings/${other}/bids`, { teu: 10, unitPriceCents: 16_000 }, 201);
+    expect(await priceOf(other)).toEqual({ currentPriceCents: 16_000, minNextBidCents: 17_000, bidCount: 2 });
+  });
+
   it('never shows the prices or the number of sealed bids, to anyone', async () => {
     for (const s of [f1, f2, op1, sched]) {
       const r = await call(s)({ method: 'GET', url: '/api/auctions' });

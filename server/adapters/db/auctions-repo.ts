@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { DB } from './schema.ts';
 import type { Tx } from './db.ts';
+import { departureJoins } from './departure-brief.ts';
 import type { DepartureLoad } from './departures-repo.ts';
 import type { ListingRow } from './listings-repo.ts';
 import type { NewBid } from './bids-repo.ts';
@@ -174,13 +175,8 @@ export interface OpenAuctionFilter {
  * operator; at most `limit`.
  */
 export function openAuctions(db: Kysely<DB>, f: OpenAuctionFilter = {}, limit = 200) {
-  let q = db
-    .selectFrom('listings as l')
-    .innerJoin('departures as d', 'd.id', 'l.departure_id')
-    .innerJoin('corridors as c', 'c.id', 'd.corridor_id')
-    .innerJoin('clusters as o', 'o.id', 'c.from_cluster_id')
-    .innerJoin('clusters as t', 't.id', 'c.to_cluster_id')
-    .innerJoin('organisations as op', 'op.id', 'd.operator_org_id')
+  let q = departureJoins(db)
+    .innerJoin('listings as l', 'l.departure_id', 'd.id')
     .selectAll('l')
     .select([
       'd.departs_at', 'd.asset_name', 'd.operator_org_id', 'op.name as operator_name', 'c.id as corridor_id', 'c.mode', 'o.code as origin',

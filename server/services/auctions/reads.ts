@@ -1,4 +1,4 @@
-import { listingOperator, openAuctions, type OpenAuctionFilter } from '../../adapters/db/auctions-repo.ts';
+import { listingOperator, openAuctions, type OpenAuctionFilter, type OpenAuctionRow } from '../../adapters/db/auctions-repo.ts';
 import { activeBidsOfListings, bidsOfListing, bidsWithBidders, type BidRow } from '../../adapters/db/bids-repo.ts';
 import type { Db } from '../../adapters/db/db.ts';
 import type { ListingRow } from '../../adapters/db/listings-repo.ts';
@@ -18,6 +18,9 @@ export type AuctionView = Pick<
 
 /** What callers may see of an auction: its ladder (never others' sealed prices) and its bids. */
 export class AuctionReads {
+  /** The prices `GET /api/auctions` showed, per listing, until its book moves on (its `bid_seq`). */
+  private readonly prices = new AuctionPrices();
+
   constructor(
     private readonly db: Db,
     private readonly opts: AuctionOptions,
@@ -59,13 +62,15 @@ export class AuctionReads {
   /**
    * GET /api/auctions — open auctions still taking bids, soonest close first (at most 200), optionally of one origin,
    * destination or mode. Ascending: the live price as every watcher sees it (lowest winning price, minimum next bid,
-   * bids in force), from the books of all the listed auctions read in one query and priced by the pure core. Sealed:
+   * bids in force), priced by the pure core from the books of the listed auctions, read in one query for those whose
+   * book moved since the last call (`AuctionPrices`). Sealed:
    * the reserve as the minimum bid, and nothing of the bids — no price, no count — as for any viewer of the listing.
    */
   async openAuctions(f: OpenAuctionFilter = {}): Promise<OpenAuction[]> {
     const rows = await openAuctions(this.db, f);
+    const unpriced = rows.filter((r) => r.format === 'ascending' && !this.prices.get(r));
     const books = new Map<string, BidRow[]>();
-    for (const b of await activeBidsOfListings(this.db, rows.filter((r) => r.format === 'ascending').map((r) => r.id))) {
+    for (const b of await activeBidsOfListings(this.db, unpriced.map((r) => r.id))) {
       const list = books.get(b.listing_id);
       if (list) list.push(b);
       else books.set(b.listing_id, [b]);
@@ -80,13 +85,17 @@ export class AuctionReads {
         assetName: r.asset_name, operatorOrgId: r.operator_org_id, operatorName: r.operator_name,
       };
       if (config.format !== 'ascending') return { ...base, minNextBidCents: config.reservePriceCents };
-      const book = activeBids(bookOf(books.get(r.id) ?? []));
-      const a = allocate(config, book);
+      let price = this.prices.get(r);
+      if (!price) {
+        const book = activeBids(bookOf(books.get(r.id) ?? []));
+        const a = allocate(config, book);
+        price = this.prices.set(r, { currentPriceCents: a.lowestWinningPriceCents, minNextBidCents: minFromAllocation(config, a), bidCount: book.length });
+      }
       return {
         ...base,
-        ...(a.lowestWinningPriceCents !== null ? { currentPriceCents: a.lowestWinningPriceCents } : {}),
-        minNextBidCents: minFromAllocation(config, a),
-        bidCount: book.length,
+        ...(price.currentPriceCents !== null ? { currentPriceCents: price.currentPriceCents } : {}),
+        minNextBidCents: price.minNextBidCents,
+        bidCount: price.bidCount,
       };
     });
   }
@@ -120,5 +129,37 @@ export class AuctionReads {
         ...(r.awarded_teu !== null ? { awardedTeu: r.awarded_teu } : {}),
         ...(r.bid_group_id !== null ? { groupId: r.bid_group_id } : {}),
       }));
+  }
+}
+
+interface AuctionPrice {
+  currentPriceCents: number | null;
+  minNextBidCents: number;
+  bidCount: number;
+}
+
+/**
+ * An ascending auction's price as of its listing's `bid_seq`, which every change of its book moves on (a bid, a
+ * group sibling withdrawn): a listing whose `bid_seq` and terms are those of the entry needs no read of its bids. The
+ * bids are read after the row, so an entry is never older than its `bid_seq` says. At most `max` listings, oldest out.
+ */
+class AuctionPrices {
+  private readonly byListing = new Map<string, AuctionPrice & { key: string }>();
+  constructor(private readonly max = 5000) {}
+
+  private static key(r: OpenAuctionRow) {
+    return `${r.bid_seq}:${r.teu}:${r.reserve_price_cents}:${r.min_increment_cents}`;
+  }
+
+  get(r: OpenAuctionRow): AuctionPrice | undefined {
+    const hit = this.byListing.get(r.id);
+    return hit && hit.key === AuctionPrices.key(r) ? hit : undefined;
+  }
+
+  set(r: OpenAuctionRow, price: AuctionPrice): AuctionPrice {
+    this.byListing.delete(r.id);
+    this.byListing.set(r.id, { ...price, key: AuctionPrices.key(r) });
+    if (this.byListing.size > this.max) this.byListing.delete(this.byListing.keys().next().value!);
+    return price;
   }
 }
