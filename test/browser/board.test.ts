@@ -4,7 +4,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { RESULTS, WAIT, goHash, launchChromium, signInThroughForm } from '../helpers/browser.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestEnv, type TestEnv } from '../helpers/context.ts';
-import { createAscendingAuction } from '../helpers/fixtures.ts';
+import { createAscendingAuction, createDepartureWithListing } from '../helpers/fixtures.ts';
 import { httpSignIn, startServer, type Proc } from '../helpers/procs.ts';
 
 /**
@@ -206,6 +206,14 @@ describe('departures board in the browser', () => {
     await goHash(page, '#/auctions');
     await arow.getByTestId('auction-open').click({ timeout: WAIT });
     await expect.poll(() => page.evaluate(() => location.hash), { timeout: WAIT }).toBe(`#/listings/${auction.listingId}`);
+
+    // a fixed listing that opens later: its departure page says when, and offers no Hold before then
+    const later = await createDepartureWithListing(env.db, { capacityTeu: 20, capacityTonnes: 400 });
+    await env.db.updateTable('listings').set({ opens_at: new Date(Date.now() + 5 * 3_600_000) }).where('id', '=', later.listingId).execute();
+    await goHash(page, `#/departures/${later.departureId}`);
+    const lrow = page.locator(`[data-testid="listing-row"][data-listing-id="${later.listingId}"]`);
+    await expect.poll(async () => (await lrow.getByTestId('opens-at').textContent({ timeout: WAIT }))?.trim() ?? '', { timeout: WAIT }).toMatch(/^Opens .+ UTC$/);
+    expect(await lrow.getByTestId('hold-open').count()).toBe(0);
     expect(errors.filter((e) => e.startsWith('pageerror')), errors.join('\n')).toEqual([]);
   });
 });
