@@ -18,6 +18,9 @@ import { policy, type Principal } from '../domain/principal.ts';
 import { MAX_WATCHES_PER_ORG, type NewWatchBody, type Watch, type WatchMatch } from '../domain/schemas/watches.ts';
 import { tellWebhooks } from './webhook-events.ts';
 
+/** A `listing` match job that runs this much or less before its listing opens (by this host's clock) is retried. */
+const EARLY_RETRY_MS = 60_000;
+
 function toMatch(m: WatchMatchRow): WatchMatch {
   return {
     id: m.id, watchId: m.watch_id, departureId: m.departure_id, listingId: m.listing_id, freeTeu: m.free_teu, unitPriceCents: Number(m.unit_price_cents),
@@ -111,8 +114,14 @@ export class WatchesService {
     const d = await departureForWatches(this.db, data.departureId);
     if (!d || d.status !== 'scheduled' || d.cutoff_at <= now) return { told: 0 };
     const facts = factsOf(d);
-    // a listing not open yet sells nothing: it is matched when it opens (its `listing` job runs at its opensAt)
-    const listings = (await openHoldableListings(this.db, d.id)).filter((l) => (!data.listingId || l.id === data.listingId) && !notOpenYet(l.opens_at, now));
+    const all = (await openHoldableListings(this.db, d.id)).filter((l) => !data.listingId || l.id === data.listingId);
+    // A listing not open yet sells nothing: it is matched when it opens, by its `listing` job, due at its opensAt on the
+    // database's clock. Should this host's clock be behind, the job fails and BullMQ tries it again shortly (backoff).
+    const early = data.trigger === 'listing' ? all.find((l) => notOpenYet(l.opens_at, now)) : undefined;
+    if (early && early.opens_at!.getTime() - now.getTime() < EARLY_RETRY_MS) {
+      throw new Error(`listing ${early.id} opens at ${early.opens_at!.toISOString()}, after this host's clock (${now.toISOString()}): retried`);
+    }
+    const listings = all.filter((l) => !notOpenYet(l.opens_at, now));
     const watches = await candidateWatches(this.db, facts);
     if (listings.length === 0 || watches.length === 0) return { told: 0 };
     const freeTeu = d.capacity_teu - d.held_teu - d.booked_teu;

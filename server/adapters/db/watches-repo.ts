@@ -142,7 +142,7 @@ export function insertMatches(db: Kysely<DB>, rows: Insertable<WatchMatchesTable
 
 /**
  * Asks for a `watches.match` job in the caller's transaction (job outbox), only when some watch is active: one cheap
- * statement, and nothing at all while nobody watches. `jobId` from the change (departure + seq, listing, price); `runAt`
+ * statement, and nothing at all while nobody watches (unless the job is due later: a watch may be saved meanwhile). `jobId` from the change (departure + seq, listing, price); `runAt`
  * delays it (a new listing that opens later is news when it opens).
  */
 export async function queueWatchMatch(db: Kysely<DB> | Tx, data: JobDataMap['watches.match'], jobId: string, runAt?: Date | null): Promise<void> {
@@ -150,5 +150,6 @@ export async function queueWatchMatch(db: Kysely<DB> | Tx, data: JobDataMap['wat
     insert into outbox (job_name, job_id, data, run_at)
     select 'watches.match', ${jobId}, ${JSON.stringify(data)}::jsonb, coalesce(${runAt ?? null}::timestamptz, now())
      where exists (select 1 from watches where status = 'active')
+        or ${runAt ?? null}::timestamptz > now() -- a watch may be saved before the job is due
     on conflict (job_id) do nothing`.execute(db);
 }

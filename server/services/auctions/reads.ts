@@ -68,7 +68,9 @@ export class AuctionReads {
    */
   async openAuctions(f: OpenAuctionFilter = {}): Promise<OpenAuction[]> {
     const rows = await openAuctions(this.db, f);
-    const unpriced = rows.filter((r) => r.format === 'ascending' && !this.prices.get(r));
+    // the cache is read once, before the await: what another call stores meanwhile is not this call's to use
+    const cached = new Map(rows.map((r) => [r.id, r.format === 'ascending' ? this.prices.get(r) : undefined]));
+    const unpriced = rows.filter((r) => r.format === 'ascending' && !cached.get(r.id));
     const books = new Map<string, BidRow[]>();
     for (const b of await activeBidsOfListings(this.db, unpriced.map((r) => r.id))) {
       const list = books.get(b.listing_id);
@@ -85,8 +87,9 @@ export class AuctionReads {
         assetName: r.asset_name, operatorOrgId: r.operator_org_id, operatorName: r.operator_name,
       };
       if (config.format !== 'ascending') return { ...base, minNextBidCents: config.reservePriceCents };
-      let price = this.prices.get(r);
+      let price = cached.get(r.id);
       if (!price) {
+        // its bids were read above (every row without a cached price was)
         const book = activeBids(bookOf(books.get(r.id) ?? []));
         const a = allocate(config, book);
         price = this.prices.set(r, { currentPriceCents: a.lowestWinningPriceCents, minNextBidCents: minFromAllocation(config, a), bidCount: book.length });
