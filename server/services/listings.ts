@@ -53,6 +53,8 @@ function listingTerms(input: NewListingBody, dep: ListingDeparture, now: Date): 
     closesAt: input.closesAt ? new Date(input.closesAt) : null,
     feeRule: null,
   };
+  // a sale that would open at or after the cut-off would never sell (an auction's close is checked below)
+  if (t.opensAt && t.opensAt >= dep.cutoff_at) throw badRequest('invalid_listing', "opensAt must be before the departure's cut-off");
   if (f === 'fixed') {
     t.unitPrice = need(input.unitPriceCents, 'unitPriceCents');
   } else if (f === 'falling') {

@@ -2,6 +2,7 @@ import type { Db } from '../adapters/db/db.ts';
 import { findDeparture, onSaleTermsOf, toDeparture, type OnSaleColumns } from '../adapters/db/departures-repo.ts';
 import { toListing } from '../adapters/db/listings-repo.ts';
 import { allClusters, allCorridors, listingsOfDeparture, scheduledDepartures, type DepartureFilter } from '../adapters/db/network-repo.ts';
+import { unpromisedTeu } from '../core/capacity.ts';
 import { onSaleAt } from '../core/on-sale.ts';
 import { notFound } from '../domain/errors.ts';
 import type { Cluster, Corridor, Departure, DepartureWithListings } from '../domain/schemas/network.ts';
@@ -51,5 +52,6 @@ export class NetworkService {
  * falling listing's price steps with time).
  */
 export function departureAt(r: Parameters<typeof toDeparture>[0] & OnSaleColumns, now: Date): Departure {
-  return { ...toDeparture(r), onSale: onSaleAt(onSaleTermsOf(r), now) };
+  const unlistedTeu = unpromisedTeu({ capacityTeu: r.capacity_teu, heldTeu: r.held_teu, bookedTeu: r.booked_teu, listedTeu: r.listed_teu ?? 0 });
+  return { ...toDeparture(r), unlistedTeu, onSale: onSaleAt(onSaleTermsOf(r), now) };
 }

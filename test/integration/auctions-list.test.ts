@@ -176,6 +176,10 @@ describe('GET /api/auctions and Departure.onSale', () => {
       formats: ['ascending', 'falling', 'fixed', 'sealed'],
       nextCloseAt: sealed.closesAt, // the sealed auction closes first (the one past its close does not count)
     });
+    // what a new listing may still offer: every open listing counts, also one past its close or not open yet
+    expect(dep.unlistedTeu).toBe(100 - 2 - (8 + 5 + 20 + 15 + 5 + 3));
+    const over = await call(op1)({ method: 'POST', url: '/api/listings', payload: { departureId: railDep, format: 'fixed', teu: dep.unlistedTeu + 1, unitPriceCents: 10_000 } });
+    expect(over.statusCode, over.body).toBe(409);
 
     // the board's list answers the same, and the operator's console and a departure without listings too
     const board = await ok<Departure[]>(f2, 'GET', `/api/departures?from=DEDUI&to=ITBLQ&mode=rail&after=${encodeURIComponent(inHours(51))}&before=${encodeURIComponent(inHours(53))}`);
@@ -189,7 +193,10 @@ describe('GET /api/auctions and Departure.onSale', () => {
     // what is on sale never exceeds the free capacity (capacity is promised once), anywhere on the board
     const all = await ok<Departure[]>(f1, 'GET', '/api/departures?limit=1000');
     expect(all.length).toBeGreaterThan(10);
-    for (const d of all) expect(d.onSale.teu, d.id).toBeLessThanOrEqual(d.freeTeu);
+    for (const d of all) {
+      expect(d.onSale.teu, d.id).toBeLessThanOrEqual(d.freeTeu);
+      expect(d.unlistedTeu, d.id).toBeLessThanOrEqual(d.freeTeu - d.onSale.teu);
+    }
     expect(all.filter((d) => d.onSale.formats.includes('fixed')).length).toBeGreaterThan(0);
   });
 

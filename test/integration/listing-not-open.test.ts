@@ -101,6 +101,12 @@ describe('holds before a listing opens', () => {
     const watch = await as(built.app, f1)({ method: 'POST', url: '/api/watches', payload: { from: 'DEDUI', to: 'ITBLQ', minTeu: 1 } });
     expect(watch.statusCode, watch.body).toBe(201);
 
+    // a sale opening at or after the cut-off would never sell: refused
+    const late = await as(built.app, op1)({ method: 'POST', url: '/api/listings', payload: { departureId: dep.json().id, format: 'fixed', teu: 5, unitPriceCents: 25_000, opensAt: new Date(cutoff + 1000).toISOString() } });
+    expect(late.statusCode, late.body).toBe(400);
+    expectErrorShape(late.json());
+    expect(late.json().error.message).toMatch(/cut-off/);
+
     const data = { departureId: dep.json().id as string, listingId, trigger: 'listing' as const };
     const watches = built.ctx.services.watches;
     expect(await watches.match(data, new Date())).toEqual({ told: 0 });

@@ -94,6 +94,8 @@ export function departureOnSaleQuery(db: Kysely<DB>, now: Date) {
     .select([
       'os.teu as on_sale_teu', 'os.fixed_min_cents as on_sale_fixed_min_cents', 'os.falling as on_sale_falling', 'os.formats as on_sale_formats',
       'os.next_close_at as on_sale_next_close_at',
+      // what its open listings still offer, opened or not (a new listing may offer only what is left: unpromisedTeu)
+      sql<number>`(select coalesce(sum(lx.remaining_teu), 0)::int from listings lx where lx.departure_id = d.id and lx.status = 'open')`.as('listed_teu'),
     ]);
 }
 
@@ -104,6 +106,7 @@ export interface OnSaleColumns {
   on_sale_falling: FallingTermsJson[] | null;
   on_sale_formats: string[] | null;
   on_sale_next_close_at: Date | null;
+  listed_teu: number | null;
 }
 
 /**

@@ -142,6 +142,7 @@ export const TRADE_EXAMPLES: Record<string, OperationExamples> = {
           reeferPlugs: 0,
           dangerousGoods: false,
           minLoadTeu: 36,
+          unlistedTeu: 30,
           onSale: { teu: 60, fromUnitPriceCents: 52_000, formats: ['ascending', 'fixed'], nextCloseAt: '2025-06-01T18:00:00.000Z' },
         },
         {
@@ -169,6 +170,7 @@ export const TRADE_EXAMPLES: Record<string, OperationExamples> = {
           reeferPlugs: 0,
           dangerousGoods: false,
           minLoadTeu: 36,
+          unlistedTeu: 90,
           onSale: { teu: 0, fromUnitPriceCents: null, formats: [], nextCloseAt: null },
         },
       ],
@@ -210,6 +212,7 @@ export const TRADE_EXAMPLES: Record<string, OperationExamples> = {
         reeferPlugs: 0,
         dangerousGoods: false,
         minLoadTeu: 32,
+        unlistedTeu: 80,
         onSale: { teu: 0, fromUnitPriceCents: null, formats: [], nextCloseAt: null },
       },
     },
@@ -241,6 +244,7 @@ export const TRADE_EXAMPLES: Record<string, OperationExamples> = {
         reeferPlugs: 0,
         dangerousGoods: false,
         minLoadTeu: 32,
+        unlistedTeu: 40,
         onSale: { teu: 40, fromUnitPriceCents: 52_000, formats: ['fixed'], nextCloseAt: null },
         listings: [
           {
