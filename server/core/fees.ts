@@ -57,6 +57,11 @@ function percentOfHalfUp(totalCents: number, percent: number): number {
   return Number((BigInt(totalCents) * BigInt(percent) + 50n) / 100n);
 }
 
+/** Why a booking can no longer be cancelled at `now` — its departure has left — or null while it can. */
+export function notCancellable(times: { departsAt: Date }, now: Date): string | null {
+  return now.getTime() >= times.departsAt.getTime() ? `its departure left at ${times.departsAt.toISOString()}` : null;
+}
+
 /**
  * Computes the fee and refund for cancelling a booking of `totalCents` at `now`.
  *

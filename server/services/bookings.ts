@@ -18,7 +18,7 @@ import type { Queues } from '../adapters/queue/jobs.ts';
 import type { AvailabilityCache } from '../adapters/redis/availability.ts';
 import { availabilityEvent, bookingConfirmedEvent, listingUpdateEvent, type EventSink, type LiveEvent } from '../adapters/realtime/events.ts';
 import { bookingEmissions, roadDistanceKm } from '../core/co2.ts';
-import { cancellationFee, DEFAULT_FEE_RULE, validateFeeRule, type FeeRule } from '../core/fees.ts';
+import { cancellationFee, DEFAULT_FEE_RULE, notCancellable, validateFeeRule, type FeeRule } from '../core/fees.ts';
 import { totalCents } from '../core/pricing.ts';
 import { emissionFactors } from '../data/emission-factors.ts';
 import { AppError, conflict, notFound } from '../domain/errors.ts';
@@ -196,6 +196,8 @@ export class BookingsService {
       // 'settled' is the money state of a live booking: it can still be cancelled (the refund job gives back
       // charge − fee with a credit note).
       if (cur.status !== 'confirmed' && cur.status !== 'settled') throw conflict('booking_not_active', `this booking is ${cur.status}`);
+      const gone = notCancellable({ departsAt: cur.departs_at }, now);
+      if (gone) throw conflict('departed', `this booking can no longer be cancelled: ${gone}`);
       const fee = cancellationFee(rule, cur.total_cents, { departsAt: cur.departs_at, cutoffAt: cur.cutoff_at }, now);
       const b = await markBookingCancelled(tx, id, now, fee.feeCents);
       await audit(tx, p, 'booking.cancel', { type: 'booking', id }, { feeCents: fee.feeCents, band: fee.band });

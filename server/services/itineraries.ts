@@ -17,7 +17,7 @@ import type { Queues } from '../adapters/queue/jobs.ts';
 import type { AvailabilityCache } from '../adapters/redis/availability.ts';
 import { bookingConfirmedEvent, type EventSink } from '../adapters/realtime/events.ts';
 import { holdExpiresAt, notOpenYet, quantityError } from '../core/capacity.ts';
-import { cancellationFee } from '../core/fees.ts';
+import { cancellationFee, notCancellable } from '../core/fees.ts';
 import { totalCents } from '../core/pricing.ts';
 import { planChain, type ChainCheck, type TimetableLeg } from '../core/routing.ts';
 import { routingParams } from '../data/routing-params.ts';
@@ -294,6 +294,9 @@ export class ItinerariesService {
       await lockDepartures(tx, [...new Set(bs.map((b) => b.departure_id))]);
       const bad = bs.find((b) => b.status !== 'confirmed' && b.status !== 'settled');
       if (bad) throw legError(conflict('booking_not_active', `this leg's booking is ${bad.status}`), bad.leg_index ?? 0);
+      // once a leg has left, the itinerary is under way: nothing of it is cancelled
+      const gone = bs.find((b) => notCancellable({ departsAt: b.departs_at }, now));
+      if (gone) throw legError(conflict('departed', `this itinerary can no longer be cancelled: leg ${(gone.leg_index ?? 0) + 1} ${notCancellable({ departsAt: gone.departs_at }, now)}`), gone.leg_index ?? 0);
       const fees = bs.map((b) => ({ b, fee: cancellationFee(feeRuleFrom(b.fee_rule), b.total_cents, { departsAt: b.departs_at, cutoffAt: b.cutoff_at }, now) }));
       const cancelled = await markBookingsCancelled(tx, fees.map(({ b, fee }) => ({ id: b.id, at: now, feeCents: fee.feeCents })));
       await returnTeuToListings(tx, bs.map((b) => ({ id: b.listing_id, teu: b.teu })), now);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { DEFAULT_FEE_RULE, cancellationFee, validateFeeRule, type FeeRule } from '../../server/core/fees.ts';
+import { DEFAULT_FEE_RULE, cancellationFee, notCancellable, validateFeeRule, type FeeRule } from '../../server/core/fees.ts';
 
 const MIN = 60_000;
 const DEP = new Date('2024-06-20T20:00:00Z');
@@ -206,5 +206,14 @@ describe('cancellationFee properties', () => {
         },
       ),
     );
+  });
+});
+
+describe('notCancellable', () => {
+  const departsAt = new Date('2026-12-10T08:00:00Z');
+  it('lets a booking be cancelled until its departure leaves, not from then on', () => {
+    expect(notCancellable({ departsAt }, new Date(departsAt.getTime() - 1))).toBeNull();
+    expect(notCancellable({ departsAt }, departsAt)).toMatch(/left at 2026-12-10T08:00:00.000Z/);
+    expect(notCancellable({ departsAt }, new Date(departsAt.getTime() + 86_400_000))).not.toBeNull();
   });
 });
