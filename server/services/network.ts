@@ -52,6 +52,8 @@ export class NetworkService {
  * falling listing's price steps with time).
  */
 export function departureAt(r: Parameters<typeof toDeparture>[0] & OnSaleColumns, now: Date): Departure {
-  const unlistedTeu = unpromisedTeu({ capacityTeu: r.capacity_teu, heldTeu: r.held_teu, bookedTeu: r.booked_teu, listedTeu: r.listed_teu ?? 0 });
+  // a departure that no longer sells (cancelled, past its cut-off) takes no new listing: nothing to list
+  const sells = r.status === 'scheduled' && r.cutoff_at.getTime() > now.getTime();
+  const unlistedTeu = sells ? unpromisedTeu({ capacityTeu: r.capacity_teu, heldTeu: r.held_teu, bookedTeu: r.booked_teu, listedTeu: r.listed_teu ?? 0 }) : 0;
   return { ...toDeparture(r), unlistedTeu, onSale: onSaleAt(onSaleTermsOf(r), now) };
 }

@@ -67,7 +67,7 @@ export const Departure = Type.Object(
     reeferPlugs: Type.Integer(),
     dangerousGoods: Type.Boolean(),
     minLoadTeu: Type.Integer({ description: 'below this booked load near its cut-off the departure is "at risk" (default ceil(40 % of capacityTeu))' }),
-    unlistedTeu: Type.Integer({ description: 'TEU neither held, booked nor offered by an open listing (one not open yet included): what a new listing may still offer' }),
+    unlistedTeu: Type.Integer({ description: 'TEU neither held, booked nor offered by an open listing (one not open yet included): what a new listing may still offer (0 once the departure no longer sells: cancelled or past its cut-off)' }),
     onSale: OnSale,
   },
   { additionalProperties: false },
