@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Principal } from '../../server/domain/principal.ts';
 import type { App } from '../../server/http/app.ts';
 import { createTestEnv, type TestEnv } from '../helpers/context.ts';
 import { createDepartureWithListing } from '../helpers/fixtures.ts';
@@ -101,8 +102,13 @@ describe('statistics: the settled days kept in memory', () => {
     expect(on.ctx.services.stats.cacheCounts()!.hits).toBeGreaterThan(hits + shapes().length - 1);
     expect(pastRow(before).bookedTeu).toBeGreaterThanOrEqual(10);
 
-    const r = await as(on.app, S.onF)({ method: 'DELETE', url: `/api/bookings/${bookingId}` });
-    expect(r.statusCode, r.body).toBe(200);
+    // A departure that has left takes no cancellation through the API (409 departed): the change of the settled past
+    // is the service's cancel as of an instant before that departure (6 days ago), as a late-recorded cancellation
+    const me = S.onF.me;
+    const p = { kind: 'session', userId: me.user.id, email: me.user.email, name: 'F1', orgId: me.org.id, orgName: me.org.name, orgKind: 'forwarder', role: 'admin' } as Principal;
+    const refused = await as(on.app, S.onF)({ method: 'DELETE', url: `/api/bookings/${bookingId}` });
+    expect(refused.statusCode, refused.body).toBe(409);
+    await on.ctx.services.bookings.cancel(p, bookingId, undefined, new Date(Date.now() - 6 * DAY));
     const after = await both(shapes()[1]!);
     expect(pastRow(after).bookedTeu).toBe(pastRow(before).bookedTeu - 10);
     expect(after.totals.cancellations).toBe(before.totals.cancellations + 1);
