@@ -84,6 +84,11 @@ export function checkHold(
   return { ok: true };
 }
 
+/** Whether a departure still takes new listings: scheduled, its cut-off ahead. */
+export function takesListings(d: { status: string; cutoffAt: Date }, now: Date): boolean {
+  return d.status === 'scheduled' && now.getTime() < d.cutoffAt.getTime();
+}
+
 /** Why a listing with this `opensAt` sells nothing yet at `now` (a sale opens at its opensAt; none: at once), or null when it is open. */
 export function notOpenYet(opensAt: Date | null | undefined, now: Date): string | null {
   return opensAt && now.getTime() < opensAt.getTime() ? `this listing opens at ${opensAt.toISOString()}` : null;

@@ -295,8 +295,8 @@ export class ItinerariesService {
       const bad = bs.find((b) => b.status !== 'confirmed' && b.status !== 'settled');
       if (bad) throw legError(conflict('booking_not_active', `this leg's booking is ${bad.status}`), bad.leg_index ?? 0);
       // once a leg has left, the itinerary is under way: nothing of it is cancelled
-      const gone = bs.find((b) => notCancellable({ departsAt: b.departs_at }, now));
-      if (gone) throw legError(conflict('departed', `this itinerary can no longer be cancelled: leg ${(gone.leg_index ?? 0) + 1} ${notCancellable({ departsAt: gone.departs_at }, now)}`), gone.leg_index ?? 0);
+      const gone = bs.map((b) => ({ leg: b.leg_index ?? 0, why: notCancellable({ departsAt: b.departs_at }, now) })).find((g) => g.why);
+      if (gone) throw legError(conflict('departed', `this itinerary can no longer be cancelled: leg ${gone.leg + 1} ${gone.why}`), gone.leg);
       const fees = bs.map((b) => ({ b, fee: cancellationFee(feeRuleFrom(b.fee_rule), b.total_cents, { departsAt: b.departs_at, cutoffAt: b.cutoff_at }, now) }));
       const cancelled = await markBookingsCancelled(tx, fees.map(({ b, fee }) => ({ id: b.id, at: now, feeCents: fee.feeCents })));
       await returnTeuToListings(tx, bs.map((b) => ({ id: b.listing_id, teu: b.teu })), now);

@@ -12,7 +12,7 @@ import { listingNoticeEvent, type EventSink } from '../adapters/realtime/events.
 import type { Queues } from '../adapters/queue/jobs.ts';
 import { validateFeeRule, type FeeRule } from '../core/fees.ts';
 import { nextPriceChangeAt, validateFallingSchedule, validateListingPrices } from '../core/pricing.ts';
-import { unpromisedTeu } from '../core/capacity.ts';
+import { takesListings, unpromisedTeu } from '../core/capacity.ts';
 import { badRequest, conflict, notFound } from '../domain/errors.ts';
 import { policy, type Principal } from '../domain/principal.ts';
 import type { NewListingBody } from '../domain/schemas/trade.ts';
@@ -104,7 +104,7 @@ export class ListingsService {
     const dep = await departureForListing(this.db, input.departureId);
     if (!dep) throw notFound('departure');
     policy.requireOperatorOf(p, dep.operator_org_id);
-    if (dep.status !== 'scheduled' || dep.cutoff_at <= now) throw conflict('past_cutoff', 'this departure no longer sells capacity');
+    if (!takesListings({ status: dep.status, cutoffAt: dep.cutoff_at }, now)) throw conflict('past_cutoff', 'this departure no longer sells capacity');
     const terms = listingTerms(input, dep, now);
     const listing = await inTransaction(this.db, (tx) => this.insertPromised(tx, p, input, dep, terms, now));
     await this.cache.invalidate(dep.corridor_id, dep.id);

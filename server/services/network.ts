@@ -2,7 +2,7 @@ import type { Db } from '../adapters/db/db.ts';
 import { findDeparture, onSaleTermsOf, toDeparture, type OnSaleColumns } from '../adapters/db/departures-repo.ts';
 import { toListing } from '../adapters/db/listings-repo.ts';
 import { allClusters, allCorridors, listingsOfDeparture, scheduledDepartures, type DepartureFilter } from '../adapters/db/network-repo.ts';
-import { unpromisedTeu } from '../core/capacity.ts';
+import { takesListings, unpromisedTeu } from '../core/capacity.ts';
 import { onSaleAt } from '../core/on-sale.ts';
 import { notFound } from '../domain/errors.ts';
 import type { Cluster, Corridor, Departure, DepartureWithListings } from '../domain/schemas/network.ts';
@@ -53,7 +53,6 @@ export class NetworkService {
  */
 export function departureAt(r: Parameters<typeof toDeparture>[0] & OnSaleColumns, now: Date): Departure {
   // a departure that no longer sells (cancelled, past its cut-off) takes no new listing: nothing to list
-  const sells = r.status === 'scheduled' && r.cutoff_at.getTime() > now.getTime();
-  const unlistedTeu = sells ? unpromisedTeu({ capacityTeu: r.capacity_teu, heldTeu: r.held_teu, bookedTeu: r.booked_teu, listedTeu: r.listed_teu ?? 0 }) : 0;
+  const unlistedTeu = takesListings({ status: r.status, cutoffAt: r.cutoff_at }, now) ? unpromisedTeu({ capacityTeu: r.capacity_teu, heldTeu: r.held_teu, bookedTeu: r.booked_teu, listedTeu: r.listed_teu ?? 0 }) : 0;
   return { ...toDeparture(r), unlistedTeu, onSale: onSaleAt(onSaleTermsOf(r), now) };
 }

@@ -24,7 +24,6 @@ export class ItineraryList extends LoadState {
     }, { silent });
   }
 
-
   /** Re-reads one itinerary (after an action), or the whole list when it is gone. */
   async #refresh(id: string, fresh?: Itinerary | null) {
     try {
