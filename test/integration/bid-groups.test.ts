@@ -275,27 +275,35 @@ describe('concurrent closes of two auctions of one group on two processes', () =
 
       const [pa, pb] = round % 4 < 2 ? [closers[0]!, closers[1]!] : [closers[1]!, closers[0]!];
       const blocked = round % 2 === 0;
-      let release = () => {};
+      // the test's own transaction holds both departures' row locks (surely, before any close starts) until released
+      let release!: () => void;
+      const released = new Promise<void>((r) => (release = r));
+      let locked!: () => void;
+      const isLocked = new Promise<void>((r) => (locked = r));
       const blocker = blocked
         ? env.db.transaction().execute(async (trx) => {
             await trx.selectFrom('departures').select('id').where('id', 'in', [a.departureId, b.departureId]).forUpdate().execute();
-            await new Promise<void>((r) => (release = r));
+            locked();
+            await released;
           })
         : Promise.resolve();
+      if (blocked) await isLocked;
       const closes = Promise.all([closeOn(pa, `r${round}a`, a.listingId), closeOn(pb, `r${round}b`, b.listingId)]);
       if (blocked) {
-        // both closes are under way (each waits on a lock) before the departures are let go
+        // both closes are under way (each waits on a lock of this database) before the departures are let go
         await waitUntil(
           async () => {
-            const r = await sql<{ n: number }>`select count(distinct pid)::int as n from pg_locks where not granted`.execute(env.db);
+            const r = await sql<{ n: number }>`
+              select count(distinct l.pid)::int as n from pg_locks l join pg_stat_activity a on a.pid = l.pid
+               where not l.granted and a.datname = current_database()`.execute(env.db);
             return r.rows[0]!.n >= 2 ? true : null;
           },
           'both closes waiting on locks',
           200,
           25,
         ).catch(() => {}); // only makes the overlap sure; the invariant is checked either way
-        release();
       }
+      release();
       await blocker;
       const [ra, rb] = await closes;
       expect(ra.done && rb.done, `round ${round}`).toBe(true);
