@@ -147,7 +147,7 @@ export class BookingsService {
   /** GET /api/bookings — own organisation's bookings (an operator: those on its departures; the platform: all). */
   async list(p: Principal): Promise<BookingWithDeparture[]> {
     const rows = await bookingsOfScope(this.db, policy.scopeOf(p), BOOKING_LIST_LIMIT);
-    return rows.map((r) => ({ ...toBooking(r), departure: toDepartureBrief(r) }));
+    return rows.map((r) => ({ ...toBooking(r), forwarderOrgName: r.forwarder_org_name, departure: toDepartureBrief(r) }));
   }
 
   /**

@@ -384,7 +384,8 @@ export class WaterLevelsService {
           movedCount: r.moved_bookings.length, at: r.created_at.toISOString(),
         })),
       myMovedBookings: moved.map((m) => ({
-        bookingId: m.booking_id, departureId: m.departure_id, gauge: m.gauge, levelCm: m.level_cm, at: m.created_at.toISOString(),
+        bookingId: m.booking_id, departureId: m.departure_id, from: m.from_code, to: m.to_code, teu: m.teu, tonnes: m.tonnes,
+        gauge: m.gauge, levelCm: m.level_cm, at: m.created_at.toISOString(),
         alternatives: ((m.alternatives ?? []) as unknown[]).slice(0, 5),
       })),
     };

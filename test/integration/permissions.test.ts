@@ -83,8 +83,9 @@ describe('permissions on listings, holds and bookings', () => {
     expect((await as(built.app, f2)({ method: 'GET', url: '/api/bookings' })).json().some((b: { id: string }) => b.id === bookingId)).toBe(false);
     expect((await as(built.app, f2)({ method: 'DELETE', url: `/api/bookings/${bookingId}` })).statusCode).toBe(404);
     expect((await as(built.app, f2)({ method: 'GET', url: `/api/bookings/${bookingId}/cancellation` })).statusCode).toBe(404);
-    // the operator of the departure sees the booking; another operator does not
-    expect((await as(built.app, op1)({ method: 'GET', url: '/api/bookings' })).json().some((b: { id: string }) => b.id === bookingId)).toBe(true);
+    // the operator of the departure sees the booking and who its customer is; another operator does not
+    const opSees = ((await as(built.app, op1)({ method: 'GET', url: '/api/bookings' })).json() as { id: string; forwarderOrgName: string }[]).find((b) => b.id === bookingId);
+    expect(opSees?.forwarderOrgName).toBe(f1.me.org.name);
     expect((await as(built.app, op2)({ method: 'GET', url: '/api/bookings' })).json().some((b: { id: string }) => b.id === bookingId)).toBe(false);
     // the operator cannot cancel the forwarder's booking
     expect((await as(built.app, op1)({ method: 'DELETE', url: `/api/bookings/${bookingId}` })).statusCode).toBe(403);

@@ -73,6 +73,12 @@ describe('client routes: the search form', () => {
     expect(requestFromQuery(q)).toEqual(r.request);
     expect(formFromRequest(r.request)).toMatchObject({ barge: false, rail: true, budgetEur: 2_500.5, maxLegs: 2 });
     expect(requestFromQuery({})).toBeNull();
+    // a link naming the cargo without times searches from now (ready now, a week to deliver); one time alone is not enough
+    const { readyAt: _r, deliverBy: _d, ...undated } = q;
+    expect(requestFromQuery(undated)).toBeNull();
+    expect(requestFromQuery(undated, T0)).toEqual(r.request); // r was made from defaultForm(T0): the same times
+    expect(requestFromQuery(undated, T0 + 3_600_000)?.readyAt).toBe('2026-03-02T09:00:00.000Z');
+    expect(requestFromQuery({ ...undated, readyAt: q.readyAt }, T0)).toBeNull();
     expect(requestFromQuery({ ...q, teu: '0' })).toBeNull();
     expect(requestFromQuery({ ...q, deliverBy: 'tomorrow' })).toBeNull();
   });

@@ -25,6 +25,16 @@ class RefData {
       .sort((a, b) => a.label.localeCompare(b.label)),
   );
 
+  /** corridors grouped by mode (rail first), each group by origin then destination name: the departure form's choice */
+  corridorsByMode = $derived.by(() => {
+    const groups = new Map<string, Corridor[]>();
+    const title = (c: Corridor) => `${this.clusterName(this.corridorCodes(c).from)} ${this.clusterName(this.corridorCodes(c).to)}`;
+    for (const c of [...this.corridors].sort((a, b) => title(a).localeCompare(title(b)))) {
+      groups.set(c.mode, [...(groups.get(c.mode) ?? []), c]);
+    }
+    return [...groups].sort(([a], [b]) => (a === 'rail' ? -1 : b === 'rail' ? 1 : a.localeCompare(b)));
+  });
+
   /** load (or reuse the pending / finished load); throws ApiError */
   ensure(force = false): Promise<void> {
     if (this.loaded && !force) return Promise.resolve();

@@ -118,17 +118,19 @@ export function requestToQuery(r: RouteRequest): Record<string, string> {
 }
 
 /** A request from the page's URL query (a bookmarked search), or null when it names none or is not valid. */
-export function requestFromQuery(q: Record<string, string | undefined>): RouteRequest | null {
+export function requestFromQuery(q: Record<string, string | undefined>, now?: number): RouteRequest | null {
   const int = (s: string | undefined) => (s !== undefined && /^\d+$/.test(s) ? Number(s) : null);
   const modes = (q.modes ?? 'rail,barge').split(',');
   const budget = int(q.maxTotalCents);
+  // a link that names the cargo but no times (e.g. "find a new route" for a booking that moved): ready now, a week to deliver
+  const undated = q.readyAt === undefined && q.deliverBy === undefined && now !== undefined ? defaultForm(now) : null;
   const form: RouteFormValues = {
     from: (q.from ?? '').toUpperCase(),
     to: (q.to ?? '').toUpperCase(),
     teu: int(q.teu),
     tonnes: int(q.tonnes),
-    readyAt: q.readyAt ? toUtcInput(q.readyAt) : '',
-    deliverBy: q.deliverBy ? toUtcInput(q.deliverBy) : '',
+    readyAt: undated ? undated.readyAt : q.readyAt ? toUtcInput(q.readyAt) : '',
+    deliverBy: undated ? undated.deliverBy : q.deliverBy ? toUtcInput(q.deliverBy) : '',
     rail: modes.includes('rail'),
     barge: modes.includes('barge'),
     maxLegs: int(q.maxLegs) ?? DEFAULT_MAX_LEGS,
@@ -136,6 +138,7 @@ export function requestFromQuery(q: Record<string, string | undefined>): RouteRe
   };
   const r = checkRouteForm(form);
   if (!r.ok) return null;
+  if (undated) return r.request;
   // keep the seconds of a bookmarked time
   return { ...r.request, readyAt: new Date(q.readyAt!).toISOString(), deliverBy: new Date(q.deliverBy!).toISOString() };
 }

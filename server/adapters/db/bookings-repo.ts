@@ -37,8 +37,14 @@ export function insertBooking(tx: Tx, values: Insertable<BookingsTable>): Promis
  * Bookings a scope sees, newest first: all, those on the departures its organisation operates, or its
  * organisation's own — each with its departure (`departureBriefs`' columns, same statement).
  */
-export async function bookingsOfScope(db: Kysely<DB>, scope: Scope, limit: number): Promise<(BookingRow & DepartureBriefRow)[]> {
-  let q = db.selectFrom('bookings as b').innerJoin(departureBriefs(db).as('dep'), 'dep.dep_id', 'b.departure_id').selectAll('b').selectAll('dep');
+export async function bookingsOfScope(db: Kysely<DB>, scope: Scope, limit: number): Promise<(BookingRow & DepartureBriefRow & { forwarder_org_name: string })[]> {
+  let q = db
+    .selectFrom('bookings as b')
+    .innerJoin(departureBriefs(db).as('dep'), 'dep.dep_id', 'b.departure_id')
+    .innerJoin('organisations as fo', 'fo.id', 'b.forwarder_org_id')
+    .selectAll('b')
+    .selectAll('dep')
+    .select('fo.name as forwarder_org_name');
   if (scope.kind === 'operator') q = q.where('dep.dep_operator_org_id', '=', scope.orgId);
   else if (scope.kind === 'own') q = q.where('b.forwarder_org_id', '=', scope.orgId);
   return q.orderBy('b.created_at', 'desc').limit(limit).execute();

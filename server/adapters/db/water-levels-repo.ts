@@ -203,7 +203,12 @@ export function movesOf(db: Db, forwarderOrgId: string, limit: number) {
   return db
     .selectFrom('derating_moves as m')
     .innerJoin('deratings as r', 'r.id', 'm.derating_id')
-    .select(['m.booking_id', 'm.alternatives', 'm.created_at', 'r.departure_id', 'r.gauge', 'r.level_cm'])
+    .innerJoin('bookings as b', 'b.id', 'm.booking_id')
+    .innerJoin('departures as d', 'd.id', 'r.departure_id')
+    .innerJoin('corridors as c', 'c.id', 'd.corridor_id')
+    .innerJoin('clusters as fc', 'fc.id', 'c.from_cluster_id')
+    .innerJoin('clusters as tc', 'tc.id', 'c.to_cluster_id')
+    .select(['m.booking_id', 'm.alternatives', 'm.created_at', 'r.departure_id', 'r.gauge', 'r.level_cm', 'b.teu', 'b.tonnes', 'fc.code as from_code', 'tc.code as to_code'])
     .where('m.forwarder_org_id', '=', forwarderOrgId)
     .orderBy('m.created_at', 'desc')
     .limit(limit)

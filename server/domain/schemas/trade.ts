@@ -164,8 +164,8 @@ export const Booking = Type.Object({
 });
 export type Booking = Static<typeof Booking>;
 
-/** `GET /api/bookings`: a `Booking` with its departure. */
-export const BookingWithDeparture = Type.Object({ ...Booking.properties, departure: DepartureBrief });
+/** `GET /api/bookings`: a `Booking` with its buyer's name (the operator's customer) and its departure. */
+export const BookingWithDeparture = Type.Object({ ...Booking.properties, forwarderOrgName: Type.String(), departure: DepartureBrief });
 export type BookingWithDeparture = Static<typeof BookingWithDeparture>;
 
 export const BookingSummary = Type.Object({

@@ -62,6 +62,10 @@ export const WaterLevels = Type.Object({
     Type.Object({
       bookingId: Uuid,
       departureId: Uuid,
+      from: Type.String({ description: "the departure's origin cluster code: where a new route starts" }),
+      to: Type.String({ description: "the departure's destination cluster code" }),
+      teu: Type.Integer(),
+      tonnes: Type.Integer(),
       gauge: Type.String(),
       levelCm: Type.Integer(),
       at: IsoTime,

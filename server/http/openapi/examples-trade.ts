@@ -383,6 +383,7 @@ export const TRADE_EXAMPLES: Record<string, OperationExamples> = {
           departureId: '135b81af-d3f3-4038-8a0a-723df9fdcb49',
           listingId: '27b6e413-7ae0-4f08-820a-67a31b7c7938',
           forwarderOrgId: '9f53b1ac-fdfe-4120-8575-65bad4c6bcb7',
+          forwarderOrgName: 'Nordhafen Spedition',
           teu: 2,
           tonnes: 36,
           unitPriceCents: 52_000,
