@@ -1,22 +1,34 @@
 import { audit } from '../adapters/db/audit.ts';
 import { inTransaction, type Db } from '../adapters/db/db.ts';
 import { corridorExists } from '../adapters/db/departures-repo.ts';
-import { currentUnitPrice } from '../adapters/db/listings-repo.ts';
+import { currentUnitPrice, type ListingRow } from '../adapters/db/listings-repo.ts';
 import { allClusters } from '../adapters/db/network-repo.ts';
 import {
   activeWatchesOfOrg, candidateWatches, countActiveWatches, deleteWatchOfOrg, departureForWatches, factsOf, insertMatches, insertWatch,
-  latestMatches, openHoldableListings, type WatchMatchRow, type WatchRow,
+  latestMatches, openHoldableListings, openListingsForWatch, toCriteria, type WatchMatchRow, type WatchRow,
 } from '../adapters/db/watches-repo.ts';
 import { kickOutbox } from '../adapters/db/outbox.ts';
 import type { JobDataMap, Queues } from '../adapters/queue/jobs.ts';
 import type { EventSink } from '../adapters/realtime/events.ts';
 import { watchMatchEvent } from '../adapters/realtime/offer-events.ts';
 import { notOpenYet } from '../core/capacity.ts';
-import { crossedMax, matchesWatch } from '../core/watches.ts';
+import { crossedMax, matchesWatch, type Lot } from '../core/watches.ts';
 import { badRequest, conflict, notFound } from '../domain/errors.ts';
 import { policy, type Principal } from '../domain/principal.ts';
-import { MAX_WATCHES_PER_ORG, type NewWatchBody, type Watch, type WatchMatch } from '../domain/schemas/watches.ts';
+import { MAX_WATCHES_PER_ORG, type NewWatchBody, type Watch, type WatchCreated, type WatchMatch } from '../domain/schemas/watches.ts';
 import { tellWebhooks } from './webhook-events.ts';
+
+/** How many listings a new watch's "on sale now" looks at, at most. */
+const ON_SALE_NOW_LIMIT = 500;
+
+type DepartureLoad = { capacity_teu: number; capacity_tonnes: number; held_teu: number; held_tonnes: number; booked_teu: number; booked_tonnes: number };
+
+/** What a watch could take of a listing now: its remaining TEU within the departure's free capacity, at today's price. */
+function lotOf(l: ListingRow, d: DepartureLoad, now: Date): Lot | undefined {
+  const price = currentUnitPrice(l, now);
+  if (price === undefined) return undefined;
+  return { teu: Math.min(l.remaining_teu, d.capacity_teu - d.held_teu - d.booked_teu), tonnes: d.capacity_tonnes - d.held_tonnes - d.booked_tonnes, unitPriceCents: price };
+}
 
 /** A `listing` match job that runs this much or less before its listing opens (by this host's clock) is retried. */
 const EARLY_RETRY_MS = 60_000;
@@ -59,7 +71,7 @@ export class WatchesService {
   ) {}
 
   /** POST /api/watches */
-  async create(p: Principal, input: NewWatchBody, now = new Date()): Promise<Watch> {
+  async create(p: Principal, input: NewWatchBody, now = new Date()): Promise<WatchCreated> {
     policy.requireOrgKind(p, 'forwarder');
     const codes = new Set((await allClusters(this.db)).map((c) => c.code));
     for (const [name, code] of [['from', input.from], ['to', input.to]] as const) {
@@ -82,7 +94,23 @@ export class WatchesService {
       await audit(tx, p, 'watch.create', { type: 'watch', id: w.id });
       return w;
     });
-    return toWatch(row, []);
+    return { ...toWatch(row, []), onSaleNow: await this.onSaleNow(row, now) };
+  }
+
+  /** What a watch matches among the listings on sale now (not told as matches: a watch tells of changes). */
+  private async onSaleNow(row: WatchRow, now: Date): Promise<WatchCreated['onSaleNow']> {
+    const w = toCriteria(row);
+    const found = (await openListingsForWatch(this.db, w, now, ON_SALE_NOW_LIMIT)).flatMap((l) => {
+      const lot = lotOf(l, l, now);
+      const facts = { corridorId: l.corridor_id, origin: l.origin, destination: l.destination, mode: l.mode, departsAt: l.departs_at, cutoffAt: l.cutoff_at, arrivesAt: l.arrives_at };
+      return lot && matchesWatch(w, facts, lot) ? [{ departureId: l.departure_id, lot }] : [];
+    });
+    return {
+      listings: found.length,
+      departures: new Set(found.map((f) => f.departureId)).size,
+      teu: found.reduce((n, f) => n + f.lot.teu, 0),
+      fromUnitPriceCents: found.length ? Math.min(...found.map((f) => f.lot.unitPriceCents)) : null,
+    };
   }
 
   /** GET /api/watches — my organisation's watches with their latest matches (the notification list). */
@@ -124,12 +152,10 @@ export class WatchesService {
     const listings = all.filter((l) => !notOpenYet(l.opens_at, now));
     const watches = await candidateWatches(this.db, facts);
     if (listings.length === 0 || watches.length === 0) return { told: 0 };
-    const freeTeu = d.capacity_teu - d.held_teu - d.booked_teu;
-    const freeTonnes = d.capacity_tonnes - d.held_tonnes - d.booked_tonnes;
     const rows = listings.flatMap((l) => {
-      const price = currentUnitPrice(l, now);
-      if (price === undefined) return [];
-      const lot = { teu: Math.min(l.remaining_teu, freeTeu), tonnes: freeTonnes, unitPriceCents: price };
+      const lot = lotOf(l, d, now);
+      if (lot === undefined) return [];
+      const price = lot.unitPriceCents;
       const previous = l.format === 'falling' ? currentUnitPrice(l, new Date(now.getTime() - (l.step_every_minutes ?? 60) * 60_000)) ?? price : price;
       const key = data.trigger === 'listing' ? 'new' : data.trigger === 'price' ? `price:${price}` : `seq:${Number(d.seq)}`;
       return watches

@@ -65,6 +65,11 @@ describe('a cancellation on one forwarder’s screen produces a live offer on an
     await form.locator('input[name="minTeu"]').fill('2');
     await form.getByRole('button', { name: 'Watch' }).click();
     await p2.getByTestId('watch').first().waitFor({ timeout: WAIT });
+    // what already matches is said at once (this test's departure has 27 TEU at €420 on sale), with a link to the board
+    const onSale = p2.getByTestId('watch-on-sale-now');
+    await onSale.waitFor({ timeout: WAIT });
+    expect(Number(await onSale.getAttribute('data-listings'))).toBeGreaterThanOrEqual(1);
+    expect(await onSale.getByRole('link', { name: 'see them on the board' }).getAttribute('href')).toBe('#/board?from=DEDUI&to=ITBLQ');
     await expect.poll(() => p2.getByTestId('live-status').getAttribute('data-state'), { timeout: WAIT }).toBe('live');
 
     // ---- forwarder 1 cancels the booking on My bookings ----

@@ -84,6 +84,33 @@ describe('watches and cascade re-offers', () => {
     expect(((await api(F[0]!)({ method: 'GET', url: '/api/watches' })).json() as unknown[]).length).toBe(0);
   });
 
+  it('a new watch says at once what is on sale now that it would take (told as matches only of changes after)', async () => {
+    const d = await createDepartureWithListing(env.db, { capacityTeu: 30, capacityTonnes: 600, listedTeu: 10, unitPriceCents: 40_000 });
+    const { departs_at: at } = await env.db.selectFrom('departures').select('departs_at').where('id', '=', d.departureId).executeTakeFirstOrThrow();
+    // this departure alone (the other tests' departures leave within the same second)
+    const only = { corridorId: d.corridorId, departsAfter: at.toISOString(), departsBefore: at.toISOString() };
+    // a second listing on the departure whose sale opens in an hour: not on sale now
+    await env.db.insertInto('listings').values({
+      departure_id: d.departureId, format: 'fixed', teu: 5, remaining_teu: 5, unit_price_cents: 30_000, status: 'open', opens_at: new Date(Date.now() + 3_600_000),
+    }).execute();
+    const create = async (s: Session, body: Record<string, unknown>) => {
+      const r = await api(s)({ method: 'POST', url: '/api/watches', payload: body });
+      expect(r.statusCode, r.body).toBe(201);
+      return r.json() as { id: string; onSaleNow: { listings: number; departures: number; teu: number; fromUnitPriceCents: number | null } };
+    };
+    expect((await create(F[0]!, { ...only, minTeu: 2 })).onSaleNow).toEqual({ listings: 1, departures: 1, teu: 10, fromUnitPriceCents: 40_000 });
+    const none = { listings: 0, departures: 0, teu: 0, fromUnitPriceCents: null };
+    expect((await create(F[1]!, { ...only, minTeu: 1, maxUnitPriceCents: 35_000 })).onSaleNow).toEqual(none); // above its maximum
+    expect((await create(F[2]!, { ...only, minTeu: 11 })).onSaleNow).toEqual(none); // more TEU than on sale
+    expect((await create(F[3]!, { ...only, minTeu: 1, modes: ['barge'] })).onSaleNow).toEqual(none); // another mode
+    // 5 of the listing's 10 TEU held by another forwarder: 5 left to take
+    const h = await api(seller)({ method: 'POST', url: '/api/holds', payload: { listingId: d.listingId, teu: 5, tonnes: 50 } });
+    expect(h.statusCode, h.body).toBe(201);
+    expect((await create(F[0]!, { ...only, minTeu: 5 })).onSaleNow).toMatchObject({ listings: 1, teu: 5 });
+    expect((await create(F[0]!, { ...only, minTeu: 6 })).onSaleNow).toEqual(none);
+    expect((await api(seller)({ method: 'DELETE', url: `/api/holds/${h.json().id}` })).statusCode).toBeLessThan(300);
+  });
+
   it('cascades across three forwarders: the first declines, the second times out, the third accepts; capacity reserved throughout', async () => {
     const d = await createDepartureWithListing(env.db, { capacityTeu: 20, capacityTonnes: 400, unitPriceCents: 40_000 });
     // order: no maximum first, then the highest maximum, then the earliest; F3's maximum is below the price

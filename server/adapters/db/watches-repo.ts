@@ -124,6 +124,36 @@ export async function candidateShipments(db: Kysely<DB>, d: Pick<DepartureFacts,
   }));
 }
 
+/**
+ * Open fixed and falling listings, already open, on departures still selling that a watch's route, mode and window
+ * cover (the SQL prefilter; the core decides): each with its departure's facts and load. At most `limit`, soonest first.
+ */
+export function openListingsForWatch(db: Kysely<DB>, w: WatchCriteria, now: Date, limit: number) {
+  let q = db
+    .selectFrom('listings as l')
+    .innerJoin('departures as d', 'd.id', 'l.departure_id')
+    .innerJoin('corridors as c', 'c.id', 'd.corridor_id')
+    .innerJoin('clusters as o', 'o.id', 'c.from_cluster_id')
+    .innerJoin('clusters as t', 't.id', 'c.to_cluster_id')
+    .selectAll('l')
+    .select([
+      'd.corridor_id', 'd.departs_at', 'd.cutoff_at', 'd.arrives_at', 'd.capacity_teu', 'd.capacity_tonnes', 'd.held_teu', 'd.held_tonnes', 'd.booked_teu',
+      'd.booked_tonnes', 'c.mode', 'o.code as origin', 't.code as destination',
+    ])
+    .where('l.status', '=', 'open')
+    .where('l.format', 'in', ['fixed', 'falling'])
+    .where((eb) => eb.or([eb('l.opens_at', 'is', null), eb('l.opens_at', '<=', now)]))
+    .where('d.status', '=', 'scheduled')
+    .where('d.cutoff_at', '>', now);
+  if (w.corridorId !== null) q = q.where('d.corridor_id', '=', w.corridorId);
+  if (w.from !== null) q = q.where('o.code', '=', w.from);
+  if (w.to !== null) q = q.where('t.code', '=', w.to);
+  if (w.modes !== null && w.modes.length > 0) q = q.where('c.mode', 'in', [...w.modes]);
+  if (w.departsAfter !== null) q = q.where('d.departs_at', '>=', w.departsAfter);
+  if (w.departsBefore !== null) q = q.where('d.departs_at', '<=', w.departsBefore);
+  return q.orderBy('d.departs_at').orderBy('l.id').limit(limit).execute();
+}
+
 /** The departure's open fixed and falling listings (those a forwarder can hold on). */
 export function openHoldableListings(db: Kysely<DB>, departureId: string) {
   return db.selectFrom('listings').selectAll().where('departure_id', '=', departureId).where('status', '=', 'open').where('format', 'in', ['fixed', 'falling']).execute();

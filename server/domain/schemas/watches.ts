@@ -58,6 +58,24 @@ export const Watch = Type.Object({
 });
 export type Watch = Static<typeof Watch>;
 
+/**
+ * `POST /api/watches`: the watch, and what it could take right now. A watch tells of changes (a new listing, a price
+ * crossing its maximum, capacity freed), never of what was already on sale when it was saved: this says so at once.
+ */
+export const WatchCreated = Type.Object({
+  ...Watch.properties,
+  onSaleNow: Type.Object(
+    {
+      listings: Type.Integer({ description: 'open fixed and falling-price listings the watch would match now (at most 500 looked at)' }),
+      departures: Type.Integer(),
+      teu: Type.Integer({ description: 'the TEU those listings offer within their departures’ free capacity' }),
+      fromUnitPriceCents: Type.Union([Type.Integer(), Type.Null()], { description: 'the lowest unit price among them; null when none' }),
+    },
+    { description: 'capacity on sale now that the watch matches (it is not told again as a match)' },
+  ),
+});
+export type WatchCreated = Static<typeof WatchCreated>;
+
 export const Offer = Type.Object({
   id: Uuid,
   departureId: Uuid,

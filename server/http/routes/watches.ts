@@ -4,7 +4,7 @@ import type { Context } from '../../context.ts';
 import { principalOf } from '../plugins/auth.ts';
 import { errors, IdParams } from '../../domain/schemas/common.ts';
 import { Booking, Hold } from '../../domain/schemas/trade.ts';
-import { AcceptOfferBody, DepartureOffers, NewWatchBody, Offer, Watch } from '../../domain/schemas/watches.ts';
+import { AcceptOfferBody, DepartureOffers, NewWatchBody, Offer, Watch, WatchCreated } from '../../domain/schemas/watches.ts';
 
 /** Watches, offers of freed capacity and no-shows (issue 14; README "Watches and cascade re-offers"). Handlers stay thin. */
 export const watchRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async (app, { ctx }) => {
@@ -18,7 +18,7 @@ export const watchRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async (a
         summary: 'Watch for capacity (forwarder): told live, in the list and by webhook when matching capacity appears',
         description: '400 `unknown_cluster`, `same_cluster`, `unknown_corridor`, `invalid_window` (departsBefore before departsAfter); 409 `too_many_watches`.',
         body: NewWatchBody,
-        response: { 201: Watch, ...errors(400, 401, 403, 409) },
+        response: { 201: WatchCreated, ...errors(400, 401, 403, 409) },
       },
     },
     async (req, reply) => reply.status(201).send(await watches.create(principalOf(req), req.body)),
