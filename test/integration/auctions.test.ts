@@ -321,12 +321,18 @@ describe('a long ladder', () => {
     const last = () => watcher.events.filter((e) => e.event === 'listing:update').at(-1)?.payload;
     await waitUntil(async () => last()?.leadingBidCount === 56, 'the ladder of all 56 bids', 50);
     expect(last()).toMatchObject({ leadingBidCount: 56, unallocatedTeu: 44, currentPriceCents: 10_000, minNextBidCents: 10_000 });
+    // each ladder names the book version it shows: the stored bid_seq, growing from event to event
+    const stored = Number((await env.db.selectFrom('listings').select('bid_seq').where('id', '=', a.listingId).executeTakeFirstOrThrow()).bid_seq);
+    expect(last().bidSeq).toBe(stored);
+    const versions = watcher.events.filter((e) => e.event === 'listing:update').map((e) => e.payload.bidSeq as number);
+    expect(versions).toEqual([...versions].sort((x, y) => x - y));
     expect(last().leadingBids.map((r: { rank: number }) => r.rank)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
     watcher.socket.disconnect();
 
     const view = async (s: Session) => (await as(built.app, s)({ method: 'GET', url: `/api/listings/${a.listingId}` })).json();
     const v1 = await view(f1);
     expect(v1.leadingBidCount).toBe(56);
+    expect(v1.bidSeq).toBe(stored);
     expect(v1.leadingBids).toHaveLength(51);
     expect(v1.leadingBids.at(-1)).toMatchObject({ rank: 56, label: 'You', unitPriceCents: 10_000, allocatedTeu: 1 });
     const v3 = await view(f3);

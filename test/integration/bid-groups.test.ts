@@ -87,9 +87,10 @@ describe('bid groups: either-or bids, at most one wins', () => {
     expect(g.status).toBe('open');
     expect(g.bids.map((x) => [x.listingId, x.status])).toEqual([[a.listingId, 'leading'], [b.listingId, 'leading']]);
     expect((await bid(f[1]!, b.listingId, 3, 25_000)).statusCode).toBe(201); // B: f1 3 TEU, f2 the 2 left
-    const before = (await as(built.app, f[1]!)({ method: 'GET', url: `/api/listings/${b.listingId}` })).json() as { leadingBids: { allocatedTeu: number }[] };
+    const before = (await as(built.app, f[1]!)({ method: 'GET', url: `/api/listings/${b.listingId}` })).json() as { leadingBids: { allocatedTeu: number }[]; bidSeq: number };
     expect(before.leadingBids.map((x) => x.allocatedTeu)).toEqual([3, 2]);
     const seqBefore = (await env.db.selectFrom('listings').select('bid_seq').where('id', '=', b.listingId).executeTakeFirstOrThrow()).bid_seq;
+    expect(before.bidSeq).toBe(Number(seqBefore)); // the read names the book version of its ladder
 
     await overdue(env.db, a.listingId);
     const { r, emitted } = await close(a.listingId);
@@ -108,6 +109,9 @@ describe('bid groups: either-or bids, at most one wins', () => {
     expect((ladder?.payload as { leadingBids: { allocatedTeu: number; unitPriceCents: number }[] }).leadingBids).toEqual([
       expect.objectContaining({ allocatedTeu: 3, unitPriceCents: 25_000 }),
     ]);
+    // …with the book version the withdrawal moved on to, so that a client drops any older read or ladder
+    const seqAfter = Number((await env.db.selectFrom('listings').select('bid_seq').where('id', '=', b.listingId).executeTakeFirstOrThrow()).bid_seq);
+    expect((ladder?.payload as { bidSeq: number }).bidSeq).toBe(seqAfter);
     const told = emitted.find((e) => e.event === 'bid-group:update');
     expect(told).toMatchObject({ rooms: [`org:${f[0]!.me.org.id}`], payload: { groupId: g.id, status: 'won', wonBidId: g.bids[0]!.id, withdrawnBidIds: [g.bids[1]!.id] } });
     const after = (await as(built.app, f[2]!)({ method: 'GET', url: `/api/listings/${b.listingId}` })).json() as { leadingBids: { allocatedTeu: number }[]; minNextBidCents: number };

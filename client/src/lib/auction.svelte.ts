@@ -113,6 +113,8 @@ export class AuctionRoom {
 
   #token = 0;
   #fetchStartedAt = 0;
+  /** the book version (`bidSeq`) of the ladder shown: a read or an event older than it is dropped */
+  #bidSeq = -1;
   #bidsTimer: ReturnType<typeof setTimeout> | null = null;
   #bidsInFlight: Promise<void> | null = null;
   #bidsAgain = false;
@@ -260,7 +262,8 @@ export class AuctionRoom {
     try {
       const l = await api.get<Listing>(`/listings/${encodeURIComponent(this.id)}`);
       if (token !== this.#token) return;
-      this.#setListing(l);
+      // a read answered before a bid whose live ladder came first would take the room back: keep the newer ladder
+      if (!this.#olderThanShown(l.bidSeq, l.status)) this.#setListing(l);
       this.status = 'ready';
       this.error = null;
       void this.loadBids();
@@ -337,8 +340,14 @@ export class AuctionRoom {
     }
   }
 
+  /** Whether a ladder of book version `bidSeq` (an open auction's) is older than the one the room shows. */
+  #olderThanShown(bidSeq: number | undefined, status: Listing['status'] | undefined) {
+    return typeof bidSeq === 'number' && bidSeq < this.#bidSeq && status === 'open' && this.listing?.status === 'open';
+  }
+
   #setListing(l: Listing) {
     const prev = this.listing;
+    if (typeof l.bidSeq === 'number') this.#bidSeq = Math.max(this.#bidSeq, l.bidSeq);
     if (prev?.closesAt && l.closesAt && new Date(l.closesAt).getTime() > new Date(prev.closesAt).getTime() && l.status === 'open') {
       this.extendedAt = Date.now();
     }
@@ -373,6 +382,9 @@ export class AuctionRoom {
     if (!l || u?.listingId !== this.id) return;
     // a listing never reopens: an `open` state after its close or cancellation is a late one (sent before it), dropped
     if (l.status !== 'open' && u.status === 'open') return;
+    // a ladder older than the one shown (another server's event overtaken, or a read that came first) changes nothing
+    if (this.#olderThanShown(u.bidSeq, u.status ?? 'open')) return;
+    if (typeof u.bidSeq === 'number') this.#bidSeq = Math.max(this.#bidSeq, u.bidSeq);
     const wasOpen = l.status === 'open';
     if (u.status) l.status = u.status;
     if (typeof u.remainingTeu === 'number') l.remainingTeu = u.remainingTeu;

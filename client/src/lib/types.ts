@@ -41,6 +41,8 @@ export interface ListingUpdateEvent {
   leadingBidCount?: number;
   unallocatedTeu?: number;
   minNextBidCents?: number;
+  /** ascending: the listing's book version of this ladder (an older one than shown is dropped) */
+  bidSeq?: number;
 }
 
 /** `listing:closed`. */

@@ -64,9 +64,10 @@ export function withdrawSiblingBids(tx: Tx, groupId: string, winningBidId: strin
  * A listing whose book changed without a new bid (a group bid withdrawn): its `bid_seq` moves on, so every
  * process' cached book of it is read again from Postgres. The caller holds the listing's lock.
  */
-export async function bumpBidSeq(tx: Tx, listingIds: string[], now: Date): Promise<void> {
-  if (listingIds.length === 0) return;
-  await tx.updateTable('listings').set({ bid_seq: sql`bid_seq + 1`, updated_at: now }).where('id', 'in', listingIds).execute();
+export async function bumpBidSeq(tx: Tx, listingIds: string[], now: Date): Promise<Map<string, number>> {
+  if (listingIds.length === 0) return new Map();
+  const rows = await tx.updateTable('listings').set({ bid_seq: sql`bid_seq + 1`, updated_at: now }).where('id', 'in', listingIds).returning(['id', 'bid_seq']).execute();
+  return new Map(rows.map((r) => [r.id, Number(r.bid_seq)]));
 }
 
 /** The status of every bid of these groups. */

@@ -64,38 +64,37 @@ interface FallingTermsJson {
  * returns its schedule and the service prices it with the pure core (server/core/on-sale.ts).
  */
 export function departureOnSaleQuery(db: Kysely<DB>, now: Date) {
+  // one pass over the departure's open listings: what is on sale now (opened, TEU left, an auction not closed, the
+  // departure still selling) in FILTERed aggregates, and what they all still offer, opened or not (listed_teu: a new
+  // listing may offer only what is left, unpromisedTeu)
+  const onSale = sql<boolean>`(ls.remaining_teu > 0
+    and (ls.opens_at is null or ls.opens_at <= ${now})
+    and (ls.format in ('fixed', 'falling') or least(ls.closes_at, coalesce(ls.max_close_at, ls.closes_at)) > ${now})
+    and d.status = 'scheduled' and d.cutoff_at > ${now})`;
   return departureQuery(db)
     .leftJoinLateral(
       (eb) =>
         eb
           .selectFrom('listings as ls')
           .select([
-            sql<number>`coalesce(sum(ls.remaining_teu), 0)::int`.as('teu'),
-            sql<number | null>`min(ls.unit_price_cents) filter (where ls.format = 'fixed')`.as('fixed_min_cents'),
+            sql<number>`coalesce(sum(ls.remaining_teu) filter (where ${onSale}), 0)::int`.as('teu'),
+            sql<number | null>`min(ls.unit_price_cents) filter (where ${onSale} and ls.format = 'fixed')`.as('fixed_min_cents'),
             sql<FallingTermsJson[] | null>`jsonb_agg(jsonb_build_object(
               'start', ls.unit_price_cents, 'floor', ls.floor_price_cents, 'step', ls.step_cents, 'every', ls.step_every_minutes,
               'startsAtMs', floor(extract(epoch from coalesce(ls.opens_at, ls.created_at)) * 1000)::bigint
-            )) filter (where ls.format = 'falling' and ls.unit_price_cents is not null)`.as('falling'),
-            sql<string[] | null>`array_agg(distinct ls.format::text order by ls.format::text)`.as('formats'),
-            sql<Date | null>`min(least(ls.closes_at, coalesce(ls.max_close_at, ls.closes_at))) filter (where ls.format in ('ascending', 'sealed'))`.as('next_close_at'),
+            )) filter (where ${onSale} and ls.format = 'falling' and ls.unit_price_cents is not null)`.as('falling'),
+            sql<string[] | null>`array_agg(distinct ls.format::text order by ls.format::text) filter (where ${onSale})`.as('formats'),
+            sql<Date | null>`min(least(ls.closes_at, coalesce(ls.max_close_at, ls.closes_at))) filter (where ${onSale} and ls.format in ('ascending', 'sealed'))`.as('next_close_at'),
+            sql<number>`coalesce(sum(ls.remaining_teu), 0)::int`.as('listed_teu'),
           ])
           .whereRef('ls.departure_id', '=', 'd.id')
           .where('ls.status', '=', 'open')
-          .where('ls.remaining_teu', '>', 0)
-          .where((e) => e.or([e('ls.opens_at', 'is', null), e('ls.opens_at', '<=', now)]))
-          .where((e) => e.or([
-            e('ls.format', 'in', ['fixed', 'falling']),
-            e(sql`least(ls.closes_at, coalesce(ls.max_close_at, ls.closes_at))`, '>', now),
-          ]))
-          .where(sql<boolean>`d.status = 'scheduled' and d.cutoff_at > ${now}`)
           .as('os'),
       (join) => join.onTrue(),
     )
     .select([
       'os.teu as on_sale_teu', 'os.fixed_min_cents as on_sale_fixed_min_cents', 'os.falling as on_sale_falling', 'os.formats as on_sale_formats',
-      'os.next_close_at as on_sale_next_close_at',
-      // what its open listings still offer, opened or not (a new listing may offer only what is left: unpromisedTeu)
-      sql<number>`(select coalesce(sum(lx.remaining_teu), 0)::int from listings lx where lx.departure_id = d.id and lx.status = 'open')`.as('listed_teu'),
+      'os.next_close_at as on_sale_next_close_at', 'os.listed_teu as listed_teu',
     ]);
 }
 

@@ -3,13 +3,17 @@ import { rooms, type LiveEvent } from './events.ts';
 
 /**
  * `listing:update` of an auction after bids: its ladder as every watcher may see it (a state: coalesced,
- * newest wins). Sealed auctions carry no prices, no bids and no counts. `seqOf` gives each bid's `seq`.
+ * newest wins). Sealed auctions carry no prices, no bids and no counts. `seqOf` gives each bid's `seq`. An ascending
+ * ladder carries `bidSeq`, the listing's `bid_seq` it is current at: a client drops a read or an event older than
+ * the ladder it shows (a read answered before a bid can arrive after that bid's event).
  */
 export function auctionLadderEvent(
   l: { id: string; status: string; remaining_teu: number },
   ladder: PublicLadder,
   /** a leading bid's seq (a map of the book, or the book's own lookup) */
   seqOf: Pick<ReadonlyMap<string, number>, 'get'> | ((bidId: string) => number | undefined),
+  /** the listing's `bid_seq` as committed with this ladder */
+  bidSeq: number,
 ): LiveEvent {
   const seq = typeof seqOf === 'function' ? seqOf : (id: string) => seqOf.get(id);
   const base = { listingId: l.id, status: l.status, remainingTeu: l.remaining_teu, closesAt: ladder.closesAt.toISOString() };
@@ -17,6 +21,7 @@ export function auctionLadderEvent(
     ladder.format === 'ascending'
       ? {
           ...base,
+          bidSeq,
           currentPriceCents: ladder.currentPriceCents ?? undefined,
           minNextBidCents: ladder.minNextBidCents,
           leadingBidCount: ladder.leadingBidCount,

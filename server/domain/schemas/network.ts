@@ -106,6 +106,11 @@ export const Listing = Type.Object({
   softCloseExtendSeconds: Type.Optional(Type.Integer({ description: '…to now + this many seconds' })),
   leadingBids: Type.Optional(Type.Array(LeadingBid, { description: 'ascending: the top 50 winning bids, and any further ones of the caller' })),
   leadingBidCount: Type.Optional(Type.Integer({ description: 'ascending: how many bids win now (leadingBids may show fewer)' })),
+  bidSeq: Type.Optional(
+    Type.Integer({
+      description: 'ascending: the version of the book this ladder is at least as new as; a `listing:update` carries it too — keep the newer one',
+    }),
+  ),
   minNextBidCents: Type.Optional(Type.Integer({ description: 'the minimum unit price a new bid must carry' })),
   unallocatedTeu: Type.Optional(Type.Integer()),
   awardedTeu: Type.Optional(Type.Integer({ description: 'after the close' })),

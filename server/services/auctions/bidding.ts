@@ -124,7 +124,7 @@ export class Bidding {
   private async published(changed: ListingChange[]) {
     if (changed.length === 0) return;
     const events = changed.map((c) => {
-      const e = auctionLadderEvent(c.l, c.book.ladder(c.config, null), (id) => c.book.get(id)?.seq);
+      const e = auctionLadderEvent(c.l, c.book.ladder(c.config, null), (id) => c.book.get(id)?.seq, c.seq);
       this.books.set(c.l.id, c.seq, c.book); // committed: the cache may follow
       return e;
     });

@@ -82,7 +82,7 @@ export async function settleGroups(
     await audit(tx, null, 'bid_group.won', { type: 'bid_group', id: w.groupId }, { listingId, bidId: w.bidId, withdrawn: withdrawnBidIds });
     events.push(bidGroupEvent(g.orgId, { groupId: w.groupId, status: 'won', listingId, wonBidId: w.bidId, withdrawnBidIds }));
   }
-  await bumpBidSeq(tx, [...touched].sort(), now);
+  const bidSeqs = await bumpBidSeq(tx, [...touched].sort(), now);
 
   const wonIds = new Set(won.map((w) => w.groupId));
   const others = [...locks.groups].filter(([id, g]) => g.status === 'open' && !wonIds.has(id)).map(([id]) => id);
@@ -95,7 +95,8 @@ export async function settleGroups(
     const l = locks.listings.get(id);
     if (!l) continue; // never: a group's listings are locked with it
     const book = bookOf(await bidsOfListing(tx, id));
-    events.push(auctionLadderEvent(l, publicLadder(auctionConfig(l, opts), book, null), new Map(book.map((b) => [b.id, b.seq] as const))));
+    const ladder = publicLadder(auctionConfig(l, opts), book, null);
+    events.push(auctionLadderEvent(l, ladder, new Map(book.map((b) => [b.id, b.seq] as const)), bidSeqs.get(id) ?? Number(l.bid_seq)));
   }
   return events;
 }

@@ -13,7 +13,7 @@ import { auctionConfig, bookOf, toAuctionBid, type AuctionOptions } from './book
 export type AuctionView = Pick<
   Listing,
   | 'closesAt' | 'maxCloseAt' | 'softCloseWindowSeconds' | 'softCloseExtendSeconds' | 'awardedTeu' | 'clearingPriceCents'
-  | 'leadingBids' | 'currentPriceCents' | 'minNextBidCents' | 'unallocatedTeu'
+  | 'leadingBids' | 'currentPriceCents' | 'minNextBidCents' | 'unallocatedTeu' | 'bidSeq'
 >;
 
 /** What callers may see of an auction: its ladder (never others' sealed prices) and its bids. */
@@ -44,6 +44,8 @@ export class AuctionReads {
       if (ladder.format === 'ascending') {
         const seqOf = new Map(bids.map((b) => [b.id, b.seq] as const));
         Object.assign(out, {
+          // the listing row is read before its bids: this ladder is at least as new as this bid_seq
+          bidSeq: Number(l.bid_seq),
           leadingBids: ladder.leadingBids.map((b) => ({
             rank: b.rank, label: b.label, teu: b.bidTeu, allocatedTeu: b.teu, unitPriceCents: b.unitPriceCents, seq: seqOf.get(b.bidId),
           })),
