@@ -1,6 +1,6 @@
 // npm test: the same bootstrap as npm start, then every test (unit, integration, browser).
 // Stops the Postgres and Redis it started itself; leaves running what was already running.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ensureStack, fail, log, ROOT, stopPostgres, stopRedis } from './stack.mjs';
@@ -29,10 +29,45 @@ const step = (what, cmd, args, env = {}) => {
   if (code !== 0) process.stderr.write(`\n✖ ${what} failed\n`);
 };
 
-step('type-checking…', bin('tsc'), ['--noEmit', '-p', '.']);
-step('type-checking the client (svelte-check)…', bin('svelte-check'), ['--workspace', 'client', '--threshold', 'error', '--output', 'human']);
-step('linting (eslint, type-aware)…', bin('eslint'), ['--max-warnings', '0', '.']);
-step('building the client…', bin('vite'), ['build', '--logLevel', 'warn']);
+/**
+ * The static checks at once, eslint (the longest, ≈ 85 s, one thread) beside tsc, svelte-check and the client build
+ * in turn: ≈ 40 s less than one after the other on two cores. Each step's output is printed whole when it ends.
+ */
+async function checks() {
+  const run = (what, cmd, args) =>
+    new Promise((resolve) => {
+      const started = Date.now();
+      const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      child.stderr.on('data', (d) => (out += d));
+      child.on('close', (status) => {
+        log(`${what} ${status === 0 ? 'done' : 'FAILED'} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
+        if (out.trim()) process.stdout.write(out.endsWith('\n') ? out : `${out}\n`);
+        if (status !== 0) process.stderr.write(`\n✖ ${what} failed\n`);
+        resolve(status ?? 1);
+      });
+    });
+  const inTurn = async (steps) => {
+    for (const [what, cmd, args] of steps) {
+      const status = await run(what, cmd, args);
+      if (status !== 0) return status;
+    }
+    return 0;
+  };
+  log('linting, type-checking and building the client at once…');
+  const results = await Promise.all([
+    run('linting (eslint, type-aware)', bin('eslint'), ['--max-warnings', '0', '.']),
+    inTurn([
+      ['type-checking (tsc)', bin('tsc'), ['--noEmit', '-p', '.']],
+      ['type-checking the client (svelte-check)', bin('svelte-check'), ['--workspace', 'client', '--threshold', 'error', '--output', 'human']],
+      ['building the client (vite)', bin('vite'), ['build', '--logLevel', 'warn']],
+    ]),
+  ]);
+  return results.find((r) => r !== 0) ?? 0;
+}
+
+code = await checks();
 // DATABASE_URL: the app role (apps and processes under test connect as it); MIGRATION_DATABASE_URL: the
 // owner, with which the harness creates, migrates, seeds and drops the test databases.
 const testEnv = {
