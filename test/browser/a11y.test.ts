@@ -519,6 +519,22 @@ describe('accessibility (WCAG 2.1 AA) of every page, for every role', () => {
     v.push(...dashboard(role));
     v.push(...routes(role));
     v.push(...pooling(role));
+    // issue 14: a forwarder's watches — saving one says at once what on sale now it matches
+    if (role === 'forwarder' && hasPage('Watches'))
+      v.push({
+        label: 'watches',
+        hash: '#/watches',
+        ready: '[data-testid="watch-form"]',
+        then: async (page) => {
+          const form = page.getByTestId('watch-form');
+          await form.locator('select[name="from"]').selectOption('DEDUI');
+          await form.locator('select[name="to"]').selectOption('ITBLQ');
+          await form.getByRole('button', { name: 'Watch' }).click();
+          await page.getByTestId('watch-on-sale-now').waitFor({ timeout: WAIT });
+          await page.getByTestId('watch').first().waitFor({ timeout: WAIT });
+          return 'watches: a watch saved, what is on sale now';
+        },
+      });
     // issue 14: water levels (every role; schedulers and the platform also see the report form)
     if (hasPage('Water')) v.push({ label: 'water levels', hash: '#/water', ready: '[data-testid="derated"]', screenshot: role === 'scheduler' });
     v.push(...webhooks(role));
