@@ -39,14 +39,23 @@ async function checks() {
       const started = Date.now();
       const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
       let out = '';
-      child.stdout.on('data', (d) => (out += d));
-      child.stderr.on('data', (d) => (out += d));
-      child.on('close', (status) => {
+      let ended = false;
+      const end = (status) => {
+        if (ended) return;
+        ended = true;
         log(`${what} ${status === 0 ? 'done' : 'FAILED'} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
         if (out.trim()) process.stdout.write(out.endsWith('\n') ? out : `${out}\n`);
         if (status !== 0) process.stderr.write(`\n✖ ${what} failed\n`);
         resolve(status ?? 1);
+      };
+      // the binary could not start (not installed?): a failed step, not a crash that leaves the stack running
+      child.on('error', (e) => {
+        out += `${e.message}\n`;
+        end(1);
       });
+      child.stdout.on('data', (d) => (out += d));
+      child.stderr.on('data', (d) => (out += d));
+      child.on('close', (status) => end(status));
     });
   const inTurn = async (steps) => {
     for (const [what, cmd, args] of steps) {

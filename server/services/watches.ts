@@ -5,14 +5,14 @@ import { currentUnitPrice, type ListingRow } from '../adapters/db/listings-repo.
 import { allClusters } from '../adapters/db/network-repo.ts';
 import {
   activeWatchesOfOrg, candidateWatches, countActiveWatches, deleteWatchOfOrg, departureForWatches, factsOf, insertMatches, insertWatch,
-  latestMatches, openHoldableListings, openListingsForWatch, toCriteria, type WatchMatchRow, type WatchRow,
+  latestMatches, openHoldableListings, openListingsForWatch, type WatchMatchRow, type WatchRow,
 } from '../adapters/db/watches-repo.ts';
 import { kickOutbox } from '../adapters/db/outbox.ts';
 import type { JobDataMap, Queues } from '../adapters/queue/jobs.ts';
 import type { EventSink } from '../adapters/realtime/events.ts';
 import { watchMatchEvent } from '../adapters/realtime/offer-events.ts';
 import { notOpenYet } from '../core/capacity.ts';
-import { crossedMax, matchesWatch, type Lot } from '../core/watches.ts';
+import { crossedMax, matchesWatch, type Lot, type WatchCriteria } from '../core/watches.ts';
 import { badRequest, conflict, notFound } from '../domain/errors.ts';
 import { policy, type Principal } from '../domain/principal.ts';
 import { MAX_WATCHES_PER_ORG, type NewWatchBody, type Watch, type WatchCreated, type WatchMatch } from '../domain/schemas/watches.ts';
@@ -85,6 +85,12 @@ export class WatchesService {
     if ((await countActiveWatches(this.db, p.orgId)) >= MAX_WATCHES_PER_ORG) {
       throw conflict('too_many_watches', `an organisation keeps at most ${MAX_WATCHES_PER_ORG} watches; delete one first`);
     }
+    // what it matches on sale now, read before it is saved: a failure here saves nothing (a retry adds no second watch)
+    const onSaleNow = await this.onSaleNow({
+      id: '', orgId: p.orgId, from: input.from ?? null, to: input.to ?? null, corridorId: input.corridorId ?? null, modes: input.modes ?? null,
+      departsAfter: input.departsAfter ? new Date(input.departsAfter) : null, departsBefore: input.departsBefore ? new Date(input.departsBefore) : null,
+      minTeu: input.minTeu, minTonnes: input.minTonnes ?? null, maxUnitPriceCents: input.maxUnitPriceCents ?? null, createdAt: now,
+    }, now);
     const row = await inTransaction(this.db, async (tx) => {
       const w = await insertWatch(tx, {
         org_id: p.orgId, created_by: p.userId, from_code: input.from ?? null, to_code: input.to ?? null, corridor_id: input.corridorId ?? null,
@@ -94,12 +100,11 @@ export class WatchesService {
       await audit(tx, p, 'watch.create', { type: 'watch', id: w.id });
       return w;
     });
-    return { ...toWatch(row, []), onSaleNow: await this.onSaleNow(row, now) };
+    return { ...toWatch(row, []), onSaleNow };
   }
 
   /** What a watch matches among the listings on sale now (not told as matches: a watch tells of changes). */
-  private async onSaleNow(row: WatchRow, now: Date): Promise<WatchCreated['onSaleNow']> {
-    const w = toCriteria(row);
+  private async onSaleNow(w: WatchCriteria, now: Date): Promise<WatchCreated['onSaleNow']> {
     const found = (await openListingsForWatch(this.db, w, now, ON_SALE_NOW_LIMIT)).flatMap((l) => {
       const lot = lotOf(l, l, now);
       const facts = { corridorId: l.corridor_id, origin: l.origin, destination: l.destination, mode: l.mode, departsAt: l.departs_at, cutoffAt: l.cutoff_at, arrivesAt: l.arrives_at };

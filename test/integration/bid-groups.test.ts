@@ -112,6 +112,7 @@ describe('bid groups: either-or bids, at most one wins', () => {
     // …with the book version the withdrawal moved on to, so that a client drops any older read or ladder
     const seqAfter = Number((await env.db.selectFrom('listings').select('bid_seq').where('id', '=', b.listingId).executeTakeFirstOrThrow()).bid_seq);
     expect((ladder?.payload as { bidSeq: number }).bidSeq).toBe(seqAfter);
+    expect(ladder?.version).toBe(seqAfter); // and so do the emitter, the relay and the fan-out: the newest ladder wins
     const told = emitted.find((e) => e.event === 'bid-group:update');
     expect(told).toMatchObject({ rooms: [`org:${f[0]!.me.org.id}`], payload: { groupId: g.id, status: 'won', wonBidId: g.bids[0]!.id, withdrawnBidIds: [g.bids[1]!.id] } });
     const after = (await as(built.app, f[2]!)({ method: 'GET', url: `/api/listings/${b.listingId}` })).json() as { leadingBids: { allocatedTeu: number }[]; minNextBidCents: number };
@@ -291,7 +292,7 @@ describe('concurrent closes of two auctions of one group on two processes', () =
             await released;
           })
         : Promise.resolve();
-      if (blocked) await isLocked;
+      if (blocked) await Promise.race([isLocked, blocker]); // a blocker that fails before locking shows its error
       const closes = Promise.all([closeOn(pa, `r${round}a`, a.listingId), closeOn(pb, `r${round}b`, b.listingId)]);
       if (blocked) {
         // both closes are under way (each waits on a lock of this database) before the departures are let go

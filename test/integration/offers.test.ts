@@ -109,6 +109,17 @@ describe('watches and cascade re-offers', () => {
     expect((await create(F[0]!, { ...only, minTeu: 5 })).onSaleNow).toMatchObject({ listings: 1, teu: 5 });
     expect((await create(F[0]!, { ...only, minTeu: 6 })).onSaleNow).toEqual(none);
     expect((await api(seller)({ method: 'DELETE', url: `/api/holds/${h.json().id}` })).statusCode).toBeLessThan(300);
+
+    // a falling price counts at what it is now: €600 two hours ago, −€100 an hour, floor €300 → €400 now
+    const f = await createDepartureWithListing(env.db, { capacityTeu: 20, capacityTonnes: 400, format: 'falling', unitPriceCents: 60_000 });
+    await env.db.updateTable('listings')
+      .set({ floor_price_cents: 30_000, step_cents: 10_000, step_every_minutes: 60, opens_at: new Date(Date.now() - 2 * 3_600_000 - 60_000) })
+      .where('id', '=', f.listingId).execute();
+    const { departs_at: fAt } = await env.db.selectFrom('departures').select('departs_at').where('id', '=', f.departureId).executeTakeFirstOrThrow();
+    const onlyF = { corridorId: f.corridorId, departsAfter: fAt.toISOString(), departsBefore: fAt.toISOString() };
+    expect((await create(F[1]!, { ...onlyF, minTeu: 1, maxUnitPriceCents: 45_000 })).onSaleNow).toEqual({ listings: 1, departures: 1, teu: 20, fromUnitPriceCents: 40_000 });
+    // its floor is within €350, its price now is not
+    expect((await create(F[1]!, { ...onlyF, minTeu: 1, maxUnitPriceCents: 35_000 })).onSaleNow).toEqual(none);
   });
 
   it('cascades across three forwarders: the first declines, the second times out, the third accepts; capacity reserved throughout', async () => {

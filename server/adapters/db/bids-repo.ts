@@ -11,6 +11,22 @@ export function bidsOfListing(db: Kysely<DB>, listingId: string): Promise<BidRow
 }
 
 /**
+ * A listing's bids and its `bid_seq` read in one statement (one snapshot): the book version those bids are exactly.
+ * `bidSeq` is undefined when the listing has no bid at all.
+ */
+export async function bidsOfListingAtSeq(db: Kysely<DB>, listingId: string): Promise<{ bids: BidRow[]; bidSeq: number | undefined }> {
+  const rows = await db
+    .selectFrom('bids')
+    .selectAll()
+    .select((eb) => eb.selectFrom('listings').select('bid_seq').where('id', '=', listingId).as('listing_bid_seq'))
+    .where('listing_id', '=', listingId)
+    .orderBy('seq')
+    .execute();
+  const seq = rows[0]?.listing_bid_seq;
+  return { bids: rows, bidSeq: seq === undefined || seq === null ? undefined : Number(seq) };
+}
+
+/**
  * The bids in force (status `active`: not replaced by an auto-bid raise, withdrawn, won or lost) of several listings,
  * by listing and in the order they were placed — one query for a whole list of auctions.
  */

@@ -126,7 +126,9 @@ export async function candidateShipments(db: Kysely<DB>, d: Pick<DepartureFacts,
 
 /**
  * Open fixed and falling listings, already open, on departures still selling that a watch's route, mode and window
- * cover (the SQL prefilter; the core decides): each with its departure's facts and load. At most `limit`, soonest first.
+ * cover and that could satisfy its size and price (the SQL prefilter: enough TEU left on the listing and free on the
+ * departure, enough tonnes free, a fixed price or a falling floor within its maximum; the core decides at today's
+ * price): each with its departure's facts and load. At most `limit`, soonest first.
  */
 export function openListingsForWatch(db: Kysely<DB>, w: WatchCriteria, now: Date, limit: number) {
   let q = db
@@ -151,6 +153,15 @@ export function openListingsForWatch(db: Kysely<DB>, w: WatchCriteria, now: Date
   if (w.modes !== null && w.modes.length > 0) q = q.where('c.mode', 'in', [...w.modes]);
   if (w.departsAfter !== null) q = q.where('d.departs_at', '>=', w.departsAfter);
   if (w.departsBefore !== null) q = q.where('d.departs_at', '<=', w.departsBefore);
+  q = q.where('l.remaining_teu', '>=', w.minTeu).where(sql<boolean>`d.capacity_teu - d.held_teu - d.booked_teu >= ${w.minTeu}`);
+  if (w.minTonnes !== null) q = q.where(sql<boolean>`d.capacity_tonnes - d.held_tonnes - d.booked_tonnes >= ${w.minTonnes}`);
+  if (w.maxUnitPriceCents !== null) {
+    const max = w.maxUnitPriceCents;
+    q = q.where((eb) => eb.or([
+      eb.and([eb('l.format', '=', 'fixed'), eb('l.unit_price_cents', '<=', max)]),
+      eb.and([eb('l.format', '=', 'falling'), eb(sql`coalesce(l.floor_price_cents, l.unit_price_cents)`, '<=', max)]),
+    ]));
+  }
   return q.orderBy('d.departs_at').orderBy('l.id').limit(limit).execute();
 }
 

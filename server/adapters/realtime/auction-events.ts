@@ -29,7 +29,12 @@ export function auctionLadderEvent(
           leadingBids: ladder.leadingBids.map((b) => ({ rank: b.rank, label: b.label, teu: b.bidTeu, allocatedTeu: b.teu, unitPriceCents: b.unitPriceCents, seq: seq(b.bidId) })),
         }
       : base;
-  return { rooms: [rooms.listing(l.id)], event: 'listing:update', payload, coalesceKey: `listing:${l.id}` };
+  // an ascending ladder is versioned by its bid_seq: the emitter, the relay and the fan-out keep the newest of
+  // several processes' ladders, whatever order they arrive in (sealed: unversioned, the version would count bids)
+  return {
+    rooms: [rooms.listing(l.id)], event: 'listing:update', payload, coalesceKey: `listing:${l.id}`,
+    ...(ladder.format === 'ascending' ? { version: bidSeq } : {}),
+  };
 }
 
 /** `listing:closed` to the auction's watchers: its result (`shortfallTeu` when the departure could not take it all). */

@@ -1,5 +1,5 @@
 import { listingOperator, openAuctions, type OpenAuctionFilter, type OpenAuctionRow } from '../../adapters/db/auctions-repo.ts';
-import { activeBidsOfListings, bidsOfListing, bidsWithBidders, type BidRow } from '../../adapters/db/bids-repo.ts';
+import { activeBidsOfListings, bidsOfListingAtSeq, bidsWithBidders, type BidRow } from '../../adapters/db/bids-repo.ts';
 import type { Db } from '../../adapters/db/db.ts';
 import type { ListingRow } from '../../adapters/db/listings-repo.ts';
 import { activeBids, allocate, bidderLabels, effectiveCloseAt, minFromAllocation, publicLadder } from '../../core/auction.ts';
@@ -29,7 +29,8 @@ export class AuctionReads {
   /** Auction fields of `GET /api/listings/:id` as `p` may see them. */
   async view(p: Principal, l: ListingRow): Promise<AuctionView> {
     const config = auctionConfig(l, this.opts);
-    const bids = bookOf(await bidsOfListing(this.db, l.id));
+    const read = await bidsOfListingAtSeq(this.db, l.id);
+    const bids = bookOf(read.bids);
     const closed = l.status !== 'open';
     const out: AuctionView = {
       closesAt: effectiveCloseAt(config).toISOString(),
@@ -44,8 +45,8 @@ export class AuctionReads {
       if (ladder.format === 'ascending') {
         const seqOf = new Map(bids.map((b) => [b.id, b.seq] as const));
         Object.assign(out, {
-          // the listing row is read before its bids: this ladder is at least as new as this bid_seq
-          bidSeq: Number(l.bid_seq),
+          // the bids' own snapshot names their version (no bid: the row's, read before — nothing was bid since)
+          bidSeq: read.bidSeq ?? Number(l.bid_seq),
           leadingBids: ladder.leadingBids.map((b) => ({
             rank: b.rank, label: b.label, teu: b.bidTeu, allocatedTeu: b.teu, unitPriceCents: b.unitPriceCents, seq: seqOf.get(b.bidId),
           })),
