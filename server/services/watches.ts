@@ -107,8 +107,7 @@ export class WatchesService {
   private async onSaleNow(w: WatchCriteria, now: Date): Promise<WatchCreated['onSaleNow']> {
     const found = (await openListingsForWatch(this.db, w, now, ON_SALE_NOW_LIMIT)).flatMap((l) => {
       const lot = lotOf(l, l, now);
-      const facts = { corridorId: l.corridor_id, origin: l.origin, destination: l.destination, mode: l.mode, departsAt: l.departs_at, cutoffAt: l.cutoff_at, arrivesAt: l.arrives_at };
-      return lot && matchesWatch(w, facts, lot) ? [{ departureId: l.departure_id, lot }] : [];
+      return lot && matchesWatch(w, factsOf(l), lot) ? [{ departureId: l.departure_id, lot }] : [];
     });
     return {
       listings: found.length,

@@ -2,6 +2,7 @@ import { sql, type Insertable, type Kysely, type Selectable } from 'kysely';
 import type { Scope } from '../../domain/principal.ts';
 import type { BookingRow } from './bookings-repo.ts';
 import type { DepartureLoad } from './departures-repo.ts';
+import { listingsOnDepartures } from './listings-repo.ts';
 import type { DB, ItinerariesTable } from './schema.ts';
 import type { Tx } from './db.ts';
 
@@ -13,19 +14,7 @@ export type ItineraryRow = Selectable<ItinerariesTable>;
  */
 export function chainLegs(db: Kysely<DB>, listingIds: string[]) {
   if (listingIds.length === 0) return Promise.resolve([]);
-  return db
-    .selectFrom('listings as l')
-    .innerJoin('departures as d', 'd.id', 'l.departure_id')
-    .innerJoin('corridors as c', 'c.id', 'd.corridor_id')
-    .innerJoin('clusters as o', 'o.id', 'c.from_cluster_id')
-    .innerJoin('clusters as t', 't.id', 'c.to_cluster_id')
-    .selectAll('l')
-    .select([
-      'd.corridor_id', 'd.departs_at', 'd.arrives_at', 'd.cutoff_at', 'd.capacity_teu', 'd.capacity_tonnes', 'd.held_teu', 'd.held_tonnes',
-      'd.booked_teu', 'd.booked_tonnes', 'd.status as departure_status', 'c.mode', 'c.distance_km', 'o.code as origin', 't.code as destination',
-    ])
-    .where('l.id', 'in', listingIds)
-    .execute();
+  return listingsOnDepartures(db).where('l.id', 'in', listingIds).execute();
 }
 export type ChainLegRow = Awaited<ReturnType<typeof chainLegs>>[number];
 

@@ -44,6 +44,24 @@ export function toListing(l: ListingRow, now: Date) {
   };
 }
 
+/**
+ * Listings with their departure's times, load and status and their corridor's mode, distance and end clusters (`d`,
+ * `c`, `o`, `t` stay in scope for further conditions): the fragment a chain's legs and a watch's candidates read.
+ */
+export function listingsOnDepartures(db: Kysely<DB>) {
+  return db
+    .selectFrom('listings as l')
+    .innerJoin('departures as d', 'd.id', 'l.departure_id')
+    .innerJoin('corridors as c', 'c.id', 'd.corridor_id')
+    .innerJoin('clusters as o', 'o.id', 'c.from_cluster_id')
+    .innerJoin('clusters as t', 't.id', 'c.to_cluster_id')
+    .selectAll('l')
+    .select([
+      'd.corridor_id', 'd.departs_at', 'd.arrives_at', 'd.cutoff_at', 'd.capacity_teu', 'd.capacity_tonnes', 'd.held_teu', 'd.held_tonnes',
+      'd.booked_teu', 'd.booked_tonnes', 'd.status as departure_status', 'c.mode', 'c.distance_km', 'o.code as origin', 't.code as destination',
+    ]);
+}
+
 export function findListing(db: Kysely<DB>, id: string): Promise<ListingRow | undefined> {
   return db.selectFrom('listings').selectAll().where('id', '=', id).executeTakeFirst();
 }

@@ -2,6 +2,7 @@ import { sql, type Insertable, type Kysely, type Selectable } from 'kysely';
 import type { DepartureFacts, PooledShipment, WatchCriteria, WatchMode } from '../../core/watches.ts';
 import type { JobDataMap } from '../queue/jobs.ts';
 import type { DB, WatchesTable, WatchMatchesTable } from './schema.ts';
+import { listingsOnDepartures } from './listings-repo.ts';
 import type { Tx } from './db.ts';
 
 export type WatchRow = Selectable<WatchesTable>;
@@ -93,7 +94,7 @@ export function departureForWatches(db: Kysely<DB>, id: string) {
 }
 export type DepartureForWatches = NonNullable<Awaited<ReturnType<typeof departureForWatches>>>;
 
-export function factsOf(d: DepartureForWatches): DepartureFacts {
+export function factsOf(d: Pick<DepartureForWatches, 'corridor_id' | 'origin' | 'destination' | 'mode' | 'departs_at' | 'cutoff_at' | 'arrives_at'>): DepartureFacts {
   return { corridorId: d.corridor_id, origin: d.origin, destination: d.destination, mode: d.mode, departsAt: d.departs_at, cutoffAt: d.cutoff_at, arrivesAt: d.arrives_at };
 }
 
@@ -131,17 +132,7 @@ export async function candidateShipments(db: Kysely<DB>, d: Pick<DepartureFacts,
  * price): each with its departure's facts and load. At most `limit`, soonest first.
  */
 export function openListingsForWatch(db: Kysely<DB>, w: WatchCriteria, now: Date, limit: number) {
-  let q = db
-    .selectFrom('listings as l')
-    .innerJoin('departures as d', 'd.id', 'l.departure_id')
-    .innerJoin('corridors as c', 'c.id', 'd.corridor_id')
-    .innerJoin('clusters as o', 'o.id', 'c.from_cluster_id')
-    .innerJoin('clusters as t', 't.id', 'c.to_cluster_id')
-    .selectAll('l')
-    .select([
-      'd.corridor_id', 'd.departs_at', 'd.cutoff_at', 'd.arrives_at', 'd.capacity_teu', 'd.capacity_tonnes', 'd.held_teu', 'd.held_tonnes', 'd.booked_teu',
-      'd.booked_tonnes', 'c.mode', 'o.code as origin', 't.code as destination',
-    ])
+  let q = listingsOnDepartures(db)
     .where('l.status', '=', 'open')
     .where('l.format', 'in', ['fixed', 'falling'])
     .where((eb) => eb.or([eb('l.opens_at', 'is', null), eb('l.opens_at', '<=', now)]))
