@@ -214,4 +214,22 @@ describe('GET /api/auctions and Departure.onSale', () => {
     expect(after.nextCloseAt).toBe(mine(await ok<OpenAuction[]>(f1, 'GET', '/api/auctions?from=DEDUI')).find((a) => a.listingId === ids.ascending)?.closesAt);
     expect(mine(await ok<OpenAuction[]>(f1, 'GET', '/api/auctions')).map((a) => a.listingId)).toEqual([ids.bargeAscending, ids.ascending]);
   });
+
+  it('a departure past its cut-off, or cancelled, has nothing on sale and takes no new listing (unlistedTeu 0)', async () => {
+    const nothing = { teu: 0, fromUnitPriceCents: null, formats: [], nextCloseAt: null };
+    for (const change of ['cut-off passed', 'cancelled'] as const) {
+      const dep = await departure('DEDUI-ITBLQ-rail', 30);
+      await listing({ departureId: dep, format: 'fixed', teu: 10, unitPriceCents: 30_000 });
+      await listing({ departureId: dep, format: 'ascending', teu: 5, reservePriceCents: 10_000, minIncrementCents: 500, closesAt: inHours(2) });
+      const open = await ok<Departure>(f1, 'GET', `/api/departures/${dep}`);
+      expect(open.onSale).toMatchObject({ teu: 15, formats: ['ascending', 'fixed'] });
+      expect(open.unlistedTeu).toBe(15);
+      await env.db.updateTable('departures')
+        .set(change === 'cancelled' ? { status: 'cancelled' } : { cutoff_at: new Date(Date.now() - 60_000) })
+        .where('id', '=', dep).execute();
+      const after = await ok<Departure>(f1, 'GET', `/api/departures/${dep}`);
+      expect(after.onSale, change).toEqual(nothing);
+      expect(after.unlistedTeu, change).toBe(0);
+    }
+  });
 });
