@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { openPosition, positionText, type AuctionPosition, type BidStanding } from '../../client/src/lib/auction-position.ts';
+import { olderLadder, openPosition, positionText, type AuctionPosition, type BidStanding } from '../../client/src/lib/auction-position.ts';
 
 const bid = (teu: number, eur: number, allocatedTeu: number): BidStanding => ({ teu, unitPriceCents: eur * 100, allocatedTeu });
 const text = (bids: BidStanding[], minEur?: number, allocated?: number) =>
@@ -45,3 +45,18 @@ describe('client auction room: my position and its text', () => {
     expect(positionText(closed('lost', 0), 43_000)).toBe('not won');
   });
 });
+
+describe('client auction room: which ladder is older than the one shown', () => {
+  it('drops a read or event of an earlier book version while open; keeps equal and newer ones, closes and unversioned updates', () => {
+    // a read answered before a bid (version 7) arriving after that bid's live ladder (version 8)
+    expect(olderLadder(7, 8, 'open', 'open')).toBe(true);
+    expect(olderLadder(8, 8, 'open', 'open')).toBe(false); // the same version: the same book
+    expect(olderLadder(9, 8, 'open', 'open')).toBe(false);
+    expect(olderLadder(7, -1, 'open', 'open')).toBe(false); // nothing shown yet
+    expect(olderLadder(undefined, 8, 'open', 'open')).toBe(false); // a hold's update, a sealed auction's ladder
+    expect(olderLadder(7, 8, 'closed', 'open')).toBe(false); // a close always applies
+    expect(olderLadder(7, 8, 'cancelled', 'open')).toBe(false);
+    expect(olderLadder(7, 8, 'open', 'closed')).toBe(false); // (a late open state after a close is dropped elsewhere)
+  });
+});
+

@@ -77,3 +77,12 @@ export function positionText(p: AuctionPosition, minBidCents?: number): string {
   const next = typeof minBidCents === 'number' ? `; a new bid needs at least ${fmtMoney(minBidCents)} per TEU` : '';
   return `${head}${why ? ` — ${why}` : ''}${next}`;
 }
+
+/**
+ * Whether a ladder (a read of the listing or a `listing:update`) of book version `incoming` is older than the one the
+ * room shows (`shown`, -1 before any): then it changes nothing. Only between open states: a close or a cancellation
+ * always applies, and a ladder without a version (a sealed auction's, a hold's update) is never older.
+ */
+export function olderLadder(incoming: number | undefined, shown: number, incomingStatus: string | undefined, shownStatus: string | undefined): boolean {
+  return typeof incoming === 'number' && incoming < shown && incomingStatus === 'open' && shownStatus === 'open';
+}

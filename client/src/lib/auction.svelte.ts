@@ -9,7 +9,7 @@ import { api, ApiError, errorMessage } from './api';
 import { live } from './live.svelte';
 import { session } from './session.svelte';
 import { fmtDateTime, fmtSeconds } from './format';
-import { openPosition, positionText, type AuctionPosition } from './auction-position';
+import { olderLadder, openPosition, positionText, type AuctionPosition } from './auction-position';
 import type {
   AuctionResultEvent,
   Bid,
@@ -342,7 +342,7 @@ export class AuctionRoom {
 
   /** Whether a ladder of book version `bidSeq` (an open auction's) is older than the one the room shows. */
   #olderThanShown(bidSeq: number | undefined, status: Listing['status'] | undefined) {
-    return typeof bidSeq === 'number' && bidSeq < this.#bidSeq && status === 'open' && this.listing?.status === 'open';
+    return olderLadder(bidSeq, this.#bidSeq, status, this.listing?.status);
   }
 
   #setListing(l: Listing) {
