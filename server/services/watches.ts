@@ -1,6 +1,6 @@
 import { audit } from '../adapters/db/audit.ts';
 import { inTransaction, type Db } from '../adapters/db/db.ts';
-import { corridorExists } from '../adapters/db/departures-repo.ts';
+import { corridorExists, type DepartureLoad } from '../adapters/db/departures-repo.ts';
 import { currentUnitPrice, type ListingRow } from '../adapters/db/listings-repo.ts';
 import { allClusters } from '../adapters/db/network-repo.ts';
 import {
@@ -21,10 +21,10 @@ import { tellWebhooks } from './webhook-events.ts';
 /** How many listings a new watch's "on sale now" looks at, at most. */
 const ON_SALE_NOW_LIMIT = 500;
 
-type DepartureLoad = { capacity_teu: number; capacity_tonnes: number; held_teu: number; held_tonnes: number; booked_teu: number; booked_tonnes: number };
+type Load = Pick<DepartureLoad, 'capacity_teu' | 'capacity_tonnes' | 'held_teu' | 'held_tonnes' | 'booked_teu' | 'booked_tonnes'>;
 
 /** What a watch could take of a listing now: its remaining TEU within the departure's free capacity, at today's price. */
-function lotOf(l: ListingRow, d: DepartureLoad, now: Date): Lot | undefined {
+function lotOf(l: ListingRow, d: Load, now: Date): Lot | undefined {
   const price = currentUnitPrice(l, now);
   if (price === undefined) return undefined;
   return { teu: Math.min(l.remaining_teu, d.capacity_teu - d.held_teu - d.booked_teu), tonnes: d.capacity_tonnes - d.held_tonnes - d.booked_tonnes, unitPriceCents: price };
