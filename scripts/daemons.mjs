@@ -3,6 +3,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { BUNDLES } from './lib/bundle.mjs';
 import { alive, stopGroup, TSX } from './lib/procs.mjs';
 import { DATA, ROOT, log } from './stack.mjs';
 
@@ -14,11 +15,12 @@ export function runTsx(file, args, env) {
   return r.status ?? 1;
 }
 
-export function startDetached(name, file, env) {
+/** Starts a bundle (`server` or `worker`, scripts/lib/bundle.mjs) with plain Node in the background. */
+export function startDetached(name, env) {
   fs.mkdirSync(RUN, { recursive: true });
   fs.mkdirSync(LOGS, { recursive: true });
   const out = fs.openSync(path.join(LOGS, `${name}.log`), 'a');
-  const child = spawn(TSX, [file], { cwd: ROOT, env: { ...process.env, ...env }, detached: true, stdio: ['ignore', out, out] });
+  const child = spawn(process.execPath, ['--enable-source-maps', BUNDLES[name]], { cwd: ROOT, env: { ...process.env, ...env }, detached: true, stdio: ['ignore', out, out] });
   child.unref();
   fs.writeFileSync(path.join(RUN, `${name}.pid`), String(child.pid));
   return child.pid;

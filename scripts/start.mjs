@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { APP_ROLE, DATA, ensureStack, fail, freePort, log, ROOT } from './stack.mjs';
 import { logFile, runTsx, startDetached, stopDetached } from './daemons.mjs';
+import { bundleProcesses } from './lib/bundle.mjs';
 import { demoSeedArgs, demoSeedDecision } from './seed-policy.mjs';
 
 const started = Date.now();
@@ -28,13 +29,15 @@ if (decision.seed) {
 log('building the client…');
 const vite = spawnSync(path.join(ROOT, 'node_modules', '.bin', 'vite'), ['build', '--logLevel', 'warn'], { cwd: ROOT, stdio: 'inherit' });
 if (vite.status !== 0) fail('client build failed');
+log('building the server and the worker…');
+await bundleProcesses().catch((e) => fail(`server build failed: ${e instanceof Error ? e.message : String(e)}`));
 
 await stopDetached('server');
 await stopDetached('worker');
 const port = process.env.PORT ? Number(process.env.PORT) : await freePort(3000);
 const host = process.env.HOST ?? '127.0.0.1';
-startDetached('server', 'server/server.ts', { ...env, PORT: String(port), HOST: host });
-const workerPid = startDetached('worker', 'workers/worker.ts', env);
+startDetached('server', { ...env, PORT: String(port), HOST: host });
+const workerPid = startDetached('worker', env);
 
 const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
 let healthy = false;

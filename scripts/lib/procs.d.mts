@@ -36,7 +36,6 @@ export class Managed {
   stop(graceMs?: number, signal?: NodeJS.Signals): Promise<void>;
 }
 
-export function tsxProcess(name: string, file: string, opts?: ManagedOptions): Managed;
 export function killOnExit(procs: readonly (Managed | ChildProcess)[]): () => void;
 
 export function redisPing(port: number, host?: string): Promise<boolean>;

@@ -157,11 +157,6 @@ export class Managed {
   }
 }
 
-/** A TypeScript entry run with tsx from the repository root. */
-export function tsxProcess(name, file, opts = {}) {
-  return new Managed(name, TSX, [file], opts);
-}
-
 /**
  * SIGKILLs every process of `procs` that is still alive when this process exits (a last resort when the
  * caller never reaches its own clean-up). Returns the function that unregisters it.

@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import { bundledProcess } from '../../scripts/lib/bundle.mjs';
 import { freePort, Managed, portFree, RedisServer, startRedisServer, TSX, waitUntil } from '../../scripts/lib/procs.mjs';
 import type { Config } from '../../server/config.ts';
 
@@ -33,9 +34,16 @@ function envOf(cfg: Config, extra: Record<string, string>) {
   };
 }
 
-/** A tsx process of the test run (not in a process group of its own: tsx relays the signal to its child). */
+/**
+ * The server and the worker run from the bundles the run's global setup builds (test/setup/global.ts), as plain
+ * Node: half the start-up CPU of tsx (scripts/lib/bundle.mjs). Any other entry (a test's own) runs through tsx,
+ * which relays signals to its child. Not in a process group of their own.
+ */
+const BUNDLED: Record<string, 'server' | 'worker'> = { 'server/server.ts': 'server', 'workers/worker.ts': 'worker' };
 function launch(file: string, env: NodeJS.ProcessEnv): Managed {
-  return new Managed(file, TSX, [file], { env, group: false }).start();
+  const bundle = BUNDLED[file];
+  const opts = { env, group: false };
+  return (bundle ? bundledProcess(file, bundle, opts) : new Managed(file, TSX, [file], opts)).start();
 }
 
 /** Proc of a started process; stop() signals it and SIGKILLs it after 15 s. */

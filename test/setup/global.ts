@@ -1,4 +1,5 @@
 import type { TestProject } from 'vitest/node';
+import { bundleProcesses } from '../../scripts/lib/bundle.mjs';
 import { createDb } from '../../server/adapters/db/db.ts';
 import { migrateToLatest } from '../../server/adapters/db/migrate.ts';
 import { seedDemo } from '../../server/seed/seed.ts';
@@ -11,7 +12,8 @@ declare module 'vitest' {
 }
 
 /**
- * Once per run: two template databases (migrated; migrated + demo seed). Each test file clones its own
+ * Once per run: the server and worker bundles the tests start (scripts/lib/bundle.mjs: always built afresh from the
+ * sources, so a test never runs yesterday's code), and two template databases (migrated; migrated + demo seed). Each test file clones its own
  * database from one of them, so files run in parallel without seeing each other's rows.
  */
 export default async function setup(project: TestProject) {
@@ -23,6 +25,7 @@ export default async function setup(project: TestProject) {
   const TEMPLATE_EMPTY = templateName(runId, 'empty');
   const TEMPLATE_DEMO = templateName(runId, 'demo');
 
+  await bundleProcesses();
   await recreateDatabase(TEMPLATE_EMPTY);
   const empty = createDb(dbUrl(TEMPLATE_EMPTY), { max: 2 });
   await migrateToLatest(empty);

@@ -8,7 +8,8 @@ import { sql } from 'kysely';
 import { createDb, type Db } from '../../server/adapters/db/db.ts';
 import { migrateToLatest } from '../../server/adapters/db/migrate.ts';
 import { seedDemo } from '../../server/seed/seed.ts';
-import { freePort, killOnExit, RedisServer, sleep, tsxProcess, type Managed } from '../../scripts/lib/procs.mjs';
+import { bundledProcess, bundleProcesses } from '../../scripts/lib/bundle.mjs';
+import { freePort, killOnExit, RedisServer, sleep, type Managed } from '../../scripts/lib/procs.mjs';
 import { call } from './client.ts';
 
 export interface WorldOptions {
@@ -111,8 +112,10 @@ export class ChaosWorld {
     const env: NodeJS.ProcessEnv = { ...process.env, ...PROCESS_ENV, DATABASE_URL: this.url(this.o.databaseUrl), REDIS_URL: this.redis.url };
     this.ports = [await freePort(), await freePort()];
     this.urls = this.ports.map((p) => `http://127.0.0.1:${p}`);
-    this.servers.push(...this.ports.map((p, i) => tsxProcess(`server${i + 1}`, 'server/server.ts', { env: { ...env, PORT: String(p) } })));
-    this.workers.push(...[0, 1].map((i) => tsxProcess(`worker${i + 1}`, 'workers/worker.ts', { env })));
+    // plain Node from bundles built now (scripts/lib/bundle.mjs): restarts after a kill come up in half the CPU of tsx
+    await bundleProcesses();
+    this.servers.push(...this.ports.map((p, i) => bundledProcess(`server${i + 1}`, 'server', { env: { ...env, PORT: String(p) } })));
+    this.workers.push(...[0, 1].map((i) => bundledProcess(`worker${i + 1}`, 'worker', { env })));
     this.procs.push(...this.servers, ...this.workers);
     log('starting 2 server and 2 worker processes…');
     await Promise.all([this.startServer(0), this.startServer(1), this.startWorker(0), this.startWorker(1)]);
