@@ -5,6 +5,7 @@ import { AvailabilityCache } from './adapters/redis/availability.ts';
 import { createRedis, redisReady, type Redis } from './adapters/redis/redis.ts';
 import type { EventSink } from './adapters/realtime/events.ts';
 import { AuthService } from './services/auth.ts';
+import { TeamService } from './services/team.ts';
 import { HoldsService } from './services/holds.ts';
 import { BookingsService } from './services/bookings.ts';
 import { DeparturesService } from './services/departures.ts';
@@ -43,6 +44,7 @@ export interface Context {
 
 export interface Services {
   auth: AuthService;
+  team: TeamService;
   network: NetworkService;
   holds: HoldsService;
   bookings: BookingsService;
@@ -108,8 +110,10 @@ export function createContext(cfg: Config, events: (redis: Redis) => EventSink, 
     if (change?.kind === 'shipment') void offers.withdrawForShipment(change.shipmentId).catch(() => {});
   };
   const routes = new RouteSearchService(db);
+  const auth = new AuthService(db, { sessionTtlMs: cfg.sessionTtlMs, principalCacheMs: cfg.principalCacheMs }, (room) => hooks.onRevoke?.(room));
   const services: Services = {
-    auth: new AuthService(db, { sessionTtlMs: cfg.sessionTtlMs, principalCacheMs: cfg.principalCacheMs }, (room) => hooks.onRevoke?.(room)),
+    auth,
+    team: new TeamService(db, auth),
     network: new NetworkService(db),
     holds,
     bookings: new BookingsService(db, cache, sink, queues, cascade),

@@ -39,6 +39,7 @@ import { optimisationRoutes } from './routes/optimisations.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
 import { waterLevelRoutes } from './routes/water-levels.ts';
 import { watchRoutes } from './routes/watches.ts';
+import { teamRoutes } from './routes/team.ts';
 
 const trustHops = (hops: number) => (_addr: string, i: number) => i < hops;
 
@@ -121,6 +122,7 @@ export async function build(cfg: Config, opts: BuildOptions = {}): Promise<App> 
   await app.register(shipmentRoutes, { ctx });
   await app.register(optimisationRoutes, { ctx });
   await app.register(webhookRoutes, { ctx });
+  await app.register(teamRoutes, { ctx });
   await app.register(waterLevelRoutes, { ctx });
   await app.register(watchRoutes, { ctx });
   if (opts.extend) await opts.extend(app, ctx);

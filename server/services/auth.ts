@@ -124,6 +124,17 @@ export class AuthService {
   }
 
   /**
+   * Sessions ended behind the caller's back (a member disabled, their role changed, their password changed):
+   * forgotten here and in every other server, and their live connections cut, as at sign-out.
+   */
+  sessionsEnded(sessionIds: readonly string[]): void {
+    for (const id of sessionIds) {
+      this.principals.evict(`session:${id}`);
+      this.onRevoke(`session:${id}`);
+    }
+  }
+
+  /**
    * Whether this server already knows the principal behind a cookie or key (no Postgres look-up needed).
    * Unknown credentials cost a look-up each, so the HTTP layer counts those per address first.
    */

@@ -70,7 +70,8 @@ type Resource =
   | 'new op1.departure' | 'new op2.departure'
   | 'new f1.webhook' | 'new op1.webhook'
   | 'f1.group' | 'f2.group'
-  | 'new f1.watch' | 'new f2.watch';
+  | 'new f1.watch' | 'new f2.watch'
+  | 'new f1.member' | 'new f2.member';
 
 /** Expected status per actor, in the order of ACTORS: anon, f1, f2, op1, op2, sched, admin. */
 type Cells = readonly [number, number, number, number, number, number, number];
@@ -91,6 +92,14 @@ const MATRIX: readonly Row[] = [
   ['DELETE /api/api-keys/:id',                   'new f1.apikey',     [401, 204, 404, 404, 404, 404, 404]],
   ['DELETE /api/api-keys/:id',                   'new f2.apikey',     [401, 404, 204, 404, 404, 404, 404]],
   ['DELETE /api/api-keys/:id',                   'missing',           [401, 404, 404, 404, 404, 404, 404]],
+  // an organisation's people are its own: nobody else, the platform included, sees or changes them (404)
+  ['GET /api/team/members',                      '-',                 [401, 200, 200, 200, 200, 200, 200]],
+  ['POST /api/team/members',                     '-',                 [401, 201, 201, 201, 201, 201, 201]],
+  ['PATCH /api/team/members/:userId',            'new f1.member',     [401, 200, 404, 404, 404, 404, 404]],
+  ['PATCH /api/team/members/:userId',            'new f2.member',     [401, 404, 200, 404, 404, 404, 404]],
+  ['PATCH /api/team/members/:userId',            'missing',           [401, 404, 404, 404, 404, 404, 404]],
+  ['GET /api/team/audit',                        '-',                 [401, 200, 200, 200, 200, 200, 200]],
+  ['POST /api/me/password',                      '-',                 [401, 400, 400, 400, 400, 400, 400]], // the wrong current password: reached, refused, nothing changed
 
   ['GET /api/clusters',                          '-',                 [401, 200, 200, 200, 200, 200, 200]],
   ['GET /api/corridors',                         '-',                 [401, 200, 200, 200, 200, 200, 200]],
@@ -362,6 +371,18 @@ describe('access matrix: every route × actor × tenant resource', () => {
     const m = /^new (f1|f2|op1|op2)\.(hold|booking|listing|apikey|itinerary|booked-itinerary|shipment|departure)$/.exec(res);
     const wh = /^new (f1|op1)\.webhook$/.exec(res);
     const wa = /^new (f1|f2)\.watch$/.exec(res);
+    const mb = /^new (f1|f2)\.member$/.exec(res);
+    if (mb) {
+      const body = { email: `matrix-${randomUUID()}@example.test`, name: `Cell ${actor}` };
+      const { userId: id } = await ok(S[mb[1] as 'f1' | 'f2'], { method: 'POST', url: '/api/team/members', payload: body }, 201);
+      return {
+        id,
+        intact: async () => {
+          const row = await env.db.selectFrom('memberships').innerJoin('users', 'users.id', 'memberships.user_id').select(['role', 'disabled_at']).where('user_id', '=', id).executeTakeFirstOrThrow();
+          return row.role === 'member' && row.disabled_at === null;
+        },
+      };
+    }
     if (wa) {
       const { id } = await ok(S[wa[1] as 'f1' | 'f2'], { method: 'POST', url: '/api/watches', payload: watchBody }, 201);
       return { id, intact: async () => (await env.db.selectFrom('watches').select('status').where('id', '=', id).executeTakeFirstOrThrow()).status === 'active' };
@@ -434,9 +455,15 @@ describe('access matrix: every route × actor × tenant resource', () => {
   /** The request of one cell: method and path from the route, the resource id in the path or the body. */
   function request(route: string, actor: Actor, id: string | undefined, res: Resource): InjectOptions & { url: string } {
     const [method, path] = route.split(' ') as [InjectOptions['method'], string];
-    const url = path.replace(':id', id ?? '');
+    const url = path.replace(':id', id ?? '').replace(':userId', id ?? '');
     const t = Date.now();
     switch (route) {
+      case 'POST /api/team/members':
+        return { method, url, payload: { email: `matrix-${actor}-${randomUUID()}@example.test`, name: `Matrix ${actor}` } };
+      case 'PATCH /api/team/members/:userId':
+        return { method, url, payload: { role: 'admin' } };
+      case 'POST /api/me/password':
+        return { method, url, payload: { currentPassword: 'not-the-password', newPassword: 'a-new-password-of-length' } };
       case 'POST /api/session':
         return { method, url, payload: { email: actor === 'anon' ? 'forwarder3@demo.test' : EMAIL[actor], password: res === 'wrong password' ? 'not-the-password' : 'cluster-demo' } };
       case 'POST /api/api-keys':

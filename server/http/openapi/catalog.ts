@@ -26,6 +26,7 @@ export const TAGS = [
   { name: 'money', description: 'Ledger accounts, transfers and invoices of the caller\'s organisation.' },
   { name: 'stats', description: 'Dashboard statistics from the rollups, as JSON or CSV.' },
   { name: 'webhooks', description: 'Signed webhook endpoints of an organisation, their secrets and delivery log (its admins).' },
+  { name: 'team', description: "An organisation's members and audit log (its admins), and a person's own password." },
   { name: 'watches', description: "Forwarders' saved searches (watches), their matches, and offers of freed capacity cascading down the watches." },
 ] as const;
 
@@ -81,6 +82,19 @@ export const CATALOG: Record<string, CatalogEntry> = {
   'POST /api/api-keys': { operationId: 'createApiKey', tag: 'api-keys', description: `${ADMIN} Creates a key for machine clients; the key itself is in this answer only.` },
   'GET /api/api-keys': { operationId: 'listApiKeys', tag: 'api-keys', description: `${ADMIN} The organisation's keys (prefix only, never the key).` },
   'DELETE /api/api-keys/:id': { operationId: 'revokeApiKey', tag: 'api-keys', description: `${ADMIN} Revokes a key: requests and live sockets using it stop at once.` },
+  'GET /api/team/members': { operationId: 'listMembers', tag: 'team', description: `${ADMIN} The organisation's people: role, access, member since, last sign-in.` },
+  'POST /api/team/members': {
+    operationId: 'addMember',
+    tag: 'team',
+    description: `${ADMIN} Adds a person (e-mail unique across the platform, default role member) with a temporary password that is in this answer only (409 \`email_taken\`).`,
+  },
+  'PATCH /api/team/members/:userId': {
+    operationId: 'updateMember',
+    tag: 'team',
+    description: `${ADMIN} Changes a member's role or withdraws / restores access. A new role or withdrawn access ends the member's sessions at once (live connections too). 409 \`last_admin\` when no enabled admin would be left.`,
+  },
+  'GET /api/team/audit': { operationId: 'listAuditLog', tag: 'team', description: `${ADMIN} What the organisation's people and API keys did, newest first; page with \`before\` = the previous page's \`next\`, filter with \`action\`.` },
+  'POST /api/me/password': { operationId: 'changePassword', tag: 'team', description: 'A signed-in person (not an API key) sets a new password, giving the current one; their other sessions end.' },
 
   'GET /api/clusters': { operationId: 'listClusters', tag: 'network', description: `${ANY} The logistics clusters with their UN/LOCODE and position.` },
   'GET /api/corridors': { operationId: 'listCorridors', tag: 'network', description: `${ANY} The corridors between clusters, one per mode (rail, barge).` },

@@ -1,0 +1,143 @@
+import { randomBytes } from 'node:crypto';
+import { inTransaction, type Db } from '../adapters/db/db.ts';
+import { audit } from '../adapters/db/audit.ts';
+import {
+  auditOfOrg,
+  emailTaken,
+  insertMember,
+  lockMembershipsOfOrg,
+  memberOfOrg,
+  membersOfOrg,
+  passwordHashOf,
+  revokeSessionsOfUser,
+  setMemberRole,
+  setUserDisabled,
+  setUserPasswordHash,
+} from '../adapters/db/members-repo.ts';
+import { normalizeEmail } from '../core/identity.ts';
+import { decideMemberChange } from '../core/team.ts';
+import { AppError, badRequest, conflict, notFound } from '../domain/errors.ts';
+import { policy, type Principal } from '../domain/principal.ts';
+import type { AddMemberBody, AuditEntry, AuditPage, AuditQuery, ChangePasswordBody, Member, MemberAdded, UpdateMemberBody } from '../domain/schemas/team.ts';
+import type { AuthService } from './auth.ts';
+import { hashPassword, verifyPassword } from './passwords.ts';
+
+/** One @, something on each side, a dot in the domain, no whitespace: the rest is the mail system's business. */
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+type MemberRow = NonNullable<Awaited<ReturnType<typeof memberOfOrg>>>;
+
+const memberOf = (r: MemberRow): Member => ({
+  userId: r.id,
+  email: r.email,
+  name: r.name,
+  role: r.role,
+  disabled: r.disabled_at !== null,
+  memberSince: r.created_at.toISOString(),
+  lastSignInAt: r.last_sign_in_at ? new Date(r.last_sign_in_at).toISOString() : null,
+});
+
+type AuditRow = Awaited<ReturnType<typeof auditOfOrg>>[number];
+
+const entryOf = (r: AuditRow): AuditEntry => ({
+  id: r.id,
+  at: r.at.toISOString(),
+  action: r.action,
+  entityType: r.entity_type,
+  entityId: r.entity_id,
+  actor: r.api_key_id
+    ? { kind: 'apiKey', userId: null, apiKeyId: r.api_key_id, name: r.key_name ?? null }
+    : r.actor_user_id
+      ? { kind: 'user', userId: r.actor_user_id, apiKeyId: null, name: r.user_name ?? r.user_email ?? null }
+      : { kind: 'system', userId: null, apiKeyId: null, name: null },
+  ip: r.ip,
+  data: r.data && typeof r.data === 'object' && !Array.isArray(r.data) ? (r.data as Record<string, unknown>) : null,
+});
+
+/**
+ * An organisation's people (its admins add members with a one-time password, change roles, withdraw access)
+ * and its audit log; every person changes their own password. Rules in server/core/team.ts; sessions a change
+ * ends are cut on every server through the auth service.
+ */
+export class TeamService {
+  constructor(
+    private readonly db: Db,
+    private readonly auth: AuthService,
+  ) {}
+
+  async members(p: Principal): Promise<Member[]> {
+    policy.requireAdmin(p);
+    return (await membersOfOrg(this.db, p.orgId)).map(memberOf);
+  }
+
+  /** A new member of the caller's organisation; the temporary password is returned once (stored as argon2id). */
+  async addMember(p: Principal, body: AddMemberBody, ip?: string): Promise<MemberAdded> {
+    policy.requireAdmin(p);
+    const email = normalizeEmail(body.email);
+    if (!EMAIL.test(email)) throw badRequest('invalid_email', 'this is not an e-mail address');
+    const name = body.name.trim();
+    if (!name) throw badRequest('invalid_name', 'name must not be blank');
+    if (await emailTaken(this.db, email)) throw conflict('email_taken', 'a user with this e-mail exists already');
+    const temporaryPassword = randomBytes(15).toString('base64url');
+    const passwordHash = await hashPassword(temporaryPassword);
+    const role = body.role ?? 'member';
+    const id = await inTransaction(this.db, async (tx) => {
+      const user = await insertMember(tx, { email, name, passwordHash, orgId: p.orgId, role });
+      if (!user) return null;
+      await audit(tx, p, 'member.add', { type: 'user', id: user.id }, { email, role }, ip);
+      return user.id;
+    });
+    if (!id) throw conflict('email_taken', 'a user with this e-mail exists already');
+    const row = await memberOfOrg(this.db, p.orgId, id);
+    return { ...memberOf(row!), temporaryPassword };
+  }
+
+  /** Changes a member's role or access; refused (409 `last_admin`) when no enabled admin would be left. */
+  async updateMember(p: Principal, userId: string, change: UpdateMemberBody, ip?: string): Promise<Member> {
+    policy.requireAdmin(p);
+    const ended = await inTransaction(this.db, async (tx) => {
+      const locked = await lockMembershipsOfOrg(tx, p.orgId);
+      const team = locked.map((m) => ({ userId: m.user_id, role: m.role, disabled: m.disabled_at !== null }));
+      const d = decideMemberChange(team, userId, change);
+      if (!d.ok) throw d.code === 'not_found' ? notFound('member') : conflict(d.code, d.message);
+      if (!d.changed) return [];
+      const before = team.find((m) => m.userId === userId)!;
+      if (d.member.role !== before.role) await setMemberRole(tx, p.orgId, userId, d.member.role);
+      if (d.member.disabled !== before.disabled) await setUserDisabled(tx, userId, d.member.disabled ? new Date() : null);
+      const sessions = d.endSessions ? await revokeSessionsOfUser(tx, userId, new Date()) : [];
+      await audit(tx, p, 'member.update', { type: 'user', id: userId }, { ...change, sessionsEnded: sessions.length }, ip);
+      return sessions;
+    });
+    this.auth.sessionsEnded(ended);
+    const row = await memberOfOrg(this.db, p.orgId, userId);
+    if (!row) throw notFound('member');
+    return memberOf(row);
+  }
+
+  /** A person sets a new password (the current one first); their other sessions end, this one stays. */
+  async changePassword(p: Principal, body: ChangePasswordBody, ip?: string): Promise<void> {
+    if (!p.userId || !p.sessionId) throw new AppError(403, 'forbidden', 'only a signed-in person has a password (not an API key)');
+    const row = await passwordHashOf(this.db, p.userId);
+    if (!(await verifyPassword(row?.password_hash ?? null, body.currentPassword))) throw badRequest('wrong_password', 'the current password is wrong');
+    if (body.newPassword === body.currentPassword) throw badRequest('same_password', 'the new password must differ from the current one');
+    const hash = await hashPassword(body.newPassword);
+    const ended = await inTransaction(this.db, async (tx) => {
+      await setUserPasswordHash(tx, p.userId!, hash);
+      const sessions = await revokeSessionsOfUser(tx, p.userId!, new Date(), p.sessionId);
+      await audit(tx, p, 'user.password_change', { type: 'user', id: p.userId }, { sessionsEnded: sessions.length }, ip);
+      return sessions;
+    });
+    this.auth.sessionsEnded(ended);
+  }
+
+  /** A page of what the organisation's people and keys did, newest first (keyset paging: `next` → `before`). */
+  async auditLog(p: Principal, q: AuditQuery): Promise<AuditPage> {
+    policy.requireAdmin(p);
+    const limit = q.limit ?? 50;
+    const [us, id] = q.before ? q.before.split('.').map(Number) : [];
+    const rows = await auditOfOrg(this.db, p.orgId, { limit: limit + 1, ...(q.before ? { before: { atUs: us!, id: id! } } : {}), ...(q.action ? { action: q.action } : {}) });
+    const page = rows.slice(0, limit);
+    const last = page.at(-1);
+    return { entries: page.map(entryOf), next: rows.length > limit && last ? `${last.at_us}.${last.id}` : null };
+  }
+}

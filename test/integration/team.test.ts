@@ -1,0 +1,185 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { App } from '../../server/http/app.ts';
+import { createTestEnv, type TestEnv } from '../helpers/context.ts';
+import { as, buildApp, expectErrorShape, signIn, type Session } from '../helpers/http.ts';
+
+/**
+ * An organisation's team (README "Team, keys and audit"): its admins add people with a one-time password, change
+ * roles and withdraw access — a change that takes rights away ends the member's sessions at once, and the
+ * organisation always keeps an enabled admin, also when two admins demote each other at the same moment —;
+ * every person changes their own password; the admins read the organisation's audit log, page by page, and
+ * nothing of another organisation.
+ */
+describe('team: members, roles, access, passwords and the audit log', () => {
+  let env: TestEnv;
+  let built: App;
+  let f1: Session;
+  let f2: Session;
+
+  beforeAll(async () => {
+    env = await createTestEnv({ cfg: { signInPerMinute: 1000, signInPerAccountPerHour: 1000, signInPerAddressPerMinute: 1000, principalCacheMs: 60_000 } });
+    built = await buildApp(env.cfg);
+    [f1, f2] = await Promise.all([signIn(built.app, 'forwarder1@demo.test'), signIn(built.app, 'forwarder2@demo.test')]);
+  });
+  afterAll(async () => {
+    await built?.app.close();
+    await env?.cleanup();
+  });
+
+  const call = (s: Session | null) => as(built.app, s);
+  const me = async (s: Session) => (await call(s)({ method: 'GET', url: '/api/me' })).statusCode;
+  async function add(by: Session, email: string, role?: 'admin' | 'member') {
+    const r = await call(by)({ method: 'POST', url: '/api/team/members', payload: { email, name: 'New Colleague', ...(role ? { role } : {}) } });
+    expect(r.statusCode, r.body).toBe(201);
+    return r.json() as { userId: string; email: string; role: string; temporaryPassword: string };
+  }
+  const patch = (by: Session, userId: string, payload: object) => call(by)({ method: 'PATCH', url: `/api/team/members/${userId}`, payload });
+
+  it('an admin adds a colleague (e-mail normalised, shown once); the colleague signs in as a member and may not manage the team', async () => {
+    const m = await add(f1, '  Dispatch.One@Example.TEST ');
+    expect(m.email).toBe('dispatch.one@example.test');
+    expect(m.role).toBe('member');
+    expect(m.temporaryPassword.length).toBeGreaterThanOrEqual(16);
+    const stored = await env.db.selectFrom('users').select('password_hash').where('id', '=', m.userId).executeTakeFirstOrThrow();
+    expect(stored.password_hash).toMatch(/^\$argon2id\$/);
+    expect(stored.password_hash).not.toContain(m.temporaryPassword);
+
+    const colleague = await signIn(built.app, 'DISPATCH.ONE@example.test', m.temporaryPassword);
+    expect(colleague.me.org.id).toBe(f1.me.org.id);
+    expect(colleague.me.role).toBe('member');
+    expect((await call(colleague)({ method: 'GET', url: '/api/bookings' })).statusCode).toBe(200);
+    for (const r of [
+      await call(colleague)({ method: 'GET', url: '/api/team/members' }),
+      await call(colleague)({ method: 'POST', url: '/api/team/members', payload: { email: 'x@example.test', name: 'X' } }),
+      await call(colleague)({ method: 'GET', url: '/api/team/audit' }),
+    ]) {
+      expect(r.statusCode).toBe(403);
+      expectErrorShape(r.json());
+    }
+    const list = (await call(f1)({ method: 'GET', url: '/api/team/members' })).json() as { email: string; lastSignInAt: string | null }[];
+    expect(list.find((x) => x.email === 'dispatch.one@example.test')?.lastSignInAt).not.toBeNull();
+    // another organisation's admin sees none of them
+    const other = (await call(f2)({ method: 'GET', url: '/api/team/members' })).json() as { email: string }[];
+    expect(other.map((x) => x.email)).not.toContain('dispatch.one@example.test');
+  });
+
+  it('an e-mail taken in any organisation, in any spelling, is refused (409) and nothing is created', async () => {
+    const before = await env.db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    for (const email of ['FORWARDER2@demo.test', ' dispatch.one@EXAMPLE.test']) {
+      const r = await call(f1)({ method: 'POST', url: '/api/team/members', payload: { email, name: 'Dup' } });
+      expect(r.statusCode, email).toBe(409);
+      expect(r.json().error.code).toBe('email_taken');
+    }
+    const after = await env.db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    expect(Number(after.n)).toBe(Number(before.n));
+  });
+
+  it("a new role ends the member's sessions at once (even a cached one); the next sign-in carries the new role", async () => {
+    const m = await add(f1, 'promote.me@example.test');
+    const s = await signIn(built.app, m.email, m.temporaryPassword);
+    expect(await me(s)).toBe(200); // cached principal now
+    const r = await patch(f1, m.userId, { role: 'admin' });
+    expect(r.statusCode, r.body).toBe(200);
+    expect(r.json()).toMatchObject({ role: 'admin', disabled: false });
+    expect(await me(s)).toBe(401);
+    expect((await signIn(built.app, m.email, m.temporaryPassword)).me.role).toBe('admin');
+  });
+
+  it('withdrawn access ends the sessions and refuses sign-in; restored access lets the member in again', async () => {
+    const m = await add(f1, 'leaver@example.test');
+    const s = await signIn(built.app, m.email, m.temporaryPassword);
+    expect((await patch(f1, m.userId, { disabled: true })).json()).toMatchObject({ disabled: true });
+    expect(await me(s)).toBe(401);
+    const refused = await built.app.inject({ method: 'POST', url: '/api/session', payload: { email: m.email, password: m.temporaryPassword } });
+    expect(refused.statusCode).toBe(401);
+    expect((await patch(f1, m.userId, { disabled: false })).json()).toMatchObject({ disabled: false });
+    expect(await me(await signIn(built.app, m.email, m.temporaryPassword))).toBe(200);
+  });
+
+  it('the organisation keeps an enabled admin: the last one can neither step down nor lock themself out', async () => {
+    const f3 = await signIn(built.app, 'forwarder3@demo.test'); // the only admin of forwarder 3's organisation
+    for (const change of [{ role: 'member' }, { disabled: true }]) {
+      const r = await patch(f3, f3.me.user.id, change);
+      expect(r.statusCode, JSON.stringify(change)).toBe(409);
+      expect(r.json().error.code).toBe('last_admin');
+    }
+    expect(await me(f3)).toBe(200);
+    const row = await env.db.selectFrom('memberships').select('role').where('user_id', '=', f3.me.user.id).executeTakeFirstOrThrow();
+    expect(row.role).toBe('admin');
+  });
+
+  it('two admins demoting each other at the same moment: one wins, the other gets 409, an admin remains', async () => {
+    const f4 = await signIn(built.app, 'forwarder4@demo.test');
+    const m = await add(f4, 'second.admin@example.test', 'admin');
+    const other = await signIn(built.app, m.email, m.temporaryPassword);
+    const [a, b] = await Promise.all([patch(f4, other.me.user.id, { role: 'member' }), patch(other, f4.me.user.id, { role: 'member' })]);
+    expect([a.statusCode, b.statusCode].sort()).toEqual([200, 409]);
+    const admins = await env.db.selectFrom('memberships').select('user_id').where('org_id', '=', f4.me.org.id).where('role', '=', 'admin').execute();
+    expect(admins).toHaveLength(1);
+  });
+
+  it("members of another organisation are not found (404), and the rule holds for unknown ids", async () => {
+    const m = await add(f2, 'f2.colleague@example.test');
+    const r = await patch(f1, m.userId, { disabled: true });
+    expect(r.statusCode).toBe(404);
+    const row = await env.db.selectFrom('users').select('disabled_at').where('id', '=', m.userId).executeTakeFirstOrThrow();
+    expect(row.disabled_at).toBeNull();
+  });
+
+  it('a person changes their own password: the current one is checked, other sessions end, this one stays', async () => {
+    const m = await add(f1, 'rotate.pw@example.test');
+    const [mine, elsewhere] = [await signIn(built.app, m.email, m.temporaryPassword), await signIn(built.app, m.email, m.temporaryPassword)];
+    const wrong = await call(mine)({ method: 'POST', url: '/api/me/password', payload: { currentPassword: 'nope', newPassword: 'correct horse battery' } });
+    expect(wrong.statusCode).toBe(400);
+    expect(wrong.json().error.code).toBe('wrong_password');
+    const short = await call(mine)({ method: 'POST', url: '/api/me/password', payload: { currentPassword: m.temporaryPassword, newPassword: 'short' } });
+    expect(short.statusCode).toBe(400);
+    const ok = await call(mine)({ method: 'POST', url: '/api/me/password', payload: { currentPassword: m.temporaryPassword, newPassword: 'correct horse battery' } });
+    expect(ok.statusCode, ok.body).toBe(204);
+    expect(await me(mine)).toBe(200);
+    expect(await me(elsewhere)).toBe(401);
+    expect((await built.app.inject({ method: 'POST', url: '/api/session', payload: { email: m.email, password: m.temporaryPassword } })).statusCode).toBe(401);
+    expect(await me(await signIn(built.app, m.email, 'correct horse battery'))).toBe(200);
+    // an API key has no password to change
+    const key = (await call(f1)({ method: 'POST', url: '/api/api-keys', payload: { name: 'team test', role: 'admin' } })).json().key as string;
+    const byKey = await built.app.inject({ method: 'POST', url: '/api/me/password', headers: { authorization: `Bearer ${key}` }, payload: { currentPassword: 'x', newPassword: 'correct horse battery' } });
+    expect(byKey.statusCode).toBe(403);
+    // … but an admin key may read the team (provisioning from an identity system)
+    expect((await built.app.inject({ method: 'GET', url: '/api/team/members', headers: { authorization: `Bearer ${key}` } })).statusCode).toBe(200);
+  });
+
+  it('the audit log: the organisation\'s own entries, newest first, with their actor; pages meet without overlap; filtered by action', async () => {
+    type Page = { entries: { id: number; at: string; action: string; actor: { kind: string; name: string | null } }[]; next: string | null };
+    const get = async (s: Session, q: string) => {
+      const r = await call(s)({ method: 'GET', url: `/api/team/audit${q}` });
+      expect(r.statusCode, r.body).toBe(200);
+      return r.json() as Page;
+    };
+    const all = await get(f1, '?limit=200');
+    expect(all.entries.map((e) => e.action)).toEqual(expect.arrayContaining(['member.add', 'member.update', 'session.sign_in', 'user.password_change', 'api_key.create']));
+    const times = all.entries.map((e) => e.at);
+    expect([...times].sort().reverse()).toEqual(times);
+    expect(all.entries.find((e) => e.action === 'member.add')?.actor).toMatchObject({ kind: 'user', name: expect.any(String) });
+    // page through 3 at a time: the same entries, in the same order
+    const paged: number[] = [];
+    let cursor: string | null = '';
+    for (let i = 0; i < 100 && cursor !== null; i++) {
+      const p: Page = await get(f1, `?limit=3${cursor ? `&before=${cursor}` : ''}`);
+      paged.push(...p.entries.map((e) => e.id));
+      cursor = p.next;
+    }
+    expect(paged).toEqual(all.entries.map((e) => e.id));
+    const members = await get(f1, '?action=member.&limit=200');
+    expect(members.entries.length).toBeGreaterThan(0);
+    expect(members.entries.every((e) => e.action.startsWith('member.'))).toBe(true);
+    // forwarder 2's log has none of forwarder 1's entries
+    const theirs = await get(f2, '?limit=200');
+    const mine = new Set(all.entries.map((e) => e.id));
+    expect(theirs.entries.filter((e) => mine.has(e.id))).toEqual([]);
+    for (const q of ['?before=abc', '?before=1.2.3', '?limit=0', '?limit=1000', '?action=DROP%20TABLE']) {
+      const r = await call(f1)({ method: 'GET', url: `/api/team/audit${q}` });
+      expect(r.statusCode, q).toBe(400);
+      expectErrorShape(r.json());
+    }
+  });
+});
