@@ -538,6 +538,20 @@ describe('accessibility (WCAG 2.1 AA) of every page, for every role', () => {
     // issue 14: water levels (every role; schedulers and the platform also see the report form)
     if (hasPage('Water')) v.push({ label: 'water levels', hash: '#/water', ready: '[data-testid="derated"]', screenshot: role === 'scheduler' });
     v.push(...webhooks(role));
+    // the team (every role has it; the forwarder's is audited with a member just added: the one-time password shown)
+    if (role === 'forwarder' && hasPage('Team'))
+      v.push({
+        label: 'team',
+        hash: '#/team',
+        ready: '[data-testid="team-page"][data-status="ready"] [data-testid="audit-log"][data-status="ready"]',
+        then: async (page) => {
+          await page.getByTestId('member-name').fill('Alex Audit');
+          await page.getByTestId('member-email').fill('alex.audit@example.test');
+          await page.getByTestId('member-submit').click();
+          await page.getByTestId('one-time').waitFor({ timeout: WAIT });
+          return 'team: a member added, the temporary password shown once';
+        },
+      });
     return v;
   }
 

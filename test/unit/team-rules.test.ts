@@ -25,3 +25,20 @@ describe('team rules (pure): an enabled admin always remains; taking rights away
     expect(decideMemberChange([{ userId: 'a', role: 'admin', disabled: false }], 'b', { role: 'member' })).toMatchObject({ ok: false, code: 'not_found' });
   });
 });
+
+describe('team page helpers (client/src/lib/team-data.ts)', () => {
+  it('checks the forms as the server does, and says what an audit entry changed', async () => {
+    const { checkMemberForm, checkPasswordForm, detailLabel, actorLabel, actionLabel } = await import('../../client/src/lib/team-data.ts');
+    expect(checkMemberForm({ name: ' ', email: 'no-at-sign' })).toEqual({ name: expect.any(String), email: expect.any(String) });
+    expect(checkMemberForm({ name: 'Dana', email: ' dana@example.test ' })).toEqual({});
+    expect(checkPasswordForm({ current: '', next: 'short', repeat: 'other' })).toEqual({ current: expect.any(String), next: expect.any(String), repeat: expect.any(String) });
+    expect(checkPasswordForm({ current: 'same password!', next: 'same password!', repeat: 'same password!' }).next).toMatch(/different/);
+    expect(checkPasswordForm({ current: 'old one', next: 'twelve chars', repeat: 'twelve chars' })).toEqual({});
+    const entry = { id: 1, at: '2026-12-04T10:00:00Z', action: 'member.update', entityType: 'user', entityId: null, ip: null, data: { disabled: true, sessionsEnded: 2 } };
+    expect(detailLabel({ ...entry, actor: { kind: 'user', userId: 'u', apiKeyId: null, name: 'Ana' } })).toBe('access withdrawn, 2 sessions ended');
+    expect(actorLabel({ ...entry, actor: { kind: 'apiKey', userId: null, apiKeyId: 'k', name: 'TMS' } })).toBe('API key TMS');
+    expect(actorLabel({ ...entry, actor: { kind: 'system', userId: null, apiKeyId: null, name: null } })).toBe('the platform');
+    expect(actionLabel('hold.create')).toBe('hold.create');
+    expect(actionLabel('member.add')).toBe('added a member');
+  });
+});
