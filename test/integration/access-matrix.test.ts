@@ -583,6 +583,7 @@ describe('access matrix: every route × actor × tenant resource', () => {
       `/api/listings/${R['op1.sealed']}/bids`, `/api/listings/${R['op2.sealed']}/bids`,
       `/api/listings/${R['op1.sealed']}`, `/api/listings/${R['op2.sealed']}`, `/api/departures/${R['op1.departure']}`, `/api/departures/${R['op2.departure']}`,
       `/api/bookings/${R['f1.booking']}/cancellation`, '/api/api-keys', '/api/itineraries', '/api/shipments', '/api/bid-groups', '/api/watches', '/api/offers', '/api/water-levels',
+      '/api/team/members', '/api/team/audit?limit=200',
     ];
 
     it("no list or detail a forwarder can read contains the other forwarder's ids, invoice numbers, references or amounts", async () => {
