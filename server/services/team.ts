@@ -18,7 +18,7 @@ import { normalizeEmail } from '../core/identity.ts';
 import { decideMemberChange } from '../core/team.ts';
 import { AppError, badRequest, conflict, notFound } from '../domain/errors.ts';
 import { policy, type Principal } from '../domain/principal.ts';
-import type { AddMemberBody, AuditEntry, AuditPage, AuditQuery, ChangePasswordBody, Member, MemberAdded, UpdateMemberBody } from '../domain/schemas/team.ts';
+import type { AddMemberBody, AuditEntry, AuditPage, AuditQuery, ChangePasswordBody, Member, MemberAdded, MemberPasswordReset, UpdateMemberBody } from '../domain/schemas/team.ts';
 import type { AuthService } from './auth.ts';
 import { hashPassword, verifyPassword } from './passwords.ts';
 
@@ -112,6 +112,30 @@ export class TeamService {
     const row = await memberOfOrg(this.db, p.orgId, userId);
     if (!row) throw notFound('member');
     return memberOf(row);
+  }
+
+  /**
+   * A member who forgot their password gets a new temporary one from an admin (returned once); their sessions end.
+   * Not for the admin's own account: that is "your password", which asks for the current one.
+   */
+  async resetPassword(p: Principal, userId: string, ip?: string): Promise<MemberPasswordReset> {
+    policy.requireAdmin(p);
+    if (userId === p.userId) throw badRequest('own_password', 'change your own password with your current one (POST /api/me/password)');
+    if (!(await memberOfOrg(this.db, p.orgId, userId))) throw notFound('member');
+    const temporaryPassword = randomBytes(15).toString('base64url');
+    const hash = await hashPassword(temporaryPassword);
+    const ended = await inTransaction(this.db, async (tx) => {
+      // the membership is checked again under its lock: the member cannot have left the organisation meanwhile
+      const team = await lockMembershipsOfOrg(tx, p.orgId);
+      if (!team.some((m) => m.user_id === userId)) return null;
+      await setUserPasswordHash(tx, userId, hash);
+      const sessions = await revokeSessionsOfUser(tx, userId, new Date());
+      await audit(tx, p, 'member.reset_password', { type: 'user', id: userId }, { sessionsEnded: sessions.length }, ip);
+      return sessions;
+    });
+    if (!ended) throw notFound('member');
+    this.auth.sessionsEnded(ended);
+    return { userId, temporaryPassword };
   }
 
   /** A person sets a new password (the current one first); their other sessions end, this one stays. */

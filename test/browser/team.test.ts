@@ -8,8 +8,8 @@ import { startServer, type Proc } from '../helpers/procs.ts';
 
 /**
  * The team page: forwarder 1's admin adds a colleague and reads the temporary password (shown once); the colleague
- * signs in with it in another browser, sees no team management, and sets a password of their own; the admin then
- * withdraws the colleague's access — the colleague's next request finds the session ended and the sign-in form
+ * signs in with it in another browser, sees no team management, and sets a password of their own; the admin resets it
+ * (a new temporary password, shown once) and then withdraws the colleague's access — the colleague's next request finds the session ended and the sign-in form
  * comes back, and the old and new passwords are both refused. The audit log shows the admin's changes.
  */
 describe('team: add a colleague, their own password, access withdrawn', () => {
@@ -76,8 +76,16 @@ describe('team: add a colleague, their own password, access withdrawn', () => {
     expect(noOverflow, 'the team page fits a 390 px phone').toBe(true);
     await dana.screenshot({ path: path.join(RESULTS, 'team-member-phone.png'), fullPage: true });
 
-    // ---- the admin withdraws access (confirmed first) ----
+    // ---- the admin resets the password (confirmed first): a new temporary one, shown once ----
     await admin.reload();
+    await row.getByTestId('member-reset-password').click({ timeout: WAIT });
+    await admin.locator('dialog[open]').getByTestId('confirm-dialog-ok').click({ timeout: WAIT });
+    await admin.getByTestId('one-time-value').waitFor({ timeout: WAIT });
+    const reset = await admin.getByTestId('one-time-value').inputValue();
+    expect(reset).not.toBe(temporary);
+    await admin.getByTestId('one-time-dismiss').click();
+
+    // ---- the admin withdraws access (confirmed first) ----
     await row.getByTestId('member-toggle-access').click({ timeout: WAIT });
     await admin.locator('dialog[open]').getByTestId('confirm-dialog-ok').click({ timeout: WAIT });
     await expect.poll(() => row.getByTestId('member-access').textContent(), { timeout: WAIT }).toBe('Withdrawn');
@@ -88,7 +96,7 @@ describe('team: add a colleague, their own password, access withdrawn', () => {
     // ---- the colleague's next request: the session has ended, the sign-in form is back ----
     await goHash(dana, '#/bookings');
     await dana.getByTestId('signin-email').waitFor({ timeout: WAIT });
-    for (const password of [temporary, 'barges on the rhine at dawn']) {
+    for (const password of [temporary, 'barges on the rhine at dawn', reset]) {
       const r = await fetch(`${server.url}/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'dana.dispatch@example.test', password }) });
       expect(r.status).toBe(401);
     }

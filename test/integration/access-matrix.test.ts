@@ -98,6 +98,8 @@ const MATRIX: readonly Row[] = [
   ['PATCH /api/team/members/:userId',            'new f1.member',     [401, 200, 404, 404, 404, 404, 404]],
   ['PATCH /api/team/members/:userId',            'new f2.member',     [401, 404, 200, 404, 404, 404, 404]],
   ['PATCH /api/team/members/:userId',            'missing',           [401, 404, 404, 404, 404, 404, 404]],
+  ['POST /api/team/members/:userId/reset-password', 'new f1.member',   [401, 200, 404, 404, 404, 404, 404]],
+  ['POST /api/team/members/:userId/reset-password', 'missing',         [401, 404, 404, 404, 404, 404, 404]],
   ['GET /api/team/audit',                        '-',                 [401, 200, 200, 200, 200, 200, 200]],
   ['POST /api/me/password',                      '-',                 [401, 400, 400, 400, 400, 400, 400]], // the wrong current password: reached, refused, nothing changed
 
@@ -375,11 +377,12 @@ describe('access matrix: every route × actor × tenant resource', () => {
     if (mb) {
       const body = { email: `matrix-${randomUUID()}@example.test`, name: `Cell ${actor}` };
       const { userId: id } = await ok(S[mb[1] as 'f1' | 'f2'], { method: 'POST', url: '/api/team/members', payload: body }, 201);
+      const before = await env.db.selectFrom('users').select('password_hash').where('id', '=', id).executeTakeFirstOrThrow();
       return {
         id,
         intact: async () => {
-          const row = await env.db.selectFrom('memberships').innerJoin('users', 'users.id', 'memberships.user_id').select(['role', 'disabled_at']).where('user_id', '=', id).executeTakeFirstOrThrow();
-          return row.role === 'member' && row.disabled_at === null;
+          const row = await env.db.selectFrom('memberships').innerJoin('users', 'users.id', 'memberships.user_id').select(['role', 'disabled_at', 'password_hash']).where('user_id', '=', id).executeTakeFirstOrThrow();
+          return row.role === 'member' && row.disabled_at === null && row.password_hash === before.password_hash;
         },
       };
     }

@@ -148,6 +148,26 @@ describe('team: members, roles, access, passwords and the audit log', () => {
     expect((await built.app.inject({ method: 'GET', url: '/api/team/members', headers: { authorization: `Bearer ${key}` } })).statusCode).toBe(200);
   });
 
+  it('an admin resets a member\'s forgotten password: a new temporary one, shown once; the old one and the sessions end', async () => {
+    const m = await add(f1, 'forgetful@example.test');
+    const s = await signIn(built.app, m.email, m.temporaryPassword);
+    const r = await call(f1)({ method: 'POST', url: `/api/team/members/${m.userId}/reset-password` });
+    expect(r.statusCode, r.body).toBe(200);
+    expect(r.headers['cache-control']).toBe('no-store');
+    const { temporaryPassword } = r.json() as { temporaryPassword: string };
+    expect(temporaryPassword).not.toBe(m.temporaryPassword);
+    expect(await me(s)).toBe(401);
+    expect((await built.app.inject({ method: 'POST', url: '/api/session', payload: { email: m.email, password: m.temporaryPassword } })).statusCode).toBe(401);
+    expect(await me(await signIn(built.app, m.email, temporaryPassword))).toBe(200);
+    // not the admin's own (that asks for the current password), not another organisation's member
+    const own = await call(f1)({ method: 'POST', url: `/api/team/members/${f1.me.user.id}/reset-password` });
+    expect(own.statusCode).toBe(400);
+    expect(own.json().error.code).toBe('own_password');
+    const theirs = await add(f2, 'f2.forgetful@example.test');
+    expect((await call(f1)({ method: 'POST', url: `/api/team/members/${theirs.userId}/reset-password` })).statusCode).toBe(404);
+    expect(await me(await signIn(built.app, theirs.email, theirs.temporaryPassword))).toBe(200);
+  });
+
   it('the audit log: the organisation\'s own entries, newest first, with their actor; pages meet without overlap; filtered by action', async () => {
     type Page = { entries: { id: number; at: string; action: string; actor: { kind: string; name: string | null } }[]; next: string | null };
     const get = async (s: Session, q: string) => {

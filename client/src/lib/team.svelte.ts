@@ -14,6 +14,7 @@ type Status = 'loading' | 'ready' | 'error';
 /** A secret to show once: a new member's temporary password or a new API key. */
 export interface OneTime {
   kind: 'member' | 'apiKey';
+  title: string;
   label: string;
   value: string;
 }
@@ -120,7 +121,7 @@ export class TeamState {
     this.addError = null;
     try {
       const m = await api.post<MemberAdded>('/team/members', { name: form.name.trim(), email: form.email, role: form.role });
-      this.oneTime = { kind: 'member', label: `${m.name} <${m.email}>`, value: m.temporaryPassword };
+      this.oneTime = { kind: 'member', title: 'Member added: their temporary password', label: `${m.name} <${m.email}>`, value: m.temporaryPassword };
       this.members = [...this.members.filter((x) => x.userId !== m.userId), m];
       return true;
     } catch (e) {
@@ -156,6 +157,25 @@ export class TeamState {
     }
   }
 
+  /** `POST /api/team/members/:id/reset-password`: a new temporary password (to `oneTime`); their sessions end. */
+  async resetPassword(m: Member): Promise<boolean> {
+    if (this.busy) return false;
+    this.busy = m.userId;
+    delete this.notices[m.userId];
+    try {
+      const r = await api.post<{ temporaryPassword: string }>(`/team/members/${encodeURIComponent(m.userId)}/reset-password`, {});
+      this.oneTime = { kind: 'member', title: `New temporary password for ${m.name}`, label: `${m.name} <${m.email}>`, value: r.temporaryPassword };
+      this.notices[m.userId] = { ok: true, text: 'Password reset. Their sessions were signed out.' };
+      return true;
+    } catch (e) {
+      this.notices[m.userId] = { ok: false, text: errorMessage(e) };
+      return false;
+    } finally {
+      this.busy = null;
+      void this.loadAudit();
+    }
+  }
+
   /** `POST /api/api-keys`; the key goes to `oneTime`. */
   async createKey(form: { name: string; role: Role }): Promise<boolean> {
     if (this.creatingKey) return false;
@@ -163,7 +183,7 @@ export class TeamState {
     this.keyError = null;
     try {
       const k = await api.post<ApiKeyCreated>('/api-keys', { name: form.name.trim() || undefined, role: form.role });
-      this.oneTime = { kind: 'apiKey', label: `${k.name} (${k.role})`, value: k.key };
+      this.oneTime = { kind: 'apiKey', title: 'API key created', label: `${k.name} (${k.role})`, value: k.key };
       return true;
     } catch (e) {
       this.keyError = errorMessage(e);

@@ -32,6 +32,12 @@ export const MemberAdded = Type.Object({
 });
 export type MemberAdded = Static<typeof MemberAdded>;
 
+export const MemberPasswordReset = Type.Object({
+  userId: Uuid,
+  temporaryPassword: Type.String({ description: 'shown once; the member signs in with it and sets a password of their own' }),
+});
+export type MemberPasswordReset = Static<typeof MemberPasswordReset>;
+
 export const UpdateMemberBody = Type.Object(
   { role: Type.Optional(RoleIn), disabled: Type.Optional(Type.Boolean()) },
   { additionalProperties: false, minProperties: 1 },

@@ -93,6 +93,11 @@ export const CATALOG: Record<string, CatalogEntry> = {
     tag: 'team',
     description: `${ADMIN} Changes a member's role or withdraws / restores access. A new role or withdrawn access ends the member's sessions at once (live connections too). 409 \`last_admin\` when no enabled admin would be left.`,
   },
+  'POST /api/team/members/:userId/reset-password': {
+    operationId: 'resetMemberPassword',
+    tag: 'team',
+    description: `${ADMIN} A member who forgot their password gets a new temporary one, in this answer only; their sessions end. Not for your own account (400 \`own_password\`: use POST /api/me/password).`,
+  },
   'GET /api/team/audit': { operationId: 'listAuditLog', tag: 'team', description: `${ADMIN} What the organisation's people and API keys did, newest first; page with \`before\` = the previous page's \`next\`, filter with \`action\`.` },
   'POST /api/me/password': { operationId: 'changePassword', tag: 'team', description: 'A signed-in person (not an API key) sets a new password, giving the current one; their other sessions end.' },
 

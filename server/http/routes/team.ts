@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import type { Context } from '../../context.ts';
 import { principalOf } from '../plugins/auth.ts';
 import { errors } from '../../domain/schemas/common.ts';
-import { AddMemberBody, AuditPage, AuditQuery, ChangePasswordBody, Member, MemberAdded, MemberParams, UpdateMemberBody } from '../../domain/schemas/team.ts';
+import { AddMemberBody, AuditPage, AuditQuery, ChangePasswordBody, Member, MemberAdded, MemberParams, MemberPasswordReset, UpdateMemberBody } from '../../domain/schemas/team.ts';
 
 /** An organisation's people and audit log (its admins), and a person's own password. Handlers stay thin. */
 export const teamRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async (app, { ctx }) => {
@@ -19,7 +19,7 @@ export const teamRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async (ap
   app.post(
     '/api/team/members',
     { schema: { tags, summary: 'Add a member; the temporary password is shown once', body: AddMemberBody, response: { 201: MemberAdded, ...errors(400, 401, 403, 409) } } },
-    async (req, reply) => reply.status(201).send(await team.addMember(principalOf(req), req.body, req.ip)),
+    async (req, reply) => reply.status(201).header('cache-control', 'no-store').send(await team.addMember(principalOf(req), req.body, req.ip)),
   );
 
   app.patch(
@@ -31,6 +31,20 @@ export const teamRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async (ap
       },
     },
     async (req) => team.updateMember(principalOf(req), req.params.userId, req.body, req.ip),
+  );
+
+  app.post(
+    '/api/team/members/:userId/reset-password',
+    {
+      schema: {
+        tags, summary: "Give a member a new temporary password (shown once); their sessions end", params: MemberParams,
+        response: { 200: MemberPasswordReset, ...errors(400, 401, 403, 404) },
+      },
+    },
+    async (req, reply) => {
+      void reply.header('cache-control', 'no-store');
+      return team.resetPassword(principalOf(req), req.params.userId, req.ip);
+    },
   );
 
   app.get(
