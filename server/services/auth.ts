@@ -3,7 +3,7 @@ import type { Db } from '../adapters/db/db.ts';
 import { activeApiKeyByHash, apiKeysOfOrg, insertApiKey, revokeApiKey } from '../adapters/db/api-keys-repo.ts';
 import { audit } from '../adapters/db/audit.ts';
 import { insertSession, revokeSession, validLiveRooms, validSession } from '../adapters/db/sessions-repo.ts';
-import { userForSignIn } from '../adapters/db/users-repo.ts';
+import { credentialsUnchanged, userForSignIn } from '../adapters/db/users-repo.ts';
 import type { Role } from '../domain/enums.ts';
 import { normalizeEmail } from '../core/identity.ts';
 import { AppError, notFound } from '../domain/errors.ts';
@@ -36,6 +36,11 @@ type RevocationHook = (room: string) => void;
  */
 class PrincipalCache {
   private readonly map = new Map<string, { p: Principal; until: number }>();
+  /**
+   * Counts evictions. A look-up that began before an eviction may have read the session or key while it was still
+   * valid; it passes the count it saw to `set`, which then keeps nothing (an evicted principal never comes back).
+   */
+  evictions = 0;
   constructor(
     private readonly ttlMs: number,
     private readonly max = 50_000,
@@ -49,14 +54,15 @@ class PrincipalCache {
     return undefined;
   }
 
-  set(key: string, p: Principal, now: number, notAfter = Infinity) {
-    if (this.ttlMs <= 0) return;
+  set(key: string, p: Principal, now: number, notAfter = Infinity, seenEvictions = this.evictions) {
+    if (this.ttlMs <= 0 || seenEvictions !== this.evictions) return;
     if (this.map.size >= this.max) this.map.clear();
     this.map.set(key, { p, until: Math.min(now + this.ttlMs, notAfter) });
   }
 
   /** Forgets the principal of a revoked session or key, given its live room (`session:<id>` / `apikey:<id>`). */
   evict(room: string) {
+    this.evictions++;
     const [kind, id] = [room.slice(0, room.indexOf(':')), room.slice(room.indexOf(':') + 1)];
     if (kind === 'session') this.map.delete(`s:${id}`);
     else if (kind === 'apikey') for (const [k, v] of this.map) if (v.p.apiKeyId === id) this.map.delete(k);
@@ -87,6 +93,10 @@ export class AuthService {
     const csrfToken = token(24);
     const sessionId = sha256(secret);
     await this.db.transaction().execute(async (tx) => {
+      // The password was checked outside (argon2 is slow): a change, reset or withdrawal committed meanwhile must not
+      // be outlived by this session. The user's row is share-locked, so a change now waits for this commit and then
+      // ends the session with the others.
+      if (!(await credentialsUnchanged(tx, row.id, row.password_hash))) throw new AppError(401, 'invalid_credentials', 'e-mail or password is wrong');
       await insertSession(tx, {
         id: sessionId,
         user_id: row.id,
@@ -151,6 +161,7 @@ export class AuthService {
     const now = Date.now();
     const cached = this.principals.get(`s:${id}`, now);
     if (cached) return cached;
+    const evictions = this.principals.evictions;
     const row = await validSession(this.db, id, new Date(now));
     if (!row) return null;
     const p: Principal = {
@@ -166,7 +177,7 @@ export class AuthService {
       csrfToken: row.csrf_token,
       sessionExpiresAt: row.expires_at.getTime(),
     };
-    this.principals.set(`s:${id}`, p, now, row.expires_at.getTime());
+    this.principals.set(`s:${id}`, p, now, row.expires_at.getTime(), evictions);
     return p;
   }
 
@@ -192,6 +203,7 @@ export class AuthService {
     const now = Date.now();
     const cached = this.principals.get(`k:${hash}`, now);
     if (cached) return cached;
+    const evictions = this.principals.evictions;
     const row = await activeApiKeyByHash(this.db, hash);
     if (!row) return null;
     const p: Principal = {
@@ -205,7 +217,7 @@ export class AuthService {
       role: row.role,
       apiKeyId: row.id,
     };
-    this.principals.set(`k:${hash}`, p, now);
+    this.principals.set(`k:${hash}`, p, now, Infinity, evictions);
     return p;
   }
 

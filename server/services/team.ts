@@ -5,7 +5,7 @@ import {
   auditOfOrg,
   emailTaken,
   insertMember,
-  lockMembershipsOfOrg,
+  lockTeamOfOrg,
   memberOfOrg,
   membersOfOrg,
   passwordHashOf,
@@ -96,7 +96,7 @@ export class TeamService {
   async updateMember(p: Principal, userId: string, change: UpdateMemberBody, ip?: string): Promise<Member> {
     policy.requireAdmin(p);
     const ended = await inTransaction(this.db, async (tx) => {
-      const locked = await lockMembershipsOfOrg(tx, p.orgId);
+      const locked = await lockTeamOfOrg(tx, p.orgId);
       const team = locked.map((m) => ({ userId: m.user_id, role: m.role, disabled: m.disabled_at !== null }));
       const d = decideMemberChange(team, userId, change);
       if (!d.ok) throw d.code === 'not_found' ? notFound('member') : conflict(d.code, d.message);
@@ -116,7 +116,8 @@ export class TeamService {
 
   /**
    * A member who forgot their password gets a new temporary one from an admin (returned once); their sessions end.
-   * Not for the admin's own account: that is "your password", which asks for the current one.
+   * Not for the admin's own account (that is "your password", which asks for the current one), nor for another
+   * admin's (409 `member_is_admin`: a reset would hand one admin another's identity).
    */
   async resetPassword(p: Principal, userId: string, ip?: string): Promise<MemberPasswordReset> {
     policy.requireAdmin(p);
@@ -126,8 +127,12 @@ export class TeamService {
     const hash = await hashPassword(temporaryPassword);
     const ended = await inTransaction(this.db, async (tx) => {
       // the membership is checked again under its lock: the member cannot have left the organisation meanwhile
-      const team = await lockMembershipsOfOrg(tx, p.orgId);
-      if (!team.some((m) => m.user_id === userId)) return null;
+      const team = await lockTeamOfOrg(tx, p.orgId);
+      const target = team.find((m) => m.user_id === userId);
+      if (!target) return null;
+      // another admin's account is not taken over with a reset: make them a member first (which is audited and
+      // signs them out), then reset
+      if (target.role === 'admin') throw conflict('member_is_admin', 'an admin’s password is not reset by another admin: make them a member first');
       await setUserPasswordHash(tx, userId, hash);
       const sessions = await revokeSessionsOfUser(tx, userId, new Date());
       await audit(tx, p, 'member.reset_password', { type: 'user', id: userId }, { sessionsEnded: sessions.length }, ip);

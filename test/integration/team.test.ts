@@ -118,6 +118,46 @@ describe('team: members, roles, access, passwords and the audit log', () => {
     expect(admins).toHaveLength(1);
   });
 
+  it('two admins withdrawn at the same moment (by an admin key): one of the two is refused, an enabled admin remains', async () => {
+    const f3 = await signIn(built.app, 'forwarder3@demo.test');
+    const key = (await call(f3)({ method: 'POST', url: '/api/api-keys', payload: { name: 'race', role: 'admin' } })).json().key as string;
+    const byKey = (userId: string, payload: object) =>
+      built.app.inject({ method: 'PATCH', url: `/api/team/members/${userId}`, headers: { authorization: `Bearer ${key}` }, payload });
+    const a1 = await add(f3, 'race.admin1@example.test', 'admin');
+    const a2 = await add(f3, 'race.admin2@example.test', 'admin');
+    expect((await byKey(f3.me.user.id, { role: 'member' })).statusCode).toBe(200);
+    for (let round = 0; round < 3; round++) {
+      const [r1, r2] = await Promise.all([byKey(a1.userId, { disabled: true }), byKey(a2.userId, { disabled: true })]);
+      expect([r1.statusCode, r2.statusCode].sort(), `round ${round}`).toEqual([200, 409]);
+      const enabledAdmins = await env.db
+        .selectFrom('memberships as m').innerJoin('users as u', 'u.id', 'm.user_id').select('u.id')
+        .where('m.org_id', '=', f3.me.org.id).where('m.role', '=', 'admin').where('u.disabled_at', 'is', null).execute();
+      expect(enabledAdmins, `round ${round}`).toHaveLength(1);
+      for (const m of [a1, a2]) expect((await byKey(m.userId, { disabled: false })).statusCode).toBe(200);
+    }
+  });
+
+  it('an admin\'s password is not reset by another admin (409): they are made a member first', async () => {
+    const m = await add(f1, 'fellow.admin@example.test', 'admin');
+    const r = await call(f1)({ method: 'POST', url: `/api/team/members/${m.userId}/reset-password` });
+    expect(r.statusCode).toBe(409);
+    expect(r.json().error.code).toBe('member_is_admin');
+    expect(await me(await signIn(built.app, m.email, m.temporaryPassword))).toBe(200);
+  });
+
+  it('a password change racing sign-ins with the old password: no session made with the old password outlives it', async () => {
+    const m = await add(f1, 'racing.signins@example.test');
+    const mine = await signIn(built.app, m.email, m.temporaryPassword);
+    const attempts = Array.from({ length: 4 }, () => built.app.inject({ method: 'POST', url: '/api/session', payload: { email: m.email, password: m.temporaryPassword } }));
+    const change = call(mine)({ method: 'POST', url: '/api/me/password', payload: { currentPassword: m.temporaryPassword, newPassword: 'a brand new passphrase' } });
+    const [changed, ...signIns] = await Promise.all([change, ...attempts]);
+    expect(changed.statusCode).toBe(204);
+    for (const r of signIns.filter((x) => x.statusCode === 200)) {
+      const cookie = String(r.headers['set-cookie']).split(';')[0]!;
+      expect((await built.app.inject({ method: 'GET', url: '/api/me', headers: { cookie } })).statusCode).toBe(401);
+    }
+  });
+
   it("members of another organisation are not found (404), and the rule holds for unknown ids", async () => {
     const m = await add(f2, 'f2.colleague@example.test');
     const r = await patch(f1, m.userId, { disabled: true });
@@ -201,5 +241,29 @@ describe('team: members, roles, access, passwords and the audit log', () => {
       expect(r.statusCode, q).toBe(400);
       expectErrorShape(r.json());
     }
+  });
+});
+
+describe('team: a password change is counted against the sign-in limits of the account', () => {
+  let env: TestEnv;
+  let built: App;
+
+  beforeAll(async () => {
+    env = await createTestEnv({ cfg: { signInPerMinute: 100, signInPerAddressPerMinute: 100, signInPerAccountPerHour: 4 } });
+    built = await buildApp(env.cfg);
+  });
+  afterAll(async () => {
+    await built?.app.close();
+    await env?.cleanup();
+  });
+
+  it('a stolen session cannot guess the current password faster than a sign-in could (429)', async () => {
+    const s = await signIn(built.app, 'operator2@demo.test'); // 1 of the account's 4 an hour
+    const codes: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const r = await as(built.app, s)({ method: 'POST', url: '/api/me/password', payload: { currentPassword: `guess-${i}`, newPassword: 'a brand new passphrase' } });
+      codes.push(r.statusCode);
+    }
+    expect(codes).toEqual([400, 400, 400, 429, 429]);
   });
 });

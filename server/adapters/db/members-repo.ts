@@ -31,18 +31,21 @@ export function memberOfOrg(db: Kysely<DB>, orgId: string, userId: string) {
 }
 
 /**
- * Locks every membership of the organisation (FOR UPDATE, in user order) and answers them with whether each user
- * is enabled: two admins changing each other at once are serialised here, so the check "one enabled admin stays"
- * holds under concurrency.
+ * One team change at a time per organisation: locks the organisation's row (FOR NO KEY UPDATE, which sign-ins and
+ * other inserts referencing it do not wait for), then reads every membership with whether its user is enabled, in
+ * a statement that starts after the lock — so it sees what the change before committed. Two admins changing each
+ * other at once are serialised here, and "one enabled admin stays" holds under concurrency. (Locking the membership
+ * rows alone would not do: disabling changes the user's row, and a waiter on an unchanged membership row would go on
+ * with the stale `disabled_at` it read.)
  */
-export function lockMembershipsOfOrg(tx: Tx, orgId: string) {
+export async function lockTeamOfOrg(tx: Tx, orgId: string) {
+  await tx.selectFrom('organisations').select('id').where('id', '=', orgId).forNoKeyUpdate().execute();
   return tx
     .selectFrom('memberships as m')
     .innerJoin('users as u', 'u.id', 'm.user_id')
     .select(['m.user_id', 'm.role', 'u.disabled_at'])
     .where('m.org_id', '=', orgId)
     .orderBy('m.user_id')
-    .forUpdate('m')
     .execute();
 }
 

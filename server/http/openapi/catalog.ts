@@ -96,10 +96,10 @@ export const CATALOG: Record<string, CatalogEntry> = {
   'POST /api/team/members/:userId/reset-password': {
     operationId: 'resetMemberPassword',
     tag: 'team',
-    description: `${ADMIN} A member who forgot their password gets a new temporary one, in this answer only; their sessions end. Not for your own account (400 \`own_password\`: use POST /api/me/password).`,
+    description: `${ADMIN} A member who forgot their password gets a new temporary one, in this answer only; their sessions end. Not for your own account (400 \`own_password\`: use POST /api/me/password), nor another admin's (409 \`member_is_admin\`: make them a member first).`,
   },
   'GET /api/team/audit': { operationId: 'listAuditLog', tag: 'team', description: `${ADMIN} What the organisation's people and API keys did, newest first; page with \`before\` = the previous page's \`next\`, filter with \`action\`.` },
-  'POST /api/me/password': { operationId: 'changePassword', tag: 'team', description: 'A signed-in person (not an API key) sets a new password, giving the current one; their other sessions end.' },
+  'POST /api/me/password': { operationId: 'changePassword', tag: 'team', description: 'A signed-in person (not an API key) sets a new password, giving the current one; their other sessions end. Counted against the sign-in limits of the account (429).' },
 
   'GET /api/clusters': { operationId: 'listClusters', tag: 'network', description: `${ANY} The logistics clusters with their UN/LOCODE and position.` },
   'GET /api/corridors': { operationId: 'listCorridors', tag: 'network', description: `${ANY} The corridors between clusters, one per mode (rail, barge).` },

@@ -14,8 +14,11 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** 'public' routes need no sign-in; every other /api route does. */
     auth?: 'public';
-    /** 'sign-in': the per-address and per-account sign-in limits apply (after body parsing). */
-    limit?: 'sign-in';
+    /**
+     * 'sign-in': the per-address and per-account sign-in limits apply (after body parsing), the account from the body;
+     * 'password': the same limits, the account being the signed-in person (a password change guesses the current one).
+     */
+    limit?: 'sign-in' | 'password';
   }
 }
 

@@ -56,10 +56,12 @@ export function registerLimits(app: FastifyInstance, limiter: RateLimiter, cfg: 
     enforce(await limiter.hit([apiBucket(cfg, req.principal, req.ip)]), reply);
   });
 
-  // Sign-in needs the body (the account), so it runs after parsing and validation.
+  // Sign-in needs the body (the account), so it runs after parsing and validation. A password change checks the
+  // current password: the same buckets, for the signed-in person's account (a stolen session cannot guess faster).
   app.addHook('preHandler', async (req, reply) => {
-    if (req.routeOptions.config.limit !== 'sign-in' || !apiRoute(req)) return;
-    const email = (req.body as { email?: unknown } | undefined)?.email;
+    const limit = req.routeOptions.config.limit;
+    if (!limit || !apiRoute(req)) return;
+    const email = limit === 'password' ? req.principal?.email : (req.body as { email?: unknown } | undefined)?.email;
     enforce(await limiter.hit(signInBuckets(cfg, req.ip, typeof email === 'string' ? email : '')), reply);
   });
 }

@@ -38,7 +38,7 @@ export const teamRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async (ap
     {
       schema: {
         tags, summary: "Give a member a new temporary password (shown once); their sessions end", params: MemberParams,
-        response: { 200: MemberPasswordReset, ...errors(400, 401, 403, 404) },
+        response: { 200: MemberPasswordReset, ...errors(400, 401, 403, 404, 409) },
       },
     },
     async (req, reply) => {
@@ -58,7 +58,7 @@ export const teamRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async (ap
 
   app.post(
     '/api/me/password',
-    { schema: { tags, summary: 'Change your own password', body: ChangePasswordBody, response: { 204: Type.Null(), ...errors(400, 401, 403) } } },
+    { config: { limit: 'password' }, schema: { tags, summary: 'Change your own password', body: ChangePasswordBody, response: { 204: Type.Null(), ...errors(400, 401, 403, 429, 503) } } },
     async (req, reply) => {
       await team.changePassword(principalOf(req), req.body, req.ip);
       return reply.status(204).send(null);
