@@ -15,11 +15,12 @@ export function invoiceHtml(inv: InvoiceDetail): string {
 <html lang="en">
 <head>
 <meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title} ${esc(inv.number)}</title>
 <style>
   body { font: 14px/1.45 system-ui, sans-serif; color: #111; max-width: 52rem; margin: 2rem auto; padding: 0 1rem; }
   h1 { font-size: 1.6rem; margin: 0 0 .25rem; }
-  .meta, .parties { display: flex; justify-content: space-between; gap: 2rem; margin: 1rem 0; }
+  .meta, .parties { display: flex; flex-wrap: wrap; justify-content: space-between; gap: .5rem 2rem; margin: 1rem 0; }
   table { width: 100%; border-collapse: collapse; margin-top: 1rem; }
   th, td { border-bottom: 1px solid #ccc; padding: .4rem .3rem; text-align: left; vertical-align: top; }
   .num { text-align: right; white-space: nowrap; }
@@ -35,7 +36,7 @@ export function invoiceHtml(inv: InvoiceDetail): string {
 </style>
 </head>
 <body>
-<p class="noprint">Print this page (Ctrl+P / ⌘P) or save it as PDF.</p>
+<p class="noprint">Print this page or save it as PDF (your browser's Print or Share menu; Ctrl+P / ⌘P).</p>
 <h1 class="${inv.kind === 'credit_note' ? 'credit' : ''}">${title} ${esc(inv.number)}</h1>
 <div class="meta"><div>Issued ${esc(inv.issuedAt.slice(0, 10))}</div><div>Currency EUR</div></div>
 <div class="parties">
