@@ -1,11 +1,12 @@
-import type { Role } from '../domain/enums.ts';
-
 /**
  * The rules of an organisation's team, pure: a change of a member's role or access is refused when it would leave
  * the organisation without an enabled admin (nobody could then manage its people, keys and webhooks), and a change
  * that takes rights away (a new role, access withdrawn) ends the member's sessions, so it applies at once
  * everywhere instead of when a cached session next expires.
  */
+
+/** A member's role (the domain's `Role`; the core depends on nothing above it). */
+export type Role = 'admin' | 'member';
 
 export interface TeamMember {
   userId: string;

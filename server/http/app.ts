@@ -25,6 +25,7 @@ import { lookupLimit, registerLimits } from './plugins/limits.ts';
 import { apiRoute } from './plugins/routes.ts';
 import { registerSecurityHeaders } from './plugins/security-headers.ts';
 import { body as errorBody, registerErrorHandling, rejectNonFiniteNumbers } from './plugins/errors.ts';
+import { bodyValidation } from './plugins/validation.ts';
 import { healthRoutes } from './routes/health.ts';
 import { networkRoutes } from './routes/network.ts';
 import { sessionRoutes } from './routes/session.ts';
@@ -69,6 +70,8 @@ export async function build(cfg: Config, opts: BuildOptions = {}): Promise<App> 
     // through them; otherwise configure the proxies' addresses / CIDRs). Never "trust everything".
     trustProxy: typeof cfg.trustProxy === 'number' ? trustHops(cfg.trustProxy) : cfg.trustProxy,
     bodyLimit: 64 * 1024,
+    // Query strings, path parameters and headers are text, so their numbers and booleans are converted (and a lone
+    // value becomes a one-item array); a JSON body has types of its own and gets none of that (see bodyValidation).
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
     // Errors Fastify raises before routing (bad URL encoding, over-long parameters) in the API.md shape too.
     frameworkErrors: (err, _req, reply) => {
@@ -99,6 +102,7 @@ export async function build(cfg: Config, opts: BuildOptions = {}): Promise<App> 
       },
     },
   });
+  bodyValidation(app);
   for (const schema of sharedSchemas) app.addSchema(schema);
   await app.register(swagger, swaggerOptions({ port: cfg.port, version: API_VERSION }));
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });

@@ -1,5 +1,3 @@
-import { Ajv } from 'ajv';
-import addFormatsModule from 'ajv-formats';
 import { idemKey } from '../adapters/db/idempotency.ts';
 import type { RateLimiter } from '../adapters/redis/rate-limit.ts';
 import type { CommandAnswer, SocketCommand } from '../adapters/realtime/socket-server.ts';
@@ -9,13 +7,12 @@ import { AppError } from '../domain/errors.ts';
 import type { Principal } from '../domain/principal.ts';
 import { BidPlaceMessage } from '../domain/schemas/auctions.ts';
 import { body, CLIENT_DATA_ERRORS } from './plugins/errors.ts';
+import { validatorOf } from './plugins/validation.ts';
 import { apiBucket } from './plugins/limits.ts';
 
-// validated as Fastify validates the REST body (Ajv, the same options: types converted the same way), so a message
-// gets the answer the REST call gets for the same body
-const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as typeof addFormatsModule.default;
-const ajv = new Ajv({ removeAdditional: false, coerceTypes: 'array', allErrors: false, useDefaults: true });
-addFormats(ajv);
+// validated as the REST body is (server/http/plugins/validation.ts: a JSON message's types are not converted), so a
+// message gets the answer the REST call gets for the same body
+const ajv = validatorOf('json');
 const bidPlace = ajv.compile<BidPlaceMessage>(BidPlaceMessage);
 
 /**

@@ -267,3 +267,45 @@ describe('team: a password change is counted against the sign-in limits of the a
     expect(codes).toEqual([400, 400, 400, 429, 429]);
   });
 });
+
+describe('a JSON body is taken with its own types: nothing converted (API.md: wrong input is 400 and changes nothing)', () => {
+  let env: TestEnv;
+  let built: App;
+
+  beforeAll(async () => {
+    env = await createTestEnv();
+    built = await buildApp(env.cfg);
+  });
+  afterAll(async () => {
+    await built?.app.close();
+    await env?.cleanup();
+  });
+
+  it('strings for numbers, booleans for numbers, arrays for ids, numbers for text: 400, and no hold, bid or booking made', async () => {
+    const { createDepartureWithListing } = await import('../helpers/fixtures.ts');
+    const d = await createDepartureWithListing(env.db, { capacityTeu: 20, capacityTonnes: 400, listedTeu: 10 });
+    const f1 = await signIn(built.app, 'forwarder1@demo.test');
+    const post = (url: string, payload: object) => as(built.app, f1)({ method: 'POST', url, payload });
+    for (const body of [
+      { listingId: d.listingId, teu: '1', tonnes: 10 },
+      { listingId: d.listingId, teu: true, tonnes: 10 },
+      { listingId: [d.listingId], teu: 1, tonnes: 10 },
+      { listingId: d.listingId, teu: 1, tonnes: '10' },
+    ]) {
+      const r = await post('/api/holds', body);
+      expect(r.statusCode, JSON.stringify(body)).toBe(400);
+      expectErrorShape(r.json());
+    }
+    expect(await env.db.selectFrom('holds').select('id').where('listing_id', '=', d.listingId).execute()).toEqual([]);
+    const signInWrongTypes = await built.app.inject({ method: 'POST', url: '/api/session', payload: { email: 123, password: ['x'] } });
+    expect(signInWrongTypes.statusCode).toBe(400);
+    // a hold with proper types, then a confirm whose reference is a number: refused, the hold stays a hold
+    const hold = await post('/api/holds', { listingId: d.listingId, teu: 1, tonnes: 10 });
+    expect(hold.statusCode).toBe(201);
+    const confirm = await post(`/api/holds/${hold.json().id}/confirm`, { reference: 123 });
+    expect(confirm.statusCode).toBe(400);
+    expect(await env.db.selectFrom('bookings').select('id').where('listing_id', '=', d.listingId).execute()).toEqual([]);
+    // … while a query string's numbers are still numbers
+    expect((await as(built.app, f1)({ method: 'GET', url: '/api/ledger/transfers?limit=5' })).statusCode).toBe(200);
+  });
+});
