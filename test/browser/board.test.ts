@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { RESULTS, WAIT, goHash, launchChromium, signInThroughForm } from '../helpers/browser.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestEnv, type TestEnv } from '../helpers/context.ts';
@@ -163,6 +163,21 @@ describe('departures board in the browser', () => {
     expect(box!.x).toBeGreaterThanOrEqual(0);
     expect(box!.x + box!.width).toBeLessThanOrEqual(390 + 1);
     await phone.page.screenshot({ path: path.join(RESULTS, 'board-phone.png'), fullPage: true });
+
+    // a departure on the phone: its listings table scrolls sideways, but Hold (the last column) stays on screen, and
+    // so does the hold form's submit button (a walkthrough found both past the right edge)
+    await goHash(phone.page, `#/departures/${target!.departureId}`);
+    const holdOpen = phone.page.locator(`[data-testid="listing-row"][data-listing-id="${target!.listingId}"] [data-testid="hold-open"]`);
+    await holdOpen.waitFor({ timeout: WAIT });
+    const inView = async (l: Locator) => {
+      const b = await l.boundingBox();
+      return !!b && b.x >= 0 && b.x + b.width <= 390 + 1;
+    };
+    expect(await inView(holdOpen), 'Hold on screen').toBe(true);
+    await holdOpen.click();
+    await phone.page.getByTestId('hold-submit').waitFor({ timeout: WAIT });
+    expect(await inView(phone.page.getByTestId('hold-submit')), 'Hold capacity on screen').toBe(true);
+    await phone.page.screenshot({ path: path.join(RESULTS, 'departure-phone.png'), fullPage: true });
 
     expect(errors.filter((e) => e.startsWith('pageerror')), errors.join('\n')).toEqual([]);
   });
