@@ -145,9 +145,20 @@ export class BookingsService {
   }
 
   /** GET /api/bookings — own organisation's bookings (an operator: those on its departures; the platform: all). */
-  async list(p: Principal): Promise<BookingWithDeparture[]> {
-    const rows = await bookingsOfScope(this.db, policy.scopeOf(p), BOOKING_LIST_LIMIT);
-    return rows.map((r) => ({ ...toBooking(r), forwarderOrgName: r.forwarder_org_name, departure: toDepartureBrief(r) }));
+  /**
+   * GET /api/bookings — newest first, a page of `limit` (default and most BOOKING_LIST_LIMIT); `next` is the cursor of
+   * the following (older) page, null at the end. Keyset paging on (created_at, id): pages never overlap or skip.
+   */
+  async list(p: Principal, page: { limit?: number; before?: string } = {}): Promise<{ items: BookingWithDeparture[]; next: string | null }> {
+    const limit = Math.min(page.limit ?? BOOKING_LIST_LIMIT, BOOKING_LIST_LIMIT);
+    const cursor = page.before ? /^(\d{1,16})_([0-9a-f-]{36})$/i.exec(page.before) : null;
+    const rows = await bookingsOfScope(this.db, policy.scopeOf(p), limit + 1, cursor ? { atUs: Number(cursor[1]), id: cursor[2]! } : undefined);
+    const items = rows.slice(0, limit);
+    const last = items.at(-1);
+    return {
+      items: items.map((r) => ({ ...toBooking(r), forwarderOrgName: r.forwarder_org_name, departure: toDepartureBrief(r) })),
+      next: rows.length > limit && last ? `${last.at_us}_${last.id}` : null,
+    };
   }
 
   /**

@@ -54,4 +54,27 @@ describe('GET /api/bookings/summary', () => {
     const other = await get(op2, '/api/bookings/summary');
     expect(other.bookings).toBe((await get(op2, '/api/bookings')).length);
   });
+
+  it('GET /api/bookings pages through every booking of the scope, newest first, without overlap or gap (many share a created_at)', async () => {
+    const all = await env.db.selectFrom('bookings').select('id').where('forwarder_org_id', '=', f1.me.org.id).orderBy('created_at', 'desc').orderBy('id', 'desc').execute();
+    expect(all.length).toBeGreaterThan(BOOKING_LIST_LIMIT); // the test above gave forwarder 1 more than one full page
+    const seen: string[] = [];
+    let url: string | null = '/api/bookings?limit=300';
+    for (let i = 0; i < 20 && url; i++) {
+      const r = await as(built.app, f1)({ method: 'GET', url });
+      expect(r.statusCode, r.body).toBe(200);
+      seen.push(...(r.json() as { id: string }[]).map((b) => b.id));
+      const next = r.headers['x-next-cursor'];
+      url = typeof next === 'string' ? `/api/bookings?limit=300&before=${next}` : null;
+      if (url) expect(String(r.headers.link)).toContain('rel="next"');
+    }
+    expect(seen).toEqual(all.map((b) => b.id));
+    // without a limit: the newest BOOKING_LIST_LIMIT, and a cursor to the rest
+    const first = await as(built.app, f1)({ method: 'GET', url: '/api/bookings' });
+    expect((first.json() as unknown[]).length).toBe(BOOKING_LIST_LIMIT);
+    expect(first.headers['x-next-cursor']).toBeTruthy();
+    for (const q of ['?limit=0', '?limit=1001', '?before=abc', '?before=1_not-a-uuid', '?offset=5']) {
+      expect((await as(built.app, f1)({ method: 'GET', url: `/api/bookings${q}` })).statusCode, q).toBe(400);
+    }
+  });
 });

@@ -37,17 +37,25 @@ export function insertBooking(tx: Tx, values: Insertable<BookingsTable>): Promis
  * Bookings a scope sees, newest first: all, those on the departures its organisation operates, or its
  * organisation's own — each with its departure (`departureBriefs`' columns, same statement).
  */
-export async function bookingsOfScope(db: Kysely<DB>, scope: Scope, limit: number): Promise<(BookingRow & DepartureBriefRow & { forwarder_org_name: string })[]> {
+export async function bookingsOfScope(
+  db: Kysely<DB>,
+  scope: Scope,
+  limit: number,
+  before?: { atUs: number; id: string },
+): Promise<(BookingRow & DepartureBriefRow & { forwarder_org_name: string; at_us: number })[]> {
   let q = db
     .selectFrom('bookings as b')
     .innerJoin(departureBriefs(db).as('dep'), 'dep.dep_id', 'b.departure_id')
     .innerJoin('organisations as fo', 'fo.id', 'b.forwarder_org_id')
     .selectAll('b')
     .selectAll('dep')
-    .select('fo.name as forwarder_org_name');
+    .select('fo.name as forwarder_org_name')
+    // the page cursor in Postgres's own microseconds (a JavaScript Date rounds to milliseconds)
+    .select(sql<number>`(extract(epoch from b.created_at) * 1000000)::bigint`.as('at_us'));
   if (scope.kind === 'operator') q = q.where('dep.dep_operator_org_id', '=', scope.orgId);
   else if (scope.kind === 'own') q = q.where('b.forwarder_org_id', '=', scope.orgId);
-  return q.orderBy('b.created_at', 'desc').limit(limit).execute();
+  if (before) q = q.where(sql<boolean>`(b.created_at, b.id) < ('epoch'::timestamptz + ${before.atUs}::bigint * interval '1 microsecond', ${before.id}::uuid)`);
+  return q.orderBy('b.created_at', 'desc').orderBy('b.id', 'desc').limit(limit).execute();
 }
 
 /** The bookings a scope sees (the same rule as bookingsOfScope, without the departure's names), as a query to select from. */

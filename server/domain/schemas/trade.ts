@@ -166,6 +166,16 @@ export type Booking = Static<typeof Booking>;
 
 /** `GET /api/bookings`: a `Booking` with its buyer's name (the operator's customer) and its departure. */
 export const BookingWithDeparture = Type.Object({ ...Booking.properties, forwarderOrgName: Type.String(), departure: DepartureBrief });
+
+/** `GET /api/bookings`: a page (keyset cursor from the previous page's `x-next-cursor`). */
+export const BookingListQuery = Type.Object(
+  {
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+    before: Type.Optional(Type.String({ pattern: '^[0-9]{1,16}_[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$', description: 'the x-next-cursor of the previous page' })),
+  },
+  { additionalProperties: false },
+);
+export type BookingListQuery = Static<typeof BookingListQuery>;
 export type BookingWithDeparture = Static<typeof BookingWithDeparture>;
 
 export const BookingSummary = Type.Object({

@@ -7,7 +7,7 @@ import { BOOKING_LIST_LIMIT } from '../../services/bookings.ts';
 import { errors, IdParams } from '../../domain/schemas/common.ts';
 import { Departure, Listing } from '../../domain/schemas/network.ts';
 import {
-  Booking, BookingSummary, BookingWithDeparture, CancellationPreview, ConfirmBody, Hold, HoldWithDeparture, IdempotencyHeaders, NewDepartureBody, NewHoldBody,
+  Booking, BookingListQuery, BookingSummary, BookingWithDeparture, CancellationPreview, ConfirmBody, Hold, HoldWithDeparture, IdempotencyHeaders, NewDepartureBody, NewHoldBody,
   NewListingBody, OperatorHold,
 } from '../../domain/schemas/trade.ts';
 
@@ -106,8 +106,24 @@ export const tradeRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async (a
 
   app.get(
     '/api/bookings',
-    { schema: { tags: ['bookings'], summary: "Own organisation's bookings (an operator: bookings on its departures), each with its departure", response: { 200: Type.Array(BookingWithDeparture), ...errors(401) } } },
-    async (req) => bookings.list(principalOf(req)),
+    {
+      schema: {
+        tags: ['bookings'],
+        summary: "Own organisation's bookings (an operator: bookings on its departures), each with its departure, newest first",
+        description: `A page of \`limit\` (default and at most ${BOOKING_LIST_LIMIT}). When older bookings follow, the answer carries the header \`x-next-cursor\` (and a \`Link: <…>; rel="next"\`): pass it as \`before\` for the next page.`,
+        querystring: BookingListQuery,
+        response: { 200: Type.Array(BookingWithDeparture), ...errors(400, 401) },
+      },
+    },
+    async (req, reply) => {
+      const { items, next } = await bookings.list(principalOf(req), req.query);
+      if (next) {
+        void reply.header('x-next-cursor', next);
+        const q = new URLSearchParams({ before: next, ...(req.query.limit ? { limit: String(req.query.limit) } : {}) });
+        void reply.header('link', `</api/bookings?${q.toString()}>; rel="next"`);
+      }
+      return items;
+    },
   );
 
   app.get(
