@@ -231,4 +231,24 @@ describe('departures board in the browser', () => {
     expect(await lrow.getByTestId('hold-open').count()).toBe(0);
     expect(errors.filter((e) => e.startsWith('pageerror')), errors.join('\n')).toEqual([]);
   });
+
+  // An API check found bookings past the newest 1,000 unreachable: the list pages now, and the page shows 200 at a time
+  it('My bookings shows the newest 200 and the older ones on demand, without repeats', async () => {
+    const f4 = await httpSignIn(server.url, 'forwarder4@demo.test');
+    const me = (await (await fetch(`${server.url}/api/me`, { headers: { cookie: f4.cookie } })).json()) as { org: { id: string } };
+    const d = await createDepartureWithListing(env.db, { capacityTeu: 2000, capacityTonnes: 40_000, listedTeu: 1000 });
+    await env.db.insertInto('bookings').values(Array.from({ length: 260 }, () => ({
+      departure_id: d.departureId, listing_id: d.listingId, forwarder_org_id: me.org.id, teu: 1, tonnes: 10, unit_price_cents: 10_000, total_cents: 10_000,
+    }))).execute();
+    const total = Number((await env.db.selectFrom('bookings').select((eb) => eb.fn.countAll().as('n')).where('forwarder_org_id', '=', me.org.id).executeTakeFirstOrThrow()).n);
+    const { page } = await newContext({ width: 1280, height: 800 });
+    await signInThroughForm(page, server.url, 'forwarder4@demo.test');
+    await goHash(page, '#/bookings');
+    const rows = page.getByTestId('booking-row');
+    await expect.poll(() => rows.count(), { timeout: WAIT }).toBe(200);
+    await page.getByTestId('bookings-older').click();
+    await expect.poll(() => rows.count(), { timeout: WAIT }).toBe(Math.min(total, 400));
+    const ids = await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-booking-id')));
+    expect(new Set(ids).size).toBe(ids.length);
+  });
 });

@@ -55,6 +55,8 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** do not trigger the global 401 handler */
   quiet401?: boolean;
+  /** sees the response's headers (a page cursor, say) before its body is read */
+  onHeaders?: (headers: Headers) => void;
 }
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -88,6 +90,7 @@ export async function request<T>(method: string, path: string, opts: RequestOpti
     throw new ApiError(0, 'network', 'Cannot reach the server. Check your connection and try again.');
   }
 
+  opts.onHeaders?.(res.headers);
   if (res.status === 204) return undefined as T;
   const text = await res.text();
   let data: unknown = undefined;
