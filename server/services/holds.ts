@@ -44,6 +44,20 @@ type ListingMeta = NonNullable<Awaited<ReturnType<typeof listingForHold>>>;
  * is durable in Postgres before the client hears of it. Every hold, with an Idempotency-Key or without, goes
  * through the same group commit (HoldBatches).
  */
+/**
+ * The hold rules checked before any lock, against the departure's whole capacity (nothing held or booked yet): a
+ * request larger than the departure is refused at once, saying so — the free capacity is decided under the lock.
+ */
+function precheck(
+  l: { capacity_teu: number; capacity_tonnes: number; cutoff_at: Date; opens_at: Date | null },
+  req: { teu: number; tonnes: number },
+  now: Date,
+): ReturnType<typeof checkHold> {
+  const pre = checkHold({ capacityTeu: l.capacity_teu, capacityTonnes: l.capacity_tonnes, heldTeu: 0, heldTonnes: 0, bookedTeu: 0, bookedTonnes: 0, cutoffAt: l.cutoff_at, opensAt: l.opens_at }, req, now);
+  if (pre.ok || pre.code !== 'insufficient_capacity') return pre;
+  return { ...pre, message: `more than this departure carries (${l.capacity_teu} TEU, ${l.capacity_tonnes} t), ${req.teu} TEU and ${req.tonnes} t requested` };
+}
+
 export class HoldsService {
   private readonly batches: HoldBatches;
   private readonly metaCache = new Map<string, { row: ListingMeta; until: number }>();
@@ -84,11 +98,7 @@ export class HoldsService {
     if (listing.format !== 'fixed' && listing.format !== 'falling') {
       throw conflict('wrong_format', `a ${listing.format} listing takes bids, not holds`);
     }
-    const pre = checkHold(
-      { capacityTeu: listing.capacity_teu, capacityTonnes: listing.capacity_tonnes, heldTeu: 0, heldTonnes: 0, bookedTeu: 0, bookedTonnes: 0, cutoffAt: listing.cutoff_at, opensAt: listing.opens_at },
-      input,
-      now,
-    );
+    const pre = precheck(listing, input, now);
     if (!pre.ok) throw holdRefusal(pre.code, this.sharePct, pre.message);
     if (listing.status !== 'open') throw conflict('listing_closed', 'this listing is no longer open');
 
@@ -154,11 +164,7 @@ export class HoldsService {
         const l = metas.get(r.listingId);
         if (!l) throw notFound('listing');
         if (l.format !== 'fixed' && l.format !== 'falling') throw conflict('wrong_format', `a ${l.format} listing takes bids, not holds`);
-        const pre = checkHold(
-          { capacityTeu: l.capacity_teu, capacityTonnes: l.capacity_tonnes, heldTeu: 0, heldTonnes: 0, bookedTeu: 0, bookedTonnes: 0, cutoffAt: l.cutoff_at, opensAt: l.opens_at },
-          r,
-          now,
-        );
+        const pre = precheck(l, r, now);
         if (!pre.ok) throw holdRefusal(pre.code, this.sharePct, pre.message);
         if (l.status !== 'open') throw conflict('listing_closed', 'this listing is no longer open');
         todo.push({

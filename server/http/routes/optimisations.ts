@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { PingBody } from '../../domain/schemas/session.ts';
 import type { Context } from '../../context.ts';
 import { principalOf } from '../plugins/auth.ts';
 import { errors, IdParams } from '../../domain/schemas/common.ts';
@@ -12,7 +13,12 @@ export const optimisationRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = a
   app.post(
     '/api/optimisations',
     {
+      // no body at all is an empty one; anything else must be `{}` (every input validated: a run takes no options)
+      preValidation: async (req) => {
+        if (req.body === undefined) req.body = {};
+      },
       schema: {
+        body: PingBody,
         tags: ['pool'],
         summary: 'Run the optimiser now (scheduler); the run is queued and solved by a worker',
         description: 'Progress reaches the network dashboard room live as `optimisation:progress`. One run at a time: a second one waits for the first.',
