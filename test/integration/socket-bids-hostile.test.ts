@@ -246,9 +246,12 @@ describe('order entry on the live connection, attacked', () => {
       `["noop",{"__proto__":{"status":500}}]`,
     ];
     let id = 900_000;
-    // a duplicate key is not an attack: the last one wins and the body is converted as REST converts it (201)
-    const dup = await rawCommand(s1, id++, `["bid:place",{"listingId":${L},"teu":1,"teu":"1","unitPriceCents":20000}]`);
+    // a duplicate key is not an attack: the last one wins, and its type is taken as it is — as REST takes a JSON body,
+    // nothing converted ("1" is not a number of TEU: 400)
+    const dup = await rawCommand(s1, id++, `["bid:place",{"listingId":${L},"teu":"1","teu":1,"unitPriceCents":20000}]`);
     expect(dup.status).toBe(201);
+    const dupText = await rawCommand(s1, id++, `["bid:place",{"listingId":${L},"teu":1,"teu":"1","unitPriceCents":20500}]`);
+    expect(dupText.status).toBe(400);
     for (const r of raw) {
       const ans = await rawCommand(s1, id++, r);
       expect(ans.status, r.slice(0, 120)).toBeLessThan(500);
