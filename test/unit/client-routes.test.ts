@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   applyDepartureFrame, applyListingClosed, applyListingUpdate, checkRouteForm, defaultForm, emptyLive, fmtWait, formFromRequest,
-  itineraryView, MAX_R, MIN_R, paretoPoints, requestFromQuery, requestToQuery, routeCodes, SAME_ARRIVAL_PAD_MS, savedVsRoad, soldOutText,
+  itineraryView, MAX_R, mineOf, MIN_R, paretoPoints, requestFromQuery, requestToQuery, routeCodes, SAME_ARRIVAL_PAD_MS, savedVsRoad, soldOutText,
   sortViews, timeAxis, timelineSegments, type LegFormat, type RouteItinerary, type RouteLeg,
 } from '../../client/src/lib/routes-data.ts';
 
@@ -110,6 +110,26 @@ describe('client routes: live changes to the answer', () => {
     expect(applyDepartureFrame(live, deps, { departureId: 'someone-else', seq: 1, freeTeu: 0 })).toBe('ignored');
     expect(applyDepartureFrame(live, deps, { departureId: 'dep-3', seq: 9, freeTeu: 40, freeTonnes: 10 })).toBe('applied');
     expect(itineraryView(it0, live, REQ).soldOut).toEqual({ leg: 3, reason: 'weight' });
+  });
+
+  it('capacity the viewer itself holds (or just booked) does not grey out its own itinerary; others still see it taken', () => {
+    const it0 = itinerary();
+    const live = emptyLive();
+    const deps = depsOf([it0]);
+    const formats = formatsOf([it0]);
+    // the viewer holds REQ on every leg: the live frames then say that much less is free
+    const mine = mineOf(it0.legs, REQ);
+    expect(applyDepartureFrame(live, deps, { departureId: 'dep-2', seq: 7, freeTeu: 0, freeTonnes: 0 })).toBe('applied');
+    expect(applyListingUpdate(live, formats, { listingId: 'lst-1', status: 'open', remainingTeu: 0 })).toBe(true);
+    expect(itineraryView(it0, live, REQ).soldOut).not.toBeNull(); // to anyone else: taken
+    const v = itineraryView(it0, live, REQ, mine);
+    expect(v.soldOut).toBeNull(); // to its taker: still the itinerary it holds
+    expect(v.legs[1]!.freeNow).toBe(REQ.teu);
+    // a larger request than what was taken is still refused
+    expect(itineraryView(it0, live, { teu: REQ.teu + 1, tonnes: REQ.tonnes + 20 }, mine).soldOut).not.toBeNull();
+    // a closed listing is closed whoever holds it
+    expect(applyListingClosed(live, formats, { listingId: 'lst-3' })).toBe(true);
+    expect(itineraryView(it0, live, REQ, mine).soldOut).toEqual({ leg: 3, reason: 'closed' });
   });
 
   it("a listing's remaining TEU or its closing greys the itinerary out", () => {

@@ -244,8 +244,29 @@ export function itineraryKey(it: RouteItinerary): string {
   return it.key || it.legs.map((l) => l.listingId).join(',');
 }
 
-/** Applies the live state to an itinerary for a request of `teu` / `tonnes`. */
-export function itineraryView(it: RouteItinerary, live: LiveLegs, req: { teu: number; tonnes: number }): ItineraryView {
+/**
+ * What the viewer holds (or has just booked) from this search, per listing and per departure: capacity it took is
+ * still its own to use, so an itinerary over those legs is not "sold out" to the one who took it.
+ */
+export interface Mine {
+  listings: Record<string, number>;
+  departures: Record<string, { teu: number; tonnes: number }>;
+}
+
+/** What holding (or booking) `teu` / `tonnes` on every leg of `legs` takes, as {@link Mine}. */
+export function mineOf(legs: readonly { listingId: string; departureId: string }[], req: { teu: number; tonnes: number }): Mine {
+  const m: Mine = { listings: {}, departures: {} };
+  for (const l of legs) {
+    m.listings[l.listingId] = (m.listings[l.listingId] ?? 0) + req.teu;
+    const d = (m.departures[l.departureId] ??= { teu: 0, tonnes: 0 });
+    d.teu += req.teu;
+    d.tonnes += req.tonnes;
+  }
+  return m;
+}
+
+/** Applies the live state to an itinerary for a request of `teu` / `tonnes` (what `mine` took counted as free to its taker). */
+export function itineraryView(it: RouteItinerary, live: LiveLegs, req: { teu: number; tonnes: number }, mine?: Mine | null): ItineraryView {
   let delta = 0;
   let soldOut: ItineraryView['soldOut'] = null;
   const legs = it.legs.map((leg, i): LegView => {
@@ -253,13 +274,15 @@ export function itineraryView(it: RouteItinerary, live: LiveLegs, req: { teu: nu
     const l = live.listings[leg.listingId];
     // the search's free TEU is min(departure free, listing remaining); each live figure replaces its side
     // (the unknown side is bounded by the search's figure: exact when capacity falls, cautious when it comes back)
-    const free = Math.min(d ? d.freeTeu : leg.freeTeu, typeof l?.remainingTeu === 'number' ? l.remainingTeu : leg.freeTeu);
+    const myDep = d ? mine?.departures[leg.departureId] : undefined;
+    const myListing = typeof l?.remainingTeu === 'number' ? (mine?.listings[leg.listingId] ?? 0) : 0;
+    const free = Math.min(d ? d.freeTeu + (myDep?.teu ?? 0) : leg.freeTeu, typeof l?.remainingTeu === 'number' ? l.remainingTeu + myListing : leg.freeTeu);
     const priceNow = typeof l?.priceCents === 'number' ? l.priceCents : leg.unitPriceCents;
     delta += (priceNow - leg.unitPriceCents) * req.teu;
     let reason: SoldOutReason | null = null;
     if (l && !l.open) reason = 'closed';
     else if (free < req.teu) reason = 'capacity';
-    else if (typeof d?.freeTonnes === 'number' && d.freeTonnes < req.tonnes) reason = 'weight';
+    else if (typeof d?.freeTonnes === 'number' && d.freeTonnes + (myDep?.tonnes ?? 0) < req.tonnes) reason = 'weight';
     if (reason && !soldOut) soldOut = { leg: i + 1, reason };
     return { ...leg, n: i + 1, freeNow: free, priceNow, priceChanged: priceNow !== leg.unitPriceCents, soldOut: reason };
   });

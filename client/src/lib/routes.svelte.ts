@@ -16,8 +16,8 @@ import { api, ApiError, errorMessage, newIdempotencyKey } from './api';
 import { live } from './live.svelte';
 import type { AvailabilityEvent, ListingClosedEvent, ListingUpdateEvent, Room } from './types';
 import {
-  applyDepartureFrame, applyListingClosed, applyListingUpdate, emptyLive, itineraryView, requestToQuery, sortViews,
-  type Itinerary, type ItineraryView, type LegFormat, type LiveLegs, type RouteRequest, type RouteSort, type RoutesAnswer,
+  applyDepartureFrame, applyListingClosed, applyListingUpdate, emptyLive, itineraryView, mineOf, requestToQuery, sortViews,
+  type Itinerary, type ItineraryView, type LegFormat, type LiveLegs, type Mine, type RouteRequest, type RouteSort, type RoutesAnswer,
 } from './routes-data';
 
 export * from './routes-data';
@@ -39,11 +39,14 @@ export class RouteSearch {
   /** the rooms could not all be joined: the results are not live */
   notLive = $state(false);
 
+  /** what the viewer holds or has just booked from this search (set by the page from its RouteBooking) */
+  mine = $state.raw<Mine | null>(null);
+
   views: ItineraryView[] = $derived.by(() => {
     const a = this.answer;
     const r = this.request;
     if (!a || !r) return [];
-    return a.itineraries.map((it) => itineraryView(it, this.live, r));
+    return a.itineraries.map((it) => itineraryView(it, this.live, r, this.mine));
   });
   sorted: ItineraryView[] = $derived(sortViews(this.views, this.sort));
   /** something changed since the search: offer "Search again" */
@@ -183,6 +186,8 @@ export class RouteBooking {
   /** error of the held panel (confirm, release) */
   error = $state<string | null>(null);
   notice = $state<string | null>(null);
+  /** what this page took from the search (held, then booked): the search counts it as free to its taker */
+  took = $state.raw<Mine | null>(null);
   #holdKey: { key: string; body: string } | null = null;
   #confirmKey = '';
 
@@ -212,6 +217,7 @@ export class RouteBooking {
       this.#holdKey = null;
       this.#confirmKey = newIdempotencyKey();
       this.held = { answer, view, ...req };
+      this.took = mineOf(view.legs, req);
       this.confirmed = null;
       this.notice = null;
       this.error = null;
@@ -260,11 +266,13 @@ export class RouteBooking {
     try {
       await api.del(`/itineraries/${encodeURIComponent(h.answer.id)}?expect=held`);
       this.held = null;
+      this.took = null;
       this.notice = 'The itinerary was released; its capacity is back on the market.';
       return true;
     } catch (e) {
       if (e instanceof ApiError && e.status === 404) {
         this.held = null;
+        this.took = null;
         this.notice = 'The itinerary had already ended.';
         return true;
       }
@@ -279,6 +287,9 @@ export class RouteBooking {
     this.confirmed = null;
     this.notice = null;
     this.error = null;
-    if (this.held && Date.parse(this.held.answer.expiresAt) <= Date.now()) this.held = null;
+    if (this.held && Date.parse(this.held.answer.expiresAt) <= Date.now()) {
+      this.held = null;
+      this.took = null;
+    }
   }
 }
