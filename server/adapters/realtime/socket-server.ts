@@ -272,18 +272,19 @@ export function createSocketServer(o: SocketServerOptions): LiveServer {
     const handle = (join: boolean) => async (payload: unknown, ack?: unknown) => {
       const reply = typeof ack === 'function' ? (ack as (r: unknown) => void) : () => {};
       const t = parseTarget(payload);
-      if (!t) return reply({ ok: false, error: 'expected { corridorId } or { departureId } or { listingId } with a UUID, or { dashboard: "network" | "operator" }' });
+      // every refusal: `{ ok: false, error: <snake_case code>, message }` (API.md: `{ ok: false, error }`)
+      if (!t) return reply({ ok: false, error: 'invalid_room', message: 'expected { corridorId } or { departureId } or { listingId } with a UUID, or { dashboard: "network" | "operator" }' });
       try {
         let room: string | null = null;
         if ('dashboard' in t) {
           room = dashboardRoom(p, t.dashboard);
-          if (!room) return reply({ ok: false, error: { code: 'forbidden', message: `the ${t.dashboard} dashboard is not open to ${p.orgKind} organisations` } });
+          if (!room) return reply({ ok: false, error: 'forbidden', message: `the ${t.dashboard} dashboard is not open to ${p.orgKind} organisations` });
         } else if ('corridorId' in t) {
           if (await targetExists(o.db, 'corridors', t.corridorId)) room = rooms.corridor(t.corridorId);
         } else if ('departureId' in t) {
           if (await targetExists(o.db, 'departures', t.departureId)) room = rooms.departure(t.departureId);
         } else if (await targetExists(o.db, 'listings', t.listingId)) room = rooms.listing(t.listingId);
-        if (!room) return reply({ ok: false, error: 'not_found' });
+        if (!room) return reply({ ok: false, error: 'not_found', message: 'no such corridor, departure or listing' });
         if (join) {
           // checked and counted in one synchronous step, so concurrent subscribes cannot pass the cap together
           if (!subscribed.has(room) && subscribed.size >= maxSubscriptions) {
@@ -297,7 +298,7 @@ export function createSocketServer(o: SocketServerOptions): LiveServer {
         }
         reply({ ok: true });
       } catch {
-        reply({ ok: false, error: 'unavailable' });
+        reply({ ok: false, error: 'unavailable', message: 'briefly unavailable; try again in a few seconds' });
       }
     };
     socket.on('subscribe', handle(true));

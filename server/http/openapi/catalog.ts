@@ -177,7 +177,7 @@ export const CATALOG: Record<string, CatalogEntry> = {
   'POST /api/bid-groups': {
     operationId: 'createBidGroup',
     tag: 'auctions',
-    description: `${FWD} Places 2–5 bids on different auctions as one either-or group: when one of them wins, the others are withdrawn in the same transaction.`,
+    description: `${FWD} Places 2–5 bids on different auctions as one either-or group: when one of them wins, the others are withdrawn in the same transaction. The schema bounds \`bids\` loosely (1–20) so that a group of another size, or naming a listing twice, gets 400 \`invalid_bid_group\` with the rule in its message.`,
   },
   'GET /api/bid-groups': { operationId: 'listBidGroups', tag: 'auctions', description: `${FWD} The organisation's bid groups with the status of each bid.` },
   'GET /api/bid-groups/:id': { operationId: 'getBidGroup', tag: 'auctions', description: `${FWD} One of the organisation's bid groups.` },
