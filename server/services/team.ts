@@ -14,6 +14,8 @@ import {
   setUserDisabled,
   setUserPasswordHash,
 } from '../adapters/db/members-repo.ts';
+import { credentialsUnchanged } from '../adapters/db/users-repo.ts';
+import { sessionLive } from '../adapters/db/sessions-repo.ts';
 import { normalizeEmail } from '../core/identity.ts';
 import { decideMemberChange } from '../core/team.ts';
 import { AppError, badRequest, conflict, notFound } from '../domain/errors.ts';
@@ -151,6 +153,10 @@ export class TeamService {
     if (body.newPassword === body.currentPassword) throw badRequest('same_password', 'the new password must differ from the current one');
     const hash = await hashPassword(body.newPassword);
     const ended = await inTransaction(this.db, async (tx) => {
+      // argon2 ran outside: a reset, a withdrawal or a sign-out committed meanwhile must win. The user's row is locked
+      // and must still have the password that was checked; the session making the change must still be live.
+      const still = (await credentialsUnchanged(tx, p.userId!, row!.password_hash)) && (await sessionLive(tx, p.sessionId!, new Date()));
+      if (!still) throw new AppError(401, 'unauthorized', 'your password or session changed meanwhile; sign in again');
       await setUserPasswordHash(tx, p.userId!, hash);
       const sessions = await revokeSessionsOfUser(tx, p.userId!, new Date(), p.sessionId);
       await audit(tx, p, 'user.password_change', { type: 'user', id: p.userId }, { sessionsEnded: sessions.length }, ip);

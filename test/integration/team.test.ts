@@ -158,6 +158,22 @@ describe('team: members, roles, access, passwords and the audit log', () => {
     }
   });
 
+  it('a password change racing an admin reset never undoes the reset: the reset password is the one that works', async () => {
+    for (let round = 0; round < 3; round++) {
+      const m = await add(f1, `reset.race${round}@example.test`);
+      const mine = await signIn(built.app, m.email, m.temporaryPassword);
+      const [changed, reset] = await Promise.all([
+        call(mine)({ method: 'POST', url: '/api/me/password', payload: { currentPassword: m.temporaryPassword, newPassword: 'my own new passphrase' } }),
+        call(f1)({ method: 'POST', url: `/api/team/members/${m.userId}/reset-password` }),
+      ]);
+      expect(reset.statusCode).toBe(200);
+      expect([204, 401]).toContain(changed.statusCode);
+      const tryPw = async (password: string) => (await built.app.inject({ method: 'POST', url: '/api/session', payload: { email: m.email, password } })).statusCode;
+      expect(await tryPw((reset.json() as { temporaryPassword: string }).temporaryPassword), `round ${round}`).toBe(200);
+      expect(await tryPw('my own new passphrase'), `round ${round}`).toBe(401);
+    }
+  });
+
   it("members of another organisation are not found (404), and the rule holds for unknown ids", async () => {
     const m = await add(f2, 'f2.colleague@example.test');
     const r = await patch(f1, m.userId, { disabled: true });

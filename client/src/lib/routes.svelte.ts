@@ -16,7 +16,7 @@ import { api, ApiError, errorMessage, newIdempotencyKey } from './api';
 import { live } from './live.svelte';
 import type { AvailabilityEvent, ListingClosedEvent, ListingUpdateEvent, Room } from './types';
 import {
-  applyDepartureFrame, applyListingClosed, applyListingUpdate, emptyLive, itineraryView, mineOf, requestToQuery, sortViews,
+  applyDepartureFrame, applyListingClosed, applyListingUpdate, emptyLive, itineraryKey, itineraryView, mineOf, requestToQuery, sortViews,
   type Itinerary, type ItineraryView, type LegFormat, type LiveLegs, type Mine, type RouteRequest, type RouteSort, type RoutesAnswer,
 } from './routes-data';
 
@@ -39,14 +39,15 @@ export class RouteSearch {
   /** the rooms could not all be joined: the results are not live */
   notLive = $state(false);
 
-  /** what the viewer holds or has just booked from this search (set by the page from its RouteBooking) */
-  mine = $state.raw<Mine | null>(null);
+  /** the itinerary the viewer holds now, and what it took (set by the page from its RouteBooking while the hold lasts) */
+  mine = $state.raw<{ key: string; took: Mine } | null>(null);
 
   views: ItineraryView[] = $derived.by(() => {
     const a = this.answer;
     const r = this.request;
     if (!a || !r) return [];
-    return a.itineraries.map((it) => itineraryView(it, this.live, r, this.mine));
+    const m = this.mine;
+    return a.itineraries.map((it) => itineraryView(it, this.live, r, m && itineraryKey(it) === m.key ? m.took : null));
   });
   sorted: ItineraryView[] = $derived(sortViews(this.views, this.sort));
   /** something changed since the search: offer "Search again" */
@@ -186,7 +187,7 @@ export class RouteBooking {
   /** error of the held panel (confirm, release) */
   error = $state<string | null>(null);
   notice = $state<string | null>(null);
-  /** what this page took from the search (held, then booked): the search counts it as free to its taker */
+  /** what the held itinerary took from the search: the search counts it as free to its taker while the hold lasts */
   took = $state.raw<Mine | null>(null);
   #holdKey: { key: string; body: string } | null = null;
   #confirmKey = '';
@@ -248,6 +249,7 @@ export class RouteBooking {
       const answer = await api.post<ConfirmedItinerary>(`/itineraries/${encodeURIComponent(h.answer.id)}/confirm`, body, { idempotencyKey: this.#confirmKey });
       this.confirmed = { answer, view: h.view };
       this.held = null;
+      this.took = null;
       return true;
     } catch (e) {
       this.error = e instanceof ApiError && e.code === 'hold_expired' ? 'The holds of this itinerary expired; the capacity was released. Search again.' : errorMessage(e);

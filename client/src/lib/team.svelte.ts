@@ -115,8 +115,17 @@ export class TeamState {
   }
 
   /** `POST /api/team/members`; the temporary password goes to `oneTime`. */
+  /** a secret on screen is not replaced by the next one (it would be lost): the admin dismisses it first */
+  #secretShown(): boolean {
+    return this.oneTime !== null;
+  }
+
   async addMember(form: { name: string; email: string; role: Role }): Promise<boolean> {
     if (this.adding) return false;
+    if (this.#secretShown()) {
+      this.addError = 'Copy the password or key shown above and press Done first: it is shown only once.';
+      return false;
+    }
     this.adding = true;
     this.addError = null;
     try {
@@ -160,6 +169,10 @@ export class TeamState {
   /** `POST /api/team/members/:id/reset-password`: a new temporary password (to `oneTime`); their sessions end. */
   async resetPassword(m: Member): Promise<boolean> {
     if (this.busy) return false;
+    if (this.#secretShown()) {
+      this.notices[m.userId] = { ok: false, text: 'Copy the password or key shown above and press Done first: it is shown only once.' };
+      return false;
+    }
     this.busy = m.userId;
     delete this.notices[m.userId];
     try {
@@ -179,6 +192,10 @@ export class TeamState {
   /** `POST /api/api-keys`; the key goes to `oneTime`. */
   async createKey(form: { name: string; role: Role }): Promise<boolean> {
     if (this.creatingKey) return false;
+    if (this.#secretShown()) {
+      this.keyError = 'Copy the password or key shown above and press Done first: it is shown only once.';
+      return false;
+    }
     this.creatingKey = true;
     this.keyError = null;
     try {

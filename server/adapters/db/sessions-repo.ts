@@ -44,3 +44,9 @@ export async function validLiveRooms(db: Kysely<DB>, sessionIds: string[], keyId
      where k.id = any(${keyIds}::uuid[]) and k.revoked_at is null`.execute(db);
   return r.rows;
 }
+
+/** Whether a session is still live at `now` (not revoked, not expired), inside the caller's transaction. */
+export async function sessionLive(tx: Tx, id: string, now: Date): Promise<boolean> {
+  const row = await tx.selectFrom('sessions').select('id').where('id', '=', id).where('revoked_at', 'is', null).where('expires_at', '>', now).executeTakeFirst();
+  return !!row;
+}

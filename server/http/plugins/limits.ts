@@ -61,6 +61,7 @@ export function registerLimits(app: FastifyInstance, limiter: RateLimiter, cfg: 
   app.addHook('preHandler', async (req, reply) => {
     const limit = req.routeOptions.config.limit;
     if (!limit || !apiRoute(req)) return;
+    if (limit === 'password' && !req.principal?.userId) return; // an API key has no password (403 from the service)
     const email = limit === 'password' ? req.principal?.email : (req.body as { email?: unknown } | undefined)?.email;
     enforce(await limiter.hit(signInBuckets(cfg, req.ip, typeof email === 'string' ? email : '')), reply);
   });
