@@ -24,6 +24,9 @@ import type { AddMemberBody, AuditEntry, AuditPage, AuditQuery, ChangePasswordBo
 import type { AuthService } from './auth.ts';
 import { hashPassword, verifyPassword } from './passwords.ts';
 
+/** A temporary password: 15 random bytes (120 bits), URL-safe text. */
+const newTemporaryPassword = () => randomBytes(15).toString('base64url');
+
 /** One @, something on each side, a dot in the domain, no whitespace: the rest is the mail system's business. */
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
@@ -80,7 +83,7 @@ export class TeamService {
     const name = body.name.trim();
     if (!name) throw badRequest('invalid_name', 'name must not be blank');
     if (await emailTaken(this.db, email)) throw conflict('email_taken', 'a user with this e-mail exists already');
-    const temporaryPassword = randomBytes(15).toString('base64url');
+    const temporaryPassword = newTemporaryPassword();
     const passwordHash = await hashPassword(temporaryPassword);
     const role = body.role ?? 'member';
     const id = await inTransaction(this.db, async (tx) => {
@@ -125,7 +128,7 @@ export class TeamService {
     policy.requireAdmin(p);
     if (userId === p.userId) throw badRequest('own_password', 'change your own password with your current one (POST /api/me/password)');
     if (!(await memberOfOrg(this.db, p.orgId, userId))) throw notFound('member');
-    const temporaryPassword = randomBytes(15).toString('base64url');
+    const temporaryPassword = newTemporaryPassword();
     const hash = await hashPassword(temporaryPassword);
     const ended = await inTransaction(this.db, async (tx) => {
       // the membership is checked again under its lock: the member cannot have left the organisation meanwhile
