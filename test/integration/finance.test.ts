@@ -131,6 +131,72 @@ describe('finance endpoints: balances, transfers and invoices per organisation',
     expect((await as(built.app, f1)({ method: 'GET', url: '/api/ledger/transfers?limit=0' })).statusCode).toBe(400);
     expect((await as(built.app, null)({ method: 'GET', url: '/api/ledger/balance' })).statusCode).toBe(401);
   });
+
+  // last: its invoices would change the balances the test above checks
+  it('GET /api/invoices pages newest first without overlap or gap — also among invoices of one settlement (one issue time) and across issuers', async () => {
+    // two operators' departures, bookings of two forwarders, settled in two batches: every invoice of a batch shares its issue time
+    const deps = await Promise.all([op1, op2].map(async (op) => {
+      const d = await createDepartureWithListing(env.db, { capacityTeu: 500, capacityTonnes: 10_000, listedTeu: 400, unitPriceCents: 10_000 });
+      await env.db.updateTable('departures').set({ operator_org_id: op.me.org.id, booked_teu: 60, booked_tonnes: 600 }).where('id', '=', d.departureId).execute();
+      return d;
+    }));
+    const booked = await env.db.insertInto('bookings').values(Array.from({ length: 60 }, (_, i) => {
+      const d = deps[i % 2]!;
+      return { departure_id: d.departureId, listing_id: d.listingId, forwarder_org_id: (i % 3 === 0 ? f2 : f1).me.org.id, teu: 1, tonnes: 10, unit_price_cents: 10_000 + i, total_cents: 10_000 + i };
+    })).returning('id').execute();
+    const ids = booked.map((b) => b.id);
+    const batch = new Date(Date.now() - 60_000);
+    for (const [part, at] of [[ids.slice(0, 40), batch], [ids.slice(40), new Date(batch.getTime() + 1)]] as const) {
+      expect((await built.ctx.services.ledger.settleBookings([...part], at)).every((r) => !(r instanceof Error))).toBe(true);
+    }
+
+    const pages = async (s: Session, limit: number) => {
+      const seen: string[] = [];
+      let url: string | null = `/api/invoices?limit=${limit}`;
+      for (let n = 0; url && n < 100; n++) {
+        const r = await as(built.app, s)({ method: 'GET', url });
+        expect(r.statusCode, r.body).toBe(200);
+        const page = r.json() as { id: string }[];
+        expect(page.length).toBeLessThanOrEqual(limit);
+        seen.push(...page.map((i) => i.id));
+        const next = r.headers['x-next-cursor'];
+        if (typeof next === 'string') {
+          expect(page.length).toBe(limit);
+          expect(String(r.headers.link)).toBe(`</api/invoices?before=${encodeURIComponent(next)}&limit=${limit}>; rel="next"`);
+        }
+        url = typeof next === 'string' ? `/api/invoices?limit=${limit}&before=${next}` : null;
+      }
+      return seen;
+    };
+    const expected = async (orgId: string | null) => {
+      let q = env.db.selectFrom('invoices').select('id').orderBy('issued_at', 'desc').orderBy('seq', 'desc').orderBy('id', 'desc');
+      if (orgId) q = q.where((eb) => eb.or([eb('issuer_org_id', '=', orgId), eb('recipient_org_id', '=', orgId)]));
+      return (await q.execute()).map((r) => r.id);
+    };
+    for (const [s, orgId] of [[f1, f1.me.org.id], [f2, f2.me.org.id], [op1, op1.me.org.id], [admin, null]] as const) {
+      const want = await expected(orgId);
+      expect(want.length).toBeGreaterThan(15);
+      for (const limit of [7, 1000]) expect(await pages(s, limit), `${s.me.user.email} by ${limit}`).toEqual(want);
+    }
+    // an issuer's own list reads in its number order within a batch
+    const numbers = (await as(built.app, op2)({ method: 'GET', url: '/api/invoices?limit=1000' })).json().map((i: { number: string }) => i.number);
+    expect(numbers).toEqual([...numbers].sort().reverse());
+    // a forwarder's cursor does not open another's invoices: the page after it is still only the caller's own
+    const f1Page = await as(built.app, f1)({ method: 'GET', url: '/api/invoices?limit=3' });
+    const f2Next = await as(built.app, f2)({ method: 'GET', url: `/api/invoices?before=${String(f1Page.headers['x-next-cursor'])}` });
+    expect(f2Next.statusCode).toBe(200);
+    const f2Ids = new Set(await expected(f2.me.org.id));
+    expect((f2Next.json() as { id: string }[]).every((i) => f2Ids.has(i.id))).toBe(true);
+    for (const q of ['?limit=0', '?limit=1001', '?limit=abc', '?before=abc', '?before=1_2_not-a-uuid', `?before=1_${'9'.repeat(11)}_${invoiceId}`, '?offset=5']) {
+      const r = await as(built.app, f1)({ method: 'GET', url: `/api/invoices${q}` });
+      expect(r.statusCode, q).toBe(400);
+      expectErrorShape(r.json());
+    }
+    // the largest cursor the schema lets through is still a plain page (beyond 32-bit numbers and far in the future)
+    const far = await as(built.app, f1)({ method: 'GET', url: `/api/invoices?before=9999999999999999_9999999999_${invoiceId}` });
+    expect(far.statusCode, far.body).toBe(200);
+    expect((far.json() as unknown[]).length).toBe(Math.min(1000, (await expected(f1.me.org.id)).length));
+  });
 });
 
 /** verifyLedger finds what it is meant to find (the database cannot refuse everything by itself). */

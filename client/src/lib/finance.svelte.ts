@@ -36,10 +36,20 @@ export function accountTitle(kind: string | undefined) {
   return ACCOUNT_INFO[kind]?.title ?? kind.replace(/_/g, ' ');
 }
 
+/** Invoices a page at a time: a forwarder of the demo has thousands, a phone does not scroll through them. */
+export const INVOICE_PAGE = 100;
+
+const toInvoice = (i: Invoice) => cents(i, ['totalCents', 'vatCents', 'netCents']);
+
 export class Finance {
   accounts = $state<LedgerAccount[]>([]);
   transfers = $state<Transfer[]>([]);
+  /** newest first, as the server orders them (issue time, then number) */
   invoices = $state<Invoice[]>([]);
+  /** the cursor of the next older page; null when every invoice is shown */
+  olderCursor = $state<string | null>(null);
+  loadingOlder = $state(false);
+  olderError = $state<string | null>(null);
   status = $state<'loading' | 'ready' | 'error'>('loading');
   error = $state<string | null>(null);
   /** per part errors while the rest still loaded */
@@ -58,10 +68,13 @@ export class Finance {
       this.error = null;
     }
     this.fetchStartedAt = Date.now();
+    let cursor: string | null = null;
+    // a re-read keeps as many invoices as were shown (up to a full page of the API)
+    const limit = Math.min(1000, Math.max(INVOICE_PAGE, this.invoices.length));
     const [bal, tr, inv] = await Promise.allSettled([
       api.get<{ accounts?: LedgerAccount[] } | LedgerAccount[]>('/ledger/balance'),
       api.get<Transfer[] | { transfers?: Transfer[] }>('/ledger/transfers'),
-      api.get<Invoice[] | { invoices?: Invoice[] }>('/invoices'),
+      api.get<Invoice[]>('/invoices', { query: { limit }, onHeaders: (h) => (cursor = h.get('x-next-cursor')) }),
     ]);
     if (token !== this.#token) return;
     this.refreshing = false;
@@ -84,13 +97,33 @@ export class Finance {
       this.transfers = list.filter(Boolean).map((t) => cents(t, ['amountCents'])).sort((a, b) => (b.createdAt ?? '').localeCompare(a.createdAt ?? ''));
     } else errs.transfers = errorMessage(tr.reason);
     if (inv.status === 'fulfilled') {
-      const v = inv.value;
-      const list = Array.isArray(v) ? v : (v?.invoices ?? []);
-      this.invoices = list.filter(Boolean).map((i) => cents(i, ['totalCents', 'vatCents', 'netCents'])).sort((a, b) => (b.issuedAt ?? '').localeCompare(a.issuedAt ?? ''));
+      this.invoices = inv.value.filter(Boolean).map(toInvoice);
+      this.olderCursor = cursor;
+      this.olderError = null;
     } else errs.invoices = errorMessage(inv.reason);
     this.partErrors = errs;
     this.status = 'ready';
     this.error = null;
+  }
+
+  /** The next older page of invoices, after those shown; dropped if the list was read again meanwhile (its cursor is stale). */
+  async loadOlder() {
+    if (!this.olderCursor || this.loadingOlder) return;
+    this.loadingOlder = true;
+    this.olderError = null;
+    const token = this.#token;
+    try {
+      let cursor: string | null = null;
+      const page = await api.get<Invoice[]>('/invoices', { query: { limit: INVOICE_PAGE, before: this.olderCursor }, onHeaders: (h) => (cursor = h.get('x-next-cursor')) });
+      if (token !== this.#token) return;
+      const known = new Set(this.invoices.map((i) => i.id));
+      this.invoices = [...this.invoices, ...page.filter((i) => i && !known.has(i.id)).map(toInvoice)];
+      this.olderCursor = cursor;
+    } catch (e) {
+      if (token === this.#token) this.olderError = errorMessage(e);
+    } finally {
+      this.loadingOlder = false;
+    }
   }
 
   async toggleDetail(id: string) {

@@ -114,11 +114,24 @@ function invoiceQuery(db: Db) {
 }
 export type InvoiceRow = Awaited<ReturnType<ReturnType<typeof invoiceQuery>['executeTakeFirstOrThrow']>>;
 
-/** Invoices within `scope`, newest first: all of them, or those its organisation issued or received. */
-export function listInvoices(db: Db, scope: Scope, limit: number): Promise<InvoiceRow[]> {
-  let q = invoiceQuery(db);
+/** Where a page of invoices ends: the last row's issue time in Postgres's microseconds, its number's sequence, its id. */
+export interface InvoiceKey {
+  atUs: number;
+  seq: number;
+  id: string;
+}
+
+/**
+ * Invoices within `scope`, newest first (then highest number first): all of them, or those its organisation issued
+ * or received; `before`: only those after that row in this order (keyset paging, stable while new invoices arrive).
+ */
+export function listInvoices(db: Db, scope: Scope, limit: number, before?: InvoiceKey): Promise<(InvoiceRow & { at_us: number })[]> {
+  let q = invoiceQuery(db).select(sql<number>`(extract(epoch from i.issued_at) * 1000000)::bigint`.as('at_us'));
   if (scope.kind !== 'all') q = q.where((eb) => eb.or([eb('i.issuer_org_id', '=', scope.orgId), eb('i.recipient_org_id', '=', scope.orgId)]));
-  return q.orderBy('i.issued_at', 'desc').orderBy('i.seq', 'desc').limit(limit).execute();
+  if (before) {
+    q = q.where(sql<boolean>`(i.issued_at, i.seq, i.id) < ('epoch'::timestamptz + ${before.atUs}::bigint * interval '1 microsecond', ${before.seq}::bigint, ${before.id}::uuid)`);
+  }
+  return q.orderBy('i.issued_at', 'desc').orderBy('i.seq', 'desc').orderBy('i.id', 'desc').limit(limit).execute();
 }
 
 export function findInvoice(db: Db, id: string): Promise<InvoiceRow | undefined> {

@@ -25,6 +25,18 @@ export type Account = Static<typeof Account>;
 export const Balance = Type.Object({ accounts: Type.Array(Account) });
 export type Balance = Static<typeof Balance>;
 
+/** `GET /api/invoices`: a page, newest first (keyset cursor from the previous page's `x-next-cursor`). */
+export const InvoiceListQuery = Type.Object(
+  {
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+    before: Type.Optional(
+      Type.String({ pattern: '^[0-9]{1,16}_[0-9]{1,10}_[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$', description: 'the x-next-cursor of the previous page' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type InvoiceListQuery = Static<typeof InvoiceListQuery>;
+
 export const TransfersQuery = Type.Object(
   { limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })) },
   { additionalProperties: false },

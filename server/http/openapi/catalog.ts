@@ -206,7 +206,7 @@ export const CATALOG: Record<string, CatalogEntry> = {
 
   'GET /api/ledger/balance': { operationId: 'getLedgerBalance', tag: 'money', description: `${ANY} The organisation's ledger accounts and their balances (EUR cents).` },
   'GET /api/ledger/transfers': { operationId: 'listLedgerTransfers', tag: 'money', description: `${ANY} Recent ledger entries on the organisation's accounts, newest first.` },
-  'GET /api/invoices': { operationId: 'listInvoices', tag: 'money', description: `${ANY} Invoices and credit notes the organisation issued or received.` },
+  'GET /api/invoices': { operationId: 'listInvoices', tag: 'money', description: `${ANY} Invoices and credit notes the organisation issued or received, newest first, a page at a time (\`x-next-cursor\`).` },
   'GET /api/invoices.csv': { operationId: 'exportInvoicesCsv', tag: 'money', description: `${ANY} The invoice list as a CSV download.` },
   'GET /api/invoices/:id': { operationId: 'getInvoice', tag: 'money', description: 'The issuer or the recipient. An invoice with its lines.' },
   'GET /api/invoices/:id/print': { operationId: 'printInvoice', tag: 'money', description: 'The issuer or the recipient. The invoice as print-ready HTML.' },

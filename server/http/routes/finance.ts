@@ -3,7 +3,9 @@ import { Type } from 'typebox';
 import type { Context } from '../../context.ts';
 import { principalOf } from '../plugins/auth.ts';
 import { errors, IdParams } from '../../domain/schemas/common.ts';
-import { Balance, InvoiceDetail, InvoiceSummary, Transfer, TransfersQuery } from '../../domain/schemas/finance.ts';
+import { Balance, InvoiceDetail, InvoiceListQuery, InvoiceSummary, Transfer, TransfersQuery } from '../../domain/schemas/finance.ts';
+import { INVOICE_LIST_LIMIT } from '../../services/ledger/index.ts';
+import { nextPageHeaders } from '../paging.ts';
 
 /** Ledger balance, transfers and invoices of the caller's organisation. Handlers stay thin. */
 export const financeRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async (app, { ctx }) => {
@@ -30,8 +32,20 @@ export const financeRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async 
 
   app.get(
     '/api/invoices',
-    { schema: { tags: ['money'], summary: 'Invoices and credit notes my organisation issued or received', response: { 200: Type.Array(InvoiceSummary), ...errors(401) } } },
-    async (req) => ledger.invoices(principalOf(req)),
+    {
+      schema: {
+        tags: ['money'],
+        summary: 'Invoices and credit notes my organisation issued or received, newest first',
+        description: `A page of \`limit\` (default and at most ${INVOICE_LIST_LIMIT}). When older invoices follow, the answer carries the header \`x-next-cursor\` (and a \`Link: <…>; rel="next"\`): pass it as \`before\` for the next page. \`GET /api/invoices.csv\` exports up to 100,000 at once.`,
+        querystring: InvoiceListQuery,
+        response: { 200: Type.Array(InvoiceSummary), ...errors(400, 401) },
+      },
+    },
+    async (req, reply) => {
+      const { items, next } = await ledger.invoices(principalOf(req), req.query);
+      nextPageHeaders(reply, '/api/invoices', next, req.query.limit);
+      return items;
+    },
   );
 
   app.get(

@@ -3,6 +3,7 @@ import { Type } from 'typebox';
 import { idemKey } from '../../adapters/db/idempotency.ts';
 import type { Context } from '../../context.ts';
 import { principalOf } from '../plugins/auth.ts';
+import { nextPageHeaders } from '../paging.ts';
 import { BOOKING_LIST_LIMIT } from '../../services/bookings.ts';
 import { errors, IdParams } from '../../domain/schemas/common.ts';
 import { Departure, Listing } from '../../domain/schemas/network.ts';
@@ -117,11 +118,7 @@ export const tradeRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async (a
     },
     async (req, reply) => {
       const { items, next } = await bookings.list(principalOf(req), req.query);
-      if (next) {
-        void reply.header('x-next-cursor', next);
-        const q = new URLSearchParams({ before: next, ...(req.query.limit ? { limit: String(req.query.limit) } : {}) });
-        void reply.header('link', `</api/bookings?${q.toString()}>; rel="next"`);
-      }
+      nextPageHeaders(reply, '/api/bookings', next, req.query.limit);
       return items;
     },
   );

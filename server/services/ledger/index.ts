@@ -24,6 +24,9 @@ import { Settlement, type RefundResult, type SettlementHooks, type SettlementOpt
  * `escrow` and `platform_revenue`. Entries are never updated or deleted (a trigger refuses it); a deferred
  * constraint trigger refuses any transaction whose debits and credits differ at commit.
  */
+/** The largest page of `GET /api/invoices` (and its size when none is asked). */
+export const INVOICE_LIST_LIMIT = 1000;
+
 export class LedgerService {
   private readonly settlement: Settlement;
   private readonly reads: LedgerReads;
@@ -87,8 +90,9 @@ export class LedgerService {
     return this.reads.transfers(p, limit);
   }
 
-  invoices(p: Principal): Promise<InvoiceSummary[]> {
-    return this.reads.invoices(p);
+  /** A page of the caller's invoices, newest first (`limit`: default and at most INVOICE_LIST_LIMIT). */
+  invoices(p: Principal, page: { limit?: number | undefined; before?: string | undefined } = {}): Promise<{ items: InvoiceSummary[]; next: string | null }> {
+    return this.reads.invoices(p, { limit: Math.min(page.limit ?? INVOICE_LIST_LIMIT, INVOICE_LIST_LIMIT), before: page.before });
   }
 
   invoice(p: Principal, id: string): Promise<InvoiceDetail> {
@@ -100,8 +104,8 @@ export class LedgerService {
     return invoiceHtml(await this.reads.invoice(p, id));
   }
 
-  /** The caller's invoices as CSV (all of them, not only the newest 1,000 of the JSON list). */
+  /** The caller's invoices as CSV (up to 100,000 at once, not a page of the JSON list). */
   async invoicesCsv(p: Principal): Promise<string> {
-    return invoicesCsv(await this.reads.invoices(p, 100_000));
+    return invoicesCsv((await this.reads.invoices(p, { limit: 100_000 })).items);
   }
 }

@@ -80,9 +80,17 @@ export class LedgerReads {
     }));
   }
 
-  /** Invoices and credit notes the caller's organisation issued or received (platform: all), newest first. */
-  async invoices(p: Principal, limit = 1000): Promise<InvoiceSummary[]> {
-    return (await listInvoices(this.db, policy.scopeOf(p), limit)).map(toInvoiceSummary);
+  /**
+   * A page of the invoices and credit notes the caller's organisation issued or received (platform: all), newest first;
+   * `next`: the cursor of the page after it (`<µs>_<seq>_<id>` of its last row), null on the last page.
+   */
+  async invoices(p: Principal, page: { limit: number; before?: string | undefined }): Promise<{ items: InvoiceSummary[]; next: string | null }> {
+    const cursor = page.before ? /^(\d{1,16})_(\d{1,10})_([0-9a-f-]{36})$/i.exec(page.before) : null;
+    const key = cursor ? { atUs: Number(cursor[1]), seq: Number(cursor[2]), id: cursor[3]! } : undefined;
+    const rows = await listInvoices(this.db, policy.scopeOf(p), page.limit + 1, key);
+    const items = rows.slice(0, page.limit);
+    const last = items.at(-1);
+    return { items: items.map(toInvoiceSummary), next: rows.length > page.limit && last ? `${last.at_us}_${last.seq}_${last.id}` : null };
   }
 
   /** One invoice with its lines: its issuer and recipient only (404 for anyone else). */
