@@ -8,6 +8,7 @@ import type { Role } from '../domain/enums.ts';
 import { normalizeEmail } from '../core/identity.ts';
 import { AppError, notFound } from '../domain/errors.ts';
 import { verifyPassword } from './passwords.ts';
+import { lockTeamAsAdmin } from './admin-guard.ts';
 import { policy, type Principal } from '../domain/principal.ts';
 import type { ApiKeyBody, ApiKeyCreated, ApiKeyListItem, Me } from '../domain/schemas/session.ts';
 
@@ -230,6 +231,7 @@ export class AuthService {
     const role = input.role ?? 'member';
     const name = input.name?.trim() || 'API key';
     return this.db.transaction().execute(async (tx) => {
+      await lockTeamAsAdmin(tx, p);
       const row = await insertApiKey(tx, { org_id: p.orgId, created_by: p.userId, name, prefix, key_hash: sha256(key), role });
       await audit(tx, p, 'api_key.create', { type: 'api_key', id: row.id }, { name, role }, ip);
       return { id: row.id, key, name, role, prefix, createdAt: row.created_at.toISOString() };
@@ -252,6 +254,7 @@ export class AuthService {
   async revokeApiKey(p: Principal, id: string, ip?: string): Promise<void> {
     policy.requireAdmin(p);
     const done = await this.db.transaction().execute(async (tx) => {
+      await lockTeamAsAdmin(tx, p);
       if (!(await revokeApiKey(tx, id, p.orgId, new Date()))) return false;
       await audit(tx, p, 'api_key.revoke', { type: 'api_key', id }, undefined, ip);
       return true;

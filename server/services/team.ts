@@ -5,7 +5,6 @@ import {
   auditOfOrg,
   emailTaken,
   insertMember,
-  lockTeamOfOrg,
   memberOfOrg,
   membersOfOrg,
   passwordHashOf,
@@ -21,6 +20,7 @@ import { decideMemberChange } from '../core/team.ts';
 import { AppError, badRequest, conflict, notFound } from '../domain/errors.ts';
 import { policy, type Principal } from '../domain/principal.ts';
 import type { AddMemberBody, AuditEntry, AuditPage, AuditQuery, ChangePasswordBody, Member, MemberAdded, MemberPasswordReset, UpdateMemberBody } from '../domain/schemas/team.ts';
+import { lockTeamAsAdmin } from './admin-guard.ts';
 import type { AuthService } from './auth.ts';
 import { hashPassword, verifyPassword } from './passwords.ts';
 
@@ -87,6 +87,7 @@ export class TeamService {
     const passwordHash = await hashPassword(temporaryPassword);
     const role = body.role ?? 'member';
     const id = await inTransaction(this.db, async (tx) => {
+      await lockTeamAsAdmin(tx, p);
       const user = await insertMember(tx, { email, name, passwordHash, orgId: p.orgId, role });
       if (!user) return null;
       await audit(tx, p, 'member.add', { type: 'user', id: user.id }, { email, role }, ip);
@@ -98,10 +99,11 @@ export class TeamService {
   }
 
   /** Changes a member's role or access; refused (409 `last_admin`) when no enabled admin would be left. */
-  async updateMember(p: Principal, userId: string, change: UpdateMemberBody, ip?: string): Promise<Member> {
+  async updateMember(p: Principal, id: string, change: UpdateMemberBody, ip?: string): Promise<Member> {
     policy.requireAdmin(p);
+    const userId = id.toLowerCase(); // a uuid in any case names the same user (Postgres compares them so; these rules compare text)
     const ended = await inTransaction(this.db, async (tx) => {
-      const locked = await lockTeamOfOrg(tx, p.orgId);
+      const locked = await lockTeamAsAdmin(tx, p);
       const team = locked.map((m) => ({ userId: m.user_id, role: m.role, disabled: m.disabled_at !== null }));
       const d = decideMemberChange(team, userId, change);
       if (!d.ok) throw d.code === 'not_found' ? notFound('member') : conflict(d.code, d.message);
@@ -124,15 +126,16 @@ export class TeamService {
    * Not for the admin's own account (that is "your password", which asks for the current one), nor for another
    * admin's (409 `member_is_admin`: a reset would hand one admin another's identity).
    */
-  async resetPassword(p: Principal, userId: string, ip?: string): Promise<MemberPasswordReset> {
+  async resetPassword(p: Principal, id: string, ip?: string): Promise<MemberPasswordReset> {
     policy.requireAdmin(p);
+    const userId = id.toLowerCase();
     if (userId === p.userId) throw badRequest('own_password', 'change your own password with your current one (POST /api/me/password)');
     if (!(await memberOfOrg(this.db, p.orgId, userId))) throw notFound('member');
     const temporaryPassword = newTemporaryPassword();
     const hash = await hashPassword(temporaryPassword);
     const ended = await inTransaction(this.db, async (tx) => {
-      // the membership is checked again under its lock: the member cannot have left the organisation meanwhile
-      const team = await lockTeamOfOrg(tx, p.orgId);
+      // the membership (and the caller's rights) are checked again under the lock: neither can have changed meanwhile
+      const team = await lockTeamAsAdmin(tx, p);
       const target = team.find((m) => m.user_id === userId);
       if (!target) return null;
       // another admin's account is not taken over with a reset: make them a member first (which is audited and

@@ -13,6 +13,7 @@ import type { WebhookConfig } from '../config.ts';
 import { checkWebhookUrl } from '../core/webhooks-address.ts';
 import { badRequest, conflict, notFound } from '../domain/errors.ts';
 import { policy, type Principal } from '../domain/principal.ts';
+import { lockTeamAsAdmin } from './admin-guard.ts';
 import {
   MAX_WEBHOOKS_PER_ORG, type Accepted, type NewWebhookBody, type PatchWebhookBody, type RotatedSecret, type RotateSecretBody, type Webhook,
   type WebhookCreated, type WebhookDelivery,
@@ -75,6 +76,7 @@ export class WebhooksService {
     const secret = newSecret();
     const events = [...new Set(input.events)];
     return inTransaction(this.db, async (tx) => {
+      await lockTeamAsAdmin(tx, p);
       if ((await countEndpointsOfOrg(tx, p.orgId)) >= MAX_WEBHOOKS_PER_ORG) {
         throw conflict('too_many_webhooks', `an organisation may register at most ${MAX_WEBHOOKS_PER_ORG} webhook endpoints`);
       }
@@ -99,6 +101,7 @@ export class WebhooksService {
     if (input.description !== undefined) change.description = input.description === '' ? null : input.description;
     if (input.enabled !== undefined) change.enabled = input.enabled;
     return inTransaction(this.db, async (tx) => {
+      await lockTeamAsAdmin(tx, p);
       const cur = await lockEndpointOfOrg(tx, id, p.orgId);
       if (!cur) throw notFound('webhook');
       if (change.enabled === cur.enabled) delete change.enabled;
@@ -112,6 +115,7 @@ export class WebhooksService {
   async remove(p: Principal, id: string, ip?: string): Promise<void> {
     policy.requireAdmin(p);
     await inTransaction(this.db, async (tx) => {
+      await lockTeamAsAdmin(tx, p);
       if (!(await deleteEndpoint(tx, id, p.orgId))) throw notFound('webhook');
       await audit(tx, p, 'webhook.delete', { type: 'webhook', id }, undefined, ip);
     });
@@ -123,6 +127,7 @@ export class WebhooksService {
     const hours = input.overlapHours ?? 24;
     const secret = newSecret();
     return inTransaction(this.db, async (tx) => {
+      await lockTeamAsAdmin(tx, p);
       if (!(await lockEndpointOfOrg(tx, id, p.orgId))) throw notFound('webhook');
       const row = await rotateSecret(tx, id, secret, hours > 0 ? new Date(now.getTime() + hours * 3_600_000) : null);
       await audit(tx, p, 'webhook.rotate_secret', { type: 'webhook', id }, { overlapHours: hours }, ip);

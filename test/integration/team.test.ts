@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../server/http/app.ts';
 import { createTestEnv, type TestEnv } from '../helpers/context.ts';
@@ -108,12 +109,12 @@ describe('team: members, roles, access, passwords and the audit log', () => {
     expect(row.role).toBe('admin');
   });
 
-  it('two admins demoting each other at the same moment: one wins, the other gets 409, an admin remains', async () => {
+  it('two admins demoting each other at the same moment: one wins; the other, demoted and signed out by it, is refused (401); an admin remains', async () => {
     const f4 = await signIn(built.app, 'forwarder4@demo.test');
     const m = await add(f4, 'second.admin@example.test', 'admin');
     const other = await signIn(built.app, m.email, m.temporaryPassword);
     const [a, b] = await Promise.all([patch(f4, other.me.user.id, { role: 'member' }), patch(other, f4.me.user.id, { role: 'member' })]);
-    expect([a.statusCode, b.statusCode].sort()).toEqual([200, 409]);
+    expect([a.statusCode, b.statusCode].sort()).toEqual([200, 401]);
     const admins = await env.db.selectFrom('memberships').select('user_id').where('org_id', '=', f4.me.org.id).where('role', '=', 'admin').execute();
     expect(admins).toHaveLength(1);
   });
@@ -134,6 +135,63 @@ describe('team: members, roles, access, passwords and the audit log', () => {
         .where('m.org_id', '=', f3.me.org.id).where('m.role', '=', 'admin').where('u.disabled_at', 'is', null).execute();
       expect(enabledAdmins, `round ${round}`).toHaveLength(1);
       for (const m of [a1, a2]) expect((await byKey(m.userId, { disabled: false })).statusCode).toBe(200);
+    }
+  });
+
+  it('rights taken away while admin requests are in flight: once the demotion commits, none of them acts (sessions and keys alike)', async () => {
+    // B, an admin of forwarder 2, has admin requests waiting on the organisation's team lock (and a cached admin
+    // principal) when its demotion commits; an admin key's request waits likewise when the key is revoked
+    const b = await add(f2, 'inflight.admin@example.test', 'admin');
+    const bs = await signIn(built.app, b.email, b.temporaryPassword);
+    const key = (await call(f2)({ method: 'POST', url: '/api/api-keys', payload: { name: 'inflight', role: 'admin' } })).json() as { id: string; key: string };
+    const waiting = async (n: number) => {
+      for (let i = 0; i < 400; i++) {
+        const r = await env.db.selectFrom(sql<{ n: number }>`(select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock')`.as('w')).select('n').executeTakeFirstOrThrow();
+        if (r.n >= n) return;
+        await new Promise((res) => setTimeout(res, 50));
+      }
+      throw new Error(`fewer than ${n} requests came to wait on the lock`);
+    };
+    let answers: { statusCode: number; body: string }[] = [];
+    await env.db.transaction().execute(async (tx) => {
+      await tx.selectFrom('organisations').select('id').where('id', '=', f2.me.org.id).forNoKeyUpdate().execute();
+      const inFlight = Promise.all([
+        patch(bs, b.userId, { role: 'admin', disabled: false }),
+        call(bs)({ method: 'POST', url: '/api/api-keys', payload: { name: 'backdoor', role: 'admin' } }),
+        call(bs)({ method: 'POST', url: '/api/team/members', payload: { email: 'backdoor.user@example.test', name: 'Backdoor', role: 'admin' } }),
+        patch(bs, f2.me.user.id, { disabled: true }),
+        built.app.inject({ method: 'POST', url: '/api/team/members', headers: { authorization: `Bearer ${key.key}` }, payload: { email: 'backdoor.key@example.test', name: 'Backdoor' } }),
+      ]);
+      await waiting(5);
+      // the demotion and the revocation commit while they wait (as the API does: role, sessions ended; key revoked)
+      await tx.updateTable('memberships').set({ role: 'member' }).where('user_id', '=', b.userId).execute();
+      await tx.updateTable('sessions').set({ revoked_at: new Date() }).where('user_id', '=', b.userId).where('revoked_at', 'is', null).execute();
+      await tx.updateTable('api_keys').set({ revoked_at: new Date() }).where('id', '=', key.id).execute();
+      void inFlight.then((r) => (answers = r));
+    });
+    await expect.poll(() => answers.length, { timeout: 30_000 }).toBe(5);
+    expect(answers.map((r) => r.statusCode)).toEqual([401, 401, 401, 401, 401]);
+    for (const r of answers) expectErrorShape(JSON.parse(r.body));
+    const member = await env.db.selectFrom('memberships').select('role').where('user_id', '=', b.userId).executeTakeFirstOrThrow();
+    expect(member.role).toBe('member');
+    expect(await env.db.selectFrom('api_keys').select('id').where('name', '=', 'backdoor').execute()).toHaveLength(0);
+    expect(await env.db.selectFrom('users').select('id').where('email', 'like', 'backdoor.%').execute()).toHaveLength(0);
+    expect((await env.db.selectFrom('users').select('disabled_at').where('id', '=', f2.me.user.id).executeTakeFirstOrThrow()).disabled_at).toBeNull();
+  });
+
+  it('a member id in upper case names the same member; answers that show a secret are never cached', async () => {
+    const m = await add(f2, 'upper.case@example.test');
+    const upper = m.userId.toUpperCase();
+    const r = await patch(f2, upper, { role: 'admin' });
+    expect(r.statusCode, r.body).toBe(200);
+    expect(r.json().userId).toBe(m.userId);
+    expect((await call(f2)({ method: 'POST', url: `/api/team/members/${f2.me.user.id.toUpperCase()}/reset-password` })).statusCode).toBe(400); // own_password
+    expect((await patch(f2, upper, { role: 'member' })).statusCode).toBe(200);
+    const reset = await call(f2)({ method: 'POST', url: `/api/team/members/${upper}/reset-password` });
+    expect(reset.statusCode, reset.body).toBe(200);
+    const key = await call(f2)({ method: 'POST', url: '/api/api-keys', payload: { name: 'cache check' } });
+    for (const res of [reset, key, await call(f2)({ method: 'GET', url: '/api/me' }), await call(f2)({ method: 'GET', url: '/api/bookings' })]) {
+      expect(res.headers['cache-control']).toBe('no-store');
     }
   });
 

@@ -38,3 +38,9 @@ export function activeApiKeyByHash(db: Kysely<DB>, keyHash: string) {
     .where('k.revoked_at', 'is', null)
     .executeTakeFirst();
 }
+
+/** The role of an organisation's key if it is still active (not revoked), read in the caller's transaction. */
+export async function activeKeyRole(tx: Tx, id: string, orgId: string): Promise<string | null> {
+  const row = await tx.selectFrom('api_keys').select('role').where('id', '=', id).where('org_id', '=', orgId).where('revoked_at', 'is', null).executeTakeFirst();
+  return row?.role ?? null;
+}

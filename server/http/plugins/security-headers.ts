@@ -21,9 +21,16 @@ export function staticHelmetHeaders(options: HelmetOptions): Record<string, stri
   return headers;
 }
 
+/**
+ * Helmet's headers on every answer, and `cache-control: no-store` on every answer of an API route (decided by the
+ * matched route, not the raw URL): they are private to the caller, and some show a secret once (a new API key, a
+ * webhook's signing secret, a temporary password) — no browser or proxy cache may keep them. A route may still set
+ * its own.
+ */
 export function registerSecurityHeaders(app: FastifyInstance, options: HelmetOptions) {
   const headers = staticHelmetHeaders(options);
-  app.addHook('onRequest', async (_req, reply) => {
-    reply.headers(headers);
+  const api = { ...headers, 'cache-control': 'no-store' };
+  app.addHook('onRequest', async (req, reply) => {
+    reply.headers(req.routeOptions.url?.startsWith('/api/') ? api : headers);
   });
 }
