@@ -375,10 +375,12 @@ export class WaterLevelsService {
         return { gauge: code, name: g.name, corridors: g.corridors, levelCm: l?.level_cm ?? null, measuredAt: l ? l.measured_at.toISOString() : null };
       }),
       derated: deratings
-        .filter((r) => r.capacity_after_teu !== r.capacity_before_teu || r.cancelled || r.moved_bookings.length > 0)
+        // from the nominal capacity (what the departure carries at good water) to the latest derating's
+        .map((r) => ({ ...r, nominal_teu: r.nominal_capacity_teu ?? r.capacity_before_teu }))
+        .filter((r) => r.capacity_after_teu !== r.nominal_teu || r.cancelled || r.moved_bookings.length > 0)
         .map((r) => ({
           departureId: r.departure_id, corridorCode: r.corridor_code, departsAt: r.departs_at.toISOString(), gauge: r.gauge, levelCm: r.level_cm, factor: r.factor,
-          capacityBeforeTeu: r.capacity_before_teu, capacityAfterTeu: r.capacity_after_teu, cancelled: r.cancelled,
+          capacityBeforeTeu: r.nominal_teu, capacityAfterTeu: r.capacity_after_teu, cancelled: r.cancelled,
           // a forwarder or another operator sees how many bookings moved, not whose
           movedBookings: p.orgKind === 'scheduler' || p.orgKind === 'platform' || (p.orgKind === 'operator' && r.operator_org_id === p.orgId) ? r.moved_bookings : [],
           movedCount: r.moved_bookings.length, at: r.created_at.toISOString(),

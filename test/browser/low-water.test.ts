@@ -104,7 +104,7 @@ describe('low water on the scheduler’s screen produces a live first refusal on
     await form.getByLabel('Gauge').selectOption('RUHRORT');
     await form.getByTestId('water-level').fill('100');
     await form.getByTestId('water-submit').click();
-    await expect.poll(async () => (await sched.getByTestId('water-result').textContent({ timeout: WAIT })) ?? '', { timeout: WAIT }).toMatch(/RUHRORT 100 cm: \d+ departure\(s\) changed, \d+ booking\(s\) moved/);
+    await expect.poll(async () => (await sched.getByTestId('water-result').textContent({ timeout: WAIT })) ?? '', { timeout: WAIT }).toMatch(/RUHRORT 100 cm: \d+ departures? changed, \d+ bookings? moved/);
 
     // ---- forwarder 2: first refusal on the train appears live; accepting it holds the train at its price ----
     const offer = p2.getByTestId('offer').filter({ has: p2.locator(`a[href="#/departures/${rail.departureId}"]`) });

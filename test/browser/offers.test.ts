@@ -69,6 +69,7 @@ describe('a cancellation on one forwarder’s screen produces a live offer on an
     const onSale = p2.getByTestId('watch-on-sale-now');
     await onSale.waitFor({ timeout: WAIT });
     expect(Number(await onSale.getAttribute('data-listings'))).toBeGreaterThanOrEqual(1);
+    expect(await onSale.textContent()).toMatch(/\d TEU from €[\d,.]+ per TEU/);
     expect(await onSale.getByRole('link', { name: 'see them on the board' }).getAttribute('href')).toBe('#/board?from=DEDUI&to=ITBLQ');
     await expect.poll(() => p2.getByTestId('live-status').getAttribute('data-state'), { timeout: WAIT }).toBe('live');
 
@@ -90,6 +91,25 @@ describe('a cancellation on one forwarder’s screen produces a live offer on an
     const f2Org = (await httpSignIn(server.url, 'forwarder2@demo.test')).orgId;
     const held = await env.db.selectFrom('holds').select(['teu', 'unit_price_cents', 'status']).where('org_id', '=', f2Org).where('departure_id', '=', d.departureId).execute();
     expect(held).toEqual([{ teu: 3, unit_price_cents: 42_000, status: 'active' }]);
+
+    // ---- a watch with a price cap: the board behind its link keeps the cap (a walkthrough counted 6 matching and 16
+    // on the board) — only what is on sale at or below it ----
+    await goHash(p2, '#/watches');
+    await form.waitFor({ timeout: WAIT });
+    await form.locator('select[name="from"]').selectOption('DEDUI');
+    await form.locator('select[name="to"]').selectOption('ITBLQ');
+    await form.locator('input[name="maxPrice"]').fill('500');
+    await form.getByRole('button', { name: 'Watch' }).click();
+    const capped = p2.getByTestId('watch-on-sale-now').getByRole('link', { name: 'see them on the board' });
+    await expect.poll(() => capped.getAttribute('href'), { timeout: WAIT }).toBe('#/board?from=DEDUI&to=ITBLQ&max=50000');
+    await capped.click();
+    await p2.getByTestId('filter-max').waitFor({ timeout: WAIT });
+    await p2.locator('[data-testid="board"][data-status="ready"]').waitFor({ timeout: WAIT });
+    const froms = await p2.getByTestId('on-sale').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-from') || NaN)));
+    expect(froms.length).toBeGreaterThan(0);
+    for (const f of froms) expect(f).toBeLessThanOrEqual(50_000);
+    await goHash(p2, '#/board?from=DEDUI&to=ITBLQ&max=1');
+    await p2.getByTestId('empty-state').waitFor({ timeout: WAIT });
     expect(errors).toEqual([]);
   });
 });

@@ -153,6 +153,12 @@ describe('find a route: search London → Bologna, book an itinerary in two clic
     ]);
     const itineraryId = await attr(held, 'data-itinerary-id');
     expect((await held.getByTestId('itinerary-countdown').textContent())?.trim()).toMatch(/expires in\s+\d+:\d\d/);
+    // the held panel (with its countdown and Confirm) has the focus and is in view, once the dialog has closed
+    await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute('data-testid')), { timeout: WAIT }).toBe('itinerary-held');
+    await expect.poll(() => held.evaluate((el) => {
+      const r = el.getBoundingClientRect();
+      return r.top >= 0 && r.top < window.innerHeight;
+    }), { timeout: WAIT }).toBe(true);
     // every leg held in Postgres, one shared expiry
     const holds = await env.db.selectFrom('holds').select(['listing_id', 'status', 'expires_at']).where('itinerary_id', '=', itineraryId).execute();
     expect(holds.map((h) => h.listing_id).sort()).toEqual([...targetListings].sort());

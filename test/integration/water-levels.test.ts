@@ -99,6 +99,17 @@ describe('low-water derating of barge capacity', () => {
     expect(Array.isArray(moved.alternatives)).toBe(true);
     expect(w2.derated.find((x: { departureId: string }) => x.departureId === d.departureId).movedBookings).toEqual([]); // not whose
 
+    // a little higher (100 cm): some capacity back, nothing moved by it — the list still reads from the nominal capacity
+    // and counts the bookings moved at 80 cm (a walkthrough saw "40 → 50 TEU, moved 0")
+    expect((await level(100)).statusCode).toBe(201);
+    const now = (await departureState(env.db, d.departureId)).capacity_teu;
+    expect(now).toBeGreaterThan(40);
+    expect(now).toBeLessThan(100);
+    const s2 = (await as(built.app, sched)({ method: 'GET', url: '/api/water-levels' })).json();
+    const row = s2.derated.find((x: { departureId: string }) => x.departureId === d.departureId);
+    expect(row).toMatchObject({ capacityBeforeTeu: 100, capacityAfterTeu: now, movedCount: 2, levelCm: 100 });
+    expect([...row.movedBookings].sort()).toEqual([t2, t3].sort());
+
     // the water rises: the nominal capacity comes back, the bookings that stayed stay
     expect((await level(260)).statusCode).toBe(201);
     const back = await env.db.selectFrom('departures').select(['capacity_teu', 'capacity_tonnes', 'nominal_capacity_teu', 'booked_teu']).where('id', '=', d.departureId).executeTakeFirstOrThrow();

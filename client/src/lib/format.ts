@@ -109,3 +109,14 @@ export function fmtTimeLeft(ms: number): string {
   const d = Math.floor(h / 24);
   return h % 24 ? `${d} d ${h % 24} h` : `${d} d`;
 }
+
+/** "DEDUI-CHBSL-barge" → "DEDUI → CHBSL · barge" (a corridor's code as the rest of the app shows a corridor). */
+export function fmtCorridorCode(code: string): string {
+  const m = /^([A-Z0-9]+)-([A-Z0-9]+)-([a-z]+)$/.exec(code);
+  return m ? `${m[1]} → ${m[2]} · ${m[3]}` : code;
+}
+
+/** "1 departure", "4 departures" (regular English plurals only). */
+export function plural(n: number, noun: string): string {
+  return `${num.format(n)} ${noun}${n === 1 ? '' : 's'}`;
+}

@@ -185,7 +185,10 @@ export function currentDeratings(db: Db, o: { operatorOrgId?: string; limit: num
     .innerJoin('corridors as c', 'c.id', 'd.corridor_id')
     .select([
       'r.id', 'r.departure_id', 'r.gauge', 'r.level_cm', 'r.factor', 'r.capacity_before_teu', 'r.capacity_after_teu', 'r.capacity_before_tonnes',
-      'r.capacity_after_tonnes', 'r.cancelled', 'r.moved_bookings', 'r.created_at', 'd.departs_at', 'd.status', 'c.code as corridor_code', 'd.operator_org_id',
+      'r.capacity_after_tonnes', 'r.cancelled', 'r.created_at', 'd.departs_at', 'd.status', 'c.code as corridor_code', 'd.operator_org_id',
+      'd.nominal_capacity_teu',
+      // every booking this departure's deratings moved off, not only the latest one's (a second, higher reading moves none)
+      sql<string[]>`(select coalesce(array_agg(x), '{}') from deratings r2, unnest(r2.moved_bookings) x where r2.departure_id = r.departure_id)`.as('moved_bookings'),
     ])
     .distinctOn('r.departure_id')
     .where('d.departs_at', '>', sql<Date>`now()`)
