@@ -68,6 +68,13 @@ export function euros(cents: number): string {
   return `${sign}€${whole}.${String(abs % 100).padStart(2, '0')}`;
 }
 
+/** "1234.50" from 123450 cents: a plain decimal for spreadsheets and accounting imports (integer arithmetic, no float). */
+export function decimalEuros(cents: number): string {
+  const sign = cents < 0 ? '-' : '';
+  const abs = Math.abs(cents);
+  return `${sign}${Math.floor(abs / 100)}.${String(abs % 100).padStart(2, '0')}`;
+}
+
 export const REVERSE_CHARGE_NOTE = 'Reverse charge — VAT to be accounted for by the recipient (Art. 196 Directive 2006/112/EC)';
 
 /** The VAT note printed on an invoice. */

@@ -103,8 +103,8 @@ describe('finance endpoints: balances, transfers and invoices per organisation',
       expect(csv.statusCode).toBe(200);
       expect(csv.headers['content-type']).toMatch(/^text\/csv/);
       const lines = csv.body.trim().split('\r\n');
-      expect(lines[0]).toBe('number,kind,issued_at,issuer,recipient,net_cents,vat_cents,total_cents,currency,id');
-      expect(lines.some((l) => l.startsWith(`${invoiceNumber},invoice,`) && l.includes(',240000,0,240000,EUR,'))).toBe(true);
+      expect(lines[0]).toBe('number,kind,issued_at,issuer,recipient,net_cents,vat_cents,total_cents,currency,id,net_eur,vat_eur,total_eur');
+      expect(lines.some((l) => l.startsWith(`${invoiceNumber},invoice,`) && l.includes(',240000,0,240000,EUR,') && l.endsWith(`,${invoiceId},2400.00,0.00,2400.00`))).toBe(true);
     }
     const other = await as(built.app, f2)({ method: 'GET', url: '/api/invoices.csv' });
     expect(other.statusCode).toBe(200);

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decideSettlement, euros, invoiceNumber, platformFee, refundSplit, releaseSplit, vatNote, vatOf } from '../../server/core/settlement.ts';
+import { decideSettlement, decimalEuros, euros, invoiceNumber, platformFee, refundSplit, releaseSplit, vatNote, vatOf } from '../../server/core/settlement.ts';
 
 describe('settlement arithmetic (integer cents, basis points)', () => {
   it('fee is rounded down: the fraction of a cent stays with the operator', () => {
@@ -47,6 +47,19 @@ describe('settlement arithmetic (integer cents, basis points)', () => {
         );
       }),
     );
+  });
+
+  it('decimal euros for CSV are exact: parsed back, they give the cents again (property)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: -Number.MAX_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER }), (cents) => {
+        const s = decimalEuros(cents);
+        expect(s).toMatch(/^-?\d+\.\d\d$/);
+        const [whole, frac] = s.replace('-', '').split('.');
+        expect((BigInt(whole!) * 100n + BigInt(frac!)) * (cents < 0 ? -1n : 1n)).toBe(BigInt(cents));
+      }),
+    );
+    expect(decimalEuros(5)).toBe('0.05');
+    expect(decimalEuros(240_000)).toBe('2400.00');
   });
 
   it('formats invoice numbers, euros and the VAT note', () => {

@@ -1,4 +1,4 @@
-import { euros } from '../../core/settlement.ts';
+import { decimalEuros, euros } from '../../core/settlement.ts';
 import type { InvoiceDetail, InvoiceSummary } from '../../domain/schemas/finance.ts';
 
 /** Invoice documents: the print-ready HTML page of one invoice and the CSV export of a list. Pure rendering. */
@@ -63,9 +63,14 @@ ${inv.vatNote ? `<p class="note">${esc(inv.vatNote)}</p>` : ''}
 
 /** Invoices as CSV (amounts in cents; credit notes carry positive amounts and kind credit_note). */
 export function invoicesCsv(list: InvoiceSummary[]): string {
-  const head = ['number', 'kind', 'issued_at', 'issuer', 'recipient', 'net_cents', 'vat_cents', 'total_cents', 'currency', 'id'];
+  // the amounts in cents (exact, as the API gives them) and, appended so that the earlier columns keep their places, in
+  // euros with two decimals for a spreadsheet or an accounting import
+  const head = ['number', 'kind', 'issued_at', 'issuer', 'recipient', 'net_cents', 'vat_cents', 'total_cents', 'currency', 'id', 'net_eur', 'vat_eur', 'total_eur'];
   const lines = list.map((i) =>
-    [i.number, i.kind, i.issuedAt, i.issuerName, i.recipientName, i.netCents, i.vatCents, i.totalCents, i.currency, i.id].map(csvCell).join(','),
+    [i.number, i.kind, i.issuedAt, i.issuerName, i.recipientName, i.netCents, i.vatCents, i.totalCents, i.currency, i.id]
+      .map(csvCell)
+      .concat([i.netCents, i.vatCents, i.totalCents].map(decimalEuros))
+      .join(','),
   );
   return [head.join(','), ...lines].join('\r\n') + '\r\n';
 }
