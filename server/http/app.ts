@@ -25,7 +25,7 @@ import { lookupLimit, registerLimits } from './plugins/limits.ts';
 import { apiRoute } from './plugins/routes.ts';
 import { registerSecurityHeaders } from './plugins/security-headers.ts';
 import { body as errorBody, registerErrorHandling, rejectNonFiniteNumbers } from './plugins/errors.ts';
-import { bodyValidation } from './plugins/validation.ts';
+import { bodyValidation, normaliseIdParams } from './plugins/validation.ts';
 import { healthRoutes } from './routes/health.ts';
 import { networkRoutes } from './routes/network.ts';
 import { sessionRoutes } from './routes/session.ts';
@@ -76,7 +76,10 @@ export async function build(cfg: Config, opts: BuildOptions = {}): Promise<App> 
     // Errors Fastify raises before routing (bad URL encoding, over-long parameters) in the API.md shape too.
     frameworkErrors: (err, _req, reply) => {
       const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 400;
-      (reply as unknown as { status(n: number): { send(b: unknown): void } }).status(status).send(errorBody('bad_request', err.message));
+      (reply as unknown as { status(n: number): { header(k: string, v: string): { send(b: unknown): void } } })
+        .status(status)
+        .header('cache-control', 'no-store')
+        .send(errorBody('bad_request', err.message));
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
@@ -110,6 +113,7 @@ export async function build(cfg: Config, opts: BuildOptions = {}): Promise<App> 
   // application
   registerErrorHandling(app);
   rejectNonFiniteNumbers(app);
+  normaliseIdParams(app);
   registerAuth(app, ctx.services.auth, lookupLimit(limiter, cfg));
   registerLimits(app, limiter, cfg);
 

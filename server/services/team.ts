@@ -99,9 +99,8 @@ export class TeamService {
   }
 
   /** Changes a member's role or access; refused (409 `last_admin`) when no enabled admin would be left. */
-  async updateMember(p: Principal, id: string, change: UpdateMemberBody, ip?: string): Promise<Member> {
+  async updateMember(p: Principal, userId: string, change: UpdateMemberBody, ip?: string): Promise<Member> {
     policy.requireAdmin(p);
-    const userId = id.toLowerCase(); // a uuid in any case names the same user (Postgres compares them so; these rules compare text)
     const ended = await inTransaction(this.db, async (tx) => {
       const locked = await lockTeamAsAdmin(tx, p);
       const team = locked.map((m) => ({ userId: m.user_id, role: m.role, disabled: m.disabled_at !== null }));
@@ -126,9 +125,8 @@ export class TeamService {
    * Not for the admin's own account (that is "your password", which asks for the current one), nor for another
    * admin's (409 `member_is_admin`: a reset would hand one admin another's identity).
    */
-  async resetPassword(p: Principal, id: string, ip?: string): Promise<MemberPasswordReset> {
+  async resetPassword(p: Principal, userId: string, ip?: string): Promise<MemberPasswordReset> {
     policy.requireAdmin(p);
-    const userId = id.toLowerCase();
     if (userId === p.userId) throw badRequest('own_password', 'change your own password with your current one (POST /api/me/password)');
     if (!(await memberOfOrg(this.db, p.orgId, userId))) throw notFound('member');
     const temporaryPassword = newTemporaryPassword();

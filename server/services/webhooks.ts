@@ -137,9 +137,15 @@ export class WebhooksService {
 
   /** POST /api/webhooks/:id/ping — a `ping` event to this endpoint (202). */
   async ping(p: Principal, id: string): Promise<Accepted> {
-    const ep = await this.owned(p, id);
-    if (!ep.enabled) throw conflict('webhook_disabled', 'this webhook is disabled; enable it first');
-    const r = await inTransaction(this.db, (tx) => recordPing(tx, id, p.orgId));
+    // the endpoint is locked in the transaction that records the ping: deleted at the same moment, it is a 404 (the
+    // insert of its delivery used to fail on the foreign key: a 500)
+    const r = await inTransaction(this.db, async (tx) => {
+      await lockTeamAsAdmin(tx, p);
+      const ep = await lockEndpointOfOrg(tx, id, p.orgId);
+      if (!ep) throw notFound('webhook');
+      if (!ep.enabled) throw conflict('webhook_disabled', 'this webhook is disabled; enable it first');
+      return recordPing(tx, id, p.orgId);
+    });
     kickOutbox(this.db, this.queues);
     return r;
   }
@@ -170,9 +176,11 @@ export class WebhooksService {
    * of the same event, same id); a pending one is tried now; one in flight is left to finish.
    */
   async redeliver(p: Principal, id: string, deliveryId: string, ip?: string): Promise<Accepted> {
-    const ep = await this.owned(p, id);
-    if (!ep.enabled) throw conflict('webhook_disabled', 'this webhook is disabled; enable it first');
     const r = await inTransaction(this.db, async (tx) => {
+      await lockTeamAsAdmin(tx, p);
+      const ep = await lockEndpointOfOrg(tx, id, p.orgId); // as in ping: a concurrent delete makes this a 404, not a 500
+      if (!ep) throw notFound('webhook');
+      if (!ep.enabled) throw conflict('webhook_disabled', 'this webhook is disabled; enable it first');
       const d = await deliveryOfEndpoint(tx, id, deliveryId);
       if (!d) throw notFound('delivery');
       if (d.status === 'delivering') return { deliveryId: d.id, eventId: d.event_id };

@@ -190,9 +190,20 @@ describe('team: members, roles, access, passwords and the audit log', () => {
     const reset = await call(f2)({ method: 'POST', url: `/api/team/members/${upper}/reset-password` });
     expect(reset.statusCode, reset.body).toBe(200);
     const key = await call(f2)({ method: 'POST', url: '/api/api-keys', payload: { name: 'cache check' } });
-    for (const res of [reset, key, await call(f2)({ method: 'GET', url: '/api/me' }), await call(f2)({ method: 'GET', url: '/api/bookings' })]) {
+    const notFound = await call(f2)({ method: 'GET', url: '/api/no-such-route' });
+    expect(notFound.statusCode).toBe(404);
+    for (const res of [reset, key, notFound, await call(f2)({ method: 'GET', url: '/api/me' }), await call(f2)({ method: 'GET', url: '/api/bookings' })]) {
       expect(res.headers['cache-control']).toBe('no-store');
     }
+    // a key revoked by its id in upper case stops at once, as by the lower-case id (it had gone on for seconds: the
+    // servers' principal cache is keyed by the id as stored)
+    const { id: keyId, key: secret } = key.json() as { id: string; key: string };
+    const byKey = () => built.app.inject({ method: 'GET', url: '/api/bookings', headers: { authorization: `Bearer ${secret}` } });
+    expect((await byKey()).statusCode).toBe(200); // now cached
+    expect((await call(f2)({ method: 'DELETE', url: `/api/api-keys/${keyId.toUpperCase()}` })).statusCode).toBe(204);
+    expect((await byKey()).statusCode).toBe(401);
+    const revokedEntry = await env.db.selectFrom('audit_log').select('entity_id').where('action', '=', 'api_key.revoke').orderBy('id', 'desc').executeTakeFirstOrThrow();
+    expect(revokedEntry.entity_id).toBe(keyId); // one id per object in the audit log
   });
 
   it('an admin\'s password is not reset by another admin (409): they are made a member first', async () => {

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postWebhook } from '../../server/adapters/webhooks/sender.ts';
 import type { Config } from '../../server/config.ts';
@@ -253,6 +254,39 @@ describe('webhooks: signed deliveries to a real receiver', () => {
     const red = await postWebhook(rx.url('/redirect'), '{}', {}, { timeoutMs: 2000, rules: { ...rules, allowLoopback: true } });
     expect(red).toMatchObject({ ok: false, status: 302 });
     expect(red.body!.length).toBeLessThanOrEqual(256);
+  });
+
+  it('a ping and a redelivery waiting while their webhook is deleted find it gone (404), never a 500', async () => {
+    // an outside test saw 500s: a ping's delivery was inserted for an endpoint deleted at that moment (foreign key).
+    // Here the endpoint's row is held while the requests come; it is deleted, then let go.
+    const ep = await register(S.f4, '/race', ['booking.confirmed']);
+    const pinged = await as(built.app, S.f4)({ method: 'POST', url: `/api/webhooks/${ep.id}/ping` });
+    expect(pinged.statusCode, pinged.body).toBe(202);
+    const { deliveryId } = pinged.json() as { deliveryId: string };
+    const waiting = async (n: number) => {
+      for (let i = 0; i < 400; i++) {
+        const r = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`.execute(env.db);
+        if (r.rows[0]!.n >= n) return;
+        await new Promise((res) => setTimeout(res, 50));
+      }
+      throw new Error(`fewer than ${n} requests came to wait on the lock`);
+    };
+    let answers: { statusCode: number; body: string }[] = [];
+    await env.db.transaction().execute(async (tx) => {
+      await tx.selectFrom('webhook_endpoints').select('id').where('id', '=', ep.id).forUpdate().execute();
+      const inFlight = Promise.all([
+        as(built.app, S.f4)({ method: 'POST', url: `/api/webhooks/${ep.id}/ping` }),
+        as(built.app, S.f4)({ method: 'POST', url: `/api/webhooks/${ep.id}/deliveries/${deliveryId}/redeliver` }),
+      ]);
+      await waiting(2);
+      await tx.deleteFrom('webhook_endpoints').where('id', '=', ep.id).execute();
+      void inFlight.then((r) => (answers = r));
+    });
+    await expect.poll(() => answers.length, { timeout: 30_000 }).toBe(2);
+    for (const r of answers) {
+      expect(r.statusCode, r.body).toBe(404);
+      expect(JSON.parse(r.body).error.code).toBe('not_found');
+    }
   });
 });
 

@@ -46,7 +46,7 @@ export function registerErrorHandling(app: FastifyInstance) {
   });
 
   app.setNotFoundHandler((req, reply) => {
-    reply.status(404).send(body('not_found', `no route ${req.method} ${req.url.split('?')[0]}`));
+    reply.status(404).header('cache-control', 'no-store').send(body('not_found', `no route ${req.method} ${req.url.split('?')[0]}`));
   });
 }
 

@@ -22,3 +22,19 @@ export function bodyValidation(app: FastifyInstance) {
   const json = validatorOf('json');
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? json : text).compile(schema));
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Ids in the path are normalised once, at the edge: a uuid in upper case names the same row (Postgres compares
+ * them so), but the code compares ids as text too — a principal-cache eviction, a socket room, an audit entry, an
+ * idempotency key, the team's rules. An outside test revoked an API key by its id in upper case: the database
+ * revoked it, the servers' caches (keyed by the lower-case id) went on accepting it for seconds.
+ */
+export function normaliseIdParams(app: FastifyInstance) {
+  app.addHook('preValidation', async (req) => {
+    const params = req.params as Record<string, unknown> | undefined;
+    if (!params) return;
+    for (const [k, v] of Object.entries(params)) if (typeof v === 'string' && UUID.test(v)) params[k] = v.toLowerCase();
+  });
+}
