@@ -66,7 +66,12 @@ describe('either-or bids in the auction room', () => {
     await page.getByTestId('bid-teu').fill('2');
     await page.getByTestId('bid-price').fill('300');
     await page.getByTestId('add-alternative').click();
+    // on a phone the picker scrolls in its own box, its Add buttons pinned at the right (it widened the page to 528 px)
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.getByTestId('auction-picker').waitFor({ timeout: WAIT });
+    expect(await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)).toBeLessThanOrEqual(0);
     await page.locator(`[data-testid="picker-row"][data-listing-id="${barge}"] [data-testid="pick-alternative"]`).click({ timeout: WAIT });
+    await page.setViewportSize({ width: 1280, height: 720 });
     await page.locator(`[data-testid="alternative"][data-listing-id="${barge}"]`).waitFor({ timeout: WAIT });
     await page.getByTestId('place-bid-group').click();
     await page.getByTestId('bid-group-success').waitFor({ timeout: WAIT });
