@@ -30,6 +30,7 @@ export const BOOKING_LIST_LIMIT = 1000;
 import { committedLoad } from './capacity-sync.ts';
 import { bookingEvents, tellWebhooks } from './webhook-events.ts';
 import { watchesOnFreed, type OfferCascade } from './offers/cascade.ts';
+import { pageOf } from '../core/paging.ts';
 
 /** CO2e of moving `tonnes` along a corridor, beside the road alternative (GLEC-style tonne-km × factor). */
 export async function emissionsFor(tx: Tx, corridorId: string, tonnes: number) {
@@ -153,12 +154,7 @@ export class BookingsService {
     const limit = Math.min(page.limit ?? BOOKING_LIST_LIMIT, BOOKING_LIST_LIMIT);
     const cursor = page.before ? /^(\d{1,16})_([0-9a-f-]{36})$/i.exec(page.before) : null;
     const rows = await bookingsOfScope(this.db, policy.scopeOf(p), limit + 1, cursor ? { atUs: Number(cursor[1]), id: cursor[2]! } : undefined);
-    const items = rows.slice(0, limit);
-    const last = items.at(-1);
-    return {
-      items: items.map((r) => ({ ...toBooking(r), forwarderOrgName: r.forwarder_org_name, departure: toDepartureBrief(r) })),
-      next: rows.length > limit && last ? `${last.at_us}_${last.id}` : null,
-    };
+    return pageOf(rows, limit, (last) => `${last.at_us}_${last.id}`, (r) => ({ ...toBooking(r), forwarderOrgName: r.forwarder_org_name, departure: toDepartureBrief(r) }));
   }
 
   /**

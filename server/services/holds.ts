@@ -35,16 +35,6 @@ interface HoldsOptions {
 type ListingMeta = NonNullable<Awaited<ReturnType<typeof listingForHold>>>;
 
 /**
- * Holds of fixed and falling listings: the no-overbooking hot path. (Confirming a hold into a booking is
- * the bookings service's.)
- *
- * Hold: Redis admits or refuses atomically (Lua) → Postgres decides under the departure's row lock
- * (cx_place_holds_multi: held + booked ≤ capacity in TEU and tonnes, listing remaining ≥ 0, the held share;
- * CHECK constraints the last guard) and commits → the answer → cache update, live events, expiry job. A hold
- * is durable in Postgres before the client hears of it. Every hold, with an Idempotency-Key or without, goes
- * through the same group commit (HoldBatches).
- */
-/**
  * The hold rules checked before any lock, against the departure's whole capacity (nothing held or booked yet): a
  * request larger than the departure is refused at once, saying so — the free capacity is decided under the lock.
  */
@@ -58,6 +48,16 @@ function precheck(
   return { ...pre, message: `more than this departure carries (${l.capacity_teu} TEU, ${l.capacity_tonnes} t), ${req.teu} TEU and ${req.tonnes} t requested` };
 }
 
+/**
+ * Holds of fixed and falling listings: the no-overbooking hot path. (Confirming a hold into a booking is
+ * the bookings service's.)
+ *
+ * Hold: Redis admits or refuses atomically (Lua) → Postgres decides under the departure's row lock
+ * (cx_place_holds_multi: held + booked ≤ capacity in TEU and tonnes, listing remaining ≥ 0, the held share;
+ * CHECK constraints the last guard) and commits → the answer → cache update, live events, expiry job. A hold
+ * is durable in Postgres before the client hears of it. Every hold, with an Idempotency-Key or without, goes
+ * through the same group commit (HoldBatches).
+ */
 export class HoldsService {
   private readonly batches: HoldBatches;
   private readonly metaCache = new Map<string, { row: ListingMeta; until: number }>();

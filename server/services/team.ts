@@ -17,6 +17,7 @@ import { credentialsUnchanged } from '../adapters/db/users-repo.ts';
 import { sessionLive } from '../adapters/db/sessions-repo.ts';
 import { normalizeEmail } from '../core/identity.ts';
 import { decideMemberChange } from '../core/team.ts';
+import { pageOf } from '../core/paging.ts';
 import { AppError, badRequest, conflict, notFound } from '../domain/errors.ts';
 import { policy, type Principal } from '../domain/principal.ts';
 import type { AddMemberBody, AuditEntry, AuditPage, AuditQuery, ChangePasswordBody, Member, MemberAdded, MemberPasswordReset, UpdateMemberBody } from '../domain/schemas/team.ts';
@@ -175,8 +176,7 @@ export class TeamService {
     const limit = q.limit ?? 50;
     const [us, id] = q.before ? q.before.split('.').map(Number) : [];
     const rows = await auditOfOrg(this.db, p.orgId, { limit: limit + 1, ...(q.before ? { before: { atUs: us!, id: id! } } : {}), ...(q.action ? { action: q.action } : {}) });
-    const page = rows.slice(0, limit);
-    const last = page.at(-1);
-    return { entries: page.map(entryOf), next: rows.length > limit && last ? `${last.at_us}.${last.id}` : null };
+    const { items, next } = pageOf(rows, limit, (last) => `${last.at_us}.${last.id}`, entryOf);
+    return { entries: items, next };
   }
 }

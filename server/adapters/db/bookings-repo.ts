@@ -3,7 +3,7 @@ import type { Booking } from '../../domain/schemas/trade.ts';
 import type { Scope } from '../../domain/principal.ts';
 import { departureBriefs, type DepartureBriefRow } from './departure-brief.ts';
 import type { BookingsTable, DB } from './schema.ts';
-import type { Tx } from './db.ts';
+import { epochMicros, fromEpochMicros, type Tx } from './db.ts';
 
 export type BookingRow = Selectable<BookingsTable>;
 
@@ -50,11 +50,10 @@ export async function bookingsOfScope(
     .selectAll('b')
     .selectAll('dep')
     .select('fo.name as forwarder_org_name')
-    // the page cursor in Postgres's own microseconds (a JavaScript Date rounds to milliseconds)
-    .select(sql<number>`(extract(epoch from b.created_at) * 1000000)::bigint`.as('at_us'));
+    .select(epochMicros('b.created_at').as('at_us'));
   if (scope.kind === 'operator') q = q.where('dep.dep_operator_org_id', '=', scope.orgId);
   else if (scope.kind === 'own') q = q.where('b.forwarder_org_id', '=', scope.orgId);
-  if (before) q = q.where(sql<boolean>`(b.created_at, b.id) < ('epoch'::timestamptz + ${before.atUs}::bigint * interval '1 microsecond', ${before.id}::uuid)`);
+  if (before) q = q.where(sql<boolean>`(b.created_at, b.id) < (${fromEpochMicros(before.atUs)}, ${before.id}::uuid)`);
   return q.orderBy('b.created_at', 'desc').orderBy('b.id', 'desc').limit(limit).execute();
 }
 

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { anyOf, type Db } from './db.ts';
+import { anyOf, epochMicros, fromEpochMicros, type Db } from './db.ts';
 import { departureQuery } from './departures-repo.ts';
 import { invoiceNumber, vatNote, vatOf } from '../../core/settlement.ts';
 import type { Scope } from '../../domain/principal.ts';
@@ -126,10 +126,10 @@ export interface InvoiceKey {
  * or received; `before`: only those after that row in this order (keyset paging, stable while new invoices arrive).
  */
 export function listInvoices(db: Db, scope: Scope, limit: number, before?: InvoiceKey): Promise<(InvoiceRow & { at_us: number })[]> {
-  let q = invoiceQuery(db).select(sql<number>`(extract(epoch from i.issued_at) * 1000000)::bigint`.as('at_us'));
+  let q = invoiceQuery(db).select(epochMicros('i.issued_at').as('at_us'));
   if (scope.kind !== 'all') q = q.where((eb) => eb.or([eb('i.issuer_org_id', '=', scope.orgId), eb('i.recipient_org_id', '=', scope.orgId)]));
   if (before) {
-    q = q.where(sql<boolean>`(i.issued_at, i.seq, i.id) < ('epoch'::timestamptz + ${before.atUs}::bigint * interval '1 microsecond', ${before.seq}::bigint, ${before.id}::uuid)`);
+    q = q.where(sql<boolean>`(i.issued_at, i.seq, i.id) < (${fromEpochMicros(before.atUs)}, ${before.seq}::bigint, ${before.id}::uuid)`);
   }
   return q.orderBy('i.issued_at', 'desc').orderBy('i.seq', 'desc').orderBy('i.id', 'desc').limit(limit).execute();
 }

@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Role } from '../../domain/enums.ts';
 import type { DB } from './schema.ts';
-import type { Tx } from './db.ts';
+import { epochMicros, fromEpochMicros, type Tx } from './db.ts';
 
 /** The columns of a member as the team page shows them, with the last sign-in (sessions are indexed by user). */
 function members(db: Kysely<DB>, orgId: string) {
@@ -101,13 +101,12 @@ export function auditOfOrg(db: Kysely<DB>, orgId: string, o: { before?: { atUs: 
     .selectFrom('audit_log as a')
     .leftJoin('users as u', 'u.id', 'a.actor_user_id')
     .leftJoin('api_keys as k', 'k.id', 'a.api_key_id')
-    // the cursor keeps Postgres's own microseconds (a JavaScript Date would round them to milliseconds), as integers
-    .select(sql<number>`(extract(epoch from a.at) * 1000000)::bigint`.as('at_us'))
+    .select(epochMicros('a.at').as('at_us'))
     .select(['a.id', 'a.at', 'a.action', 'a.entity_type', 'a.entity_id', 'a.data', 'a.ip', 'a.actor_user_id', 'u.name as user_name', 'u.email as user_email', 'a.api_key_id', 'k.name as key_name'])
     .where('a.actor_org_id', '=', orgId);
   if (o.before) {
     const { atUs, id } = o.before;
-    q = q.where(sql<boolean>`(a.at, a.id) < ('epoch'::timestamptz + ${atUs}::bigint * interval '1 microsecond', ${id}::bigint)`);
+    q = q.where(sql<boolean>`(a.at, a.id) < (${fromEpochMicros(atUs)}, ${id}::bigint)`);
   }
   if (o.action) q = o.action.endsWith('.') ? q.where('a.action', 'like', `${o.action.replace(/[\\%_]/g, '\\$&')}%`) : q.where('a.action', '=', o.action);
   return q.orderBy('a.at', 'desc').orderBy('a.id', 'desc').limit(o.limit).execute();

@@ -6,6 +6,7 @@ import { notFound } from '../../domain/errors.ts';
 import { policy, type Principal } from '../../domain/principal.ts';
 import type { Balance, InvoiceDetail, InvoiceSummary, Transfer } from '../../domain/schemas/finance.ts';
 import { accountKindsOf, type LedgerAccounts } from './posting.ts';
+import { pageOf } from '../../core/paging.ts';
 
 /**
  * What an organisation reads of the ledger: its balances, its recent transfers, its invoices.
@@ -88,9 +89,7 @@ export class LedgerReads {
     const cursor = page.before ? /^(\d{1,16})_(\d{1,10})_([0-9a-f-]{36})$/i.exec(page.before) : null;
     const key = cursor ? { atUs: Number(cursor[1]), seq: Number(cursor[2]), id: cursor[3]! } : undefined;
     const rows = await listInvoices(this.db, policy.scopeOf(p), page.limit + 1, key);
-    const items = rows.slice(0, page.limit);
-    const last = items.at(-1);
-    return { items: items.map(toInvoiceSummary), next: rows.length > page.limit && last ? `${last.at_us}_${last.seq}_${last.id}` : null };
+    return pageOf(rows, page.limit, (last) => `${last.at_us}_${last.seq}_${last.id}`, toInvoiceSummary);
   }
 
   /** One invoice with its lines: its issuer and recipient only (404 for anyone else). */
