@@ -1,5 +1,6 @@
 /** Finance: ledger balances, recent transfers and invoices of the signed-in organisation. */
 import { api, ApiError, errorMessage } from './api';
+import { OlderPages } from './older-pages';
 import type { Invoice, InvoiceDetail, LedgerAccount, Transfer } from './types';
 
 export const ACCOUNT_INFO: Record<string, { title: string; text: string }> = {
@@ -60,7 +61,14 @@ export class Finance {
   fetchStartedAt = 0;
   #token = 0;
 
-  async load(silent = false) {
+  /** keeps a click on "Show older" and the live re-reads from undoing each other */
+  #pages = new OlderPages(INVOICE_PAGE);
+
+  load(silent = false): Promise<void> {
+    return this.#pages.reading(this.#load(silent));
+  }
+
+  async #load(silent: boolean) {
     const token = ++this.#token;
     if (silent) this.refreshing = true;
     else {
@@ -69,8 +77,8 @@ export class Finance {
     }
     this.fetchStartedAt = Date.now();
     let cursor: string | null = null;
-    // a re-read keeps as many invoices as were shown (up to a full page of the API)
-    const limit = Math.min(1000, Math.max(INVOICE_PAGE, this.invoices.length));
+    // a re-read keeps as many invoices as were shown or asked for (up to a full page of the API)
+    const limit = this.#pages.limit(this.invoices.length);
     const [bal, tr, inv] = await Promise.allSettled([
       api.get<{ accounts?: LedgerAccount[] } | LedgerAccount[]>('/ledger/balance'),
       api.get<Transfer[] | { transfers?: Transfer[] }>('/ledger/transfers'),
@@ -106,21 +114,23 @@ export class Finance {
     this.error = null;
   }
 
-  /** The next older page of invoices, after those shown; dropped if the list was read again meanwhile (its cursor is stale). */
+  /** The next older page of invoices, after those shown; a re-read meanwhile brings them instead (its cursor is newer). */
   async loadOlder() {
     if (!this.olderCursor || this.loadingOlder) return;
     this.loadingOlder = true;
     this.olderError = null;
-    const token = this.#token;
+    let token = -1;
     try {
+      token = await this.#pages.beforeOlder(this.invoices.length);
+      if (!this.olderCursor) return;
       let cursor: string | null = null;
       const page = await api.get<Invoice[]>('/invoices', { query: { limit: INVOICE_PAGE, before: this.olderCursor }, onHeaders: (h) => (cursor = h.get('x-next-cursor')) });
-      if (token !== this.#token) return;
+      if (!this.#pages.isCurrent(token)) return await this.#pages.settled();
       const known = new Set(this.invoices.map((i) => i.id));
       this.invoices = [...this.invoices, ...page.filter((i) => i && !known.has(i.id)).map(toInvoice)];
       this.olderCursor = cursor;
     } catch (e) {
-      if (token === this.#token) this.olderError = errorMessage(e);
+      if (this.#pages.isCurrent(token)) this.olderError = errorMessage(e);
     } finally {
       this.loadingOlder = false;
     }
