@@ -355,7 +355,7 @@ describe('ascending auction in the browser', () => {
     console.log(out.join('\n'));
 
     expect(errors.filter((e) => e.includes('pageerror')), errors.join('\n')).toEqual([]);
-  });
+  }, 150_000); // a 25 s auction and its close, four pages: room to spare on a busy machine (no time is asserted)
 
   it('two bids of one forwarder, one leading and one outbid: the position names the outbid bid and the minimum of a new bid', async () => {
     const a = await createAuction(env.db, { teu: 10, reserveCents: 30_000, incrementCents: 500, closesInMs: 600_000 });
