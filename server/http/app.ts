@@ -25,7 +25,7 @@ import { lookupLimit, registerLimits } from './plugins/limits.ts';
 import { apiRoute } from './plugins/routes.ts';
 import { registerSecurityHeaders } from './plugins/security-headers.ts';
 import { body as errorBody, registerErrorHandling, rejectNonFiniteNumbers } from './plugins/errors.ts';
-import { bodyValidation, normaliseIdParams } from './plugins/validation.ts';
+import { absentBodyIsEmpty, bodyValidation, normaliseIdParams } from './plugins/validation.ts';
 import { healthRoutes } from './routes/health.ts';
 import { networkRoutes } from './routes/network.ts';
 import { sessionRoutes } from './routes/session.ts';
@@ -114,6 +114,7 @@ export async function build(cfg: Config, opts: BuildOptions = {}): Promise<App> 
   registerErrorHandling(app);
   rejectNonFiniteNumbers(app);
   normaliseIdParams(app);
+  absentBodyIsEmpty(app);
   registerAuth(app, ctx.services.auth, lookupLimit(limiter, cfg));
   registerLimits(app, limiter, cfg);
 

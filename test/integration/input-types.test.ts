@@ -55,4 +55,32 @@ describe('a JSON body is taken with its own types: nothing converted (API.md: wr
     expect(r.statusCode).toBe(409);
     expect(r.json().error).toMatchObject({ code: 'insufficient_capacity', message: expect.stringContaining('more than this departure carries (20 TEU, 400 t)') });
   });
+  // an integrator's check against API.md: these calls take only optional fields, yet refused a request without a body
+  it('a call whose body fields are all optional works without a body, or with an empty one; a required field is still named', async () => {
+    const d = await createDepartureWithListing(env.db, { capacityTeu: 20, capacityTonnes: 400, listedTeu: 10 });
+    const f1 = await signIn(built.app, 'forwarder1@demo.test');
+    const req = as(built.app, f1);
+    const hold = async () => (await req({ method: 'POST', url: '/api/holds', payload: { listingId: d.listingId, teu: 1, tonnes: 10 } })).json().id as string;
+    // no body at all
+    const a = await req({ method: 'POST', url: `/api/holds/${await hold()}/confirm` });
+    expect(a.statusCode, a.body).toBe(201);
+    // an empty body declared as JSON
+    const b = await req({ method: 'POST', url: `/api/holds/${await hold()}/confirm`, headers: { 'content-type': 'application/json' }, payload: '' });
+    expect(b.statusCode, b.body).toBe(201);
+    expect(b.json()).toMatchObject({ listingId: d.listingId, teu: 1, status: 'confirmed' });
+    const key = await req({ method: 'POST', url: '/api/api-keys' });
+    expect(key.statusCode, key.body).toBe(201);
+    // a call with required fields: 400 naming the first one missing, and nothing held
+    const before = await env.db.selectFrom('holds').select('id').where('listing_id', '=', d.listingId).execute();
+    for (const extra of [{}, { headers: { 'content-type': 'application/json' }, payload: '' }]) {
+      const r = await req({ method: 'POST', url: '/api/holds', ...extra });
+      expect(r.statusCode).toBe(400);
+      expect(r.json().error).toMatchObject({ code: 'invalid_input', message: expect.stringContaining("must have required property 'listingId'") });
+    }
+    expect(await env.db.selectFrom('holds').select('id').where('listing_id', '=', d.listingId).execute()).toEqual(before);
+    // a body that is not empty is still parsed as JSON: a malformed one is 400 malformed_json
+    const bad = await req({ method: 'POST', url: `/api/holds/${await hold()}/confirm`, headers: { 'content-type': 'application/json' }, payload: '{' });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error.code).toBe('malformed_json');
+  });
 });

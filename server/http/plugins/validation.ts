@@ -38,3 +38,21 @@ export function normaliseIdParams(app: FastifyInstance) {
     for (const [k, v] of Object.entries(params)) if (typeof v === 'string' && UUID.test(v)) params[k] = v.toLowerCase();
   });
 }
+
+/**
+ * A request without a body is a request with an empty one. Several calls take only optional fields (confirming a
+ * hold, minting an API key, accepting an offer, rotating a webhook secret); an integration that sends no body — or an
+ * empty one under `content-type: application/json`, which the JSON parser refuses as such — got 400 "body must be
+ * object". Now such a body is `{}` before validation, so a call whose fields are all optional works, and a call with
+ * required fields still gets 400 naming the first one missing.
+ */
+export function absentBodyIsEmpty(app: FastifyInstance) {
+  app.addHook('onRequest', async (req) => {
+    const h = req.raw.headers;
+    // no length and no chunks: HTTP/1.1 says the body is empty (Fastify parses no body without a content type)
+    if ((h['content-length'] === '0' || h['content-length'] === undefined) && h['transfer-encoding'] === undefined) delete h['content-type'];
+  });
+  app.addHook('preValidation', async (req) => {
+    if (req.body === undefined && req.routeOptions.schema?.body) req.body = {};
+  });
+}
