@@ -1,15 +1,23 @@
 import type { Db } from '../adapters/db/db.ts';
 import { findDeparture, onSaleTermsOf, toDeparture, type OnSaleColumns } from '../adapters/db/departures-repo.ts';
-import { toListing } from '../adapters/db/listings-repo.ts';
+import { toListing, type ListingRow } from '../adapters/db/listings-repo.ts';
 import { allClusters, allCorridors, listingsOfDeparture, scheduledDepartures, type DepartureFilter } from '../adapters/db/network-repo.ts';
 import { takesListings, unpromisedTeu } from '../core/capacity.ts';
 import { onSaleAt } from '../core/on-sale.ts';
 import { notFound } from '../domain/errors.ts';
+import type { Principal } from '../domain/principal.ts';
 import type { Cluster, Corridor, Departure, DepartureWithListings } from '../domain/schemas/network.ts';
+import type { AuctionView } from './auctions/reads.ts';
+
+/** An auction's live fields as `p` may see them (AuctionsService.view): never others' sealed prices. */
+export type AuctionViewer = (p: Principal, l: ListingRow) => Promise<AuctionView>;
 
 /** Reference data and departure reads: clusters, corridors, departures. */
 export class NetworkService {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly auctionView?: AuctionViewer,
+  ) {}
 
   async clusters(): Promise<Cluster[]> {
     const rows = await allClusters(this.db);
@@ -40,10 +48,19 @@ export class NetworkService {
     return departureAt(row, now);
   }
 
-  async departureWithListings(id: string, now = new Date()): Promise<DepartureWithListings> {
+  /**
+   * GET /api/departures/:id — each listing as GET /api/listings/:id shows it to `p`: an auction with its live price,
+   * ladder or result (an integrator's check found them missing here, present there).
+   */
+  async departureWithListings(p: Principal, id: string, now = new Date()): Promise<DepartureWithListings> {
     const dep = await this.departure(id, now);
-    const listings = await listingsOfDeparture(this.db, id);
-    return { ...dep, listings: listings.map((l) => toListing(l, now)) };
+    const rows = await listingsOfDeparture(this.db, id);
+    const view = this.auctionView;
+    const listings = await Promise.all(rows.map(async (l) => {
+      const base = toListing(l, now);
+      return view && (l.format === 'ascending' || l.format === 'sealed') ? { ...base, ...(await view(p, l)) } : base;
+    }));
+    return { ...dep, listings };
   }
 }
 

@@ -8,6 +8,13 @@ import { connectLive, subscribe } from '../helpers/live.ts';
 import { httpSignIn, startServer, startWorker, waitUntil, type Proc } from '../helpers/procs.ts';
 import type { Db } from '../../server/adapters/db/db.ts';
 
+/** A listing as GET /api/departures/:id shows it to `s`. */
+async function listingInDeparture(app: App['app'], s: Session, departureId: string, listingId: string) {
+  const d = await as(app, s)({ method: 'GET', url: `/api/departures/${departureId}` });
+  expect(d.statusCode).toBe(200);
+  return (d.json().listings as { id: string }[]).find((l) => l.id === listingId);
+}
+
 /** An auction listing on a fresh departure of operator1's organisation, created directly in the database. */
 async function createAuction(db: Db, o: { format: 'ascending' | 'sealed'; teu: number; closesInMs: number; reserve?: number; increment?: number; unsold?: 'return' | 'relist' }) {
   const corridor = await db.selectFrom('corridors').select('id').where('code', '=', 'DEDUI-ITBLQ-rail').executeTakeFirstOrThrow();
@@ -263,6 +270,9 @@ describe('sealed bids stay private', () => {
     expect(seenByF2.statusCode).toBe(200);
     expect(leak(seenByF2.json())).toBe(false);
     expect(seenByF2.json().leadingBids).toBeUndefined();
+    const inDepartureF2 = await listingInDeparture(built.app, f2, a.departureId, a.listingId);
+    expect(inDepartureF2).toEqual(seenByF2.json());
+    expect(leak(inDepartureF2)).toBe(false);
     const bidsF2 = await as(built.app, f2)({ method: 'GET', url: `/api/listings/${a.listingId}/bids` });
     expect(bidsF2.json()).toEqual([]);
     const bidsF1 = await as(built.app, f1)({ method: 'GET', url: `/api/listings/${a.listingId}/bids` });
@@ -278,6 +288,13 @@ describe('sealed bids stay private', () => {
     await env.db.updateTable('listings').set({ closes_at: new Date(Date.now() - 1000) }).where('id', '=', a.listingId).execute();
     const closed = await built.ctx.services.auctions.close(a.listingId);
     expect(closed).toMatchObject({ done: true, awardedTeu: 8, clearingPriceCents: 123_456 });
+    // the departure shows the listing as the listing's own page does: before the close nothing of the sealed bids,
+    // after it the result (an integrator's check found the result and the live price missing in the departure)
+    for (const s of [f1, f2, op]) {
+      const own = (await as(built.app, s)({ method: 'GET', url: `/api/listings/${a.listingId}` })).json();
+      expect(own).toMatchObject({ status: 'closed', awardedTeu: 8, clearingPriceCents: 123_456 });
+      expect(await listingInDeparture(built.app, s, a.departureId, a.listingId)).toEqual(own);
+    }
     expect(await built.ctx.services.auctions.close(a.listingId)).toMatchObject({ done: false, reason: 'already_closed' });
     const late = await as(built.app, f2)({ method: 'POST', url: `/api/listings/${a.listingId}/bids`, payload: { teu: 1, unitPriceCents: 99_999 } });
     expect(late.statusCode).toBe(409);
@@ -338,5 +355,7 @@ describe('a long ladder', () => {
     const v3 = await view(f3);
     expect(v3.leadingBids).toHaveLength(50);
     expect(v3.leadingBids.some((r: { label: string }) => r.label === 'You')).toBe(false);
+    // the departure shows the listing as the listing's own page does, to the same caller (price, ladder, own rank)
+    for (const [s, v] of [[f1, v1], [f3, v3]] as const) expect(await listingInDeparture(built.app, s, a.departureId, a.listingId)).toEqual(v);
   });
 });

@@ -3,6 +3,7 @@ import { Type } from 'typebox';
 import type { Context } from '../../context.ts';
 import { errors, IdParams } from '../../domain/schemas/common.ts';
 import { Cluster, Corridor, Departure, DepartureQuery, DepartureWithListings } from '../../domain/schemas/network.ts';
+import { principalOf } from '../plugins/auth.ts';
 
 export const networkRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async (app, { ctx }) => {
   const { network } = ctx.services;
@@ -45,6 +46,6 @@ export const networkRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async 
   app.get(
     '/api/departures/:id',
     { schema: { tags: ['departures'], summary: 'One departure with its listings', params: IdParams, response: { 200: DepartureWithListings, ...errors(400, 401, 404) } } },
-    async (req) => network.departureWithListings(req.params.id),
+    async (req) => network.departureWithListings(principalOf(req), req.params.id),
   );
 };
