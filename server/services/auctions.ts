@@ -1,3 +1,4 @@
+import { keepingRefusal } from './kept-refusals.ts';
 import type { Db } from '../adapters/db/db.ts';
 import type { IdemKey } from '../adapters/db/idempotency.ts';
 import type { ListingRow } from '../adapters/db/listings-repo.ts';
@@ -29,7 +30,7 @@ export class AuctionsService {
   private readonly groups: BidGroups;
 
   constructor(
-    db: Db,
+    private readonly db: Db,
     cache: AvailabilityCache,
     events: EventSink,
     queues: Queues | null,
@@ -63,7 +64,7 @@ export class AuctionsService {
 
   /** POST /api/listings/:id/bids — with or without an Idempotency-Key, through the same group commit. */
   placeBid(p: Principal, listingId: string, input: NewBidBody, idem?: IdemKey): Promise<BidAccepted> {
-    return this.bidding.place(p, listingId, input, idem);
+    return keepingRefusal(this.db, idem, () => this.bidding.place(p, listingId, input, idem));
   }
 
   /** GET /api/listings/:id/bids */

@@ -10,7 +10,8 @@ const nameOf = (k: IdemKey) => `${k.orgId}\n${k.key}`;
  * before replays its stored answer, a key used before (or earlier in this batch) with a different request is
  * refused for that item only, a repeat of a key within the batch gets the answer of its first item. After the
  * batch is decided, {@link finish} stores the answers of claimed keys, or gives a key up when its item was
- * refused (as a rollback would: a retry may claim it again) — all in the batch's one commit.
+ * refused (as a rollback would) — all in the batch's one commit; the refusal is then kept as the key's answer by
+ * the service (kept-refusals.ts), so a repeat gets it again.
  */
 export class BatchKeys<A> {
   /** Answers known before the batch is decided: replays and refused keys. */

@@ -1,3 +1,4 @@
+import { keepingRefusal } from './kept-refusals.ts';
 import type { Db, Tx } from '../adapters/db/db.ts';
 import { inTransaction } from '../adapters/db/db.ts';
 import { audit } from '../adapters/db/audit.ts';
@@ -77,7 +78,11 @@ export class BookingsService {
   ) {}
 
   /** POST /api/holds/:id/confirm — turns an active hold into a booking (held → booked, capacity unchanged). */
-  async confirm(p: Principal, holdId: string, input: ConfirmBody, idem?: IdemKey, now = new Date()): Promise<Booking> {
+  confirm(p: Principal, holdId: string, input: ConfirmBody, idem?: IdemKey, now = new Date()): Promise<Booking> {
+    return keepingRefusal(this.db, idem, () => this.#confirm(p, holdId, input, idem, now));
+  }
+
+  async #confirm(p: Principal, holdId: string, input: ConfirmBody, idem: IdemKey | undefined, now: Date): Promise<Booking> {
     policy.requireOrgKind(p, 'forwarder');
     const result = await inTransaction(this.db, async (tx) => {
       if (idem) {
@@ -186,7 +191,11 @@ export class BookingsService {
   }
 
   /** DELETE /api/bookings/:id — cancels under the listing's fee rule; capacity returns to the listing. */
-  async cancel(p: Principal, id: string, idem?: IdemKey, now = new Date()): Promise<Booking> {
+  cancel(p: Principal, id: string, idem?: IdemKey, now = new Date()): Promise<Booking> {
+    return keepingRefusal(this.db, idem, () => this.#cancel(p, id, idem, now));
+  }
+
+  async #cancel(p: Principal, id: string, idem: IdemKey | undefined, now: Date): Promise<Booking> {
     policy.requireOrgKind(p, 'forwarder');
     const existing = await bookingOwner(this.db, id);
     if (!existing || existing.forwarder_org_id !== p.orgId) throw notFound('booking');

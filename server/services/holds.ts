@@ -1,3 +1,4 @@
+import { keepingRefusal } from './kept-refusals.ts';
 import type { Db } from '../adapters/db/db.ts';
 import { inTransaction } from '../adapters/db/db.ts';
 import { audit } from '../adapters/db/audit.ts';
@@ -91,7 +92,11 @@ export class HoldsService {
   }
 
   /** POST /api/holds — `idem`: the request's Idempotency-Key (a retry replays the first answer). */
-  async create(p: Principal, input: NewHoldBody, idem?: IdemKey, now = new Date()): Promise<Hold> {
+  create(p: Principal, input: NewHoldBody, idem?: IdemKey, now = new Date()): Promise<Hold> {
+    return keepingRefusal(this.db, idem, () => this.#create(p, input, idem, now));
+  }
+
+  async #create(p: Principal, input: NewHoldBody, idem: IdemKey | undefined, now: Date): Promise<Hold> {
     policy.requireOrgKind(p, 'forwarder');
     const listing = await this.listingMeta(input.listingId, now);
     if (!listing) throw notFound('listing');

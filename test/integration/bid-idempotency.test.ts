@@ -29,7 +29,7 @@ async function createAuction(db: Db, operatorOrgId: string, o: { closed?: boolea
 
 /**
  * A bid with an Idempotency-Key goes through the same group commit as one without: the key is claimed in the
- * batch's transaction, a used key replays its answer, a refused bid gives its key up, and one listing's
+ * batch's transaction, a used key replays its answer, a refused bid keeps its refusal under its key, and one listing's
  * refusal never fails the other bids of the batch.
  */
 describe('bids with an Idempotency-Key (one write path with the others)', () => {
@@ -70,15 +70,19 @@ describe('bids with an Idempotency-Key (one write path with the others)', () => 
     expect(await bidsOn(listingId)).toBe(1);
   });
 
-  it('a refused bid gives its key up (a retry may claim it again); a batch of keyed and plain bids on several listings decides each on its own', async () => {
+  it('a refused bid keeps its refusal under its key (a repeat gets it again, another bid needs another key); a batch of keyed and plain bids on several listings decides each on its own', async () => {
     const listingId = await createAuction(env.db, opOrg);
     const closedId = await createAuction(env.db, opOrg, { closed: true });
     const low = await bid(f[0]!, listingId, { teu: 1, unitPriceCents: 500 }, 'bid-key-2');
     expect(low.statusCode).toBe(409);
     expect(low.json().error.code).toBe('bid_too_low');
-    const kept = await env.db.selectFrom('idempotency_keys').select('key').where('key', '=', 'bid-key-2').execute();
-    expect(kept).toEqual([]);
-    expect((await bid(f[0]!, listingId, { teu: 1, unitPriceCents: 1200 }, 'bid-key-2')).statusCode).toBe(201);
+    const kept = await env.db.selectFrom('idempotency_keys').select(['key', 'status_code']).where('key', '=', 'bid-key-2').execute();
+    expect(kept).toEqual([{ key: 'bid-key-2', status_code: 409 }]);
+    const repeat = await bid(f[0]!, listingId, { teu: 1, unitPriceCents: 500 }, 'bid-key-2');
+    expect(repeat.statusCode).toBe(409);
+    expect(repeat.json()).toEqual(low.json());
+    expect((await bid(f[0]!, listingId, { teu: 1, unitPriceCents: 1200 }, 'bid-key-2')).json().error.code).toBe('idempotency_key_reused');
+    expect((await bid(f[0]!, listingId, { teu: 1, unitPriceCents: 1200 }, 'bid-key-2b')).statusCode).toBe(201);
 
     const [a, b, c, d] = await Promise.all([
       bid(f[1]!, listingId, { teu: 2, unitPriceCents: 1600 }, 'bid-key-3'),
@@ -88,8 +92,8 @@ describe('bids with an Idempotency-Key (one write path with the others)', () => 
     ]);
     expect([a.statusCode, b.statusCode, c.statusCode, d.statusCode]).toEqual([201, 409, 201, 409]);
     expect(b.json().error.code).toBe('auction_closed');
-    const stored = await env.db.selectFrom('idempotency_keys').select(['key', 'status_code']).where('key', 'in', ['bid-key-3', 'bid-key-4']).execute();
-    expect(stored).toEqual([{ key: 'bid-key-3', status_code: 201 }]);
+    const stored = await env.db.selectFrom('idempotency_keys').select(['key', 'status_code']).where('key', 'in', ['bid-key-3', 'bid-key-4']).orderBy('key').execute();
+    expect(stored).toEqual([{ key: 'bid-key-3', status_code: 201 }, { key: 'bid-key-4', status_code: 409 }]);
     expect(await bidsOn(listingId)).toBe(3);
     expect(await bidsOn(closedId)).toBe(0);
   });

@@ -76,7 +76,7 @@ describe('group commit of holds across departures', () => {
     expect(job?.name).toBe('holds.sweep');
   });
 
-  it('holds with and without an Idempotency-Key share the group commit: a repeated key has one effect, a refused key stays free', async () => {
+  it('holds with and without an Idempotency-Key share the group commit: a repeated key has one effect, a refused key keeps its refusal', async () => {
     const d = await createDepartureWithListing(env.db, { capacityTeu: 40, capacityTonnes: 1000, listedTeu: 40 });
     const f = sessions[0]!;
     const hold = (key?: string) =>
@@ -96,14 +96,21 @@ describe('group commit of holds across departures', () => {
     expect(keys).toHaveLength(9);
     expect(keys.every((k) => k.status_code === 201)).toBe(true);
 
-    // Postgres refuses what the (now stale) Redis cache admits: the refused keys are given up, so a retry may
-    // claim them again, and the batch's other answers are unaffected
+    // Postgres refuses what the (now stale) Redis cache admits: the batch's other answers are unaffected, and each
+    // refused key keeps its refusal (API.md: a repeat gets the first answer again), even once capacity is free
     await env.db.updateTable('listings').set({ remaining_teu: 0 }).where('id', '=', d.listingId).execute();
     const refused = await Promise.all([...Array.from({ length: 4 }, (_, i) => hold(`batch-r${i}`)), hold(), hold('batch-dup')]);
     expect(refused.slice(0, 5).map((r) => r.statusCode)).toEqual([409, 409, 409, 409, 409]);
     for (const r of refused.slice(0, 5)) expect(r.json().error.code).toBe('insufficient_capacity');
     expect(refused[5]!.statusCode).toBe(201);
     expect(refused[5]!.json().id).toBe(res[0]!.json().id);
-    expect(await env.db.selectFrom('idempotency_keys').select('key').where('key', 'like', 'batch-r%').execute()).toEqual([]);
+    const kept = await env.db.selectFrom('idempotency_keys').select(['key', 'status_code']).where('key', 'like', 'batch-r%').orderBy('key').execute();
+    expect(kept).toEqual([0, 1, 2, 3].map((i) => ({ key: `batch-r${i}`, status_code: 409 })));
+    await env.db.updateTable('listings').set({ remaining_teu: 20 }).where('id', '=', d.listingId).execute();
+    const again = await hold('batch-r0');
+    expect(again.statusCode).toBe(409);
+    expect(again.json()).toEqual(refused[0]!.json());
+    expect(await env.db.selectFrom('holds').select('id').where('departure_id', '=', d.departureId).execute()).toHaveLength(17);
+    expect((await hold('batch-new')).statusCode).toBe(201); // a new key is a new request
   });
 });

@@ -69,6 +69,36 @@ describe('Idempotency-Key: canonical request hash', () => {
     expect(fresh.statusCode).toBe(409);
   });
 
+  // an integrator's check against API.md: a refused hold's key was given up, and after capacity was freed the same
+  // key made a new hold. A key now keeps a refusal that decided on the request (not a 400, 401/403, 429 or 5xx).
+  it('a refusal is the first answer too: the same key after the state changed gets it again and changes nothing', async () => {
+    const d = await createDepartureWithListing(env.db, { capacityTeu: 40, capacityTonnes: 800, listedTeu: 2 });
+    const body = JSON.stringify({ listingId: d.listingId, teu: 3, tonnes: 30 });
+    const first = await hold('refused-1', body);
+    expect(first.statusCode).toBe(409);
+    expect(first.json().error.code).toBe('insufficient_capacity');
+    await env.db.updateTable('listings').set({ teu: 10, remaining_teu: 10 }).where('id', '=', d.listingId).execute();
+    const before = await tableCounts(env.db);
+    const repeat = await hold('refused-1', body);
+    expect(repeat.statusCode).toBe(409);
+    expect(repeat.json()).toEqual(first.json());
+    expect(await tableCounts(env.db)).toEqual(before);
+    expect((await hold('refused-1', JSON.stringify({ listingId: d.listingId, teu: 1, tonnes: 10 }))).json().error.code).toBe('idempotency_key_reused');
+    expect((await hold('refused-2', body)).statusCode).toBe(201); // the same request under a new key is a new one
+    // a confirm refused (the hold expired) keeps its refusal too; a request refused as invalid (400) keeps nothing
+    const h = await hold('confirm-src', JSON.stringify({ listingId: d.listingId, teu: 1, tonnes: 10 }));
+    expect(h.statusCode).toBe(201);
+    await env.db.updateTable('holds').set({ expires_at: new Date(Date.now() - 1000) }).where('id', '=', h.json().id).execute();
+    const confirm = () => as(built.app, f1)({ method: 'POST', url: `/api/holds/${h.json().id}/confirm`, headers: { 'idempotency-key': 'confirm-1' }, payload: {} });
+    const c1 = await confirm();
+    expect(c1.statusCode).toBe(409);
+    expect(c1.json().error.code).toBe('hold_expired');
+    expect((await confirm()).json()).toEqual(c1.json());
+    const invalid = await hold('invalid-1', JSON.stringify({ listingId: d.listingId, teu: 0, tonnes: 10 }));
+    expect(invalid.statusCode).toBe(400);
+    expect(await env.db.selectFrom('idempotency_keys').select('key').where('key', '=', 'invalid-1').execute()).toEqual([]);
+  });
+
   it('a key stored before canonical hashing (old hash: the body in arrival order) still replays its own request', async () => {
     const body = { tonnes: 10, teu: 1, listingId }; // not in sorted order: old and new hashes differ
     const first = await hold('legacy-1', JSON.stringify(body));

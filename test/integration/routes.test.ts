@@ -188,6 +188,8 @@ describe('route search: GET /api/routes', () => {
       payload: { departureId: dep.json().id, format: 'falling', teu: 20, unitPriceCents: 30_000, floorPriceCents: 10_000, stepCents: 5_000, stepEveryMinutes: 60, opensAt: new Date(opensAt).toISOString() },
     });
     expect(created.statusCode, created.body).toBe(201);
+    // API.md's Listing names the lowest price reservePriceCents, whichever name it was sent under
+    expect(created.json()).toMatchObject({ unitPriceCents: 30_000, floorPriceCents: 10_000, reservePriceCents: 10_000 });
     const listingId = created.json().id as string;
     const direct = { from: 'DEDUI', to: 'ITBLQ', teu: 2, tonnes: 24, maxLegs: 1, ...window };
     const priceOf = async () => (await ok(direct)).itineraries.find((i) => i.key === listingId)?.legs[0]!.unitPriceCents;

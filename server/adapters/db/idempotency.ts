@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Db, Tx } from './db.ts';
-import { conflict } from '../../domain/errors.ts';
+import { AppError, conflict } from '../../domain/errors.ts';
 
 /** An `Idempotency-Key` with the request it came with. */
 export interface IdemKey {
@@ -68,7 +68,31 @@ export async function claimKey<T>(tx: Tx, k: IdemKey): Promise<Claim<T>> {
   if (row.route !== k.route || (row.request_hash !== k.requestHash && row.request_hash !== k.legacyHash)) {
     throw conflict('idempotency_key_reused', 'this Idempotency-Key was used with a different request');
   }
+  if (row.status_code >= 400) throw refusalOf(row.status_code, row.response);
   return { kind: 'replay', status: row.status_code, body: row.response as T };
+}
+
+/** A stored refusal (`{ error: { code, message, …details } }`) as the error it was. */
+function refusalOf(status: number, stored: unknown): AppError {
+  const e = ((stored as { error?: Record<string, unknown> } | null)?.error ?? {});
+  const { code, message, ...details } = e;
+  return new AppError(status, typeof code === 'string' ? code : 'conflict', typeof message === 'string' ? message : 'refused', Object.keys(details).length ? details : undefined);
+}
+
+/**
+ * Keeps a refusal as the answer of a key that nothing else claimed (its own short statement, after the refused
+ * request rolled back): a repeat with the same key gets the same refusal, even once the state that caused it has
+ * changed. A key already claimed or answered is left as it is.
+ */
+export async function storeRefusal(db: Db, k: IdemKey, err: AppError): Promise<void> {
+  await db
+    .insertInto('idempotency_keys')
+    .values({
+      org_id: k.orgId, key: k.key, route: k.route, request_hash: k.requestHash, status_code: err.status,
+      response: JSON.stringify({ error: { code: err.code, message: err.message, ...(err.details ?? {}) } }),
+    })
+    .onConflict((oc) => oc.columns(['org_id', 'key']).doNothing())
+    .execute();
 }
 
 /** Stores the answer for a claimed key, in the same transaction as the effect. */

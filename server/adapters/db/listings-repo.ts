@@ -34,7 +34,8 @@ export function toListing(l: ListingRow, now: Date) {
     remainingTeu: l.remaining_teu,
     status: l.status,
     ...(l.unit_price_cents !== null ? { unitPriceCents: l.unit_price_cents } : {}),
-    ...(l.reserve_price_cents !== null ? { reservePriceCents: l.reserve_price_cents } : {}),
+    // a falling listing's reserve is its floor (API.md names it reservePriceCents; it is stored as the floor)
+    ...(l.reserve_price_cents !== null ? { reservePriceCents: l.reserve_price_cents } : l.format === 'falling' && l.floor_price_cents !== null ? { reservePriceCents: l.floor_price_cents } : {}),
     ...(l.min_increment_cents !== null ? { minIncrementCents: l.min_increment_cents } : {}),
     ...(l.floor_price_cents !== null ? { floorPriceCents: l.floor_price_cents } : {}),
     ...(price !== undefined ? { currentPriceCents: price } : {}),
