@@ -112,4 +112,55 @@ describe('a cancellation on one forwarder’s screen produces a live offer on an
     await p2.getByTestId('empty-state').waitFor({ timeout: WAIT });
     expect(errors).toEqual([]);
   });
+  // a walkthrough found no way for an operator to mark a no-show (the API had one) nor to see its re-offers
+  it('the operator marks a no-show on its Bookings page; the departure page shows who the capacity was offered to', async () => {
+    const d = await createDepartureWithListing(env.db, { capacityTeu: 30, capacityTonnes: 900, unitPriceCents: 39_000 });
+    const op = await httpSignIn(server.url, 'operator1@demo.test');
+    await env.db.updateTable('departures').set({ operator_org_id: op.orgId }).where('id', '=', d.departureId).execute();
+    const api = async (who: { cookie: string; csrf: string }, method: string, url: string, body?: unknown) => {
+      const r = await fetch(`${server.url}${url}`, {
+        method, headers: { cookie: who.cookie, 'x-csrf-token': who.csrf, 'content-type': 'application/json' }, body: JSON.stringify(body ?? {}),
+      });
+      return r.json() as Promise<Record<string, unknown>>;
+    };
+    const f1 = await httpSignIn(server.url, 'forwarder1@demo.test');
+    const f3 = await httpSignIn(server.url, 'forwarder3@demo.test');
+    const hold = await api(f1, 'POST', '/api/holds', { listingId: d.listingId, teu: 4, tonnes: 40 });
+    const booking = await api(f1, 'POST', `/api/holds/${hold.id as string}/confirm`, {});
+    // forwarder 3 watches the route: the freed capacity is offered to it first
+    await api(f3, 'POST', '/api/watches', { from: 'DEDUI', to: 'ITBLQ', minTeu: 4 });
+    const f3Name = ((await (await fetch(`${server.url}/api/me`, { headers: { cookie: f3.cookie } })).json()) as { org: { name: string } }).org.name;
+
+    const page = await newPage('operator1');
+    await signInThroughForm(page, server.url, 'operator1@demo.test');
+    await goHash(page, `#/departures/${d.departureId}`);
+    await page.getByTestId('offer-chains-empty').waitFor({ timeout: WAIT });
+
+    await goHash(page, '#/bookings');
+    const row = page.locator(`[data-testid="booking-row"][data-booking-id="${booking.id as string}"]`);
+    await row.getByTestId('booking-no-show').click({ timeout: WAIT });
+    expect(await page.getByTestId('no-show-text').textContent()).toContain('4 TEU');
+    await page.getByTestId('confirm-dialog-ok').click({ timeout: WAIT });
+    await expect.poll(() => row.getAttribute('data-status'), { timeout: WAIT }).toBe('cancelled');
+    expect(await row.getByTestId('booking-no-show').count()).toBe(0);
+    const stored = await env.db.selectFrom('bookings').select(['status', 'no_show_at', 'cancellation_fee_cents']).where('id', '=', booking.id as string).executeTakeFirstOrThrow();
+    expect(stored).toMatchObject({ status: 'cancelled', cancellation_fee_cents: 4 * 39_000 });
+    expect(stored.no_show_at).not.toBeNull();
+
+    await goHash(page, `#/departures/${d.departureId}`);
+    const chain = page.getByTestId('offer-chain').first();
+    await chain.waitFor({ timeout: WAIT });
+    expect(await chain.getAttribute('data-reason')).toBe('no_show');
+    // offered to a watcher of the route first (forwarder 2's watch from the test above, or forwarder 3's)
+    const f2Name = ((await (await fetch(`${server.url}/api/me`, { headers: { cookie: (await httpSignIn(server.url, 'forwarder2@demo.test')).cookie } })).json()) as { org: { name: string } }).org.name;
+    await expect.poll(async () => (await chain.textContent()) ?? '', { timeout: WAIT }).toMatch(new RegExp(`(${f2Name}|${f3Name}) deciding now`));
+    await page.screenshot({ path: path.join(RESULTS, 'offer-chains.png') });
+    // a forwarder's view of the same departure has no such section
+    const fp = await newPage('forwarder1');
+    await signInThroughForm(fp, server.url, 'forwarder1@demo.test');
+    await goHash(fp, `#/departures/${d.departureId}`);
+    await fp.getByTestId('listing-row').first().waitFor({ timeout: WAIT });
+    expect(await fp.getByTestId('offer-chains').count()).toBe(0);
+    expect(errors).toEqual([]);
+  });
 });
