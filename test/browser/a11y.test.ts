@@ -513,7 +513,8 @@ describe('accessibility (WCAG 2.1 AA) of every page, for every role', () => {
       const ready = role === 'forwarder' && hasPage('Routes') ? '[data-testid="itineraries"][data-status="ready"]' : '[data-testid="booking-row"], [data-testid="empty-state"]';
       v.push({ label: 'bookings', hash: '#/bookings', ready });
     }
-    v.push({ label: 'finance', hash: '#/finance', ready: '[data-testid="invoice-row"], [data-testid="invoices-empty"]' });
+    // a scheduler never trades: no Finance page
+    if (role !== 'scheduler') v.push({ label: 'finance', hash: '#/finance', ready: '[data-testid="invoice-row"], [data-testid="invoices-empty"]' });
     // the open auctions (every role), with the fixture's auction listed
     if (hasPage('Auctions')) v.push({ label: 'auctions', hash: '#/auctions', ready: '[data-testid="auction-row"], [data-testid="auctions-empty"]' });
     v.push(...dashboard(role));

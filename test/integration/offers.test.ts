@@ -175,6 +175,33 @@ describe('watches and cascade re-offers', () => {
     expect(await offerInvariantViolations(env.db)).toEqual([]);
   });
 
+  // an integrator's check saw seq 17, then 19 on a live connection (the fan-out's delivery budget may conflate updates
+  // under load; a client re-reads on a gap): the server itself emits every seq, an offered cancellation's included
+  it('every change of the departure, an offered cancellation too, reaches its watchers as the next seq', async () => {
+    const d = await createDepartureWithListing(env.db, { capacityTeu: 20, capacityTonnes: 400, unitPriceCents: 40_000 });
+    await watch(F[0]!, { corridorId: d.corridorId, minTeu: 2 });
+    const seqs: number[] = [];
+    const sink = built.ctx.events;
+    const emit = sink.emit.bind(sink);
+    sink.emit = async (events) => {
+      for (const e of events) {
+        const p = e.payload as { departureId?: string; seq?: number };
+        if (e.event === 'departure:availability' && p.departureId === d.departureId) seqs.push(Number(p.seq));
+      }
+      return emit(events);
+    };
+    try {
+      const first = Number((await env.db.selectFrom('departures').select('seq').where('id', '=', d.departureId).executeTakeFirstOrThrow()).seq);
+      await bookAndCancel(d.listingId, 4);
+      expect((await offersOf(F[0]!)).map((o) => o.reason)).toEqual(['cancellation']);
+      const last = Number((await env.db.selectFrom('departures').select('seq').where('id', '=', d.departureId).executeTakeFirstOrThrow()).seq);
+      const sorted = [...new Set(seqs)].sort((x, y) => x - y);
+      expect(sorted).toEqual(Array.from({ length: last - first }, (_, i) => first + 1 + i));
+    } finally {
+      sink.emit = emit;
+    }
+  });
+
   it('nobody left: the lot goes back on the open board and the watches are told', async () => {
     const d = await createDepartureWithListing(env.db, { capacityTeu: 20, capacityTonnes: 400, unitPriceCents: 40_000 });
     const w = await watch(F[0]!, { corridorId: d.corridorId, minTeu: 1 });
