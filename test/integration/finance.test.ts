@@ -78,8 +78,12 @@ describe('finance endpoints: balances, transfers and invoices per organisation',
     for (const who of [f1, op1, admin]) {
       const r = await as(built.app, who)({ method: 'GET', url: `/api/invoices/${invoiceId}` });
       expect(r.statusCode).toBe(200);
-      expect(r.json().lines).toEqual([expect.objectContaining({ bookingId, quantityTeu: 2, unitPriceCents: 120_000, amountCents: 240_000 })]);
+      expect(r.json().lines).toEqual([expect.objectContaining({ bookingId, quantityTeu: 2, unitPriceCents: 120_000, amountCents: 240_000, lineNo: 1 })]);
     }
+    // API.md: ids are UUID strings — a line's too (it was the table's integer key), the same at every read
+    const ids = await Promise.all([f1, op1].map(async (who) => (await as(built.app, who)({ method: 'GET', url: `/api/invoices/${invoiceId}` })).json().lines[0].id as string));
+    expect(ids[0]).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(ids[1]).toBe(ids[0]);
     for (const other of [f2, op2]) {
       const r = await as(built.app, other)({ method: 'GET', url: `/api/invoices/${invoiceId}` });
       expect(r.statusCode).toBe(404);

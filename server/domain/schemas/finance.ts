@@ -75,7 +75,8 @@ export const InvoiceSummary = Type.Object({
 export type InvoiceSummary = Static<typeof InvoiceSummary>;
 
 export const InvoiceLine = Type.Object({
-  id: Type.Integer(),
+  id: { ...Uuid, description: "stable: named by the invoice's id and the line's number (a version 5 UUID)" },
+  lineNo: Type.Integer({ description: 'the line number within the invoice, from 1' }),
   bookingId: Type.Union([Uuid, Type.Null()]),
   description: Type.String(),
   quantityTeu: Type.Integer(),

@@ -7,6 +7,7 @@ import { policy, type Principal } from '../../domain/principal.ts';
 import type { Balance, InvoiceDetail, InvoiceSummary, Transfer } from '../../domain/schemas/finance.ts';
 import { accountKindsOf, type LedgerAccounts } from './posting.ts';
 import { pageOf } from '../../core/paging.ts';
+import { nameUuid } from '../../core/identity.ts';
 
 /**
  * What an organisation reads of the ledger: its balances, its recent transfers, its invoices.
@@ -102,8 +103,9 @@ export class LedgerReads {
       ...toInvoiceSummary(r),
       year: r.year,
       seq: r.seq,
-      lines: lines.map((l) => ({
-        id: Number(l.id),
+      lines: lines.map((l, i) => ({
+        id: nameUuid(r.id, `invoice-line:${String(l.id)}`),
+        lineNo: i + 1,
         bookingId: l.booking_id,
         description: l.description,
         quantityTeu: l.quantity_teu,
