@@ -4,6 +4,7 @@ import { toListing, type ListingRow } from '../adapters/db/listings-repo.ts';
 import { allClusters, allCorridors, listingsOfDeparture, scheduledDepartures, type DepartureFilter } from '../adapters/db/network-repo.ts';
 import { takesListings, unpromisedTeu } from '../core/capacity.ts';
 import { onSaleAt } from '../core/on-sale.ts';
+import { pageOf } from '../core/paging.ts';
 import { notFound } from '../domain/errors.ts';
 import type { Principal } from '../domain/principal.ts';
 import type { Cluster, Corridor, Departure, DepartureWithListings } from '../domain/schemas/network.ts';
@@ -11,6 +12,10 @@ import type { AuctionView } from './auctions/reads.ts';
 
 /** An auction's live fields as `p` may see them (AuctionsService.view): never others' sealed prices. */
 export type AuctionViewer = (p: Principal, l: ListingRow) => Promise<AuctionView>;
+
+/** GET /api/departures: rows per page by default, and at most. */
+export const DEPARTURE_PAGE = 500;
+export const DEPARTURE_PAGE_MAX = 1000;
 
 /** Reference data and departure reads: clusters, corridors, departures. */
 export class NetworkService {
@@ -38,8 +43,20 @@ export class NetworkService {
    * Departures matching the filter, sorted by departure time, each with what it has on sale now. Without `after`,
    * only those not yet departed.
    */
-  async departures(f: DepartureFilter, now = new Date()): Promise<Departure[]> {
-    return (await scheduledDepartures(this.db, f, now)).map((r) => departureAt(r, now));
+  async departures(f: Omit<DepartureFilter, 'cursor'>, now = new Date()): Promise<Departure[]> {
+    return (await this.departurePage(f, now)).items;
+  }
+
+  /**
+   * GET /api/departures — a page of `limit` (default 500, at most 1,000) in (departure time, id) order; `next` is the
+   * cursor of the following page (pass it as `cursor`), null at the end. An integrator's check found the list
+   * silently cut at 500 with no way to the rest.
+   */
+  async departurePage(f: Omit<DepartureFilter, 'cursor'> & { cursor?: string }, now = new Date()): Promise<{ items: Departure[]; next: string | null }> {
+    const limit = Math.min(f.limit ?? DEPARTURE_PAGE, DEPARTURE_PAGE_MAX);
+    const c = f.cursor ? /^(\d{1,16})_([0-9a-f-]{36})$/i.exec(f.cursor) : null;
+    const rows = await scheduledDepartures(this.db, { ...f, limit: limit + 1, cursor: c ? { atUs: Number(c[1]), id: c[2]!.toLowerCase() } : undefined }, now);
+    return pageOf(rows, limit, (last) => `${last.at_us}_${last.id}`, (r) => departureAt(r, now));
   }
 
   async departure(id: string, now = new Date()): Promise<Departure> {

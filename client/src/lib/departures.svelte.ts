@@ -63,6 +63,8 @@ export class Flash {
 
 export class DeparturesBoard extends LoadState {
   departures = $state<Departure[]>([]);
+  /** the server has more departures than one page for these filters (it names a next page): the board says so */
+  more = $state(false);
   flash = new Flash();
 
   #filters: BoardFilters | null = null;
@@ -124,7 +126,9 @@ export class DeparturesBoard extends LoadState {
 
         const bounds = filters.date ? utcDayBounds(filters.date) : null;
         this.started();
+        let next: string | null = null;
         const list = await api.get<Departure[]>('/departures', {
+          onHeaders: (h) => (next = h.get('x-next-cursor')),
           query: {
             from: filters.from,
             to: filters.to,
@@ -134,6 +138,7 @@ export class DeparturesBoard extends LoadState {
           },
         });
         if (!current()) return;
+        this.more = next !== null;
 
         this.#rooms?.release();
         this.#rooms = watch;

@@ -1,5 +1,6 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Mode } from '../../domain/enums.ts';
+import { epochMicros, fromEpochMicros } from './db.ts';
 import type { DB } from './schema.ts';
 import { departureOnSaleQuery } from './departures-repo.ts';
 import type { ListingRow } from './listings-repo.ts';
@@ -28,6 +29,8 @@ export interface DepartureFilter {
   after?: Date;
   before?: Date;
   limit?: number;
+  /** keyset: only departures after this one in (departs_at, id) order (the previous page's last) */
+  cursor?: { atUs: number; id: string };
 }
 
 /**
@@ -41,7 +44,8 @@ export function scheduledDepartures(db: Kysely<DB>, f: DepartureFilter, now: Dat
   if (f.mode) q = q.where('c.mode', '=', f.mode);
   q = q.where('d.departs_at', '>=', f.after ?? now);
   if (f.before) q = q.where('d.departs_at', '<', f.before);
-  return q.orderBy('d.departs_at').orderBy('d.id').limit(f.limit ?? 500).execute();
+  if (f.cursor) q = q.where(sql<boolean>`(d.departs_at, d.id) > (${fromEpochMicros(f.cursor.atUs)}, ${f.cursor.id}::uuid)`);
+  return q.select(epochMicros('d.departs_at').as('at_us')).orderBy('d.departs_at').orderBy('d.id').limit(f.limit ?? 500).execute();
 }
 
 /** A departure's listings other than cancelled ones, oldest first. */

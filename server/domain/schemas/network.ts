@@ -128,7 +128,8 @@ export const DepartureQuery = Type.Object(
     mode: Type.Optional(Mode),
     after: Type.Optional(IsoTime),
     before: Type.Optional(IsoTime),
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'rows per page (default 500)' })),
+    cursor: Type.Optional(Type.String({ pattern: '^[0-9]{1,16}_[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$', description: 'the x-next-cursor of the previous page' })),
   },
   { additionalProperties: false },
 );
