@@ -60,6 +60,12 @@ export function fmtKg(kg: number | undefined | null): string {
 export function fmtCountdown(ms: number): string {
   if (ms <= 0) return '0:00';
   const s = Math.floor(ms / 1000);
+  // a day or more is said in days and hours, as the auctions list does ("94:59:44" read as a clock time)
+  if (s >= 86_400) {
+    const d = Math.floor(s / 86_400);
+    const hh = Math.floor((s % 86_400) / 3600);
+    return hh > 0 ? `${d} d ${hh} h` : `${d} d`;
+  }
   const h = Math.floor(s / 3600);
   const m = Math.floor((s % 3600) / 60);
   const ss = s % 60;
