@@ -4,11 +4,12 @@ import { AppError } from '../domain/errors.ts';
 
 /**
  * The refusals a key keeps (API.md: a repeat with the same key "gets the first answer again"): a decision on the
- * request as it stood — not found, a conflict with the state (`insufficient_capacity`, `hold_expired`,
- * `bid_too_low`, `auction_closed`, …). Not kept: 400 (the request never ran), 401/403 (who asks, not what), 429 and
- * 5xx (a retry is what they ask for), and `idempotency_key_reused` (the key answers another request).
+ * request against the state as it stood — `insufficient_capacity`, `hold_expired`, `bid_too_low`, `auction_closed`, ….
+ * Not kept: 400 (the request never ran), 401/403 (who asks, not what), 404 (nothing of the caller's was there to
+ * decide on — and a probe at another organisation's resource must change nothing, not even a key), 429 and 5xx (a
+ * retry is what they ask for), and `idempotency_key_reused` (the key answers another request).
  */
-const KEPT_STATUS = new Set([404, 409, 410, 422]);
+const KEPT_STATUS = new Set([409, 410, 422]);
 
 export function keepsRefusal(err: unknown): err is AppError {
   return err instanceof AppError && KEPT_STATUS.has(err.status) && err.code !== 'idempotency_key_reused';
