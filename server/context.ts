@@ -114,7 +114,7 @@ export function createContext(cfg: Config, events: (redis: Redis) => EventSink, 
   const services: Services = {
     auth,
     team: new TeamService(db, auth),
-    network: new NetworkService(db, (p, l) => auctions.view(p, l)),
+    network: new NetworkService(db, (p, ls) => auctions.views(p, ls)),
     holds,
     bookings: new BookingsService(db, cache, sink, queues, cascade),
     departures: new DeparturesService(db),

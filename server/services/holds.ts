@@ -7,7 +7,7 @@ import {
   activeHoldIdsOfListing, activeHoldsOfOrg, activeHoldsOnDepartures, dueHoldIds, endActiveHold, findHold, toHold,
 } from '../adapters/db/holds-repo.ts';
 import { listingsForHold } from '../adapters/db/history-repo.ts';
-import type { IdemKey } from '../adapters/db/idempotency.ts';
+import { storedAnswer, type IdemKey } from '../adapters/db/idempotency.ts';
 import { currentUnitPrice, listingForHold, returnTeuToListing } from '../adapters/db/listings-repo.ts';
 import type { AvailabilityCache } from '../adapters/redis/availability.ts';
 import { availabilityEvent, holdEndedEvent, listingUpdateEvent, type EventSink, type LiveEvent } from '../adapters/realtime/events.ts';
@@ -98,6 +98,11 @@ export class HoldsService {
 
   async #create(p: Principal, input: NewHoldBody, idem: IdemKey | undefined, now: Date): Promise<Hold> {
     policy.requireOrgKind(p, 'forwarder');
+    // a key's answer first: the checks below look at the state now, and a retry must get the first answer
+    if (idem) {
+      const known = await storedAnswer<Hold>(this.db, idem);
+      if (known) return known.body;
+    }
     const listing = await this.listingMeta(input.listingId, now);
     if (!listing) throw notFound('listing');
     if (listing.format !== 'fixed' && listing.format !== 'falling') {

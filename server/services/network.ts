@@ -10,8 +10,8 @@ import type { Principal } from '../domain/principal.ts';
 import type { Cluster, Corridor, Departure, DepartureWithListings } from '../domain/schemas/network.ts';
 import type { AuctionView } from './auctions/reads.ts';
 
-/** An auction's live fields as `p` may see them (AuctionsService.view): never others' sealed prices. */
-export type AuctionViewer = (p: Principal, l: ListingRow) => Promise<AuctionView>;
+/** Auctions' live fields as `p` may see them (AuctionsService.views), in the listings' order: never others' sealed prices. */
+export type AuctionViewer = (p: Principal, ls: readonly ListingRow[]) => Promise<AuctionView[]>;
 
 /** GET /api/departures: rows per page by default, and at most. */
 export const DEPARTURE_PAGE = 500;
@@ -72,12 +72,10 @@ export class NetworkService {
   async departureWithListings(p: Principal, id: string, now = new Date()): Promise<DepartureWithListings> {
     const dep = await this.departure(id, now);
     const rows = await listingsOfDeparture(this.db, id);
-    const view = this.auctionView;
-    const listings = await Promise.all(rows.map(async (l) => {
-      const base = toListing(l, now);
-      return view && (l.format === 'ascending' || l.format === 'sealed') ? { ...base, ...(await view(p, l)) } : base;
-    }));
-    return { ...dep, listings };
+    const auctions = rows.filter((l) => l.format === 'ascending' || l.format === 'sealed');
+    const views = this.auctionView && auctions.length ? await this.auctionView(p, auctions) : [];
+    const viewOf = new Map(auctions.map((l, i) => [l.id, views[i]] as const));
+    return { ...dep, listings: rows.map((l) => ({ ...toListing(l, now), ...(viewOf.get(l.id) ?? {}) })) };
   }
 }
 

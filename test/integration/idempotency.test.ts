@@ -99,6 +99,30 @@ describe('Idempotency-Key: canonical request hash', () => {
     expect(await env.db.selectFrom('idempotency_keys').select('key').where('key', '=', 'invalid-1').execute()).toEqual([]);
   });
 
+  // an outside test: a retry of a hold that succeeded got 409 past_cutoff (the checks ran before the key was looked at)
+  it('a retry of a hold that succeeded replays it after its listing closed; a "not open yet" refusal is not kept', async () => {
+    const d = await createDepartureWithListing(env.db, { capacityTeu: 40, capacityTonnes: 800, listedTeu: 10 });
+    const body = JSON.stringify({ listingId: d.listingId, teu: 1, tonnes: 10 });
+    const first = await hold('closed-later-1', body);
+    expect(first.statusCode).toBe(201);
+    await env.db.updateTable('listings').set({ status: 'cancelled' }).where('id', '=', d.listingId).execute();
+    await env.db.updateTable('departures').set({ cutoff_at: new Date(Date.now() - 1000) }).where('id', '=', d.departureId).execute();
+    const retry = await hold('closed-later-1', body);
+    expect(retry.statusCode).toBe(201);
+    expect(retry.json()).toEqual(first.json());
+    expect((await hold('closed-later-1', JSON.stringify({ listingId: d.listingId, teu: 2, tonnes: 20 }))).json().error.code).toBe('idempotency_key_reused');
+    expect((await hold('closed-later-2', body)).statusCode).toBe(409); // a new request is decided on the state now
+
+    const later = await createDepartureWithListing(env.db, { capacityTeu: 40, capacityTonnes: 800, listedTeu: 10 });
+    await env.db.updateTable('listings').set({ opens_at: new Date(Date.now() + 3_600_000) }).where('id', '=', later.listingId).execute();
+    const early = JSON.stringify({ listingId: later.listingId, teu: 1, tonnes: 10 });
+    const tooEarly = await hold('early-1', early);
+    expect(tooEarly.statusCode).toBe(409);
+    expect(tooEarly.json().error.code).toBe('listing_not_open');
+    // not kept: the key stays free for the retry the refusal invites (at the time it names)
+    expect(await env.db.selectFrom('idempotency_keys').select('key').where('key', '=', 'early-1').execute()).toEqual([]);
+  });
+
   it('a key stored before canonical hashing (old hash: the body in arrival order) still replays its own request', async () => {
     const body = { tonnes: 10, teu: 1, listingId }; // not in sorted order: old and new hashes differ
     const first = await hold('legacy-1', JSON.stringify(body));

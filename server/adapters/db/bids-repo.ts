@@ -27,6 +27,29 @@ export async function bidsOfListingAtSeq(db: Kysely<DB>, listingId: string): Pro
 }
 
 /**
+ * `bidsOfListingAtSeq` for several listings in one statement (a departure's auctions): per listing its bids in the
+ * order placed and the `bid_seq` read with them; a listing without bids is absent (its row's `bid_seq` stands).
+ */
+export async function bidsOfListingsAtSeq(db: Kysely<DB>, listingIds: readonly string[]): Promise<Map<string, { bids: BidRow[]; bidSeq: number | undefined }>> {
+  const out = new Map<string, { bids: BidRow[]; bidSeq: number | undefined }>();
+  if (listingIds.length === 0) return out;
+  const rows = await db
+    .selectFrom('bids')
+    .selectAll('bids')
+    .select((eb) => eb.selectFrom('listings').select('listings.bid_seq').whereRef('listings.id', '=', 'bids.listing_id').as('listing_bid_seq'))
+    .where('bids.listing_id', '=', anyOf(listingIds))
+    .orderBy('bids.listing_id')
+    .orderBy('bids.seq')
+    .execute();
+  for (const { listing_bid_seq: seq, ...bid } of rows) {
+    let e = out.get(bid.listing_id);
+    if (!e) out.set(bid.listing_id, (e = { bids: [], bidSeq: seq === undefined || seq === null ? undefined : Number(seq) }));
+    e.bids.push(bid);
+  }
+  return out;
+}
+
+/**
  * The bids in force (status `active`: not replaced by an auto-bid raise, withdrawn, won or lost) of several listings,
  * by listing and in the order they were placed — one query for a whole list of auctions.
  */

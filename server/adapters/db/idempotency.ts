@@ -72,6 +72,29 @@ export async function claimKey<T>(tx: Tx, k: IdemKey): Promise<Claim<T>> {
   return { kind: 'replay', status: row.status_code, body: row.response as T };
 }
 
+/**
+ * A key's answer if one is stored, looked at before a request is decided at all (outside its transaction): a retry
+ * of a hold that succeeded replays it even once the listing closed or its cut-off passed (an outside test got 409
+ * `past_cutoff` for a hold it still had). Null when the key is unknown or still being answered (the transaction's
+ * claim then waits for it); a different request under the key is 409 `idempotency_key_reused`, a kept refusal is
+ * thrown again.
+ */
+export async function storedAnswer<T>(db: Db, k: IdemKey): Promise<{ status: number; body: T } | null> {
+  const row = await db
+    .selectFrom('idempotency_keys')
+    .select(['route', 'request_hash', 'status_code', 'response'])
+    .where('org_id', '=', k.orgId)
+    .where('key', '=', k.key)
+    .executeTakeFirst();
+  if (!row) return null;
+  if (row.route !== k.route || (row.request_hash !== k.requestHash && row.request_hash !== k.legacyHash)) {
+    throw conflict('idempotency_key_reused', 'this Idempotency-Key was used with a different request');
+  }
+  if (row.status_code === 0) return null;
+  if (row.status_code >= 400) throw refusalOf(row.status_code, row.response);
+  return { status: row.status_code, body: row.response as T };
+}
+
 /** A stored refusal (`{ error: { code, message, …details } }`) as the error it was. */
 function refusalOf(status: number, stored: unknown): AppError {
   const e = ((stored as { error?: Record<string, unknown> } | null)?.error ?? {});

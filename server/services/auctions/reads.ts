@@ -1,5 +1,5 @@
 import { listingOperator, openAuctions, type OpenAuctionFilter, type OpenAuctionRow } from '../../adapters/db/auctions-repo.ts';
-import { activeBidsOfListings, bidsOfListingAtSeq, bidsWithBidders, type BidRow } from '../../adapters/db/bids-repo.ts';
+import { activeBidsOfListings, bidsOfListingAtSeq, bidsOfListingsAtSeq, bidsWithBidders, type BidRow } from '../../adapters/db/bids-repo.ts';
 import type { Db } from '../../adapters/db/db.ts';
 import type { ListingRow } from '../../adapters/db/listings-repo.ts';
 import { activeBids, allocate, bidderLabels, effectiveCloseAt, minFromAllocation, publicLadder } from '../../core/auction.ts';
@@ -28,8 +28,20 @@ export class AuctionReads {
 
   /** Auction fields of `GET /api/listings/:id` as `p` may see them. */
   async view(p: Principal, l: ListingRow): Promise<AuctionView> {
+    return this.viewOf(p, l, await bidsOfListingAtSeq(this.db, l.id));
+  }
+
+  /**
+   * The same for several listings (a departure's), their bids read in one statement: an outside test put 150 sealed
+   * listings on one departure, and its page read them one query each (93 ms a view, 1.3 s for 20 at once).
+   */
+  async views(p: Principal, ls: readonly ListingRow[]): Promise<AuctionView[]> {
+    const reads = await bidsOfListingsAtSeq(this.db, ls.map((l) => l.id));
+    return ls.map((l) => this.viewOf(p, l, reads.get(l.id) ?? { bids: [], bidSeq: undefined }));
+  }
+
+  private viewOf(p: Principal, l: ListingRow, read: { bids: BidRow[]; bidSeq: number | undefined }): AuctionView {
     const config = auctionConfig(l, this.opts);
-    const read = await bidsOfListingAtSeq(this.db, l.id);
     const bids = bookOf(read.bids);
     const closed = l.status !== 'open';
     const out: AuctionView = {
