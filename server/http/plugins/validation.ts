@@ -47,6 +47,14 @@ export function normaliseIdParams(app: FastifyInstance) {
  * required fields still gets 400 naming the first one missing.
  */
 export function absentBodyIsEmpty(app: FastifyInstance) {
+  // a chunked body of no chunks has no length to see in onRequest: the JSON parser takes an empty text as no body
+  // (anything else goes to Fastify's own parser, with its prototype-poisoning guards as they were)
+  const json = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    if (body.length === 0) done(null, undefined);
+    else void json(req, body as string, done);
+  });
   app.addHook('onRequest', async (req) => {
     const h = req.raw.headers;
     // no length and no chunks: HTTP/1.1 says the body is empty (Fastify parses no body without a content type)
