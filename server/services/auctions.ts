@@ -73,13 +73,13 @@ export class AuctionsService {
   }
 
   /** Auction fields of `GET /api/listings/:id` as `p` may see them. */
+  view(p: Principal, l: ListingRow): Promise<AuctionView> {
+    return this.reads.view(p, l);
+  }
+
   /** The same for several listings at once (a departure's), their bids read in one statement. */
   views(p: Principal, ls: readonly ListingRow[]): Promise<AuctionView[]> {
     return this.reads.views(p, ls);
-  }
-
-  view(p: Principal, l: ListingRow): Promise<AuctionView> {
-    return this.reads.view(p, l);
   }
 
   /** The `auction.close` job (idempotent; a no-op before the close). */
