@@ -31,7 +31,7 @@ export const BOOKING_LIST_LIMIT = 1000;
 import { committedLoad } from './capacity-sync.ts';
 import { bookingEvents, tellWebhooks } from './webhook-events.ts';
 import { watchesOnFreed, type OfferCascade } from './offers/cascade.ts';
-import { pageOf } from '../core/paging.ts';
+import { pageOf, timeIdCursor } from '../core/paging.ts';
 
 /** CO2e of moving `tonnes` along a corridor, beside the road alternative (GLEC-style tonne-km × factor). */
 export async function emissionsFor(tx: Tx, corridorId: string, tonnes: number) {
@@ -157,8 +157,7 @@ export class BookingsService {
    */
   async list(p: Principal, page: { limit?: number; before?: string } = {}): Promise<{ items: BookingWithDeparture[]; next: string | null }> {
     const limit = Math.min(page.limit ?? BOOKING_LIST_LIMIT, BOOKING_LIST_LIMIT);
-    const cursor = page.before ? /^(\d{1,16})_([0-9a-f-]{36})$/i.exec(page.before) : null;
-    const rows = await bookingsOfScope(this.db, policy.scopeOf(p), limit + 1, cursor ? { atUs: Number(cursor[1]), id: cursor[2]! } : undefined);
+    const rows = await bookingsOfScope(this.db, policy.scopeOf(p), limit + 1, timeIdCursor(page.before) ?? undefined);
     return pageOf(rows, limit, (last) => `${last.at_us}_${last.id}`, (r) => ({ ...toBooking(r), forwarderOrgName: r.forwarder_org_name, departure: toDepartureBrief(r) }));
   }
 

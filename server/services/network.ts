@@ -4,7 +4,7 @@ import { toListing, type ListingRow } from '../adapters/db/listings-repo.ts';
 import { allClusters, allCorridors, listingsOfDeparture, scheduledDepartures, type DepartureFilter } from '../adapters/db/network-repo.ts';
 import { takesListings, unpromisedTeu } from '../core/capacity.ts';
 import { onSaleAt } from '../core/on-sale.ts';
-import { pageOf } from '../core/paging.ts';
+import { pageOf, timeIdCursor } from '../core/paging.ts';
 import { notFound } from '../domain/errors.ts';
 import type { Principal } from '../domain/principal.ts';
 import type { Cluster, Corridor, Departure, DepartureWithListings } from '../domain/schemas/network.ts';
@@ -43,10 +43,6 @@ export class NetworkService {
    * Departures matching the filter, sorted by departure time, each with what it has on sale now. Without `after`,
    * only those not yet departed.
    */
-  async departures(f: Omit<DepartureFilter, 'cursor'>, now = new Date()): Promise<Departure[]> {
-    return (await this.departurePage(f, now)).items;
-  }
-
   /**
    * GET /api/departures — a page of `limit` (default 500, at most 1,000) in (departure time, id) order; `next` is the
    * cursor of the following page (pass it as `cursor`), null at the end. An integrator's check found the list
@@ -54,8 +50,7 @@ export class NetworkService {
    */
   async departurePage(f: Omit<DepartureFilter, 'cursor'> & { cursor?: string }, now = new Date()): Promise<{ items: Departure[]; next: string | null }> {
     const limit = Math.min(f.limit ?? DEPARTURE_PAGE, DEPARTURE_PAGE_MAX);
-    const c = f.cursor ? /^(\d{1,16})_([0-9a-f-]{36})$/i.exec(f.cursor) : null;
-    const rows = await scheduledDepartures(this.db, { ...f, limit: limit + 1, cursor: c ? { atUs: Number(c[1]), id: c[2]!.toLowerCase() } : undefined }, now);
+    const rows = await scheduledDepartures(this.db, { ...f, limit: limit + 1, cursor: timeIdCursor(f.cursor) ?? undefined }, now);
     return pageOf(rows, limit, (last) => `${last.at_us}_${last.id}`, (r) => departureAt(r, now));
   }
 

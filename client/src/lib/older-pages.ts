@@ -49,7 +49,7 @@ export class OlderPages {
   /** Before an older page's request: records the rows wanted and waits for a re-read in flight; returns a token. */
   async beforeOlder(shown: number): Promise<number> {
     this.#wanted = Math.max(this.#wanted, shown + this.page);
-    while (this.#reading) await this.#reading.catch(() => undefined);
+    await this.settled();
     return this.#gen;
   }
 

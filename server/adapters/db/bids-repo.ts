@@ -11,24 +11,9 @@ export function bidsOfListing(db: Kysely<DB>, listingId: string): Promise<BidRow
 }
 
 /**
- * A listing's bids and its `bid_seq` read in one statement (one snapshot): the book version those bids are exactly.
- * `bidSeq` is undefined when the listing has no bid at all.
- */
-export async function bidsOfListingAtSeq(db: Kysely<DB>, listingId: string): Promise<{ bids: BidRow[]; bidSeq: number | undefined }> {
-  const rows = await db
-    .selectFrom('bids')
-    .selectAll()
-    .select((eb) => eb.selectFrom('listings').select('bid_seq').where('id', '=', listingId).as('listing_bid_seq'))
-    .where('listing_id', '=', listingId)
-    .orderBy('seq')
-    .execute();
-  const seq = rows[0]?.listing_bid_seq;
-  return { bids: rows, bidSeq: seq === undefined || seq === null ? undefined : Number(seq) };
-}
-
-/**
- * `bidsOfListingAtSeq` for several listings in one statement (a departure's auctions): per listing its bids in the
- * order placed and the `bid_seq` read with them; a listing without bids is absent (its row's `bid_seq` stands).
+ * The bids of listings (one, or a departure's auctions) and each listing's `bid_seq`, read in one statement (one
+ * snapshot: the book version those bids are exactly): per listing its bids in the order placed; a listing without
+ * bids is absent (its row's `bid_seq` stands).
  */
 export async function bidsOfListingsAtSeq(db: Kysely<DB>, listingIds: readonly string[]): Promise<Map<string, { bids: BidRow[]; bidSeq: number | undefined }>> {
   const out = new Map<string, { bids: BidRow[]; bidSeq: number | undefined }>();

@@ -31,16 +31,16 @@ export async function inTransaction<T>(db: Db, fn: (tx: Tx) => Promise<T>, attem
 }
 
 /**
- * `= any($1::uuid[])` (or text[]): a list of values as ONE parameter. A list of thousands costs more to build, send and
- * parse as `in ($1, …, $n)` than the rows it finds cost to read. Use: `.where('id', '=', anyOf(ids))`.
- */
-/**
  * Keyset page cursors keep Postgres's own microseconds (a JavaScript Date would round them to milliseconds):
  * `epochMicros('b.created_at')` selects a timestamptz as whole microseconds, `fromEpochMicros(us)` reads one back.
  */
 export const epochMicros = (column: string) => sql<number>`(extract(epoch from ${sql.ref(column)}) * 1000000)::bigint`;
 export const fromEpochMicros = (us: number) => sql<Date>`('epoch'::timestamptz + ${us}::bigint * interval '1 microsecond')`;
 
+/**
+ * `= any($1::uuid[])` (or text[]): a list of values as ONE parameter. A list of thousands costs more to build, send and
+ * parse as `in ($1, …, $n)` than the rows it finds cost to read. Use: `.where('id', '=', anyOf(ids))`.
+ */
 export function anyOf(values: readonly string[], type: 'uuid' | 'text' = 'uuid') {
   return sql<string>`any(${values}::${sql.raw(type)}[])`;
 }

@@ -59,17 +59,25 @@ export async function claimKey<T>(tx: Tx, k: IdemKey): Promise<Claim<T>> {
     .returning('key')
     .executeTakeFirst();
   if (inserted) return { kind: 'claimed' };
-  const row = await tx
-    .selectFrom('idempotency_keys')
-    .select(['route', 'request_hash', 'status_code', 'response'])
-    .where('org_id', '=', k.orgId)
-    .where('key', '=', k.key)
-    .executeTakeFirstOrThrow();
+  const row = await keyRow(tx, k).executeTakeFirstOrThrow();
+  return { kind: 'replay', ...answerOf<T>(row, k) };
+}
+
+/** The stored row of a key. */
+function keyRow(db: Db | Tx, k: IdemKey) {
+  return db.selectFrom('idempotency_keys').select(['route', 'request_hash', 'status_code', 'response']).where('org_id', '=', k.orgId).where('key', '=', k.key);
+}
+
+/**
+ * What a stored key answers `k`: 409 `idempotency_key_reused` for a different request, a kept refusal thrown again,
+ * else its status and body (status 0: still being answered).
+ */
+function answerOf<T>(row: { route: string; request_hash: string; status_code: number; response: unknown }, k: IdemKey): { status: number; body: T } {
   if (row.route !== k.route || (row.request_hash !== k.requestHash && row.request_hash !== k.legacyHash)) {
     throw conflict('idempotency_key_reused', 'this Idempotency-Key was used with a different request');
   }
   if (row.status_code >= 400) throw refusalOf(row.status_code, row.response);
-  return { kind: 'replay', status: row.status_code, body: row.response as T };
+  return { status: row.status_code, body: row.response as T };
 }
 
 /**
@@ -80,19 +88,10 @@ export async function claimKey<T>(tx: Tx, k: IdemKey): Promise<Claim<T>> {
  * thrown again.
  */
 export async function storedAnswer<T>(db: Db, k: IdemKey): Promise<{ status: number; body: T } | null> {
-  const row = await db
-    .selectFrom('idempotency_keys')
-    .select(['route', 'request_hash', 'status_code', 'response'])
-    .where('org_id', '=', k.orgId)
-    .where('key', '=', k.key)
-    .executeTakeFirst();
+  const row = await keyRow(db, k).executeTakeFirst();
   if (!row) return null;
-  if (row.route !== k.route || (row.request_hash !== k.requestHash && row.request_hash !== k.legacyHash)) {
-    throw conflict('idempotency_key_reused', 'this Idempotency-Key was used with a different request');
-  }
-  if (row.status_code === 0) return null;
-  if (row.status_code >= 400) throw refusalOf(row.status_code, row.response);
-  return { status: row.status_code, body: row.response as T };
+  const a = answerOf<T>(row, k);
+  return a.status === 0 ? null : a;
 }
 
 /** A stored refusal (`{ error: { code, message, …details } }`) as the error it was. */

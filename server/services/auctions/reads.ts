@@ -1,5 +1,5 @@
 import { listingOperator, openAuctions, type OpenAuctionFilter, type OpenAuctionRow } from '../../adapters/db/auctions-repo.ts';
-import { activeBidsOfListings, bidsOfListingAtSeq, bidsOfListingsAtSeq, bidsWithBidders, type BidRow } from '../../adapters/db/bids-repo.ts';
+import { activeBidsOfListings, bidsOfListingsAtSeq, bidsWithBidders, type BidRow } from '../../adapters/db/bids-repo.ts';
 import type { Db } from '../../adapters/db/db.ts';
 import type { ListingRow } from '../../adapters/db/listings-repo.ts';
 import { activeBids, allocate, bidderLabels, effectiveCloseAt, minFromAllocation, publicLadder } from '../../core/auction.ts';
@@ -28,7 +28,7 @@ export class AuctionReads {
 
   /** Auction fields of `GET /api/listings/:id` as `p` may see them. */
   async view(p: Principal, l: ListingRow): Promise<AuctionView> {
-    return this.viewOf(p, l, await bidsOfListingAtSeq(this.db, l.id));
+    return (await this.views(p, [l]))[0]!;
   }
 
   /**
