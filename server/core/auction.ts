@@ -34,7 +34,10 @@
  * bid at the lowest unit price that would be accepted as a new bid (the
  * reserve, or the lowest winning price + the minimum increment) and that beats
  * by the minimum increment the bid it must pass to be filled in full, provided
- * that price is within the maximum; otherwise it stays as it is. (Two
+ * that price is within the maximum; otherwise it stays as it is. An auto-bid
+ * never bids against its own organisation: the question is asked of the other
+ * organisations' bids only, so a bid outbid by its bidder's own bids alone is
+ * not raised, and a raise passes other bidders only. (Two
  * auto-bidders competing for the same TEU thus leapfrog each other by the
  * increment until one reaches its maximum; long wars are computed in one jump
  * with the same result.) Outbid auto-bids are handled one at a time,
@@ -630,7 +633,13 @@ function raisable(
     .sort((a, b) => a.seq - b.seq || cmpStr(a.id, b.id));
   const out: { bid: AuctionBid; price: number }[] = [];
   for (const b of outbid) {
-    const p = fullFillPrice(config, active.filter((o) => o !== b), b.teu, b.allOrNothing, step);
+    // never against its own organisation: its bidder's other bids are left out of the question
+    const rivals = active.filter((o) => o.bidderId !== b.bidderId);
+    if (rivals.length < active.length - 1) {
+      const alone = fill(capacity, [...rivals, b].filter((o) => eligible(config, o)).sort(compareBids)).byBid;
+      if ((alone.get(b.id) ?? 0) >= b.teu) continue; // outbid by its own organisation's bids only
+    }
+    const p = fullFillPrice(config, rivals, b.teu, b.allOrNothing, step);
     if (p > b.maxUnitPriceCents! || p <= b.unitPriceCents) continue;
     out.push({ bid: b, price: p });
     if (firstOnly) break;

@@ -53,16 +53,21 @@ class Prefix {
 }
 
 /**
- * The fill of the ranking (the rules of `allocate`), `skip` left out, stopping once the TEU are given out. `take` sees
- * each bid given TEU, with the TEU left before it took them.
+ * The fill of the ranking (the rules of `allocate`), the bids `skip` says to leave out left out, stopping once the TEU
+ * are given out. `take` sees each bid given TEU, with the TEU left before it took them.
  */
-function walk(capacity: number, ranking: Prefix, skip?: AuctionBid, take?: (b: AuctionBid, t: number, before: number) => void): { remaining: number; lowest: number | null } {
+function walk(
+  capacity: number,
+  ranking: Prefix,
+  skip?: (b: AuctionBid) => boolean,
+  take?: (b: AuctionBid, t: number, before: number) => void,
+): { remaining: number; lowest: number | null } {
   let remaining = capacity;
   let lowest: number | null = null;
   for (let i = 0; remaining > 0; i++) {
     const b = ranking.at(i);
     if (b === undefined) break;
-    if (b === skip) continue;
+    if (skip?.(b)) continue;
     let t: number;
     if (b.allOrNothing) {
       if (b.teu > remaining) continue;
@@ -83,12 +88,13 @@ function allocationMap(capacity: number, ranking: Prefix): Map<AuctionBid, numbe
 }
 
 /**
- * `fullFillPrice` of ./auction.ts over the ranking without `b`: the lowest acceptable price at which `b`'s TEU would be
- * filled in full, passing by `margin` the first bid whose share would leave too little.
+ * `fullFillPrice` of ./auction.ts over the ranking without `b`'s organisation (an auto-bid never bids against its own):
+ * the lowest acceptable price at which `b`'s TEU would be filled in full, passing by `margin` the first bid whose share
+ * would leave too little.
  */
 function raisePrice(config: AuctionConfig, ranking: Prefix, b: AuctionBid, margin: number): number {
   let passPrice: number | undefined;
-  const f = walk(capacityOf(config), ranking, b, (x, t, before) => {
+  const f = walk(capacityOf(config), ranking, (x) => x.bidderId === b.bidderId, (x, t, before) => {
     if (passPrice === undefined && t > 0 && before - t < b.teu) passPrice = x.unitPriceCents;
   });
   const floor = minFromAllocation(config, { unallocatedTeu: f.remaining, lowestWinningPriceCents: f.lowest }, { teu: b.teu, allOrNothing: b.allOrNothing });
@@ -102,16 +108,30 @@ function raisable(config: AuctionConfig, sim: Sim, firstOnly: boolean): { bid: A
   const step = priceStep(config);
   const ranking = new Prefix(sim.tree);
   const given = new Map<AuctionBid, number>();
-  const full = walk(capacity, ranking, undefined, (b, t) => given.set(b, t));
+  const winnersOf = new Map<string, number>(); // organisation → its bids given TEU
+  const full = walk(capacity, ranking, undefined, (b, t) => {
+    given.set(b, t);
+    winnersOf.set(b.bidderId, (winnersOf.get(b.bidderId) ?? 0) + 1);
+  });
   const fullFill = { unallocatedTeu: full.remaining, lowestWinningPriceCents: full.lowest };
-  // Outbid auto-bids, earliest first. One given nothing changes no fill: the fill without it is the full one, so its raise
-  // price is at least the floor of that fill — above its maximum, it cannot be raised (the common case of an auto-bid
-  // spent), which is known without a walk.
+  // Outbid auto-bids, earliest first. The question is asked without the bidder's other bids (never against its own
+  // organisation); those given nothing change no fill, so while its organisation has no other winning bid the full fill
+  // is the fill it is asked against. Then one given nothing changes no fill either: its raise price is at least the floor
+  // of the full fill — above its maximum, it cannot be raised (the common case of an auto-bid spent), known without a walk.
   const outbid: AuctionBid[] = [];
   for (const b of sim.autos) {
     const g = given.get(b) ?? 0;
     if (b.teu > capacity || g >= b.teu) continue;
-    if (g === 0 && minFromAllocation(config, fullFill, b) > b.maxUnitPriceCents!) continue;
+    const ownWinners = (winnersOf.get(b.bidderId) ?? 0) - (g > 0 ? 1 : 0);
+    if (ownWinners === 0) {
+      if (g === 0 && minFromAllocation(config, fullFill, b) > b.maxUnitPriceCents!) continue;
+    } else {
+      let alone = 0;
+      walk(capacity, ranking, (x) => x !== b && x.bidderId === b.bidderId, (x, t) => {
+        if (x === b) alone = t;
+      });
+      if (alone >= b.teu) continue; // outbid by its own organisation's bids only
+    }
     outbid.push(b);
   }
   outbid.sort((a, b) => a.seq - b.seq || cmpStr(a.id, b.id));

@@ -17,7 +17,7 @@ import {
   type AuctionBid,
   type AuctionConfig,
 } from '../../server/core/auction.ts';
-import { OrderBook } from '../../server/core/order-book.ts';
+import { acceptBidInBook, OrderBook } from '../../server/core/order-book.ts';
 
 const T0 = Date.parse('2030-01-01T10:00:00Z');
 const MIN = 60_000;
@@ -254,6 +254,37 @@ describe('auto-bid (examples)', () => {
       ['A', 700, 4, 'r0'],
     ]);
     expect(allocate(c, bids).winners).toEqual([{ bidId: 'r0:auto:4', bidderId: 'A', teu: 1, unitPriceCents: 700 }]);
+  });
+
+  // A forwarder found its auto-bid raised against its own second bid, €5 a time up to €448, with nobody else bidding
+  it('never raises an auto-bid against its own organisation', () => {
+    const c = cfg({ teu: 11, reservePriceCents: 10_000, minIncrementCents: 500 });
+    const { results, bids } = run(c, [
+      { bidderId: 'A', teu: 11, price: 39_300, max: 45_000 },
+      { bidderId: 'A', teu: 11, price: 39_800, max: 45_000 },
+    ]);
+    expect(results[1]).toMatchObject({ ok: true, status: 'leading', autoBids: [] });
+    expect(bids.map((b) => b.unitPriceCents)).toEqual([39_300, 39_800]);
+    // against another organisation it still raises, passing that organisation's bid only
+    const { results: r2, bids: b2 } = run(c, [
+      { bidderId: 'A', teu: 6, price: 20_000, max: 45_000 },
+      { bidderId: 'A', teu: 5, price: 30_000 },
+      { bidderId: 'B', teu: 6, price: 25_000 },
+    ]);
+    const third = r2[2]!;
+    if (!third.ok) throw new Error('expected ok');
+    expect(third.autoBids.map((b) => [b.bidderId, b.unitPriceCents, b.replacesBidId])).toEqual([['A', 25_500, 'r0']]);
+    expect(allocate(c, b2).winners.map((w) => [w.bidderId, w.teu, w.unitPriceCents])).toEqual([['A', 5, 30_000], ['A', 6, 25_500]]);
+    // the incremental book decides the same
+    const book = new OrderBook(c, []);
+    let seq = 1;
+    for (const [i, r] of [[39_300, 45_000], [39_800, 45_000]].entries()) {
+      const res = acceptBidInBook(c, book, { id: `o${i}`, bidderId: 'A', teu: 11, unitPriceCents: r[0]!, allOrNothing: false, maxUnitPriceCents: r[1]! }, new Date(T0 + MIN + i), seq);
+      if (!res.ok) throw new Error('expected ok');
+      expect(res.autoBids).toEqual([]);
+      for (const b of [res.bid, ...res.autoBids]) book.add(b);
+      seq += 1 + res.autoBids.length;
+    }
   });
 
   it('does not raise beyond the maximum', () => {
@@ -576,14 +607,18 @@ describe('acceptBid properties', () => {
             expect(raise.bidderId).toBe(orig.bidderId);
             expect(raise.teu).toBe(orig.teu);
           }
-          // stable: no active auto-bid short of its TEU could be filled within its maximum
+          // stable: no active auto-bid short of its TEU could be filled within its maximum against the other
+          // organisations (it is short only of what its own organisation's bids hold, or the others are beyond its maximum)
           const active = activeBids(bids);
           const alloc = allocate(c, active);
           for (const b of active) {
             if (b.maxUnitPriceCents === undefined) continue;
             const got = alloc.winners.find((w) => w.bidId === b.id)?.teu ?? 0;
             if (got < b.teu) {
-              const need = autoBidRaisePrice(c, active.filter((o) => o !== b), b.teu, b.allOrNothing);
+              const rivals = active.filter((o) => o.bidderId !== b.bidderId);
+              const alone = allocate(c, [...rivals, b]).winners.find((w) => w.bidId === b.id)?.teu ?? 0;
+              if (alone >= b.teu) continue;
+              const need = autoBidRaisePrice(c, rivals, b.teu, b.allOrNothing);
               expect(need).toBeGreaterThan(b.maxUnitPriceCents);
             }
           }
