@@ -207,6 +207,17 @@ describe('departures board in the browser', () => {
     for (const c of cells) expect(c.sale).toBeLessThanOrEqual(c.free);
     expect(cells.some((c) => c.from !== '')).toBe(true);
     await page.screenshot({ path: path.join(RESULTS, 'board-on-sale.png') });
+    // "Need at least N TEU": only departures with that much on sale stay, and the filter is in the URL
+    const onSaleShown = () => page.locator('[data-testid="departure-row"] [data-testid="on-sale"]').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-teu'))));
+    await page.getByTestId('filter-teu').fill('13');
+    await expect.poll(() => row.count(), { timeout: WAIT }).toBe(0);
+    expect(await page.evaluate(() => location.hash)).toContain('teu=13');
+    for (const teu of await onSaleShown()) expect(teu).toBeGreaterThanOrEqual(13);
+    await page.getByTestId('filter-teu').fill('12');
+    await expect.poll(() => row.count(), { timeout: WAIT }).toBe(1);
+    for (const teu of await onSaleShown()) expect(teu).toBeGreaterThanOrEqual(12);
+    await page.getByTestId('filter-teu').fill('');
+    await expect.poll(() => page.evaluate(() => location.hash), { timeout: WAIT }).not.toContain('teu=');
 
     await page.locator('nav[aria-label="Main"] a[href="#/auctions"]').click();
     const arow = page.locator(`[data-testid="auction-row"][data-listing-id="${auction.listingId}"]`);

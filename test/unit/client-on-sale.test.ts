@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fmtTimeLeft } from '../../client/src/lib/format.ts';
-import { followFreeTeu, msToClose, saleBadges, type OnSaleLike } from '../../client/src/lib/on-sale.ts';
+import { followFreeTeu, msToClose, onSaleMatches, saleBadges, type OnSaleLike } from '../../client/src/lib/on-sale.ts';
 
 const sale = (o: Partial<OnSaleLike> = {}): OnSaleLike => ({ teu: 20, fromUnitPriceCents: 50_000, formats: ['fixed'], nextCloseAt: null, ...o });
 
@@ -35,5 +35,20 @@ describe('client: what a departure has on sale', () => {
     const p = sale({ teu: 20 });
     followFreeTeu(p, 0, 12); // capacity derated below what is listed
     expect(p.teu).toBe(12);
+  });
+
+  it('filters the board by a price cap and by the TEU a forwarder needs', () => {
+    const d = sale({ teu: 6, fromUnitPriceCents: 40_000 });
+    expect(onSaleMatches(d, null, null)).toBe(true);
+    expect(onSaleMatches(d, null, 6)).toBe(true);
+    expect(onSaleMatches(d, null, 7)).toBe(false);
+    expect(onSaleMatches(d, 40_000, 6)).toBe(true);
+    expect(onSaleMatches(d, 39_999, 1)).toBe(false);
+    // only auctions on sale: no price to compare with a cap, yet TEU to bid for
+    const auctionsOnly = sale({ teu: 12, fromUnitPriceCents: null, formats: ['ascending'] });
+    expect(onSaleMatches(auctionsOnly, 50_000, null)).toBe(false);
+    expect(onSaleMatches(auctionsOnly, null, 10)).toBe(true);
+    expect(onSaleMatches(undefined, null, 1)).toBe(false);
+    expect(onSaleMatches(undefined, null, null)).toBe(true);
   });
 });

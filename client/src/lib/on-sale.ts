@@ -44,3 +44,14 @@ export function followFreeTeu(o: OnSaleLike, deltaFreeTeu: number, freeTeu: numb
   const next = deltaFreeTeu < 0 ? o.teu + deltaFreeTeu : o.teu;
   o.teu = Math.max(0, Math.min(next, freeTeu));
 }
+
+/**
+ * The board's on-sale filters: `maxCents` — a fixed or falling price at or below it (a watch's price cap); `minTeu` — at
+ * least that many TEU on sale in all (fixed, falling and auctions: what a forwarder with that much cargo could buy or
+ * bid for). A filter left null does not apply; a departure with nothing on sale passes neither.
+ */
+export function onSaleMatches(o: OnSaleLike | null | undefined, maxCents: number | null, minTeu: number | null): boolean {
+  if (maxCents !== null && (o?.fromUnitPriceCents == null || o.fromUnitPriceCents > maxCents)) return false;
+  if (minTeu !== null && (o?.teu ?? 0) < minTeu) return false;
+  return true;
+}
