@@ -40,12 +40,9 @@ export class NetworkService {
   }
 
   /**
-   * Departures matching the filter, sorted by departure time, each with what it has on sale now. Without `after`,
-   * only those not yet departed.
-   */
-  /**
-   * GET /api/departures — a page of `limit` (default 500, at most 1,000) in (departure time, id) order; `next` is the
-   * cursor of the following page (pass it as `cursor`), null at the end. An integrator's check found the list
+   * GET /api/departures — departures matching the filter, each with what it has on sale now (without `after`, only
+   * those not yet departed): a page of `limit` (default 500, at most 1,000) in (departure time, id) order; `next` is
+   * the cursor of the following page (pass it as `cursor`), null at the end. An integrator's check found the list
    * silently cut at 500 with no way to the rest.
    */
   async departurePage(f: Omit<DepartureFilter, 'cursor'> & { cursor?: string }, now = new Date()): Promise<{ items: Departure[]; next: string | null }> {

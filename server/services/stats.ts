@@ -266,6 +266,11 @@ export class StatsService {
         operatorOrgId: r.operator_org_id, operatorName: r.operator_name, assetName: r.asset_name, departsAt: r.departs_at.toISOString(),
         cutoffAt: r.cutoff_at.toISOString(), capacityTeu: r.capacity_teu, bookedTeu: r.booked_teu, heldTeu: r.held_teu, minLoadTeu: r.min_load_teu,
         shortfallTeu: r.min_load_teu - r.booked_teu, loadFactor: loadFactor(r.booked_teu, r.capacity_teu), proposalId: r.proposal_id ?? null,
+        proposalAction: r.proposal_action === 'cancel' || r.proposal_action === 'merge' ? r.proposal_action : null,
+        proposalStatus: r.proposal_status === 'open' || r.proposal_status === 'consenting' ? r.proposal_status : null,
+        mergeInto: r.merge_into_departure_id && r.merge_asset_name && r.merge_departs_at
+          ? { departureId: r.merge_into_departure_id, assetName: r.merge_asset_name, departsAt: r.merge_departs_at.toISOString() }
+          : null,
       })),
     };
   }
@@ -300,7 +305,7 @@ export class StatsService {
   atRiskCsv(a: AtRiskAnswer): { filename: string; csv: string } {
     const cols = [
       'departureId', 'corridorId', 'corridorCode', 'fromCode', 'toCode', 'mode', 'operatorOrgId', 'operatorName', 'assetName', 'departsAt', 'cutoffAt',
-      'capacityTeu', 'bookedTeu', 'heldTeu', 'minLoadTeu', 'shortfallTeu', 'loadFactor', 'proposalId',
+      'capacityTeu', 'bookedTeu', 'heldTeu', 'minLoadTeu', 'shortfallTeu', 'loadFactor', 'proposalId', 'proposalAction', 'proposalStatus',
     ];
     return { filename: `at-risk-${a.hours}h.csv`, csv: toCsv(a.rows, cols) };
   }

@@ -80,12 +80,22 @@ describe('the optimiser: plans, proposals, acceptance', () => {
     expect(asOp).toMatchObject({ objectiveCents: null, lowerBoundCents: null, greedyObjectiveCents: null, figures: null, loadFactorAfter: null });
     expect(asOp.proposals.length).toBeLessThanOrEqual(o.departuresToCancel);
     // the dashboard's departures at risk link the departures proposed for cancellation to their proposal
-    const cancels = (o.proposals as { id: string; kind: string; departureId: string }[]).filter((x) => x.kind === 'departure');
-    if (cancels.length) {
-      const risk = (await as(built.app, sched)({ method: 'GET', url: '/api/stats/at-risk?hours=72' })).json() as { rows: { departureId: string; proposalId: string | null }[] };
+    // with what each would do: a scheduler read "proposed for cancellation" beside proposals to merge
+    const cancels = (o.proposals as { id: string; kind: string; departureId: string; action: string; mergeIntoDepartureId: string | null }[]).filter((x) => x.kind === 'departure');
+    expect(cancels.length, 'the scenario proposes to cancel or merge a departure').toBeGreaterThan(0);
+    {
+      type Risk = { departureId: string; proposalId: string | null; proposalAction: string | null; proposalStatus: string | null; mergeInto: { departureId: string } | null };
+      const risk = (await as(built.app, sched)({ method: 'GET', url: '/api/stats/at-risk?hours=72' })).json() as { rows: Risk[] };
       const linked = risk.rows.filter((r) => r.proposalId !== null);
       expect(linked.length).toBeGreaterThan(0);
-      for (const r of linked) expect(cancels.find((c) => c.id === r.proposalId)?.departureId).toBe(r.departureId);
+      for (const r of linked) {
+        const c = cancels.find((x) => x.id === r.proposalId);
+        expect(c?.departureId).toBe(r.departureId);
+        expect(r.proposalAction).toBe(c!.action);
+        expect(r.proposalStatus).toBe('open');
+        expect(r.mergeInto?.departureId ?? null).toBe(c!.mergeIntoDepartureId);
+      }
+      for (const r of risk.rows.filter((x) => x.proposalId === null)) expect([r.proposalAction, r.proposalStatus, r.mergeInto]).toEqual([null, null, null]);
     }
 
     const mine = (await as(built.app, f1)({ method: 'GET', url: '/api/proposals' })).json() as { shipmentId: string; status: string; priceCents: number; legs: unknown[] }[];

@@ -356,10 +356,16 @@ export function departuresAtRisk(
       'd.id', 'd.corridor_id', 'c.code as corridor_code', 'o.code as from_code', 't.code as to_code', 'c.mode', 'd.operator_org_id',
       'op.name as operator_name', 'd.asset_name', 'd.departs_at', 'd.cutoff_at', 'd.capacity_teu', 'd.booked_teu', 'd.held_teu', 'd.min_load_teu',
     ])
-    // the optimiser's open proposal for the departure (issue 13: cancel an empty one), if any
-    .select((eb) =>
-      eb.selectFrom('proposals as p').select('p.id').whereRef('p.departure_id', '=', 'd.id').where('p.status', '=', 'open').where('p.kind', '=', 'departure').limit(1).as('proposal_id'),
+    // the optimiser's live proposal for the departure (issue 13: cancel an empty one, or merge it into another), if any
+    // (at most one: proposals_live_departure_idx), with the merge's target as a scheduler reads it
+    .leftJoin('proposals as p', (j) =>
+      j.onRef('p.departure_id', '=', 'd.id').on('p.kind', '=', 'departure').on('p.status', 'in', ['open', 'consenting']),
     )
+    .leftJoin('departures as md', 'md.id', 'p.merge_into_departure_id')
+    .select([
+      'p.id as proposal_id', 'p.action as proposal_action', 'p.status as proposal_status', 'p.merge_into_departure_id',
+      'md.asset_name as merge_asset_name', 'md.departs_at as merge_departs_at',
+    ])
     .where('d.status', '=', 'scheduled')
     .where('d.cutoff_at', '>', o.now)
     .where('d.cutoff_at', '<=', o.until)

@@ -213,6 +213,9 @@ export const AtRiskRow = Type.Object({
   shortfallTeu: Type.Integer({ description: 'minLoadTeu − bookedTeu' }),
   loadFactor: Nullable(Type.Number()),
   proposalId: Type.Union([Uuid, Type.Null()], { description: "the optimiser's proposal for this departure, where one exists" }),
+  proposalAction: Type.Union([StringEnum(['cancel', 'merge']), Type.Null()], { description: 'what that proposal would do: cancel the departure, or merge its bookings into another' }),
+  proposalStatus: Type.Union([StringEnum(['open', 'consenting']), Type.Null()], { description: 'open: waiting for the operator; consenting: the operator accepted a merge, its forwarders are being asked' }),
+  mergeInto: Type.Union([Type.Object({ departureId: Uuid, assetName: Type.String(), departsAt: IsoTime }), Type.Null()], { description: "a merge's target departure" }),
 });
 export type AtRiskRow = Static<typeof AtRiskRow>;
 
