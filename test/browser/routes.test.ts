@@ -201,6 +201,14 @@ describe('find a route: search London → Bologna, book an itinerary in two clic
     await cancelDialog.waitFor({ state: 'hidden', timeout: WAIT });
     expect(await env.db.selectFrom('bookings').select('id').where('itinerary_id', '=', itineraryId).where('status', '=', 'cancelled').execute()).toEqual([]);
     await page.screenshot({ path: path.join(RESULTS, 'routes-bookings.png'), fullPage: true });
+    // cancelled, the itinerary's headline is what is owed — the fees kept — with its price struck through
+    await row.getByTestId('itinerary-row-cancel').click();
+    await cancelDialog.waitFor({ timeout: WAIT });
+    await cancelDialog.getByRole('button', { name: 'Cancel every leg' }).click();
+    await expect.poll(() => row.getAttribute('data-status'), { timeout: WAIT }).toBe('cancelled');
+    const fees = await env.db.selectFrom('bookings').select((eb) => eb.fn.sum<string>('cancellation_fee_cents').as('fees')).where('itinerary_id', '=', itineraryId).executeTakeFirstOrThrow();
+    await expect.poll(() => row.getByTestId('itinerary-owed').getAttribute('data-cents'), { timeout: WAIT }).toBe(String(Number(fees.fees)));
+    expect(await row.getByTestId('itinerary-money').textContent()).toContain('cancellation fees only');
 
     expect(errors, errors.join('\n')).toEqual([]);
   });
