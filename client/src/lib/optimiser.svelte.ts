@@ -104,7 +104,12 @@ export class OptimiserState {
   }
 
   #resolveDepartures() {
-    const ids = this.selectedProposals.flatMap((p) => [...p.legs.map((l) => l.departureId), ...(p.departureId ? [p.departureId] : [])]);
+    // a merge's target too: it showed as a bare id unless it happened to be a shipment's leg as well
+    const ids = this.selectedProposals.flatMap((p) => [
+      ...p.legs.map((l) => l.departureId),
+      ...(p.departureId ? [p.departureId] : []),
+      ...(p.mergeIntoDepartureId ? [p.mergeIntoDepartureId] : []),
+    ]);
     void this.departures.ensure(ids);
   }
 
