@@ -15,6 +15,9 @@ export { applyAvailability };
  * ON SALE becomes exact: a frame carries free capacity only, and a listing opened, closed or sold out moves no frame.
  */
 export const ON_SALE_REFRESH_MS = 10_000;
+/** How long the board's first read waits for its corridor rooms to be joined (see load). */
+const JOIN_WAIT_MS = 700;
+const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Merge a freshly read departure into the one shown, unless the shown one is newer. Returns true if availability changed. */
 export function mergeFresh(dep: Departure, fresh: Departure): boolean {
@@ -118,10 +121,13 @@ export class DeparturesBoard extends LoadState {
       try {
         await refdata.ensure();
         if (!current()) return;
-        // join the corridor rooms first so that no change between the read and the join is missed
+        // join the corridor rooms first so that no change between the read and the join is missed — but a busy server
+        // acknowledged 28 joins in 5 s and the board stayed blank: after JOIN_WAIT_MS the read goes ahead, and once the
+        // joins are acknowledged the board is read again (silently), which covers what changed in between
         const rooms: Room[] = DeparturesBoard.matchingCorridors(filters).map((c) => ({ corridorId: c.id }));
         watch = live.watch(rooms);
-        await watch.ready;
+        const joined = watch.ready;
+        const inTime = await Promise.race([joined.then(() => true), delay(JOIN_WAIT_MS).then(() => false)]);
         if (!current()) return;
 
         const bounds = filters.date ? utcDayBounds(filters.date) : null;
@@ -143,6 +149,12 @@ export class DeparturesBoard extends LoadState {
         this.#rooms?.release();
         this.#rooms = watch;
         watch = null;
+        if (!inTime) {
+          const rooms = this.#rooms;
+          void joined.then(() => {
+            if (this.#rooms === rooms && this.#filters === filters) void this.load(filters, { silent: true });
+          });
+        }
 
         // corridors on the board that reference data did not know about
         const known = new Set(rooms.map((r) => (r as { corridorId: string }).corridorId));
