@@ -90,6 +90,11 @@ describe('statistics: scopes per role on every endpoint', () => {
     expect(head).toContain('fixedTeu');
     expect(head).toContain('auctionAwardedTeu');
     expect(lines.length).toBeGreaterThan(0);
+    // the file's name carries the filters: a filtered export is not named like the network-wide one
+    const dedui = await get(S.sched, `/api/stats/utilisation?${q}&groupBy=operator&cluster=DEDUI&mode=rail&format=csv`);
+    expect(dedui.statusCode).toBe(200);
+    expect(String(dedui.headers['content-disposition'])).toMatch(/^attachment; filename="utilisation-operator-[\d-]+-DEDUI-rail\.csv"$/);
+    expect(String(r.headers['content-disposition'])).toMatch(/^attachment; filename="utilisation-operator-[\d-]+\.csv"$/);
     const j = await get(S.sched, `/api/stats/utilisation?${q}&groupBy=operator&format=json`, { accept: 'text/csv' });
     expect(j.headers['content-type']).toMatch(/^application\/json/);
   });

@@ -15,10 +15,16 @@ function wantsCsv(req: FastifyRequest): boolean {
   return /\btext\/csv\b/i.test(req.headers.accept ?? '');
 }
 
-function sendCsv(reply: FastifyReply, out: { filename: string; csv: string }) {
+/**
+ * The CSV as a download whose name carries the request's filters (a scheduler's DEDUI export was named like the
+ * network-wide one): cluster, mode, and the first 8 characters of a corridor or operator id.
+ */
+function sendCsv(reply: FastifyReply, out: { filename: string; csv: string }, q: { cluster?: string; mode?: string; corridorId?: string; operatorOrgId?: string } = {}) {
+  const tags = [q.cluster, q.mode, q.corridorId && `corridor-${q.corridorId.slice(0, 8)}`, q.operatorOrgId && `operator-${q.operatorOrgId.slice(0, 8)}`].filter(Boolean);
+  const filename = tags.length ? out.filename.replace(/\.csv$/, `-${tags.join('-')}.csv`) : out.filename;
   return reply
     .type('text/csv; charset=utf-8')
-    .header('content-disposition', `attachment; filename="${out.filename.replace(/[^\w.-]/g, '_')}"`)
+    .header('content-disposition', `attachment; filename="${filename.replace(/[^\w.-]/g, '_')}"`)
     .send(out.csv);
 }
 
@@ -67,7 +73,7 @@ export const statsRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async (a
     },
     async (req, reply) => {
       // the CSV always has every figure per row
-      if (wantsCsv(req)) return sendCsv(reply, stats.utilisationCsv(await stats.utilisation(principalOf(req), { ...req.query, detail: 'full' })));
+      if (wantsCsv(req)) return sendCsv(reply, stats.utilisationCsv(await stats.utilisation(principalOf(req), { ...req.query, detail: 'full' })), req.query);
       // JSON text made by the service: the rows it keeps in memory are written from their kept text
       return reply.type('application/json; charset=utf-8').send(await stats.utilisationJson(principalOf(req), req.query));
     },
@@ -87,7 +93,7 @@ export const statsRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async (a
     },
     async (req, reply) => {
       const a = await stats.kpis(principalOf(req), req.query);
-      return wantsCsv(req) ? sendCsv(reply, stats.kpisCsv(a)) : reply.send(a);
+      return wantsCsv(req) ? sendCsv(reply, stats.kpisCsv(a), req.query) : reply.send(a);
     },
   );
 
@@ -105,7 +111,7 @@ export const statsRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async (a
     },
     async (req, reply) => {
       const a = await stats.priceIndex(principalOf(req), req.query);
-      return wantsCsv(req) ? sendCsv(reply, stats.priceIndexCsv(a)) : reply.send(a);
+      return wantsCsv(req) ? sendCsv(reply, stats.priceIndexCsv(a), req.query) : reply.send(a);
     },
   );
 
@@ -123,7 +129,7 @@ export const statsRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async (a
     },
     async (req, reply) => {
       const a = await stats.atRisk(principalOf(req), req.query);
-      return wantsCsv(req) ? sendCsv(reply, stats.atRiskCsv(a)) : reply.send(a);
+      return wantsCsv(req) ? sendCsv(reply, stats.atRiskCsv(a), req.query) : reply.send(a);
     },
   );
 };
