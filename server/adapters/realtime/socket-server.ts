@@ -13,6 +13,9 @@ import { allowList, clientAddress, compileTrust, originAllowed } from './handsha
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** How many subscribe targets a server remembers as found (see knownTargets in createSocketServer). */
+const KNOWN_TARGETS_MAX = 100_000;
+
 function parseCookie(header: string | undefined, name: string): string | undefined {
   if (!header) return undefined;
   for (const part of header.split(';')) {
@@ -195,6 +198,21 @@ export function createSocketServer(o: SocketServerOptions): LiveServer {
   };
   io.use((socket, next) => void authenticate(socket, next));
 
+  /**
+   * Corridors, departures and listings a subscribe found, per server: rows that exist are never deleted (a cancellation
+   * is a status), so a yes is kept and only a first subscribe asks Postgres — a board's 28 corridor joins each asked,
+   * and under load their acknowledgements took 5 s. Bounded: forgotten at once when full. A no is never kept.
+   */
+  const knownTargets = new Set<string>();
+  const exists = async (table: 'corridors' | 'departures' | 'listings', id: string) => {
+    const key = `${table}:${id.toLowerCase()}`;
+    if (knownTargets.has(key)) return true;
+    if (!(await targetExists(o.db, table, id))) return false;
+    if (knownTargets.size >= KNOWN_TARGETS_MAX) knownTargets.clear();
+    knownTargets.add(key);
+    return true;
+  };
+
   // Re-validation of every principal with a socket here: one query per round, never one per socket. A failed
   // query (Postgres away) keeps the sockets and tries again next round; revocations through the API still
   // cut at once (app.ts), and a session still ends at its expiry timer.
@@ -280,10 +298,10 @@ export function createSocketServer(o: SocketServerOptions): LiveServer {
           room = dashboardRoom(p, t.dashboard);
           if (!room) return reply({ ok: false, error: 'forbidden', message: `the ${t.dashboard} dashboard is not open to ${p.orgKind} organisations` });
         } else if ('corridorId' in t) {
-          if (await targetExists(o.db, 'corridors', t.corridorId)) room = rooms.corridor(t.corridorId);
+          if (await exists('corridors', t.corridorId)) room = rooms.corridor(t.corridorId);
         } else if ('departureId' in t) {
-          if (await targetExists(o.db, 'departures', t.departureId)) room = rooms.departure(t.departureId);
-        } else if (await targetExists(o.db, 'listings', t.listingId)) room = rooms.listing(t.listingId);
+          if (await exists('departures', t.departureId)) room = rooms.departure(t.departureId);
+        } else if (await exists('listings', t.listingId)) room = rooms.listing(t.listingId);
         if (!room) return reply({ ok: false, error: 'not_found', message: 'no such corridor, departure or listing' });
         if (join) {
           // checked and counted in one synchronous step, so concurrent subscribes cannot pass the cap together
