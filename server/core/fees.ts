@@ -160,3 +160,9 @@ export function validateFeeRule(
   }
   return { ok: true, rule: { tiers, afterCutoffPercent: r.afterCutoffPercent } };
 }
+
+/** A listing's stored fee rule, or the default when it has none (or an invalid one). */
+export function feeRuleOrDefault(stored: unknown): FeeRule {
+  const v = stored ? validateFeeRule(stored) : null;
+  return v && v.ok ? v.rule : DEFAULT_FEE_RULE;
+}

@@ -19,7 +19,7 @@ import type { Queues } from '../adapters/queue/jobs.ts';
 import type { AvailabilityCache } from '../adapters/redis/availability.ts';
 import { availabilityEvent, bookingConfirmedEvent, listingUpdateEvent, type EventSink, type LiveEvent } from '../adapters/realtime/events.ts';
 import { bookingEmissions, roadDistanceKm } from '../core/co2.ts';
-import { cancellationFee, DEFAULT_FEE_RULE, notCancellable, validateFeeRule, type FeeRule } from '../core/fees.ts';
+import { cancellationFee, feeRuleOrDefault, notCancellable, type FeeRule } from '../core/fees.ts';
 import { totalCents } from '../core/pricing.ts';
 import { emissionFactors } from '../data/emission-factors.ts';
 import { AppError, conflict, notFound } from '../domain/errors.ts';
@@ -49,10 +49,7 @@ function emissionsOnRoute(route: Awaited<ReturnType<typeof corridorRoute>>, tonn
 }
 
 /** A listing's stored fee rule, or the default when it has none (or an invalid one). */
-export function feeRuleFrom(stored: unknown): FeeRule {
-  const v = stored ? validateFeeRule(stored) : null;
-  return v && v.ok ? v.rule : DEFAULT_FEE_RULE;
-}
+export const feeRuleFrom: (stored: unknown) => FeeRule = feeRuleOrDefault;
 
 /**
  * A leg of an itinerary is confirmed, released and cancelled with its itinerary only (all legs or none):

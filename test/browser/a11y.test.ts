@@ -275,6 +275,12 @@ describe('accessibility (WCAG 2.1 AA) of every page, for every role', () => {
     await page.keyboard.press('Space');
     // the form opens with the focus in its first field
     await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute('data-testid')), { timeout: WAIT }).toBe('hold-teu');
+    // Escape closes it and gives the focus back to its Hold button; Space opens it again
+    await page.keyboard.press('Escape');
+    await page.getByTestId('hold-form').waitFor({ state: 'detached', timeout: WAIT });
+    await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute('data-testid')), { timeout: WAIT }).toBe('hold-open');
+    await page.keyboard.press('Space');
+    await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute('data-testid')), { timeout: WAIT }).toBe('hold-teu');
     await page.keyboard.press('Control+A');
     await page.keyboard.type('0');
     // the error is tied to the field and announced

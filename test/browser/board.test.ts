@@ -177,6 +177,8 @@ describe('departures board in the browser', () => {
     await holdOpen.click();
     await phone.page.getByTestId('hold-submit').waitFor({ timeout: WAIT });
     expect(await inView(phone.page.getByTestId('hold-submit')), 'Hold capacity on screen').toBe(true);
+    // what cancelling would cost is told before anything is held (the demo listings keep the default rule)
+    expect((await phone.page.getByTestId('hold-fee-rule').textContent())?.replace(/\s+/g, ' ')).toMatch(/Cancelling once booked: (free now · 50 % from .+|50 % now) · 100 % from the cut-off of the booking's total/);
     await phone.page.screenshot({ path: path.join(RESULTS, 'departure-phone.png'), fullPage: true });
 
     expect(errors.filter((e) => e.startsWith('pageerror')), errors.join('\n')).toEqual([]);

@@ -70,7 +70,7 @@ describe('a cancellation on one forwarder’s screen produces a live offer on an
     await onSale.waitFor({ timeout: WAIT });
     expect(Number(await onSale.getAttribute('data-listings'))).toBeGreaterThanOrEqual(1);
     expect(await onSale.textContent()).toMatch(/\d TEU from €[\d,.]+ per TEU/);
-    expect(await onSale.getByRole('link', { name: 'see them on the board' }).getAttribute('href')).toBe('#/board?from=DEDUI&to=ITBLQ');
+    expect(await onSale.getByRole('link', { name: 'see them on the board' }).getAttribute('href')).toBe('#/board?from=DEDUI&to=ITBLQ&teu=2'); // the watch's minimum TEU too
     await expect.poll(() => p2.getByTestId('live-status').getAttribute('data-state'), { timeout: WAIT }).toBe('live');
 
     // ---- forwarder 1 cancels the booking on My bookings ----
@@ -101,13 +101,14 @@ describe('a cancellation on one forwarder’s screen produces a live offer on an
     await form.locator('input[name="maxPrice"]').fill('500');
     await form.getByRole('button', { name: 'Watch' }).click();
     const capped = p2.getByTestId('watch-on-sale-now').getByRole('link', { name: 'see them on the board' });
-    await expect.poll(() => capped.getAttribute('href'), { timeout: WAIT }).toBe('#/board?from=DEDUI&to=ITBLQ&max=50000');
+    await expect.poll(() => capped.getAttribute('href'), { timeout: WAIT }).toBe('#/board?from=DEDUI&to=ITBLQ&max=50000&teu=2'); // the form kept its 2 TEU
     await capped.click();
     await p2.getByTestId('filter-max').waitFor({ timeout: WAIT });
     await p2.locator('[data-testid="board"][data-status="ready"]').waitFor({ timeout: WAIT });
     const froms = await p2.getByTestId('on-sale').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-from') || NaN)));
     expect(froms.length).toBeGreaterThan(0);
     for (const f of froms) expect(f).toBeLessThanOrEqual(50_000);
+    for (const t of await p2.getByTestId('on-sale').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-teu'))))) expect(t).toBeGreaterThanOrEqual(2);
     await goHash(p2, '#/board?from=DEDUI&to=ITBLQ&max=1');
     await p2.getByTestId('empty-state').waitFor({ timeout: WAIT });
     expect(errors).toEqual([]);
@@ -135,6 +136,11 @@ describe('a cancellation on one forwarder’s screen produces a live offer on an
     await signInThroughForm(page, server.url, 'operator1@demo.test');
     await goHash(page, `#/departures/${d.departureId}`);
     await page.getByTestId('offer-chains-empty').waitFor({ timeout: WAIT });
+    // its operator sees the load against the minimum, as the database has it
+    const load = await env.db.selectFrom('departures').select(['booked_teu', 'held_teu', 'min_load_teu']).where('id', '=', d.departureId).executeTakeFirstOrThrow();
+    const loadBox = page.getByTestId('departure-load');
+    expect(await loadBox.textContent()).toContain(`${load.booked_teu} booked · ${load.held_teu} held · minimum ${load.min_load_teu}`);
+    expect(await loadBox.getAttribute('data-short')).toBe(String(Math.max(0, load.min_load_teu - load.booked_teu)));
 
     await goHash(page, '#/bookings');
     const row = page.locator(`[data-testid="booking-row"][data-booking-id="${booking.id as string}"]`);
@@ -161,6 +167,7 @@ describe('a cancellation on one forwarder’s screen produces a live offer on an
     await goHash(fp, `#/departures/${d.departureId}`);
     await fp.getByTestId('listing-row').first().waitFor({ timeout: WAIT });
     expect(await fp.getByTestId('offer-chains').count()).toBe(0);
+    expect(await fp.getByTestId('departure-load').count()).toBe(0);
     expect(errors).toEqual([]);
   });
 });

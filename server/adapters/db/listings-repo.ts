@@ -1,4 +1,5 @@
 import { sql, type Insertable, type Kysely, type Selectable } from 'kysely';
+import { feeRuleOrDefault } from '../../core/fees.ts';
 import { fallingPrice } from '../../core/pricing.ts';
 import type { DB, ListingsTable } from './schema.ts';
 import type { Tx } from './db.ts';
@@ -42,6 +43,8 @@ export function toListing(l: ListingRow, now: Date) {
     ...(l.opens_at ? { opensAt: l.opens_at.toISOString() } : {}),
     ...(l.closes_at ? { closesAt: l.closes_at.toISOString() } : {}),
     unsoldAction: l.unsold_action,
+    // what cancelling a booking of it would cost, shown before anyone holds or confirms (a forwarder first met it on cancelling)
+    feeRule: feeRuleOrDefault(l.fee_rule),
   };
 }
 

@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { IsoTime, LoCode, Mode, StringEnum, Uuid } from './common.ts';
+import { FeeRuleSchema } from './trade.ts';
 
 export const Cluster = Type.Object({
   id: Uuid,
@@ -100,6 +101,7 @@ export const Listing = Type.Object({
   opensAt: Type.Optional(IsoTime),
   closesAt: Type.Optional(IsoTime),
   unsoldAction: Type.Optional(StringEnum(['return', 'relist'], { description: 'auctions: what happens to unsold TEU' })),
+  feeRule: Type.Optional({ ...FeeRuleSchema, description: "what cancelling a booking of this listing costs: each tier's percent of the booking's total applies from that many minutes before departure; afterCutoffPercent once the cut-off has passed (the default rule when the operator set none)" }),
   // auctions (ascending and sealed): their live state as the caller may see it (sealed: never others' prices)
   maxCloseAt: Type.Optional(IsoTime),
   softCloseWindowSeconds: Type.Optional(Type.Integer({ description: 'ascending: a bid this close to the close extends it…' })),
