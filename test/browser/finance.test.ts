@@ -54,6 +54,13 @@ describe('finance: invoices a page at a time', () => {
     const numbers = await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-number') ?? ''));
     expect(numbers).toEqual([...numbers].sort().reverse()); // one issuer, one batch: the highest number first
     expect(await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)).toBeLessThanOrEqual(0);
+    // each invoice's total and its Print button are on the phone's screen without scrolling sideways (they were not)
+    const first = rows.first();
+    for (const cell of [first.locator('td.r.num b'), first.getByTestId('invoice-print')]) {
+      const b = await cell.boundingBox();
+      expect(b && b.x >= 0 && b.x + b.width <= 390 + 1, 'on screen').toBe(true);
+    }
+    expect(await first.getByTestId('invoice-phone-meta').textContent()).toMatch(/(to|from) .+ · /);
     await page.getByTestId('invoices-older').click();
     await expect.poll(() => rows.count(), { timeout: WAIT }).toBe(N);
     const all = await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-number') ?? ''));
