@@ -41,7 +41,8 @@ describe('hold expiry across processes', () => {
     const hold = (await res.json()) as { id: string };
     expect((await departureState(env.db, d.departureId)).held_teu).toBe(4);
     // the hold's own availability push reached the other server's subscriber
-    await waitUntil(async () => live.events.find((e) => e.event === 'departure:availability' && e.payload.freeTeu === 6), 'availability 6');
+    const held = await waitUntil(async () => live.events.find((e) => e.event === 'departure:availability' && e.payload.freeTeu === 6), 'availability 6');
+    expect(held.payload).toMatchObject({ heldTeu: 4, bookedTeu: 0 }); // what the load is made of, as Postgres has it
 
     const expired = await waitUntil(async () => live.events.find((e) => e.event === 'hold:expired'), 'hold:expired', 400);
     expect(expired.payload).toMatchObject({ holdId: hold.id, listingId: d.listingId });
@@ -50,6 +51,7 @@ describe('hold expiry across processes', () => {
       'availability back to 10',
     );
     expect(freed.payload.departureId).toBe(d.departureId);
+    expect(freed.payload).toMatchObject({ heldTeu: 0, bookedTeu: 0 });
     const pg = await departureState(env.db, d.departureId);
     expect(pg.held_teu).toBe(0);
     expect(Number(pg.seq)).toBe(freed.payload.seq);

@@ -41,6 +41,9 @@ export function availabilityEvent(d: DepartureLoad): LiveEvent {
       seq: Number(d.seq),
       freeTeu: d.capacity_teu - d.held_teu - d.booked_teu,
       freeTonnes: d.capacity_tonnes - d.held_tonnes - d.booked_tonnes,
+      // what makes up the load (public in GET /api/departures too): the departure page's booked / held / minimum follows
+      heldTeu: d.held_teu,
+      bookedTeu: d.booked_teu,
       /** When the server committed the change (epoch ms): lets clients and the benchmark measure push latency. */
       at: Date.now(),
     },
