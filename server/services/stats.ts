@@ -306,8 +306,10 @@ export class StatsService {
     const cols = [
       'departureId', 'corridorId', 'corridorCode', 'fromCode', 'toCode', 'mode', 'operatorOrgId', 'operatorName', 'assetName', 'departsAt', 'cutoffAt',
       'capacityTeu', 'bookedTeu', 'heldTeu', 'minLoadTeu', 'shortfallTeu', 'loadFactor', 'proposalId', 'proposalAction', 'proposalStatus',
+      'mergeIntoDepartureId',
     ];
-    return { filename: `at-risk-${a.hours}h.csv`, csv: toCsv(a.rows, cols) };
+    const rows = a.rows.map(({ mergeInto, ...r }) => ({ ...r, mergeIntoDepartureId: mergeInto?.departureId ?? null }));
+    return { filename: `at-risk-${a.hours}h.csv`, csv: toCsv(rows, cols) };
   }
 
   // ---- invariant 10: statistics are true --------------------------------------------------------------

@@ -93,9 +93,19 @@ describe('merges: an under-used departure merged into another, its bookings move
     expect(await mine(f1, p.id)).toBeUndefined();
     expect((await act(f1, p.id, 'accept')).statusCode).toBe(404);
 
+    // the scheduler's departures at risk name the merge and its target, open, then consenting once the operator accepted
+    const atRisk = async () =>
+      ((await as(built.app, sched)({ method: 'GET', url: '/api/stats/at-risk?hours=48' })).json() as { rows: { departureId: string; proposalId: string | null; proposalAction: string | null; proposalStatus: string | null; mergeInto: { departureId: string; assetName: string } | null }[] }).rows.find(
+        (r) => r.departureId === a.departureId,
+      );
+    expect(await atRisk()).toMatchObject({ proposalId: p.id, proposalAction: 'merge', proposalStatus: 'open', mergeInto: { departureId: target } });
     const acc = await act(op, p.id, 'accept');
     expect(acc.statusCode, acc.body).toBe(200);
     expect(acc.json().status).toBe('consenting');
+    expect(await atRisk()).toMatchObject({ proposalId: p.id, proposalAction: 'merge', proposalStatus: 'consenting', mergeInto: { departureId: target } });
+    const csv = (await as(built.app, sched)({ method: 'GET', url: '/api/stats/at-risk?hours=48&format=csv' })).body;
+    expect(csv.split('\r\n')[0]).toContain('proposalAction,proposalStatus,mergeIntoDepartureId');
+    expect(csv.split('\r\n').find((l) => l.startsWith(a.departureId))).toContain(`merge,consenting,${target}`);
     // each forwarder sees its own booking only, pending
     const seen1 = await mine(f1, p.id);
     expect(seen1?.movedBookings).toEqual([{ bookingId: bookings[0], teu: 4, tonnes: 60, consent: 'pending' }]);

@@ -33,6 +33,11 @@ describe('a listing fee rule as the hold form shows it', () => {
           expect(b.fromMs!).toBeGreaterThan(now);
           expect(b.percent).toBe(cancellationFee(r, 10_000, { departsAt: new Date(T), cutoffAt: new Date(cutoff) }, new Date(b.fromMs!)).percent);
         }
+        // and at any later time the band in force by the schedule is the server's fee: no band was left out
+        for (let t = now; t < cutoff + 2 * H; t += 97 * 60_000) {
+          const inForce = [...bands].reverse().find((b) => b.fromMs === null || b.fromMs <= t)!;
+          expect(inForce.percent).toBe(cancellationFee(r, 10_000, { departsAt: new Date(T), cutoffAt: new Date(cutoff) }, new Date(t)).percent);
+        }
       }),
       { numRuns: 300 },
     );
