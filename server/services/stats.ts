@@ -1,6 +1,6 @@
 import type { Db } from '../adapters/db/db.ts';
 import {
-  clusterIdOf, corridorKnown, departuresAtRisk, groupedSlim, groupedSums, operatorKnown, settledState, totalSums, type GroupKey, type SettledState,
+  clusterIdOf, corridorKnown, departuresAtRisk, groupedSlim, marketActivity, groupedSums, operatorKnown, settledState, totalSums, type GroupKey, type SettledState,
   type SlimGroup, type StatsFilter, type StatsScope,
 } from '../adapters/db/stats-read.ts';
 import { addDays, Lru, mergeParts, RowText, settledBefore } from '../core/stats-cache.ts';
@@ -13,7 +13,7 @@ import { teuPerTruck } from '../data/emission-factors.ts';
 import { AppError, badRequest, forbidden } from '../domain/errors.ts';
 import type { Principal } from '../domain/principal.ts';
 import type {
-  AtRiskAnswer, AtRiskQuery, GroupBy, KpisAnswer, KpisQuery, PriceIndexAnswer, PriceIndexQuery, UtilisationAnswer, UtilisationQuery, UtilisationRow,
+  ActivityAnswer, ActivityQuery, AtRiskAnswer, AtRiskQuery, GroupBy, KpisAnswer, KpisQuery, PriceIndexAnswer, PriceIndexQuery, UtilisationAnswer, UtilisationQuery, UtilisationRow,
 } from '../domain/schemas/stats.ts';
 
 /**
@@ -245,6 +245,24 @@ export class StatsService {
       bookedTeu: g.sums.bookedTeu, revenueCents: g.sums.revenueCents,
     })));
     return { from: range.from, to: range.to, bucket, scope: scopeName(scope), asOf: now.toISOString(), rows };
+  }
+
+  /**
+   * GET /api/stats/activity — the market now: bookings made in the last `minutes` (by when they were made; the other
+   * figures go by the day a departure runs, so a booking for next week barely moved them) and the holds active now.
+   * Schedulers and the platform: the network (or an operator's part); an operator: its own departures.
+   */
+  async activity(p: Principal, q: ActivityQuery, now = new Date()): Promise<ActivityAnswer> {
+    if (p.orgKind === 'forwarder') throw forbidden('market activity is for schedulers and operators');
+    const scope = scopeOf(p, q.operatorOrgId);
+    const minutes = q.minutes ?? 60;
+    const since = new Date(now.getTime() - minutes * 60_000);
+    const { filter } = await this.resolve({ corridorId: q.corridorId, cluster: q.cluster, mode: q.mode, operatorOrgId: q.operatorOrgId }, now);
+    const a = await marketActivity(this.db, {
+      since, now, operatorOrgId: scope.kind === 'operator' ? scope.orgId : filter.operatorOrgId,
+      corridorId: filter.corridorId, clusterId: filter.clusterId, mode: filter.mode,
+    });
+    return { asOf: now.toISOString(), since: since.toISOString(), minutes, scope: scopeName(scope), ...a };
   }
 
   /** GET /api/stats/at-risk — scheduled departures below their minimum load with a cut-off in the next `hours`. */

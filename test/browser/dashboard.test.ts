@@ -136,6 +136,9 @@ describe('the dashboards in the browser', () => {
     // a reload would wipe this marker out
     await sched.evaluate(() => ((window as unknown as { __noReload: number }).__noReload = 11));
     const asOfBefore = await sched.getByTestId('as-of').getAttribute('data-as-of');
+    const activity = sched.getByTestId('market-activity');
+    await activity.waitFor({ timeout: WAIT });
+    const bookingsBefore = Number(await activity.getAttribute('data-bookings'));
 
     // ---- a forwarder, in another browser context, holds 5 TEU and confirms ----
     const fwd = await newPage('forwarder1', { width: 1280, height: 800 });
@@ -156,6 +159,8 @@ describe('the dashboards in the browser', () => {
     // ---- the scheduler's page follows, without a reload ----
     await expect.poll(async () => Number(await row.getAttribute('data-booked-teu')), { timeout: WAIT }).toBe(bookedBefore + 5);
     await expect.poll(async () => Number(await sched.getByTestId('ahead-booked').getAttribute('data-value')), { timeout: WAIT }).toBe(aheadBefore + 5);
+    // the market strip counts the booking just made (the key figures go by the day a departure runs)
+    await expect.poll(async () => Number(await activity.getAttribute('data-bookings')), { timeout: WAIT }).toBe(bookingsBefore + 1);
     const asOfAfter = await sched.getByTestId('as-of').getAttribute('data-as-of');
     expect(asOfAfter && asOfBefore && asOfAfter > asOfBefore).toBe(true);
     expect(await sched.evaluate(() => (window as unknown as { __noReload?: number }).__noReload)).toBe(11);

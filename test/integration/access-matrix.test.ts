@@ -178,6 +178,7 @@ const MATRIX: readonly Row[] = [
   ['GET /api/stats/kpis',                        '-',                 [401, 200, 200, 200, 200, 200, 200]],
   ['GET /api/stats/price-index',                 '-',                 [401, 200, 200, 200, 200, 200, 200]],
   ['GET /api/stats/at-risk',                     '-',                 [401, 403, 403, 200, 200, 200, 200]],
+  ['GET /api/stats/activity',                    '-',                 [401, 403, 403, 200, 200, 200, 200]],
 
   // route search (issue 12): forwarders (and the platform); a valid query, see request()
   ['GET /api/routes',                            '-',                 [401, 200, 200, 403, 403, 403, 200]],

@@ -195,4 +195,40 @@ describe('statistics: scopes per role on every endpoint', () => {
     const cutoffs = risk.map((x) => (x as unknown as { cutoffAt: string }).cutoffAt);
     expect([...cutoffs].sort()).toEqual(cutoffs);
   });
+
+  // last: it books, and the tests above count the beforeAll's bookings exactly
+  it('market activity: what the last minutes booked and what is held now, moving by exactly what a hold and a confirm add, per scope', async () => {
+    type Activity = { bookings: number; bookedTeu: number; revenueCents: number; wonAtAuction: number; activeHolds: number; heldTeu: number; scope: string; minutes: number };
+    const read = async (who: 'sched' | 'op1' | 'op2' | 'admin', qs = '') => {
+      const r = await get(S[who], `/api/stats/activity${qs}`);
+      expect(r.statusCode, r.body).toBe(200);
+      return r.json() as Activity;
+    };
+    const before = { sched: await read('sched'), op1: await read('op1'), op2: await read('op2'), admin: await read('admin', `?operatorOrgId=${S.op1.me.org.id}`) };
+    expect(before.sched).toMatchObject({ scope: 'network', minutes: 60 });
+    expect(before.op1.scope).toBe('operator');
+    // the beforeAll's two confirmed bookings were made minutes ago: each operator counts its own
+    expect(before.op1.bookings).toBeGreaterThanOrEqual(1);
+    expect(before.sched.bookings).toBeGreaterThanOrEqual(before.op1.bookings + before.op2.bookings);
+    // on operator 1's departure: a hold of 2 TEU stays active, one of 1 TEU is confirmed
+    const kept = await as(built.app, S.f1)({ method: 'POST', url: '/api/holds', payload: { listingId: dep.op1.listingId, teu: 2, tonnes: 20 } });
+    expect(kept.statusCode, kept.body).toBe(201);
+    const h = await as(built.app, S.f1)({ method: 'POST', url: '/api/holds', payload: { listingId: dep.op1.listingId, teu: 1, tonnes: 10 } });
+    const b = await as(built.app, S.f1)({ method: 'POST', url: `/api/holds/${h.json().id}/confirm`, payload: {} });
+    expect(b.statusCode, b.body).toBe(201);
+    const after = { sched: await read('sched'), op1: await read('op1'), op2: await read('op2'), admin: await read('admin', `?operatorOrgId=${S.op1.me.org.id}`) };
+    const delta = (a: Activity, z: Activity) => [a.bookings - z.bookings, a.bookedTeu - z.bookedTeu, a.revenueCents - z.revenueCents, a.activeHolds - z.activeHolds, a.heldTeu - z.heldTeu];
+    for (const k of ['sched', 'op1', 'admin'] as const) expect(delta(after[k], before[k]), k).toEqual([1, 1, PRICE.f1, 1, 2]);
+    expect(delta(after.op2, before.op2), 'another operator').toEqual([0, 0, 0, 0, 0]);
+    // an operator cannot widen its scope with operatorOrgId; a forwarder may not ask; the window is validated
+    expect((await get(S.op2, `/api/stats/activity?operatorOrgId=${S.op1.me.org.id}`)).statusCode).toBe(403);
+    const f = await get(S.f1, '/api/stats/activity');
+    expect(f.statusCode).toBe(403);
+    expectErrorShape(f.json());
+    for (const bad of ['?minutes=0', '?minutes=1441', '?minutes=x', '?cluster=NOPE']) {
+      const r = await get(S.sched, `/api/stats/activity${bad}`);
+      expect(r.statusCode, bad).toBe(400);
+      expectErrorShape(r.json());
+    }
+  });
 });

@@ -24,7 +24,7 @@ import { live } from './live.svelte';
 import { refdata } from './refdata.svelte';
 import { router } from './router.svelte';
 import type {
-  AtRiskAnswer, CorridorDayRow, CorridorRow, DashboardRoom, DayRow, KpisAnswer, ModeRow, OperatorRow, PriceIndexAnswer, StatsScope,
+  ActivityAnswer, AtRiskAnswer, CorridorDayRow, CorridorRow, DashboardRoom, DayRow, KpisAnswer, ModeRow, OperatorRow, PriceIndexAnswer, StatsScope,
   StatsUpdateEvent, UtilisationAnswer,
 } from './types';
 import { addDays, daysBetween, filtersFromQuery, filtersToQuery, scopeQuery, utcDay, type Query, type StatsFilterValues } from './stats-data';
@@ -41,7 +41,7 @@ export const AT_RISK_HOURS = 48;
 
 // ---- the state ----
 
-export type StatsPart = 'kpis' | 'corridors' | 'corridorDays' | 'history' | 'modes' | 'priceIndex' | 'atRisk' | 'operators';
+export type StatsPart = 'kpis' | 'corridors' | 'corridorDays' | 'history' | 'modes' | 'priceIndex' | 'atRisk' | 'operators' | 'activity';
 
 /** `dashboard`: scheduler, platform (room network) and operator (room operator); `impact`: a forwarder's own bookings. */
 export type StatsPage = { kind: 'dashboard'; room: DashboardRoom } | { kind: 'impact' };
@@ -62,6 +62,8 @@ export class DashboardStats {
   modes = $state<UtilisationAnswer<ModeRow> | null>(null);
   priceIndex = $state<PriceIndexAnswer | null>(null);
   atRisk = $state<AtRiskAnswer | null>(null);
+  /** dashboard: the market now (bookings of the last hour, holds active) — what moves while the days run slowly */
+  activity = $state<ActivityAnswer | null>(null);
   operators = $state<UtilisationAnswer<OperatorRow> | null>(null);
 
   status = $state<'loading' | 'ready' | 'error'>('loading');
@@ -139,6 +141,7 @@ export class DashboardStats {
       corridorDays: util<CorridorDayRow>({ groupBy: 'corridor-day', ...ahead }),
       priceIndex: () => api.get<PriceIndexAnswer>('/stats/price-index', { query: { ...scope, ...period, bucket: 'week' } }),
       atRisk: () => api.get<AtRiskAnswer>('/stats/at-risk', { query: { ...scope, hours: AT_RISK_HOURS } }),
+      activity: () => api.get<ActivityAnswer>('/stats/activity', { query: { ...scope, minutes: 60 } }),
       // the operator table lists every operator (it also fills the operator filter): no operator filter on it
       ...(this.page.room === 'network' ? { operators: () => api.get<UtilisationAnswer<OperatorRow>>('/stats/utilisation', { query: { ...scopeQuery(f, false), ...period, groupBy: 'operator' } }) } : {}),
     };

@@ -6,6 +6,7 @@
  */
 import type { Departure as DepartureAnswer, LeadingBid, Listing } from '../../../server/domain/schemas/network.ts';
 import type { Mode } from '../../../server/domain/enums.ts';
+export type { ActivityAnswer } from '../../../server/domain/schemas/stats.ts';
 import type {
   AtRiskAnswer as AtRiskAnswerBase, AtRiskRow as AtRiskRowBase, GROUP_BY, Metrics, PriceIndexAnswer, SlimMetrics, UtilisationAnswer as UtilisationAnswerBase,
 } from '../../../server/domain/schemas/stats.ts';

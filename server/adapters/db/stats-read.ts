@@ -409,3 +409,58 @@ export async function settledState(db: Kysely<DB>): Promise<SettledState> {
   const r = rows[0]!;
   return { token: r.token, today: r.today, corridorCodes: r.corridors, clusterCodes: r.clusters };
 }
+
+/** What {@link marketActivity} reads: the scope and filters of the statistics, over (since, now]. */
+export interface ActivityFilter {
+  since: Date;
+  now: Date;
+  operatorOrgId?: string | undefined;
+  corridorId?: string | undefined;
+  clusterId?: string | undefined;
+  mode?: 'rail' | 'barge' | undefined;
+}
+
+/**
+ * The market's recent activity: bookings made in (since, now] (by creation: index bookings_created_at_idx) with their
+ * TEU and money, those won at auction, and the holds active at `now` (index holds_active_expiry_idx) — two statements.
+ */
+export async function marketActivity(db: Kysely<DB>, f: ActivityFilter) {
+  let booked = db
+    .selectFrom('bookings as b')
+    .innerJoin('departures as d', 'd.id', 'b.departure_id')
+    .innerJoin('corridors as c', 'c.id', 'd.corridor_id')
+    .select([
+      sql<number>`count(*)::int`.as('bookings'),
+      sql<number>`coalesce(sum(b.teu), 0)::int`.as('teu'),
+      sql<string>`coalesce(sum(b.total_cents), 0)::bigint`.as('revenue_cents'),
+      sql<number>`(count(*) filter (where b.bid_id is not null))::int`.as('won_at_auction'),
+    ])
+    .where('b.created_at', '>', f.since)
+    .where('b.created_at', '<=', f.now);
+  let held = db
+    .selectFrom('holds as h')
+    .innerJoin('departures as d', 'd.id', 'h.departure_id')
+    .innerJoin('corridors as c', 'c.id', 'd.corridor_id')
+    .select([sql<number>`count(*)::int`.as('holds'), sql<number>`coalesce(sum(h.teu), 0)::int`.as('teu')])
+    .where('h.status', '=', 'active')
+    .where('h.expires_at', '>', f.now);
+  if (f.operatorOrgId) {
+    booked = booked.where('d.operator_org_id', '=', f.operatorOrgId);
+    held = held.where('d.operator_org_id', '=', f.operatorOrgId);
+  }
+  if (f.corridorId) {
+    booked = booked.where('d.corridor_id', '=', f.corridorId);
+    held = held.where('d.corridor_id', '=', f.corridorId);
+  }
+  if (f.mode) {
+    booked = booked.where('c.mode', '=', f.mode);
+    held = held.where('c.mode', '=', f.mode);
+  }
+  if (f.clusterId) {
+    const id = f.clusterId;
+    booked = booked.where((eb) => eb.or([eb('c.from_cluster_id', '=', id), eb('c.to_cluster_id', '=', id)]));
+    held = held.where((eb) => eb.or([eb('c.from_cluster_id', '=', id), eb('c.to_cluster_id', '=', id)]));
+  }
+  const [b, h] = await Promise.all([booked.executeTakeFirstOrThrow(), held.executeTakeFirstOrThrow()]);
+  return { bookings: b.bookings, bookedTeu: b.teu, revenueCents: Number(b.revenue_cents), wonAtAuction: b.won_at_auction, activeHolds: h.holds, heldTeu: h.teu };
+}

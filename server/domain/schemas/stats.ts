@@ -73,6 +73,18 @@ export const AtRiskQuery = Type.Object(
 );
 export type AtRiskQuery = Static<typeof AtRiskQuery>;
 
+export const ActivityQuery = Type.Object(
+  {
+    minutes: Type.Optional(Type.Integer({ minimum: 1, maximum: 1440, default: 60, description: 'bookings made in the last N minutes' })),
+    corridorId: filters.corridorId,
+    cluster: filters.cluster,
+    mode: filters.mode,
+    operatorOrgId: filters.operatorOrgId,
+  },
+  { additionalProperties: false },
+);
+export type ActivityQuery = Static<typeof ActivityQuery>;
+
 const FormatMetrics = Type.Object({ teu: Int, revenueCents: Cents, avgUnitPriceCents: Nullable(Cents) });
 
 /** The figures every utilisation row carries (API.md "Statistics"; the dashboards' charts and tables need no more). */
@@ -221,3 +233,18 @@ export type AtRiskRow = Static<typeof AtRiskRow>;
 
 export const AtRiskAnswer = Type.Object({ asOf: IsoTime, hours: Int, rows: Type.Array(AtRiskRow) });
 export type AtRiskAnswer = Static<typeof AtRiskAnswer>;
+
+/** The market right now: what the dashboards show moving (bookings by the time they were made, not the day they run). */
+export const ActivityAnswer = Type.Object({
+  asOf: IsoTime,
+  since: IsoTime,
+  minutes: Int,
+  scope: Scope,
+  bookings: Type.Integer({ description: 'bookings made in (since, asOf], whatever they became since' }),
+  bookedTeu: Int,
+  revenueCents: Cents,
+  wonAtAuction: Type.Integer({ description: 'of those bookings, the ones an auction awarded' }),
+  activeHolds: Type.Integer({ description: 'holds active at asOf' }),
+  heldTeu: Int,
+});
+export type ActivityAnswer = Static<typeof ActivityAnswer>;

@@ -5,7 +5,7 @@ import type { Context } from '../../context.ts';
 import { principalOf } from '../plugins/auth.ts';
 import { errors } from '../../domain/schemas/common.ts';
 import {
-  AtRiskAnswer, AtRiskQuery, KpisAnswer, KpisQuery, PriceIndexAnswer, PriceIndexQuery, UtilisationAnswer, UtilisationQuery,
+  ActivityAnswer, ActivityQuery, AtRiskAnswer, AtRiskQuery, KpisAnswer, KpisQuery, PriceIndexAnswer, PriceIndexQuery, UtilisationAnswer, UtilisationQuery,
 } from '../../domain/schemas/stats.ts';
 
 /** JSON by default; CSV with `?format=csv` or `Accept: text/csv`. */
@@ -131,5 +131,19 @@ export const statsRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async (a
       const a = await stats.atRisk(principalOf(req), req.query);
       return wantsCsv(req) ? sendCsv(reply, stats.atRiskCsv(a), req.query) : reply.send(a);
     },
+  );
+
+  app.get(
+    '/api/stats/activity',
+    {
+      schema: {
+        tags: ['stats'],
+        summary: 'The market now: bookings made in the last `minutes` (default 60) with their TEU and money, and the holds active now',
+        description: 'Schedulers and the platform: the network, or one operator with operatorOrgId; an operator: its own departures; a forwarder gets 403. Filters as /api/stats/utilisation.',
+        querystring: ActivityQuery,
+        response: { 200: ActivityAnswer, ...errors(400, 401, 403) },
+      },
+    },
+    async (req) => stats.activity(principalOf(req), req.query),
   );
 };
