@@ -215,6 +215,7 @@ export const CATALOG: Record<string, CatalogEntry> = {
   'GET /api/stats/kpis': { operationId: 'getKpis', tag: 'stats', description: 'Schedulers, platform, operators and forwarders, each in their scope.' },
   'GET /api/stats/price-index': { operationId: 'getPriceIndex', tag: 'stats', description: 'Schedulers, platform, operators and forwarders, each in their scope.' },
   'GET /api/stats/at-risk': { operationId: 'listAtRiskDepartures', tag: 'stats', description: 'Schedulers, platform and operators.' },
+  'GET /api/stats/activity': { operationId: 'getMarketActivity', tag: 'stats', description: 'Schedulers, platform and operators (their own departures): bookings of the last minutes and the holds active now.' },
 
   'POST /api/webhooks': {
     operationId: 'createWebhookEndpoint',
