@@ -151,10 +151,10 @@ describe('the dashboards in the browser', () => {
     await fwd.getByTestId('hold-tonnes').fill('100');
     await fwd.getByTestId('hold-submit').click({ timeout: WAIT });
     await fwd.getByTestId('hold-success').waitFor({ timeout: WAIT });
-    await goHash(fwd, '#/holds');
-    await fwd.getByTestId('hold-row').first().getByTestId('hold-confirm-open').click({ timeout: WAIT });
-    await fwd.getByTestId('confirm-submit').click({ timeout: WAIT });
-    await fwd.getByTestId('holds-notice').waitFor({ timeout: WAIT });
+    // booked from the departure page itself, without going to My holds
+    await fwd.getByTestId('book-now').click({ timeout: WAIT });
+    await expect.poll(async () => (await fwd.getByTestId('book-now-done').textContent({ timeout: WAIT })) ?? '', { timeout: WAIT }).toMatch(/^Booked: #[0-9a-f]{8}, €2,500\.00\./);
+    expect(await env.db.selectFrom('bookings').select('status').where('departure_id', '=', d.departureId).where('teu', '=', 5).execute()).toEqual([{ status: 'confirmed' }]);
 
     // ---- the scheduler's page follows, without a reload ----
     await expect.poll(async () => Number(await row.getAttribute('data-booked-teu')), { timeout: WAIT }).toBe(bookedBefore + 5);
