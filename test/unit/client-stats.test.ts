@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { csvField, csvUrl, toCsv } from '../../client/src/lib/csv.ts';
 import {
-  addDays, daysBetween, filtersFromQuery, filtersToQuery, fmtAsOf, periodDays, priceIndexSeries, seriesByDay,
+  addDays, daysBetween, filtersFromQuery, filtersToQuery, fmtAsOf, partsTouched, periodDays, priceIndexSeries, seriesByDay,
 } from '../../client/src/lib/stats-data.ts';
 import type { DayRow, PriceIndexRow } from '../../client/src/lib/types.ts';
 
@@ -75,5 +75,19 @@ describe('client: CSV export', () => {
     expect(csvUrl('/stats/utilisation', { groupBy: 'corridor', from: '2026-03-01', cluster: '', mode: undefined })).toBe(
       '/api/stats/utilisation?groupBy=corridor&from=2026-03-01&format=csv',
     );
+  });
+});
+
+describe('which parts of a dashboard a stats:update touches', () => {
+  const w = { from: '2026-11-06', to: '2026-12-05', aheadFrom: '2026-12-05', aheadTo: '2026-12-18' };
+  it('a booking for next week: the look-ahead and the moment, not the last 30 days', () => {
+    expect([...partsTouched(['2026-12-10'], w)].sort()).toEqual(['activity', 'atRisk', 'corridorDays', 'corridors']);
+  });
+  it('today: both windows; a day of the previous period: the KPIs (they compare with it); no days: everything', () => {
+    expect(partsTouched(['2026-12-05'], w).size).toBe(9);
+    expect([...partsTouched(['2026-10-20'], w)].sort()).toEqual(['activity', 'atRisk', 'kpis']);
+    expect([...partsTouched(['2026-10-06'], w)].sort()).toEqual(['activity', 'atRisk']);
+    expect(partsTouched([], w).size).toBe(9);
+    expect(partsTouched(undefined, w).size).toBe(9);
   });
 });

@@ -131,3 +131,27 @@ export function priceIndexSeries(rows: PriceIndexAnswer['rows'], limit = 6) {
     corridors: teu.size,
   };
 }
+
+// ---- which parts of a dashboard a change touches ----
+
+/** The parts of a dashboard read (as in stats.svelte.ts `StatsPart`). */
+export type DashboardPart = 'kpis' | 'corridors' | 'corridorDays' | 'history' | 'modes' | 'priceIndex' | 'atRisk' | 'operators' | 'activity';
+
+/**
+ * The parts a `stats:update` touches, from the departure days it names: figures over the period (KPIs also over the
+ * period before it), over the look-ahead window, or of the moment (activity, at-risk: always). Without days, all.
+ * A dashboard re-read all eight answers on every update, one every 2 s while the simulator ran (a scheduler's review):
+ * a booking for next week leaves the last 30 days' figures as they were.
+ */
+export function partsTouched(days: readonly string[] | undefined, w: { from: string; to: string; aheadFrom: string; aheadTo: string }): Set<DashboardPart> {
+  const all: DashboardPart[] = ['kpis', 'corridors', 'corridorDays', 'history', 'modes', 'priceIndex', 'atRisk', 'operators', 'activity'];
+  if (!days || days.length === 0) return new Set(all);
+  const span = daysBetween(w.from, w.to).length;
+  const kpisFrom = addDays(w.from, -Math.max(1, span));
+  const within = (a: string, b: string) => days.some((d) => d >= a && d <= b);
+  const out = new Set<DashboardPart>(['activity', 'atRisk']);
+  if (within(kpisFrom, w.to)) out.add('kpis');
+  if (within(w.from, w.to)) for (const p of ['history', 'modes', 'priceIndex', 'operators'] as const) out.add(p);
+  if (within(w.aheadFrom, w.aheadTo)) for (const p of ['corridors', 'corridorDays'] as const) out.add(p);
+  return out;
+}

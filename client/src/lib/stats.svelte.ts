@@ -27,7 +27,7 @@ import type {
   ActivityAnswer, AtRiskAnswer, CorridorDayRow, CorridorRow, DashboardRoom, DayRow, KpisAnswer, ModeRow, OperatorRow, PriceIndexAnswer, StatsScope,
   StatsUpdateEvent, UtilisationAnswer,
 } from './types';
-import { addDays, daysBetween, filtersFromQuery, filtersToQuery, scopeQuery, utcDay, type Query, type StatsFilterValues } from './stats-data';
+import { addDays, daysBetween, filtersFromQuery, filtersToQuery, partsTouched, scopeQuery, utcDay, type Query, type StatsFilterValues } from './stats-data';
 
 export * from './stats-data';
 
@@ -88,6 +88,9 @@ export class DashboardStats {
 
   #token = 0;
   #debounce: ReturnType<typeof setTimeout> | null = null;
+  /** the parts the scheduled re-read will read ('all': every one), and those of the read in flight */
+  #pending: Set<StatsPart> | 'all' | null = null;
+  #inFlight: Set<StatsPart> | 'all' | null = null;
   /** resolves once the dashboard room is joined (or at once when offline): reads wait for it so no update falls between */
   #roomReady: Promise<void> = Promise.resolve();
 
@@ -147,11 +150,22 @@ export class DashboardStats {
     };
   }
 
-  /** Reads every part. `silent`: a background refresh; the figures on screen stay until the new ones arrive. */
-  async load(silent = false) {
+  /**
+   * Reads every part, or only `only` (a live update's parts: see partsTouched). `silent`: a background refresh; the
+   * figures on screen stay until the new ones arrive. A read that supersedes one in flight also reads that one's parts.
+   */
+  async load(silent = false, only?: Set<StatsPart>) {
     const token = ++this.#token;
     if (this.#debounce) clearTimeout(this.#debounce);
     this.#debounce = null;
+    const carried = this.#pending;
+    this.#pending = null;
+    let want: Set<StatsPart> | 'all' = only ?? 'all';
+    for (const more of [carried, this.#inFlight]) {
+      if (want === 'all' || more === null) continue;
+      want = more === 'all' ? 'all' : new Set([...want, ...more]);
+    }
+    this.#inFlight = want;
     this.today = utcDay(Date.now());
     if (silent) this.refreshing = true;
     else {
@@ -160,9 +174,10 @@ export class DashboardStats {
     }
     await this.#roomReady;
     if (token !== this.#token) return;
-    const reqs = Object.entries(this.#requests()) as [StatsPart, () => Promise<unknown>][];
+    const reqs = (Object.entries(this.#requests()) as [StatsPart, () => Promise<unknown>][]).filter(([part]) => want === 'all' || want.has(part));
     const results = await Promise.allSettled(reqs.map(([, run]) => run()));
     if (token !== this.#token) return;
+    this.#inFlight = null;
     this.refreshing = false;
     if (results.some((r) => r.status === 'rejected' && r.reason instanceof ApiError && r.reason.status === 401)) return;
 
@@ -176,7 +191,8 @@ export class DashboardStats {
       }
       return;
     }
-    const errs: Partial<Record<StatsPart, string>> = {};
+    // the parts not read this time keep their errors (or their absence)
+    const errs: Partial<Record<StatsPart, string>> = want === 'all' ? {} : Object.fromEntries(Object.entries(this.partErrors).filter(([p]) => !reqs.some(([r]) => r === p)));
     let asOf = this.asOf;
     reqs.forEach(([part, ], i) => {
       const r = results[i];
@@ -196,12 +212,15 @@ export class DashboardStats {
     this.reads++;
   }
 
-  /** A re-read a moment from now (several updates in a row make one read). */
-  schedule(ms = DEBOUNCE_MS) {
+  /** A re-read a moment from now of `parts` (default: all); several updates in a row make one read of their union. */
+  schedule(ms = DEBOUNCE_MS, parts?: Set<StatsPart>) {
+    this.#pending = !parts || this.#pending === 'all' ? 'all' : new Set([...(this.#pending ?? []), ...parts]);
     if (this.#debounce) clearTimeout(this.#debounce);
     this.#debounce = setTimeout(() => {
       this.#debounce = null;
-      void this.load(this.status === 'ready');
+      const p = this.#pending;
+      this.#pending = null;
+      void this.load(this.status === 'ready', p === 'all' || p === null ? undefined : p);
     }, ms);
   }
 
@@ -220,7 +239,10 @@ export class DashboardStats {
         offs.push(watch.release);
         offs.push(
           live.on('stats:update', (e: StatsUpdateEvent) => {
-            if (e?.dashboard === room) this.schedule();
+            if (e?.dashboard !== room) return;
+            // only what the changed days touch (a booking for next week leaves the last 30 days as they were)
+            const ahead = this.aheadDays;
+            this.schedule(DEBOUNCE_MS, partsTouched(e.days, { from: this.filters.from, to: this.filters.to, aheadFrom: ahead[0], aheadTo: ahead[ahead.length - 1] }));
           }),
         );
       } else {
