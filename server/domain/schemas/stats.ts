@@ -60,13 +60,13 @@ export const PriceIndexQuery = Type.Object(
 );
 export type PriceIndexQuery = Static<typeof PriceIndexQuery>;
 
+/** The filters of the answers about the moment (at-risk, activity): no period. */
+const scopeFilters = { corridorId: filters.corridorId, cluster: filters.cluster, mode: filters.mode, operatorOrgId: filters.operatorOrgId };
+
 export const AtRiskQuery = Type.Object(
   {
     hours: Type.Optional(Type.Integer({ minimum: 1, maximum: 336, default: 48, description: 'cut-offs within the next N hours' })),
-    corridorId: filters.corridorId,
-    cluster: filters.cluster,
-    mode: filters.mode,
-    operatorOrgId: filters.operatorOrgId,
+    ...scopeFilters,
     format: filters.format,
   },
   { additionalProperties: false },
@@ -76,10 +76,7 @@ export type AtRiskQuery = Static<typeof AtRiskQuery>;
 export const ActivityQuery = Type.Object(
   {
     minutes: Type.Optional(Type.Integer({ minimum: 1, maximum: 1440, default: 60, description: 'bookings made in the last N minutes' })),
-    corridorId: filters.corridorId,
-    cluster: filters.cluster,
-    mode: filters.mode,
-    operatorOrgId: filters.operatorOrgId,
+    ...scopeFilters,
   },
   { additionalProperties: false },
 );
