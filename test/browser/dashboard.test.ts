@@ -154,7 +154,10 @@ describe('the dashboards in the browser', () => {
     // booked from the departure page itself, without going to My holds
     await fwd.getByTestId('book-now').click({ timeout: WAIT });
     await expect.poll(async () => (await fwd.getByTestId('book-now-done').textContent({ timeout: WAIT })) ?? '', { timeout: WAIT }).toMatch(/^Booked: #[0-9a-f]{8}, €2,500\.00\./);
-    expect(await env.db.selectFrom('bookings').select('status').where('departure_id', '=', d.departureId).where('teu', '=', 5).execute()).toEqual([{ status: 'confirmed' }]);
+    // one booking of 5 TEU (the worker may already have settled it)
+    const made = await env.db.selectFrom('bookings').select('status').where('departure_id', '=', d.departureId).where('teu', '=', 5).execute();
+    expect(made.length).toBe(1);
+    expect(['confirmed', 'settled']).toContain(made[0]!.status);
 
     // ---- the scheduler's page follows, without a reload ----
     await expect.poll(async () => Number(await row.getAttribute('data-booked-teu')), { timeout: WAIT }).toBe(bookedBefore + 5);
