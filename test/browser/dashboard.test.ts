@@ -163,7 +163,8 @@ describe('the dashboards in the browser', () => {
     await expect.poll(async () => Number(await row.getAttribute('data-booked-teu')), { timeout: WAIT }).toBe(bookedBefore + 5);
     await expect.poll(async () => Number(await sched.getByTestId('ahead-booked').getAttribute('data-value')), { timeout: WAIT }).toBe(aheadBefore + 5);
     // the market strip counts the booking just made (the key figures go by the day a departure runs)
-    await expect.poll(async () => Number(await activity.getAttribute('data-bookings')), { timeout: WAIT }).toBe(bookingsBefore + 1);
+    // (at least: the demo's own auctions may close and book meanwhile)
+    await expect.poll(async () => Number(await activity.getAttribute('data-bookings')), { timeout: WAIT }).toBeGreaterThanOrEqual(bookingsBefore + 1);
     const asOfAfter = await sched.getByTestId('as-of').getAttribute('data-as-of');
     expect(asOfAfter && asOfBefore && asOfAfter > asOfBefore).toBe(true);
     expect(await sched.evaluate(() => (window as unknown as { __noReload?: number }).__noReload)).toBe(11);
