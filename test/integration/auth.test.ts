@@ -263,7 +263,10 @@ describe('authentication, sessions, CSRF and API keys (real Postgres + Redis)', 
       const item = list.json().find((k: { id: string }) => k.id === id);
       expect(item).toMatchObject({ id, name: 'TMS integration', revokedAt: null });
       expect(list.body).not.toContain(key);
-      expect(list.body).not.toContain(key.split('_').at(-1));
+      // the secret part: cxk_<8-char prefix>_<43-char secret> — both base64url, so '_' may occur inside either (splitting on
+      // it once left a one-letter "secret" that a listing's prefix happened to contain: a fresh-clone CI run failed on it)
+      expect(key).toMatch(/^cxk_[\w-]{8}_[\w-]{43}$/);
+      expect(list.body).not.toContain(key.slice(-43));
       expect(Object.keys(item)).not.toContain('key');
       // stored hashed only
       const row = await env.db.selectFrom('api_keys').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
