@@ -48,8 +48,6 @@ function emissionsOnRoute(route: Awaited<ReturnType<typeof corridorRoute>>, tonn
   });
 }
 
-/** A listing's stored fee rule, or the default when it has none (or an invalid one). */
-export const feeRuleFrom: (stored: unknown) => FeeRule = feeRuleOrDefault;
 
 /**
  * A leg of an itinerary is confirmed, released and cancelled with its itinerary only (all legs or none):
@@ -183,7 +181,7 @@ export class BookingsService {
   }
 
   private async feeRuleOf(listingId: string): Promise<FeeRule> {
-    return feeRuleFrom(await feeRuleOf(this.db, listingId));
+    return feeRuleOrDefault(await feeRuleOf(this.db, listingId));
   }
 
   /** DELETE /api/bookings/:id — cancels under the listing's fee rule; capacity returns to the listing. */
@@ -329,7 +327,7 @@ export class BookingsService {
         else if ((b.status !== 'confirmed' && b.status !== 'settled') || seen.has(b.id)) out[i] = conflict('booking_not_active', `this booking is ${seen.has(b.id) ? 'cancelled' : b.status}`);
         if (out[i]) return [];
         seen.add(b!.id);
-        const fee = cancellationFee(feeRuleFrom(rules.get(b!.listing_id)), b!.total_cents, { departsAt: b!.departs_at, cutoffAt: b!.cutoff_at }, it.now);
+        const fee = cancellationFee(feeRuleOrDefault(rules.get(b!.listing_id)), b!.total_cents, { departsAt: b!.departs_at, cutoffAt: b!.cutoff_at }, it.now);
         return [{ i, b: b!, at: it.now, fee }];
       });
       if (todo.length === 0) return { out, refunds: 0 };

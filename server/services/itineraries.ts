@@ -17,14 +17,14 @@ import type { Queues } from '../adapters/queue/jobs.ts';
 import type { AvailabilityCache } from '../adapters/redis/availability.ts';
 import { bookingConfirmedEvent, type EventSink } from '../adapters/realtime/events.ts';
 import { holdExpiresAt, notOpenYet, quantityError } from '../core/capacity.ts';
-import { cancellationFee, notCancellable } from '../core/fees.ts';
+import { cancellationFee, feeRuleOrDefault, notCancellable } from '../core/fees.ts';
 import { totalCents } from '../core/pricing.ts';
 import { planChain, type ChainCheck, type TimetableLeg } from '../core/routing.ts';
 import { routingParams } from '../data/routing-params.ts';
 import { AppError, conflict, notFound } from '../domain/errors.ts';
 import { policy, type Principal } from '../domain/principal.ts';
 import { MAX_ITINERARY_LEGS, type ConfirmItineraryBody, type Itinerary, type NewItineraryBody } from '../domain/schemas/itineraries.ts';
-import { emissionsFor, feeRuleFrom } from './bookings.ts';
+import { emissionsFor } from './bookings.ts';
 import { holdRefusal } from './hold-batch.ts';
 import { endItinerary, settleAndTell, sumByDeparture, toItinerary, type LegDeps } from './itinerary-legs.ts';
 import { bookingEvents, tellWebhooks } from './webhook-events.ts';
@@ -297,7 +297,7 @@ export class ItinerariesService {
       // once a leg has left, the itinerary is under way: nothing of it is cancelled
       const gone = bs.map((b) => ({ leg: b.leg_index ?? 0, why: notCancellable({ departsAt: b.departs_at }, now) })).find((g) => g.why);
       if (gone) throw legError(conflict('departed', `this itinerary can no longer be cancelled: leg ${gone.leg + 1} ${gone.why}`), gone.leg);
-      const fees = bs.map((b) => ({ b, fee: cancellationFee(feeRuleFrom(b.fee_rule), b.total_cents, { departsAt: b.departs_at, cutoffAt: b.cutoff_at }, now) }));
+      const fees = bs.map((b) => ({ b, fee: cancellationFee(feeRuleOrDefault(b.fee_rule), b.total_cents, { departsAt: b.departs_at, cutoffAt: b.cutoff_at }, now) }));
       const cancelled = await markBookingsCancelled(tx, fees.map(({ b, fee }) => ({ id: b.id, at: now, feeCents: fee.feeCents })));
       await returnTeuToListings(tx, bs.map((b) => ({ id: b.listing_id, teu: b.teu })), now);
       await releaseBookedMany(tx, sumByDeparture(bs), now);

@@ -10,12 +10,11 @@ import {
 import type { AvailabilityCache } from '../adapters/redis/availability.ts';
 import { availabilityEvent, holdEndedEvent, listingUpdateEvent, type EventSink, type LiveEvent } from '../adapters/realtime/events.ts';
 import type { DepartureLoad } from '../adapters/db/departures-repo.ts';
-import { cancellationFee } from '../core/fees.ts';
+import { cancellationFee, feeRuleOrDefault } from '../core/fees.ts';
 import { totalCents } from '../core/pricing.ts';
 import type { Principal } from '../domain/principal.ts';
 import type { Itinerary, ItineraryLeg, ItineraryTransfer } from '../domain/schemas/itineraries.ts';
 import type { Hold } from '../domain/schemas/trade.ts';
-import { feeRuleFrom } from './bookings.ts';
 import { committedLoad } from './capacity-sync.ts';
 import { holdExpiredEvents, tellWebhooks } from './webhook-events.ts';
 
@@ -129,7 +128,7 @@ export function toItinerary(it: ItineraryRow, legs: LegRow[], bookings: BookingR
     const b = bookingOf.get(l.leg_index);
     let cancellation: ItineraryLeg['cancellation'] = null;
     if (b && (b.status === 'confirmed' || b.status === 'settled')) {
-      const f = cancellationFee(feeRuleFrom(l.fee_rule), b.total_cents, { departsAt: l.departs_at, cutoffAt: l.cutoff_at }, now);
+      const f = cancellationFee(feeRuleOrDefault(l.fee_rule), b.total_cents, { departsAt: l.departs_at, cutoffAt: l.cutoff_at }, now);
       cancellation = { feeCents: f.feeCents, refundCents: f.refundCents, percent: f.percent, band: f.band };
     } else if (b && b.status === 'cancelled' && b.cancellation_fee_cents !== null) {
       const fee = b.cancellation_fee_cents;

@@ -342,11 +342,21 @@ export async function totalSums(db: Kysely<DB>, scope: StatsScope, f: StatsFilte
  * Scheduled departures whose cut-off is in (now, until] and whose booked TEU are below their minimum load,
  * by cut-off (index departures_cutoff_scheduled_idx).
  */
+/** The statistics' departure scope as one condition on `d` (departures) and `c` (its corridor); no filter: true. */
+function departureScope(f: { operatorOrgId?: string | undefined; corridorId?: string | undefined; clusterId?: string | undefined; mode?: 'rail' | 'barge' | undefined }) {
+  const parts: RawBuilder<unknown>[] = [sql`true`];
+  if (f.operatorOrgId) parts.push(sql`d.operator_org_id = ${f.operatorOrgId}::uuid`);
+  if (f.corridorId) parts.push(sql`d.corridor_id = ${f.corridorId}::uuid`);
+  if (f.mode) parts.push(sql`c.mode = ${f.mode}`);
+  if (f.clusterId) parts.push(sql`(c.from_cluster_id = ${f.clusterId}::uuid or c.to_cluster_id = ${f.clusterId}::uuid)`);
+  return sql<boolean>`${sql.join(parts, sql` and `)}`;
+}
+
 export function departuresAtRisk(
   db: Kysely<DB>,
   o: { now: Date; until: Date; operatorOrgId?: string | undefined; corridorId?: string | undefined; clusterId?: string | undefined; mode?: 'rail' | 'barge' | undefined; limit: number },
 ) {
-  let q = db
+  const q = db
     .selectFrom('departures as d')
     .innerJoin('corridors as c', 'c.id', 'd.corridor_id')
     .innerJoin('clusters as o', 'o.id', 'c.from_cluster_id')
@@ -370,14 +380,7 @@ export function departuresAtRisk(
     .where('d.cutoff_at', '>', o.now)
     .where('d.cutoff_at', '<=', o.until)
     .whereRef('d.booked_teu', '<', 'd.min_load_teu');
-  if (o.operatorOrgId) q = q.where('d.operator_org_id', '=', o.operatorOrgId);
-  if (o.corridorId) q = q.where('d.corridor_id', '=', o.corridorId);
-  if (o.mode) q = q.where('c.mode', '=', o.mode);
-  if (o.clusterId) {
-    const id = o.clusterId;
-    q = q.where((eb) => eb.or([eb('c.from_cluster_id', '=', id), eb('c.to_cluster_id', '=', id)]));
-  }
-  return q.orderBy('d.cutoff_at').orderBy('d.id').limit(o.limit).execute();
+  return q.where(departureScope(o)).orderBy('d.cutoff_at').orderBy('d.id').limit(o.limit).execute();
 }
 
 /** Does a corridor / operator organisation with this id exist; a cluster's id by its code. */
@@ -425,7 +428,7 @@ export interface ActivityFilter {
  * TEU and money, those won at auction, and the holds active at `now` (index holds_active_expiry_idx) — two statements.
  */
 export async function marketActivity(db: Kysely<DB>, f: ActivityFilter) {
-  let booked = db
+  const booked = db
     .selectFrom('bookings as b')
     .innerJoin('departures as d', 'd.id', 'b.departure_id')
     .innerJoin('corridors as c', 'c.id', 'd.corridor_id')
@@ -436,31 +439,16 @@ export async function marketActivity(db: Kysely<DB>, f: ActivityFilter) {
       sql<number>`(count(*) filter (where b.bid_id is not null))::int`.as('won_at_auction'),
     ])
     .where('b.created_at', '>', f.since)
-    .where('b.created_at', '<=', f.now);
-  let held = db
+    .where('b.created_at', '<=', f.now)
+    .where(departureScope(f));
+  const held = db
     .selectFrom('holds as h')
     .innerJoin('departures as d', 'd.id', 'h.departure_id')
     .innerJoin('corridors as c', 'c.id', 'd.corridor_id')
     .select([sql<number>`count(*)::int`.as('holds'), sql<number>`coalesce(sum(h.teu), 0)::int`.as('teu')])
     .where('h.status', '=', 'active')
-    .where('h.expires_at', '>', f.now);
-  if (f.operatorOrgId) {
-    booked = booked.where('d.operator_org_id', '=', f.operatorOrgId);
-    held = held.where('d.operator_org_id', '=', f.operatorOrgId);
-  }
-  if (f.corridorId) {
-    booked = booked.where('d.corridor_id', '=', f.corridorId);
-    held = held.where('d.corridor_id', '=', f.corridorId);
-  }
-  if (f.mode) {
-    booked = booked.where('c.mode', '=', f.mode);
-    held = held.where('c.mode', '=', f.mode);
-  }
-  if (f.clusterId) {
-    const id = f.clusterId;
-    booked = booked.where((eb) => eb.or([eb('c.from_cluster_id', '=', id), eb('c.to_cluster_id', '=', id)]));
-    held = held.where((eb) => eb.or([eb('c.from_cluster_id', '=', id), eb('c.to_cluster_id', '=', id)]));
-  }
+    .where('h.expires_at', '>', f.now)
+    .where(departureScope(f));
   const [b, h] = await Promise.all([booked.executeTakeFirstOrThrow(), held.executeTakeFirstOrThrow()]);
   return { bookings: b.bookings, bookedTeu: b.teu, revenueCents: Number(b.revenue_cents), wonAtAuction: b.won_at_auction, activeHolds: h.holds, heldTeu: h.teu };
 }
