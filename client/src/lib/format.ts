@@ -61,11 +61,7 @@ export function fmtCountdown(ms: number): string {
   if (ms <= 0) return '0:00';
   const s = Math.floor(ms / 1000);
   // a day or more is said in days and hours, as the auctions list does ("94:59:44" read as a clock time)
-  if (s >= 86_400) {
-    const d = Math.floor(s / 86_400);
-    const hh = Math.floor((s % 86_400) / 3600);
-    return hh > 0 ? `${d} d ${hh} h` : `${d} d`;
-  }
+  if (s >= 86_400) return daysHours(Math.floor(s / 3600));
   const h = Math.floor(s / 3600);
   const m = Math.floor((s % 3600) / 60);
   const ss = s % 60;
@@ -112,6 +108,11 @@ export function fmtTimeLeft(ms: number): string {
   if (m < 60) return `${m} min`;
   const h = Math.floor(m / 60);
   if (h < 48) return m % 60 ? `${h} h ${String(m % 60).padStart(2, '0')} min` : `${h} h`;
+  return daysHours(h);
+}
+
+/** Whole hours as "3 d 4 h" (or "3 d"). */
+function daysHours(h: number): string {
   const d = Math.floor(h / 24);
   return h % 24 ? `${d} d ${h % 24} h` : `${d} d`;
 }
