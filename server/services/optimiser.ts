@@ -3,12 +3,13 @@ import type { Db } from '../adapters/db/db.ts';
 import { inTransaction } from '../adapters/db/db.ts';
 import {
   findOptimisation, holdsLease, insertOptimisation, insertProposals, lockShipments, proposalsOfOptimisations, nextPlanVersion, openShipments, pendingOptimisation, poolDepartures,
-  recentOptimisations, releaseLease, renewLease, setShipmentStatuses, supersedeOpenProposals, takeLease, updateOptimisation, type OptimisationRow,
+  recentOptimisations, releaseLease, renewLease, setShipmentStatuses, supersedeProposals, takeLease, openProposals, addToPlan, updateOptimisation, type OptimisationRow,
 } from '../adapters/db/optimisations-repo.ts';
 import { clusterPoints, loadLegs } from '../adapters/db/routes-repo.ts';
 import type { Queues } from '../adapters/queue/jobs.ts';
 import { rooms, type EventSink, type LiveEvent } from '../adapters/realtime/events.ts';
 import { buildCandidates } from '../core/pooling/candidates.ts';
+import { carryOver } from '../core/pooling/carry-over.ts';
 import { optimise, type OptimiseProgress, type OptimiseResult } from '../core/pooling/optimise.ts';
 import { planProposals, type PlanProposals } from '../core/pooling/proposals.ts';
 import type { MipSolver, PoolDeparture, PoolInstance, PoolRequest, RoadOption } from '../core/pooling/types.ts';
@@ -98,7 +99,8 @@ function operatorPart(v: OptimisationView): OptimisationView {
 }
 
 export type RunOutcome =
-  | { status: 'done'; planVersion: number; proposals: number }
+  /** proposals: the plan's; carriedOver: how many of them were open already (kept with their ids, not issued again). */
+  | { status: 'done'; planVersion: number; proposals: number; carriedOver: number }
   | { status: 'skipped'; reason: 'missing' | 'already_done' | 'already_failed' }
   | { status: 'lease_lost' };
 
@@ -161,9 +163,9 @@ export class OptimiserService {
     const moved = await movedBookingsOf(this.db, props);
     const by = new Map<string, OptimisationView['proposals']>();
     for (const pr of props) {
-      const list = by.get(pr.optimisation_id) ?? [];
+      const list = by.get(pr.plan_id) ?? [];
       list.push(proposalView(pr, moved.get(pr.id) ?? []));
-      by.set(pr.optimisation_id, list);
+      by.set(pr.plan_id, list);
     }
     // an operator sees its part: the run and its own departures' proposals, not the network's figures (which are
     // built from every operator's costs)
@@ -249,7 +251,7 @@ export class OptimiserService {
       const written = await this.writePlan(id, token, inst, versions, result, proposals, merges, now);
       if (!written) return { status: 'lease_lost' };
       await this.events.emit([...written.events, this.progressEvent(id, { phase: 'done', part: 0, parts: 0, incumbentCents: result.figures.objective.totalCents, boundCents: result.boundCents, gapPct: result.gapPct })]).catch(() => {});
-      return { status: 'done', planVersion: written.version, proposals: written.count };
+      return { status: 'done', planVersion: written.version, proposals: written.count, carriedOver: written.carriedOver };
     } catch (err) {
       if (err instanceof LeaseBusy) throw err;
       // a failure of this run (not a lost lease): recorded, visible on the scheduler's screen; the job is not retried
@@ -273,7 +275,6 @@ export class OptimiserService {
       if (!(await holdsLease(tx, token))) return null;
       // a shipment changed or withdrawn while the plan was solved is left out (the next run sees it as it is now)
       const current = new Map((await lockShipments(tx, inst.requests.map((r) => r.id))).map((r) => [r.id, r]));
-      await supersedeOpenProposals(tx, now);
       // a merge its operator accepted while this plan was solved is being consented to: nothing new for its departures
       const busy = new Set(await departuresInConsent(tx));
       const live = merges.filter((m) => !busy.has(m.departureId) && !busy.has(m.intoDepartureId));
@@ -283,7 +284,7 @@ export class OptimiserService {
       };
       const pp = { ...pp0, shipments: pp0.shipments.filter((s) => unchanged(s.requestId)), unplaced: pp0.unplaced.filter(unchanged) };
       const version = await nextPlanVersion(tx);
-      const rows = await insertProposals(tx, [
+      const fresh = [
         ...pp.shipments.map((s) => {
           const r = requests.get(s.requestId)!;
           const road = inst.road?.[s.requestId];
@@ -304,9 +305,15 @@ export class OptimiserService {
           min_load_teu: m.minLoadTeu, load_before_teu: m.teu, load_after_teu: 0, saving_cents: m.savingCents,
           target_load_before_teu: m.targetLoadBeforeTeu, target_load_after_teu: m.targetLoadAfterTeu, created_at: now,
         })),
-      ]);
+      ];
+      // a proposal the plan only repeats stays open with its id; the open ones it does not repeat are superseded
+      const { carried, superseded } = carryOver(await openProposals(tx), fresh);
+      const supersededOrgs = await supersedeProposals(tx, superseded, now);
+      const rows = await insertProposals(tx, fresh.filter((_, i) => carried[i] === null));
+      const kept = carried.filter((x): x is string => x !== null);
+      await addToPlan(tx, id, [...kept, ...rows.map((r) => r.id)]);
       await setShipmentStatuses(tx, pp.shipments.map((s) => s.requestId), pp.unplaced, now);
-      // webhooks: each proposal to the organisation it is addressed to (a merge's forwarders are told when asked)
+      // webhooks: each new proposal to the organisation it is addressed to (a merge's forwarders are told when asked)
       await tellWebhooks(tx, rows.map((r) => ({
         orgId: (r.forwarder_org_id ?? r.operator_org_id)!, type: 'proposal.created', objectKey: `proposal:${r.id}`, data: proposalView(r),
       })));
@@ -321,10 +328,11 @@ export class OptimiserService {
           gapVsLpPct: result.gapVsLpPct, violations: result.violations, candidates: inst.candidates.length,
         }),
       });
-      const orgs = new Set<string>();
+      // live: the organisations with a new proposal or one superseded (a carried-over proposal changed nothing)
+      const orgs = new Set<string>(supersededOrgs);
       for (const r of rows) orgs.add((r.forwarder_org_id ?? r.operator_org_id)!);
       const events: LiveEvent[] = [...orgs].map((org) => ({ rooms: [rooms.org(org)], event: 'proposal:new', payload: { optimisationId: id, planVersion: version } }));
-      return { version, count: rows.length, events };
+      return { version, count: fresh.length, carriedOver: kept.length, events };
     });
   }
 

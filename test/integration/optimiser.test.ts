@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inProcessSolver } from '../../server/adapters/solver/highs.ts';
+import { contentKey } from '../../server/core/pooling/carry-over.ts';
 import type { MipSolver } from '../../server/core/pooling/types.ts';
 import type { App } from '../../server/http/app.ts';
 import { LeaseBusy, OptimiserService } from '../../server/services/optimiser.ts';
@@ -110,6 +111,38 @@ describe('the optimiser: plans, proposals, acceptance', () => {
     const theirs = (await as(built.app, f2)({ method: 'GET', url: '/api/proposals' })).json() as { id: string }[];
     expect(theirs.some((x) => mine.some((m) => (m as unknown as { id: string }).id === x.id))).toBe(false);
     expect((await as(built.app, f2)({ method: 'POST', url: `/api/proposals/${(p as unknown as { id: string }).id}/accept`, payload: {} })).statusCode).toBe(404);
+  });
+
+  it('a plan that only repeats open proposals keeps them with their ids; only what changed is superseded and issued anew', async () => {
+    const openRows = () => env.db.selectFrom('proposals').selectAll().where('status', '=', 'open').execute();
+    const before = await openRows();
+    expect(before.length, 'the first plan left open proposals').toBeGreaterThan(0);
+    const r = await as(built.app, sched)({ method: 'POST', url: '/api/optimisations', payload: {} });
+    const id = r.json().id as string;
+    const out = await optimiser().run(id, solver);
+    if (out.status !== 'done') throw new Error(JSON.stringify(out));
+    // nothing changed in the pool: the new plan repeats what was open (HiGHS is deterministic on the same model)
+    expect(out.carriedOver, 'open proposals carried over').toBeGreaterThan(0);
+    const o = (await as(built.app, sched)({ method: 'GET', url: `/api/optimisations/${id}` })).json() as { placed: number; departuresToCancel: number; proposals: { id: string; status: string }[] };
+    // the plan lists all its proposals, carried over or new
+    expect(o.proposals.length).toBe(out.proposals);
+    expect(o.proposals.length).toBe(o.placed + o.departuresToCancel);
+    const listed = new Set(o.proposals.map((x) => x.id));
+    const now = new Map((await env.db.selectFrom('proposals').selectAll().where('id', 'in', before.map((b) => b.id)).execute()).map((x) => [x.id, x]));
+    // each proposal that was open is now either listed by the new plan (still open, same id) or superseded
+    const carried = before.filter((b) => listed.has(b.id));
+    expect(carried).toHaveLength(out.carriedOver);
+    for (const b of before) expect(now.get(b.id)!.status, b.id).toBe(listed.has(b.id) ? 'open' : 'superseded');
+    // and nothing the new plan issued anew repeats a proposal that was open: a copy under a new id would be a defect
+    const fresh = await env.db.selectFrom('proposals').selectAll().where('optimisation_id', '=', id).execute();
+    expect(fresh.length).toBe(out.proposals - out.carriedOver);
+    const superseded = new Set(before.filter((b) => !listed.has(b.id)).map(contentKey));
+    for (const f of fresh) expect(superseded.has(contentKey(f)), f.id).toBe(false);
+    // a forwarder's carried-over proposal is still the one it accepts: it keeps its place on the shipment
+    for (const c of carried.filter((x) => x.shipment_id)) {
+      const ship = await env.db.selectFrom('shipments').select('status').where('id', '=', c.shipment_id!).executeTakeFirstOrThrow();
+      expect(ship.status).toBe('proposed');
+    }
   });
 
   it('accepting books the itinerary through the normal path; accepting again answers the same', async () => {
@@ -316,13 +349,17 @@ describe('the optimiser: plans, proposals, acceptance', () => {
       payload: { from: 'DEDUI', to: 'ITBLQ', teu: 1, tonnes: 12, readyAt: ready.toISOString(), deliverBy: new Date(ready.getTime() + 6 * DAY).toISOString(), maxTotalCents: 5_000_000 },
     });
     expect(posted.statusCode, posted.body).toBe(201);
-    await runNow();
-    const mine = ((await as(built.app, f1)({ method: 'GET', url: '/api/proposals' })).json() as { id: string; shipmentId: string | null; status: string }[]).filter(
+    const runId = await runNow();
+    const open = ((await as(built.app, f1)({ method: 'GET', url: '/api/proposals' })).json() as { id: string; optimisationId: string; shipmentId: string | null; status: string }[]).filter(
       (p) => p.status === 'open' && p.shipmentId !== null,
     );
-    expect(mine.length).toBeGreaterThan(0);
+    // the new shipment's proposal is new; the others may be carried over from earlier plans (issued before the subscription)
+    const mine = open.filter((p) => p.optimisationId === runId);
+    expect(mine.map((p) => p.shipmentId)).toContain(posted.json().id);
     const events = await env.db.selectFrom('webhook_events').select(['type', 'object_key', 'org_id']).where('type', '=', 'proposal.created').execute();
     for (const p of mine) expect(events.some((e) => e.object_key === `proposal:${p.id}` && e.org_id === f1.me.org.id)).toBe(true);
+    // a carried-over proposal is not announced again
+    for (const p of open.filter((x) => x.optimisationId !== runId)) expect(events.some((e) => e.object_key === `proposal:${p.id}`)).toBe(false);
     // only the subscribed organisation's events were written
     expect(events.every((e) => e.org_id === f1.me.org.id)).toBe(true);
   });

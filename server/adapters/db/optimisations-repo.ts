@@ -127,19 +127,36 @@ export async function nextPlanVersion(tx: Tx): Promise<number> {
   return Number(r.v);
 }
 
-/** Open proposals of older plans → superseded; their shipments back to pooled. Returns the proposals superseded. */
-export async function supersedeOpenProposals(tx: Tx, now: Date): Promise<number> {
+/** The open proposals of older plans (under the lease: only the plan being written may change them). */
+export function openProposals(tx: Tx): Promise<ProposalRow[]> {
+  return tx.selectFrom('proposals').selectAll().where('status', '=', 'open').orderBy('created_at').orderBy('id').execute();
+}
+
+/**
+ * These proposals → superseded, if still open (one being accepted meanwhile is left to its accept); their shipments
+ * back to pooled. Returns the organisations each superseded proposal was addressed to.
+ */
+export async function supersedeProposals(tx: Tx, ids: string[], now: Date): Promise<string[]> {
+  if (ids.length === 0) return [];
   const rows = await tx
     .updateTable('proposals')
     .set({ status: 'superseded', decided_at: now })
+    .where('id', 'in', ids)
     .where('status', '=', 'open')
-    .returning(['shipment_id'])
+    .returning(['shipment_id', 'forwarder_org_id', 'operator_org_id'])
     .execute();
   const shipments = rows.map((r) => r.shipment_id).filter((id): id is string => id !== null);
   if (shipments.length) {
     await tx.updateTable('shipments').set({ status: 'pooled', updated_at: now, version: sql`version + 1` }).where('id', 'in', shipments).where('status', '=', 'proposed').execute();
   }
-  return rows.length;
+  return rows.map((r) => (r.forwarder_org_id ?? r.operator_org_id)!);
+}
+
+/** Lists proposals (new ones and those carried over) as a plan's. */
+export async function addToPlan(tx: Tx, optimisationId: string, proposalIds: string[]): Promise<void> {
+  for (let i = 0; i < proposalIds.length; i += 1000) {
+    await tx.insertInto('plan_proposals').values(proposalIds.slice(i, i + 1000).map((proposal_id) => ({ optimisation_id: optimisationId, proposal_id }))).onConflict((oc) => oc.doNothing()).execute();
+  }
 }
 
 export async function insertProposals(tx: Tx, rows: Insertable<ProposalsTable>[]): Promise<ProposalRow[]> {
@@ -165,11 +182,10 @@ export async function setShipmentStatuses(tx: Tx, proposed: string[], unplaced: 
 
 // ---- proposals --------------------------------------------------------------------------------------------
 
-export function proposalsOf(db: Kysely<DB>, who: { forwarderOrgId?: string; operatorOrgId?: string; optimisationId?: string }, limit: number) {
+export function proposalsOf(db: Kysely<DB>, who: { forwarderOrgId?: string; operatorOrgId?: string }, limit: number) {
   let q = db.selectFrom('proposals').selectAll();
   if (who.forwarderOrgId) q = q.where('forwarder_org_id', '=', who.forwarderOrgId);
   if (who.operatorOrgId) q = q.where('operator_org_id', '=', who.operatorOrgId);
-  if (who.optimisationId) q = q.where('optimisation_id', '=', who.optimisationId);
   return q.orderBy('created_at', 'desc').orderBy('id').limit(limit).execute();
 }
 
@@ -252,12 +268,20 @@ export function lockShipments(tx: Tx, ids: string[]) {
   return tx.selectFrom('shipments').select(['id', 'version', 'status']).where('id', 'in', ids).orderBy('id').forNoKeyUpdate().execute();
 }
 
-/** The proposals of some optimisations (an operator: its own only), oldest first per optimisation. */
+/**
+ * The proposals of some optimisations (an operator: its own only), oldest first per optimisation, each with the plan
+ * it is listed for (`plan_id`): a proposal carried over by later plans is listed for each of them.
+ */
 export function proposalsOfOptimisations(db: Kysely<DB>, ids: string[], operatorOrgId?: string) {
   if (ids.length === 0) return Promise.resolve([]);
-  let q = db.selectFrom('proposals').selectAll().where('optimisation_id', 'in', ids);
-  if (operatorOrgId) q = q.where('operator_org_id', '=', operatorOrgId);
-  return q.orderBy('optimisation_id').orderBy('created_at').orderBy('id').execute();
+  let q = db
+    .selectFrom('plan_proposals as pp')
+    .innerJoin('proposals as p', 'p.id', 'pp.proposal_id')
+    .selectAll('p')
+    .select('pp.optimisation_id as plan_id')
+    .where('pp.optimisation_id', 'in', ids);
+  if (operatorOrgId) q = q.where('p.operator_org_id', '=', operatorOrgId);
+  return q.orderBy('pp.optimisation_id').orderBy('p.created_at').orderBy('p.id').execute();
 }
 
 /**

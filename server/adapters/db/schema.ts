@@ -469,6 +469,12 @@ export interface ProposalsTable {
   target_load_before_teu: ColumnType<number | null, number | null | undefined, number | null>;
   target_load_after_teu: ColumnType<number | null, number | null | undefined, number | null>;
 }
+/** The proposals of each plan: a proposal a later plan repeats belongs to both (migration 20261205T1200). */
+export interface PlanProposalsTable {
+  optimisation_id: string;
+  proposal_id: string;
+}
+
 export type ProposalStatus = 'open' | 'accepting' | 'consenting' | 'accepted' | 'declined' | 'stale' | 'superseded';
 
 /** A forwarder's answer to a merge that would move one of its bookings (migration 20261203T1900). */
@@ -658,6 +664,7 @@ export interface DB {
   optimisations: OptimisationsTable;
   optimiser_lease: OptimiserLeaseTable;
   proposals: ProposalsTable;
+  plan_proposals: PlanProposalsTable;
   merge_consents: MergeConsentsTable;
   idempotency_keys: IdempotencyKeysTable;
   audit_log: AuditLogTable;

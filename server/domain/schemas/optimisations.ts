@@ -27,7 +27,7 @@ export type MovedBooking = Static<typeof MovedBooking>;
 
 export const Proposal = Type.Object({
   id: Uuid,
-  optimisationId: Uuid,
+  optimisationId: Type.String({ format: 'uuid', description: 'the plan that first proposed it: a later plan that repeats an open proposal keeps it (same id) and lists it too' }),
   kind: StringEnum(['shipment', 'departure'], { description: "a forwarder's shipment, or an operator's departure" }),
   status: StringEnum(['open', 'accepting', 'consenting', 'accepted', 'declined', 'stale', 'superseded'], {
     description:
