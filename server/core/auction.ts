@@ -1,3 +1,5 @@
+import { euros } from './settlement.ts';
+
 /**
  * Auction rules for ascending (open, pay-as-bid) and sealed (uniform price)
  * listings.
@@ -57,7 +59,9 @@
  *
  * **Close.** A bid at or after the close (by the server clock) is refused with
  * `auction_closed`; a bid below the minimum with `bid_too_low`, carrying the
- * minimum that would be accepted. An auction closes no later than its cap
+ * minimum that would be accepted; a unit price (or an auto-bid's maximum) above the listing's price ceiling with
+ * `bid_too_high`, carrying that ceiling — a fat-finger guard, as trading venues have: `priceCeilingCents`, 20× the
+ * reserve and at least €10,000 per TEU. An auction closes no later than its cap
  * (`maxCloseAt`, the departure's cut-off). The same bids always clear the same
  * way, whatever order they are given in. Unsold TEU (`unallocatedTeu`) return
  * to the departure or are re-listed at a fixed price (a service decision).
@@ -105,7 +109,7 @@ export interface AuctionConfig {
   maxCloseAt: Date;
 }
 
-export type AuctionFailureCode = 'auction_closed' | 'bid_too_low' | 'invalid_bid' | 'auction_not_open';
+export type AuctionFailureCode = 'auction_closed' | 'bid_too_low' | 'bid_too_high' | 'invalid_bid' | 'auction_not_open';
 
 export interface AuctionFailure {
   ok: false;
@@ -113,6 +117,18 @@ export interface AuctionFailure {
   message: string;
   /** With `bid_too_low`: the lowest unit price that would be accepted. */
   minUnitPriceCents?: number;
+  /** With `bid_too_high`: the highest unit price (and auto-bid maximum) accepted on this listing. */
+  maxUnitPriceCents?: number;
+}
+
+/** The fat-finger guard: a bid this many times the reserve is taken for a typing error… */
+export const PRICE_CEILING_RESERVE_MULTIPLE = 20;
+/** …unless it is at most this, in cents per TEU (€10,000: a listing with a token reserve still trades at any real price). */
+export const PRICE_CEILING_FLOOR_CENTS = 1_000_000;
+
+/** The highest unit price, and auto-bid maximum, a bid on this listing may name. */
+export function priceCeilingCents(config: Pick<AuctionConfig, 'reservePriceCents'>): number {
+  return Math.max(config.reservePriceCents * PRICE_CEILING_RESERVE_MULTIPLE, PRICE_CEILING_FLOOR_CENTS);
 }
 
 export interface AuctionWinner {
@@ -544,6 +560,14 @@ export function checkIncoming(config: AuctionConfig, incoming: IncomingBid, now:
     if (!Number.isSafeInteger(max) || max < incoming.unitPriceCents) {
       return fail('invalid_bid', 'maxUnitPriceCents must be a whole number of cents, at least unitPriceCents');
     }
+  }
+  const ceiling = priceCeilingCents(config);
+  const named = config.format === 'ascending' ? Math.max(incoming.unitPriceCents, incoming.maxUnitPriceCents ?? 0) : incoming.unitPriceCents;
+  if (named > ceiling) {
+    return {
+      ok: false, code: 'bid_too_high', maxUnitPriceCents: ceiling,
+      message: `a unit price above ${euros(ceiling)} per TEU on this listing (${PRICE_CEILING_RESERVE_MULTIPLE}× its reserve, at least ${euros(PRICE_CEILING_FLOOR_CENTS)}) is refused as a likely typing error`,
+    };
   }
   return null;
 }

@@ -260,6 +260,13 @@ describe('sealed bids stay private', () => {
     const low = await as(built.app, f1)({ method: 'POST', url: `/api/listings/${a.listingId}/bids`, payload: { teu: 1, unitPriceCents: 9_999 } });
     expect(low.statusCode).toBe(409);
     expect(low.json().error).toMatchObject({ code: 'bid_too_low', minUnitPriceCents: 10_000 });
+    // a typing error (2^31 cents per TEU, as an operator found accepted in the demo) is refused with the ceiling, and stores nothing
+    const bidsBefore = await env.db.selectFrom('bids').select((e) => e.fn.countAll<number>().as('n')).where('listing_id', '=', a.listingId).executeTakeFirstOrThrow();
+    const high = await as(built.app, f1)({ method: 'POST', url: `/api/listings/${a.listingId}/bids`, payload: { teu: 1, unitPriceCents: 2 ** 31 } });
+    expect(high.statusCode, high.body).toBe(422);
+    expect(high.json().error).toMatchObject({ code: 'bid_too_high', maxUnitPriceCents: 1_000_000 });
+    const bidsAfter = await env.db.selectFrom('bids').select((e) => e.fn.countAll<number>().as('n')).where('listing_id', '=', a.listingId).executeTakeFirstOrThrow();
+    expect(Number(bidsAfter.n)).toBe(Number(bidsBefore.n));
     // a marker event after the bid proves the watcher has received everything sent before it
     await built.ctx.events.emit([{ rooms: [`listing:${a.listingId}`], event: 'test:marker', payload: {} }]);
     await waitUntil(async () => watcher.events.find((e) => e.event === 'test:marker'), 'marker', 100);

@@ -164,7 +164,7 @@ export const CATALOG: Record<string, CatalogEntry> = {
   'POST /api/listings/:id/bids': {
     operationId: 'placeBid',
     tag: 'auctions',
-    description: `${FWD} Bids on an ascending or sealed listing. Send an \`Idempotency-Key\` to retry safely. 409 \`auction_closed\`, \`bid_too_low\`.`,
+    description: `${FWD} Bids on an ascending or sealed listing. Send an \`Idempotency-Key\` to retry safely. 409 \`auction_closed\`, \`bid_too_low\` (with \`minUnitPriceCents\`); 422 \`bid_too_high\` (with \`maxUnitPriceCents\`) for a unit price or auto-bid maximum above the listing's ceiling — 20× its reserve, at least €10,000 per TEU — taken for a typing error.`,
   },
   'GET /api/listings/:id/bids': { operationId: 'listBids', tag: 'auctions', description: 'The owning operator sees every bid; a forwarder only its own.' },
   'GET /api/auctions': {

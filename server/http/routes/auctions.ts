@@ -21,7 +21,7 @@ export const auctionRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async 
         params: IdParams,
         headers: IdempotencyHeaders,
         body: NewBidBody,
-        response: { 201: BidAccepted, ...errors(400, 401, 403, 404, 409) },
+        response: { 201: BidAccepted, ...errors(400, 401, 403, 404, 409, 422) },
       },
     },
     async (req, reply) => {
@@ -64,7 +64,7 @@ export const auctionRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async 
         tags: ['auctions'],
         summary: 'Either-or bids: 2–5 bids on different auctions, at most one of which wins (forwarder)',
         body: NewBidGroupBody,
-        response: { 201: BidGroupPlaced, ...errors(400, 401, 403, 404, 409) },
+        response: { 201: BidGroupPlaced, ...errors(400, 401, 403, 404, 409, 422) },
       },
     },
     async (req, reply) => reply.status(201).send(await auctions.placeGroup(principalOf(req), req.body)),

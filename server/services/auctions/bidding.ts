@@ -46,6 +46,7 @@ interface BatchWrites {
 /** A refusal of the pure core as the API error. */
 function refusal(res: AuctionFailure): AppError {
   if (res.code === 'invalid_bid') return new AppError(400, 'invalid_bid', res.message);
+  if (res.code === 'bid_too_high') return new AppError(422, 'bid_too_high', res.message, { maxUnitPriceCents: res.maxUnitPriceCents });
   return conflict(res.code, res.message, res.minUnitPriceCents !== undefined ? { minUnitPriceCents: res.minUnitPriceCents } : undefined);
 }
 
