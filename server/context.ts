@@ -9,6 +9,7 @@ import { TeamService } from './services/team.ts';
 import { HoldsService } from './services/holds.ts';
 import { BookingsService } from './services/bookings.ts';
 import { DeparturesService } from './services/departures.ts';
+import { ManifestService } from './services/manifest.ts';
 import { ListingsService } from './services/listings.ts';
 import { LedgerService } from './services/ledger/index.ts';
 import type { SettlementHooks } from './services/ledger/settlement.ts';
@@ -49,6 +50,8 @@ export interface Services {
   holds: HoldsService;
   bookings: BookingsService;
   departures: DeparturesService;
+  /** Who rides on a departure and who holds room on it (its operator). */
+  manifest: ManifestService;
   listings: ListingsService;
   ledger: LedgerService;
   auctions: AuctionsService;
@@ -118,6 +121,7 @@ export function createContext(cfg: Config, events: (redis: Redis) => EventSink, 
     holds,
     bookings: new BookingsService(db, cache, sink, queues, cascade),
     departures: new DeparturesService(db),
+    manifest: new ManifestService(db),
     listings: new ListingsService(db, cache, sink, holds, queues, auctions, offers),
     ledger: new LedgerService(db, cfg, hooks.ledger),
     auctions,

@@ -141,6 +141,13 @@ describe('a cancellation on one forwarder’s screen produces a live offer on an
     const loadBox = page.getByTestId('departure-load');
     expect(await loadBox.textContent()).toContain(`${load.booked_teu} booked · ${load.held_teu} held · minimum ${load.min_load_teu}`);
     expect(await loadBox.getAttribute('data-short')).toBe(String(Math.max(0, load.min_load_teu - load.booked_teu)));
+    // and who is on it: the manifest names the booking's customer (a walkthrough found no way to see who rides)
+    const f1Name = ((await (await fetch(`${server.url}/api/me`, { headers: { cookie: f1.cookie } })).json()) as { org: { name: string } }).org.name;
+    const onBoard = page.locator(`[data-testid="manifest-booking"][data-booking-id="${booking.id as string}"]`);
+    await onBoard.waitFor({ timeout: WAIT });
+    expect(await onBoard.textContent()).toContain(f1Name);
+    expect(await onBoard.textContent()).toContain('4 TEU');
+    expect(await page.getByTestId('manifest-totals').textContent()).toMatch(new RegExp(`1\\s*booking · ${load.booked_teu}\\s*TEU`));
 
     await goHash(page, '#/bookings');
     const row = page.locator(`[data-testid="booking-row"][data-booking-id="${booking.id as string}"]`);
@@ -161,12 +168,17 @@ describe('a cancellation on one forwarder’s screen produces a live offer on an
     const f2Name = ((await (await fetch(`${server.url}/api/me`, { headers: { cookie: (await httpSignIn(server.url, 'forwarder2@demo.test')).cookie } })).json()) as { org: { name: string } }).org.name;
     await expect.poll(async () => (await chain.textContent()) ?? '', { timeout: WAIT }).toMatch(new RegExp(`(${f2Name}|${f3Name}) deciding now`));
     await page.screenshot({ path: path.join(RESULTS, 'offer-chains.png') });
+    // the no-show left the manifest's active list; it is there among the cancelled ones, with why
+    await expect.poll(() => onBoard.count(), { timeout: WAIT }).toBe(0);
+    await page.getByTestId('manifest-show-cancelled').click();
+    await expect.poll(async () => (await onBoard.textContent()) ?? '', { timeout: WAIT }).toContain('no-show');
     // a forwarder's view of the same departure has no such section
     const fp = await newPage('forwarder1');
     await signInThroughForm(fp, server.url, 'forwarder1@demo.test');
     await goHash(fp, `#/departures/${d.departureId}`);
     await fp.getByTestId('listing-row').first().waitFor({ timeout: WAIT });
     expect(await fp.getByTestId('offer-chains').count()).toBe(0);
+    expect(await fp.getByTestId('manifest').count()).toBe(0);
     expect(await fp.getByTestId('departure-load').count()).toBe(0);
     expect(errors).toEqual([]);
   });

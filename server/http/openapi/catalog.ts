@@ -241,5 +241,6 @@ export const CATALOG: Record<string, CatalogEntry> = {
   'POST /api/offers/:id/accept': { operationId: 'acceptOffer', tag: 'watches', description: "The offeree (forwarder). Turns the offer into a hold at the offered price; an offer for a pooled shipment takes the shipment's TEU and tonnes unless told otherwise, and takes the shipment out of the pool." },
   'POST /api/offers/:id/decline': { operationId: 'declineOffer', tag: 'watches', description: 'The offeree (forwarder). The next in line is offered at once.' },
   'POST /api/bookings/:id/no-show': { operationId: 'markNoShow', tag: 'bookings', description: `The departure's operator. Cancels the booking with its whole price as the fee; its capacity is re-offered.` },
+  'GET /api/departures/:id/manifest': { operationId: 'getDepartureManifest', tag: 'departures', description: `${OPS} Who rides on one of the operator's departures (the platform sees all): every booking with its customer, TEU, tonnes, price, status, reference, cargo as declared and what ended it; the active holds with their expiry; and the totals (booked, held, fees, dangerous-goods bookings).` },
   'GET /api/departures/:id/offer-chains': { operationId: 'listDepartureOffers', tag: 'departures', description: `${OPS} The re-offer chains of one of the operator's departures (the platform sees all).` },
 };

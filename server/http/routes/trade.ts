@@ -6,6 +6,7 @@ import { principalOf } from '../plugins/auth.ts';
 import { nextPageHeaders } from '../paging.ts';
 import { BOOKING_LIST_LIMIT } from '../../services/bookings.ts';
 import { errors, IdParams } from '../../domain/schemas/common.ts';
+import { DepartureManifest } from '../../domain/schemas/manifest.ts';
 import { Departure, Listing } from '../../domain/schemas/network.ts';
 import {
   Booking, BookingListQuery, BookingSummary, BookingWithDeparture, CancellationPreview, ConfirmBody, Hold, HoldWithDeparture, IdempotencyHeaders, NewDepartureBody, NewHoldBody,
@@ -14,7 +15,7 @@ import {
 
 /** Departures and listings (operators), holds and bookings (forwarders). Handlers stay thin. */
 export const tradeRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async (app, { ctx }) => {
-  const { holds, bookings, departures, listings } = ctx.services;
+  const { holds, bookings, departures, listings, manifest } = ctx.services;
 
   app.post(
     '/api/departures',
@@ -26,6 +27,20 @@ export const tradeRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async (a
     '/api/operator/departures',
     { schema: { tags: ['operator'], summary: "My organisation's departures with their load", response: { 200: Type.Array(Departure), ...errors(401, 403) } } },
     async (req) => departures.ofOperator(principalOf(req)),
+  );
+
+  app.get(
+    '/api/departures/:id/manifest',
+    {
+      schema: {
+        tags: ['departures'],
+        summary: "Who rides on one of my departures: its bookings with customer, load, price and cargo, the holds on it now, and the totals (its operator)",
+        description: "Another operator's departure is 404 (its customers are that operator's business); the platform sees every departure's.",
+        params: IdParams,
+        response: { 200: DepartureManifest, ...errors(400, 401, 403, 404) },
+      },
+    },
+    async (req) => manifest.ofDeparture(principalOf(req), req.params.id),
   );
 
   app.get(
