@@ -172,13 +172,26 @@ describe('a cancellation on one forwarder’s screen produces a live offer on an
     await expect.poll(() => onBoard.count(), { timeout: WAIT }).toBe(0);
     await page.getByTestId('manifest-show-cancelled').click();
     await expect.poll(async () => (await onBoard.textContent()) ?? '', { timeout: WAIT }).toContain('no-show');
+    // the operator withdraws the listing from the departure page: the dialog names whose hold it releases first
+    const fresh = await api(f1, 'POST', '/api/holds', { listingId: d.listingId, teu: 2, tonnes: 20 });
+    expect(fresh.status).toBe('active');
+    await page.locator(`[data-testid="listing-row"][data-listing-id="${d.listingId}"]`).getByTestId('listing-withdraw').click({ timeout: WAIT });
+    const holdsText = page.getByTestId('withdraw-holds');
+    await holdsText.waitFor({ timeout: WAIT });
+    expect(await holdsText.textContent()).toMatch(new RegExp(`1 active hold \\(2 TEU\\)\\s*by ${f1Name}`));
+    await page.getByTestId('confirm-dialog-ok').click();
+    await expect.poll(async () => (await env.db.selectFrom('listings').select('status').where('id', '=', d.listingId).executeTakeFirstOrThrow()).status, { timeout: WAIT }).toBe('cancelled');
+    // its holds end right after the listing's own transaction (HoldsService.endAllOfListing), before the answer
+    await expect.poll(async () => (await env.db.selectFrom('holds').select('status').where('id', '=', fresh.id as string).executeTakeFirstOrThrow()).status, { timeout: WAIT }).not.toBe('active');
+    await expect.poll(() => page.locator(`[data-testid="listing-row"][data-listing-id="${d.listingId}"]`).getByTestId('listing-withdraw').count(), { timeout: WAIT }).toBe(0);
     // a forwarder's view of the same departure has no such section
     const fp = await newPage('forwarder1');
     await signInThroughForm(fp, server.url, 'forwarder1@demo.test');
     await goHash(fp, `#/departures/${d.departureId}`);
-    await fp.getByTestId('listing-row').first().waitFor({ timeout: WAIT });
+    await fp.getByTestId('departure-detail').waitFor({ timeout: WAIT }); // (its one listing is withdrawn above)
     expect(await fp.getByTestId('offer-chains').count()).toBe(0);
     expect(await fp.getByTestId('manifest').count()).toBe(0);
+    expect(await fp.getByTestId('listing-withdraw').count()).toBe(0);
     expect(await fp.getByTestId('departure-load').count()).toBe(0);
     expect(errors).toEqual([]);
   });
