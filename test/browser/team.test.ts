@@ -56,6 +56,15 @@ describe('team: add a colleague, their own password, access withdrawn', () => {
     await row.waitFor({ timeout: WAIT });
     await admin.getByTestId('one-time-dismiss').click();
     await expect.poll(() => admin.getByTestId('one-time').count()).toBe(0);
+    // the organisation's only admin is not offered to demote or lock itself out (the server would answer 409 last_admin)
+    const admins = await env.db
+      .selectFrom('memberships as m').innerJoin('users as u', 'u.id', 'm.user_id').innerJoin('organisations as o', 'o.id', 'm.org_id')
+      .select('u.email').where('m.role', '=', 'admin').where('u.disabled_at', 'is', null)
+      .where('o.id', '=', (qb) => qb.selectFrom('memberships as m2').innerJoin('users as u2', 'u2.id', 'm2.user_id').select('m2.org_id').where('u2.email', '=', 'forwarder1@demo.test'))
+      .execute();
+    const selfRow = admin.locator('[data-testid="member-row"][data-email="forwarder1@demo.test"]');
+    expect(await selfRow.getByTestId('member-sole-admin').count()).toBe(admins.length === 1 ? 1 : 0);
+    expect(await selfRow.getByTestId('member-toggle-role').count()).toBe(admins.length === 1 ? 0 : 1);
 
     // ---- the colleague, on a phone ----
     const dana = await newPage('dana', 390);
