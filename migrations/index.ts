@@ -25,6 +25,7 @@ import * as m20261204T1200 from './20261204T1200_ledger_balance_per_statement.ts
 import * as m20261204T1500 from './20261204T1500_ledger_parents_per_statement.ts';
 import * as m20261205T1000 from './20261205T1000_bookings_created_at.ts';
 import * as m20261205T1200 from './20261205T1200_plan_proposals.ts';
+import * as m20261205T1300 from './20261205T1300_invoice_issue_time_order.ts';
 
 /** Every migration, by its sortable name. A test checks that each file in this folder is listed. */
 export const migrations: Record<string, Migration> = {
@@ -54,4 +55,5 @@ export const migrations: Record<string, Migration> = {
   '20261204T1500_ledger_parents_per_statement': m20261204T1500,
   '20261205T1000_bookings_created_at': m20261205T1000,
   '20261205T1200_plan_proposals': m20261205T1200,
+  '20261205T1300_invoice_issue_time_order': m20261205T1300,
 };

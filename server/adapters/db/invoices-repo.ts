@@ -15,7 +15,12 @@ export interface InvoiceToIssue {
   issuerSlug: string;
   recipientOrgId: string;
   vatBps: number;
+  /**
+   * The issue time: never before the latest the issuer's counter handed out, so numbers and times rise together —
+   * unless `exactTime` (a batch that settles the past, the history seed, keeps its simulated time).
+   */
   now: Date;
+  exactTime?: boolean;
   /** bookingId null: a line of no single booking's charge or refund (a pool share's credit note). */
   lines: { bookingId: string | null; description: string; quantityTeu: number; unitPriceCents: number; amountCents: number }[];
 }
@@ -25,13 +30,14 @@ export interface InvoiceToIssue {
  * the number it issues here, and the numbers are handed out in the order given — gapless as one by one.
  * All invoices of one call carry the year of the first one's `now`.
  */
-export async function issueInvoices(tx: Db, list: InvoiceToIssue[]): Promise<{ id: string; number: string }[]> {
+export async function issueInvoices(tx: Db, list: InvoiceToIssue[]): Promise<{ id: string; number: string; issuedAt: Date }[]> {
   if (list.length === 0) return [];
   const year = list[0]!.now.getUTCFullYear();
-  const next = await takeNumbers(tx, year, list.map((o) => o.issuerOrgId));
+  const next = await takeNumbers(tx, year, list);
   const rows = list.map((o) => {
-    const seq = next.get(o.issuerOrgId)!;
-    next.set(o.issuerOrgId, seq + 1);
+    const { seq, issuedAt } = next.get(o.issuerOrgId)!;
+    next.set(o.issuerOrgId, { seq: seq + 1, issuedAt });
+    const at = o.exactTime ? o.now : issuedAt;
     const net = o.lines.reduce((s, l) => s + l.amountCents, 0);
     const vat = vatOf(net, o.vatBps);
     return {
@@ -45,7 +51,7 @@ export async function issueInvoices(tx: Db, list: InvoiceToIssue[]): Promise<{ i
       vat_cents: vat,
       total_cents: net + vat,
       vat_note: vatNote(o.vatBps),
-      issued_at: o.now,
+      issued_at: at,
     };
   });
   // per-row values as arrays (unnest): a few parameters however many invoices (see anyOf in ./db.ts)
@@ -62,23 +68,36 @@ export async function issueInvoices(tx: Db, list: InvoiceToIssue[]): Promise<{ i
     insert into invoice_lines (invoice_id, booking_id, description, quantity_teu, unit_price_cents, amount_cents)
     select * from unnest(${lines.map((l) => l.invoiceId)}::uuid[], ${lines.map((l) => l.bookingId ?? null)}::uuid[], ${lines.map((l) => l.description)}::text[],
       ${lines.map((l) => l.quantityTeu)}::int[], ${lines.map((l) => l.unitPriceCents)}::bigint[], ${lines.map((l) => l.amountCents)}::bigint[])`.execute(tx);
-  return rows.map((r) => ({ id: idOf.get(r.number)!, number: r.number }));
+  return rows.map((r) => ({ id: idOf.get(r.number)!, number: r.number, issuedAt: r.issued_at }));
 }
 
-/** Moves each issuer's counter of `year` by how often it appears (counter rows locked by the upsert, in issuer order); issuer → its first new number. */
-async function takeNumbers(tx: Db, year: number, issuers: string[]): Promise<Map<string, number>> {
-  const countOf = new Map<string, number>();
-  for (const issuer of issuers) countOf.set(issuer, (countOf.get(issuer) ?? 0) + 1);
-  const next = new Map<string, number>();
-  for (const issuer of [...countOf.keys()].sort()) {
-    const k = countOf.get(issuer)!;
+/**
+ * Moves each issuer's counter of `year` by how many invoices it issues here (counter rows locked by the upsert, in
+ * issuer order); issuer → its first new number and the issue time of its invoices: the later of their own time and
+ * the latest the counter handed out before, so that an issuer's numbers and issue times rise together even when
+ * settlement lanes that started in one order take the counter in the other.
+ */
+async function takeNumbers(tx: Db, year: number, list: InvoiceToIssue[]): Promise<Map<string, { seq: number; issuedAt: Date }>> {
+  const of = new Map<string, { k: number; now: Date }>();
+  for (const o of list) {
+    const c = of.get(o.issuerOrgId);
+    of.set(o.issuerOrgId, { k: (c?.k ?? 0) + 1, now: c && c.now > o.now ? c.now : o.now });
+  }
+  const next = new Map<string, { seq: number; issuedAt: Date }>();
+  for (const issuer of [...of.keys()].sort()) {
+    const { k, now } = of.get(issuer)!;
     const c = await tx
       .insertInto('invoice_counters')
-      .values({ issuer_org_id: issuer, year, last_number: k })
-      .onConflict((oc) => oc.columns(['issuer_org_id', 'year']).doUpdateSet({ last_number: sql`invoice_counters.last_number + ${k}` }))
-      .returning('last_number')
+      .values({ issuer_org_id: issuer, year, last_number: k, last_issued_at: now })
+      .onConflict((oc) =>
+        oc.columns(['issuer_org_id', 'year']).doUpdateSet({
+          last_number: sql`invoice_counters.last_number + ${k}`,
+          last_issued_at: sql`greatest(invoice_counters.last_issued_at, excluded.last_issued_at)`,
+        }),
+      )
+      .returning(['last_number', 'last_issued_at'])
       .executeTakeFirstOrThrow();
-    next.set(issuer, c.last_number - k + 1);
+    next.set(issuer, { seq: c.last_number - k + 1, issuedAt: c.last_issued_at });
   }
   return next;
 }

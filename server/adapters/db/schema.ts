@@ -331,6 +331,8 @@ export interface InvoiceCountersTable {
   issuer_org_id: string;
   year: number;
   last_number: number;
+  /** The latest issue time handed out: an issuer's invoices never go back in time (migration 20261205T1300). */
+  last_issued_at: ColumnType<Date, Date | undefined, Date>;
 }
 export interface InvoicesTable {
   id: Generated<string>;

@@ -128,8 +128,8 @@ export function postReleases(tx: Db, posts: SettlementPost[], acc: SettlementAcc
   );
 }
 
-/** Issues one invoice per settlement (operator → forwarder, one line), numbers in the order given. */
-export function issueSettlementInvoices(tx: Db, posts: SettlementPost[], vatBps: number, now: Date): Promise<{ id: string; number: string }[]> {
+/** Issues one invoice per settlement (operator → forwarder, one line), numbers in the order given; `exactTime`: see InvoiceToIssue. */
+export function issueSettlementInvoices(tx: Db, posts: SettlementPost[], vatBps: number, now: Date, exactTime = false): Promise<{ id: string; number: string; issuedAt: Date }[]> {
   return issueInvoices(
     tx,
     posts.map((p) => ({
@@ -139,6 +139,7 @@ export function issueSettlementInvoices(tx: Db, posts: SettlementPost[], vatBps:
       recipientOrgId: p.b.forwarder_org_id,
       vatBps,
       now,
+      exactTime,
       lines: [
         {
           bookingId: p.b.id,

@@ -155,12 +155,13 @@ export class Settlement {
    * still gapless, numbers in booking-id order. All of it commits or none of it does. `now`: the invoices' issue
    * date (a batch that settles the past — the history seed — passes its simulated time; default: the wall clock).
    */
-  async settleBookings(bookingIds: string[], now = new Date()): Promise<(SettleResult | Error)[]> {
+  async settleBookings(bookingIds: string[], at?: Date): Promise<(SettleResult | Error)[]> {
     const ids = [...new Set(bookingIds)].sort();
     if (ids.length === 0) return [];
     // accounts outside the transaction (their own autocommit inserts; ids remembered per process)
     const acc = await this.accounts.forSettlement(await partiesOf(this.db, ids));
-    const results = await inTransaction(this.db, (tx) => this.settleLocked(tx, ids, acc, now));
+    // a given time is kept exactly (the past being settled); the wall clock never runs behind an issuer's last invoice
+    const results = await inTransaction(this.db, (tx) => this.settleLocked(tx, ids, acc, at ?? new Date(), at !== undefined));
     // the same booking twice in one batch (a retried job): the first did the work, the others find it done
     const seen = new Set<string>();
     return bookingIds.map((id) => {
@@ -172,7 +173,7 @@ export class Settlement {
   }
 
   /** Inside the transaction: lock, decide each booking (pure core), post what is to be posted. */
-  private async settleLocked(tx: Db, ids: string[], acc: SettlementAccounts, now: Date): Promise<Map<string, SettleResult>> {
+  private async settleLocked(tx: Db, ids: string[], acc: SettlementAccounts, now: Date, exactTime: boolean): Promise<Map<string, SettleResult>> {
     const results = new Map<string, SettleResult>();
     const bookings = await lockWithDepartures(tx, ids);
     if (bookings.length === 0) return results;
@@ -199,7 +200,7 @@ export class Settlement {
         posts.push({ b, amountCents: decision.amountCents, operatorCents: decision.operatorCents, feeCents: decision.feeCents, cancelled: decision.cancelled });
       }
     }
-    (await this.post(tx, posts, acc, now)).forEach((r, i) => {
+    (await this.post(tx, posts, acc, now, exactTime)).forEach((r, i) => {
       results.set(r.bookingId, r);
       const { bookingId: _b, already: _a, amountCents, ...rest } = r;
       audits.push({ id: r.bookingId, data: { amountCents, ...rest, cancelled: posts[i]!.cancelled } });
@@ -209,16 +210,16 @@ export class Settlement {
   }
 
   /** Charges, releases, settled status and invoices of the bookings to post, set-based; their results in order. */
-  private async post(tx: Db, posts: SettlementPost[], acc: SettlementAccounts, now: Date): Promise<SettleResult[]> {
+  private async post(tx: Db, posts: SettlementPost[], acc: SettlementAccounts, now: Date, exactTime: boolean): Promise<SettleResult[]> {
     if (posts.length === 0) return [];
     const chargeIds = await postCharges(tx, posts, acc);
     await this.hooks.afterCharges?.(posts.map((p) => p.b.id));
     const releaseIds = await postReleases(tx, posts, acc, this.opts.platformFeeBps);
     await markSettled(tx, posts.filter((p) => p.b.status === 'confirmed').map((p) => p.b.id));
-    const invoices = await issueSettlementInvoices(tx, posts, this.opts.vatRateBps, now);
+    const invoices = await issueSettlementInvoices(tx, posts, this.opts.vatRateBps, now, exactTime);
     await tellWebhooks(tx, invoiceEvents(posts.map((p, i) => ({
       id: invoices[i]!.id, number: invoices[i]!.number, issuerOrgId: p.b.operator_org_id, recipientOrgId: p.b.forwarder_org_id, bookingId: p.b.id,
-      netCents: p.amountCents, vatCents: vatOf(p.amountCents, this.opts.vatRateBps), issuedAt: now,
+      netCents: p.amountCents, vatCents: vatOf(p.amountCents, this.opts.vatRateBps), issuedAt: invoices[i]!.issuedAt,
     }))));
     return posts.map((p, i) => ({
       bookingId: p.b.id,
