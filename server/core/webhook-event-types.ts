@@ -10,6 +10,7 @@ export const WEBHOOK_EVENT_TYPES = [
   'hold.expired',
   'auction.won',
   'auction.lost',
+  'auction.closed',
   'invoice.issued',
   'offer.created',
   'departure.derated',

@@ -52,6 +52,21 @@ export function auctionEvents(
   ];
 }
 
+/**
+ * `auction.closed` to the listing's operator: what its auction came to — each winner's booking, the TEU awarded and
+ * left, the clearing price, how many organisations bid, and the fixed-price listing of what was re-listed, if any.
+ */
+export function auctionClosedEvent(
+  operatorOrgId: string,
+  a: { listingId: string; departureId: string; format: string; clearingPriceCents: number | null; awardedTeu: number; unallocatedTeu: number; relistedListingId: string | null; bidders: number },
+  won: { id: string; forwarder_org_id: string; teu: number; unit_price_cents: number; total_cents: number }[],
+): WebhookEventInput {
+  return {
+    orgId: operatorOrgId, type: 'auction.closed', objectKey: `auction:${a.listingId}:closed`,
+    data: { ...a, winners: won.map((b) => ({ bookingId: b.id, forwarderOrgId: b.forwarder_org_id, teu: b.teu, unitPriceCents: b.unit_price_cents, totalCents: b.total_cents })) },
+  };
+}
+
 /** `invoice.issued`: to the recipient (forwarder) and the issuer (operator). */
 export function invoiceEvents(
   invoices: { id: string; number: string; issuerOrgId: string; recipientOrgId: string; bookingId: string; netCents: number; vatCents: number; issuedAt: Date }[],

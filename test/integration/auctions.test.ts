@@ -292,9 +292,18 @@ describe('sealed bids stay private', () => {
     expect((await as(built.app, f1)({ method: 'GET', url: `/api/listings/${a.listingId}/bids` })).json()).toHaveLength(1);
 
     // close: uniform price = lowest winning price; 8 TEU at 123 456 win first, f2's 20-TEU AON does not fit → skipped
+    // (the operator's endpoint subscribed to auction.closed hears the result, in the close's transaction)
+    await env.db.insertInto('webhook_endpoints').values({ org_id: op.me.org.id, url: 'https://tms.example.com/hooks', events: ['auction.closed'], secret: 'whsec_test' }).execute();
     await env.db.updateTable('listings').set({ closes_at: new Date(Date.now() - 1000) }).where('id', '=', a.listingId).execute();
     const closed = await built.ctx.services.auctions.close(a.listingId);
     expect(closed).toMatchObject({ done: true, awardedTeu: 8, clearingPriceCents: 123_456 });
+    const told = await env.db.selectFrom('webhook_events').select(['org_id', 'data']).where('type', '=', 'auction.closed').where('object_key', '=', `auction:${a.listingId}:closed`).execute();
+    expect(told).toHaveLength(1);
+    expect(told[0]!.org_id).toBe(op.me.org.id);
+    expect(told[0]!.data).toMatchObject({
+      listingId: a.listingId, departureId: a.departureId, format: 'sealed', clearingPriceCents: 123_456, awardedTeu: 8, bidders: 2,
+      winners: [{ forwarderOrgId: f1.me.org.id, teu: 8, unitPriceCents: 123_456, totalCents: 8 * 123_456 }],
+    });
     // the departure shows the listing as the listing's own page does: before the close nothing of the sealed bids,
     // after it the result (an integrator's check found the result and the live price missing in the departure)
     for (const s of [f1, f2, op]) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  EVENT_HINTS, EVENT_TYPES, checkWebhookForm, endpointHealth, endpointHealthText, hasOpenDeliveries, sentence, webhookBody, webhookFieldError,
+  EVENT_HINTS, EVENT_TYPES, eventHint, eventTypesFor, checkWebhookForm, endpointHealth, endpointHealthText, hasOpenDeliveries, sentence, webhookBody, webhookFieldError,
 } from '../../client/src/lib/webhooks-data.ts';
 import { WEBHOOK_EVENT_TYPES } from '../../server/core/webhooks.ts';
 
@@ -8,6 +8,21 @@ describe('the Webhooks page, pure parts', () => {
   it("offers exactly the server's event types, in its order, each with a hint", () => {
     expect([...EVENT_TYPES]).toEqual([...WEBHOOK_EVENT_TYPES]);
     for (const t of EVENT_TYPES) expect(EVENT_HINTS[t]).toBeTruthy();
+  });
+
+  it('offers each organisation the events it can receive, worded for it (an operator found only forwarder events)', () => {
+    const op = eventTypesFor('operator');
+    const fwd = eventTypesFor('forwarder');
+    expect(op).toContain('auction.closed');
+    expect(op).not.toContain('auction.won');
+    expect(op).not.toContain('watch.matched');
+    expect(fwd).toContain('auction.won');
+    expect(fwd).not.toContain('auction.closed');
+    // every type is offered to someone, and schedulers (who receive none) are shown the whole list
+    expect(new Set([...op, ...fwd])).toEqual(new Set(EVENT_TYPES));
+    expect(eventTypesFor('scheduler')).toEqual([...EVENT_TYPES]);
+    expect(eventHint('booking.confirmed', 'operator')).toMatch(/your departures/);
+    expect(eventHint('booking.confirmed', 'forwarder')).toBe(EVENT_HINTS['booking.confirmed']);
   });
 
   it('the form asks for a URL and at least one event; the body keeps the list order and drops an empty description', () => {

@@ -17,6 +17,7 @@ export const EVENT_TYPES = [
   'hold.expired',
   'auction.won',
   'auction.lost',
+  'auction.closed',
   'invoice.issued',
   'offer.created',
   'departure.derated',
@@ -27,19 +28,58 @@ type Missing = Exclude<WebhookEventType, (typeof EVENT_TYPES)[number]>;
 /** fails to compile when the server knows an event type this list lacks */
 export const EVENT_TYPES_COMPLETE: [Missing] extends [never] ? true : never = true;
 
-/** A short explanation per event type (README "Webhooks"). */
-export const EVENT_HINTS: Record<WebhookEventType, string> = {
+type OrgKind = 'forwarder' | 'operator' | 'scheduler' | 'platform';
+
+/**
+ * Who receives each event type: a forwarder's endpoint offered `auction.closed` (an operator's listing result) or an
+ * operator's offered `auction.won` would never hear anything — an operator walking the Webhooks page found the list
+ * worded for forwarders only. Schedulers and the platform receive none (the page offers them every type, unfiltered).
+ */
+export const EVENT_RECEIVERS: Record<WebhookEventType, readonly OrgKind[]> = {
+  'booking.confirmed': ['forwarder', 'operator'],
+  'booking.cancelled': ['forwarder', 'operator'],
+  'hold.expired': ['forwarder'],
+  'auction.won': ['forwarder'],
+  'auction.lost': ['forwarder'],
+  'auction.closed': ['operator'],
+  'invoice.issued': ['forwarder', 'operator'],
+  'offer.created': ['forwarder'],
+  'departure.derated': ['forwarder', 'operator'],
+  'proposal.created': ['forwarder', 'operator'],
+  'watch.matched': ['forwarder'],
+};
+
+/** The event types an organisation of this kind can receive (every type for the others). */
+export function eventTypesFor(kind: string | undefined): WebhookEventType[] {
+  const mine = EVENT_TYPES.filter((t) => EVENT_RECEIVERS[t].includes(kind as OrgKind));
+  return mine.length ? mine : [...EVENT_TYPES];
+}
+
+/** A short explanation per event type, as the organisation receiving it reads it (README "Webhooks"). */
+const HINTS: Record<WebhookEventType, string> = {
   'booking.confirmed': 'a booking was confirmed (hold, itinerary or auction win)',
   'booking.cancelled': 'a booking was cancelled',
   'hold.expired': 'a hold ran out and its capacity was released',
   'auction.won': 'you won capacity in an auction',
   'auction.lost': 'an auction you bid in closed without you',
+  'auction.closed': 'an auction of yours closed: winners, TEU awarded, clearing price, what was re-listed',
   'invoice.issued': 'an invoice was issued to or by you',
   'offer.created': 'freed capacity is offered to you first',
   'departure.derated': 'a barge departure was derated by low water (bookings may have moved)',
   'proposal.created': 'the optimiser proposed you an itinerary or a departure change',
   'watch.matched': 'a watch of yours matched',
 };
+const OPERATOR_HINTS: Partial<Record<WebhookEventType, string>> = {
+  'booking.confirmed': 'a booking on one of your departures was confirmed (hold, itinerary or auction win)',
+  'booking.cancelled': 'a booking on one of your departures was cancelled (by its forwarder, a no-show or low water)',
+  'invoice.issued': 'you issued an invoice (a booking on your departure was settled)',
+  'departure.derated': 'one of your barge departures was derated by low water',
+  'proposal.created': 'the optimiser proposes to cancel or merge one of your departures',
+};
+export const EVENT_HINTS: Record<WebhookEventType, string> = HINTS;
+export function eventHint(t: WebhookEventType, kind: string | undefined): string {
+  return (kind === 'operator' ? OPERATOR_HINTS[t] : undefined) ?? HINTS[t];
+}
 
 /** server/domain/schemas/webhooks.ts RotateSecretBody */
 export const MAX_OVERLAP_HOURS = 168;

@@ -18,7 +18,7 @@ import { conflict } from '../../domain/errors.ts';
 import { emissionsFor } from '../bookings.ts';
 import { eachIsolated, RecentFailures, type SweepLog } from '../sweep.ts';
 import { auctionConfig, toAuctionBid, type AuctionOptions } from './book.ts';
-import { auctionEvents, bookingEvents, tellWebhooks } from '../webhook-events.ts';
+import { auctionClosedEvent, auctionEvents, bookingEvents, tellWebhooks } from '../webhook-events.ts';
 import { covers, groupInputs, lockGroupsForClose, settleGroups } from './group-close.ts';
 import { queueWatchMatch } from '../../adapters/db/watches-repo.ts';
 import type { CascadeStep } from '../offers/cascade.ts';
@@ -133,6 +133,10 @@ export class AuctionClosing {
     const bidders = [...new Set(bids.map((b) => b.bidderId))];
     await tellWebhooks(tx, [
       ...auctionEvents({ listingId: l.id, departureId: l.departure_id, clearingPriceCents: result.clearingPriceCents }, bidders, award.bookings),
+      auctionClosedEvent(depAfter.operator_org_id, {
+        listingId: l.id, departureId: l.departure_id, format: l.format, clearingPriceCents: result.clearingPriceCents, awardedTeu: result.awardedTeu,
+        unallocatedTeu: result.unallocatedTeu, relistedListingId: relisted, bidders: bidders.length,
+      }, award.bookings),
       ...bookingEvents('booking.confirmed', award.bookings.map((b) => ({ booking: toBooking(b), operatorOrgId: depAfter.operator_org_id }))),
     ]);
     return {
