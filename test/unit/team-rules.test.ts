@@ -38,7 +38,12 @@ describe('team page helpers (client/src/lib/team-data.ts)', () => {
     expect(detailLabel({ ...entry, actor: { kind: 'user', userId: 'u', apiKeyId: null, name: 'Ana' } })).toBe('access withdrawn, 2 sessions ended');
     expect(actorLabel({ ...entry, actor: { kind: 'apiKey', userId: null, apiKeyId: 'k', name: 'TMS' } })).toBe('API key TMS');
     expect(actorLabel({ ...entry, actor: { kind: 'system', userId: null, apiKeyId: null, name: null } })).toBe('the platform');
-    expect(actionLabel('hold.create')).toBe('hold.create');
     expect(actionLabel('member.add')).toBe('added a member');
+    // trading entries read as words too, with what they were about (an operator found raw codes and empty details)
+    expect(actionLabel('listing.cancel')).toBe('withdrew a listing');
+    expect(actionLabel('booking.no_show')).toBe('marked a booking as a no-show');
+    expect(actionLabel('something.new_here')).toBe('something new here');
+    const noShow = { ...entry, action: 'booking.no_show', entityType: 'booking', entityId: 'c87efe1b-0000-4000-8000-000000000000', data: { feeCents: 120_000 }, actor: { kind: 'user' as const, userId: 'u', apiKeyId: null, name: 'Ola' } };
+    expect(detailLabel(noShow)).toBe('booking #c87efe1b, €1,200.00 fee');
   });
 });
