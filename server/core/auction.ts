@@ -562,7 +562,8 @@ export function checkIncoming(config: AuctionConfig, incoming: IncomingBid, now:
     }
   }
   const ceiling = priceCeilingCents(config);
-  const named = config.format === 'ascending' ? Math.max(incoming.unitPriceCents, incoming.maxUnitPriceCents ?? 0) : incoming.unitPriceCents;
+  // an auto-bid maximum is refused above the ceiling in a sealed auction too, where it is otherwise ignored
+  const named = Math.max(incoming.unitPriceCents, incoming.maxUnitPriceCents ?? 0);
   if (named > ceiling) {
     return {
       ok: false, code: 'bid_too_high', maxUnitPriceCents: ceiling,

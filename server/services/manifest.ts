@@ -19,7 +19,7 @@ export class ManifestService {
     const d = await departureForListing(this.db, departureId);
     if (!d || !policy.canSeePrivate(p, [d.operator_org_id])) throw notFound('departure');
     const [rows, holdRows, offerRows] = await Promise.all([
-      bookingsOnDeparture(this.db, departureId), activeHoldsOnDeparture(this.db, departureId, now), openOffersOnDeparture(this.db, departureId, now),
+      bookingsOnDeparture(this.db, departureId), activeHoldsOnDeparture(this.db, departureId), openOffersOnDeparture(this.db, departureId),
     ]);
     const bookings = rows.map(manifestBooking);
     const holds = holdRows.map((h) => ({

@@ -18,9 +18,10 @@ describe('the Webhooks page, pure parts', () => {
     expect(op).not.toContain('watch.matched');
     expect(fwd).toContain('auction.won');
     expect(fwd).not.toContain('auction.closed');
-    // every type is offered to someone, and schedulers (who receive none) are shown the whole list
+    // every type is offered to someone; schedulers and the platform receive none (the page says so)
     expect(new Set([...op, ...fwd])).toEqual(new Set(EVENT_TYPES));
-    expect(eventTypesFor('scheduler')).toEqual([...EVENT_TYPES]);
+    expect(eventTypesFor('scheduler')).toEqual([]);
+    expect(eventTypesFor('platform')).toEqual([]);
     expect(eventHint('booking.confirmed', 'operator')).toMatch(/your departures/);
     expect(eventHint('booking.confirmed', 'forwarder')).toBe(EVENT_HINTS['booking.confirmed']);
   });

@@ -33,7 +33,7 @@ type OrgKind = 'forwarder' | 'operator' | 'scheduler' | 'platform';
 /**
  * Who receives each event type: a forwarder's endpoint offered `auction.closed` (an operator's listing result) or an
  * operator's offered `auction.won` would never hear anything — an operator walking the Webhooks page found the list
- * worded for forwarders only. Schedulers and the platform receive none (the page offers them every type, unfiltered).
+ * worded for forwarders only. Schedulers and the platform receive none (the page says so instead of a form).
  */
 export const EVENT_RECEIVERS: Record<WebhookEventType, readonly OrgKind[]> = {
   'booking.confirmed': ['forwarder', 'operator'],
@@ -49,10 +49,9 @@ export const EVENT_RECEIVERS: Record<WebhookEventType, readonly OrgKind[]> = {
   'watch.matched': ['forwarder'],
 };
 
-/** The event types an organisation of this kind can receive (every type for the others). */
+/** The event types an organisation of this kind can receive (none for schedulers and the platform). */
 export function eventTypesFor(kind: string | undefined): WebhookEventType[] {
-  const mine = EVENT_TYPES.filter((t) => EVENT_RECEIVERS[t].includes(kind as OrgKind));
-  return mine.length ? mine : [...EVENT_TYPES];
+  return EVENT_TYPES.filter((t) => EVENT_RECEIVERS[t].includes(kind as OrgKind));
 }
 
 /** A short explanation per event type, as the organisation receiving it reads it (README "Webhooks"). */

@@ -22,30 +22,31 @@ export function bookingsOnDeparture(db: Kysely<DB>, departureId: string) {
 }
 export type ManifestBookingRow = Awaited<ReturnType<typeof bookingsOnDeparture>>[number];
 
-/** The holds on a departure still active at `now`, soonest to expire first. */
-export function activeHoldsOnDeparture(db: Kysely<DB>, departureId: string, now: Date) {
+/**
+ * The holds on a departure still active, soonest to expire first — those past their expiry that the sweep has not
+ * ended yet too: the departure still counts them as held until it does, and the manifest's totals are its counters.
+ */
+export function activeHoldsOnDeparture(db: Kysely<DB>, departureId: string) {
   return db
     .selectFrom('holds as h')
     .innerJoin('organisations as o', 'o.id', 'h.org_id')
     .select(['h.id', 'h.org_id', 'o.name as org_name', 'h.listing_id', 'h.teu', 'h.tonnes', 'h.unit_price_cents', 'h.expires_at', 'h.created_at', 'h.itinerary_id'])
     .where('h.departure_id', '=', departureId)
     .where('h.status', '=', 'active')
-    .where('h.expires_at', '>', now)
     .orderBy('h.expires_at')
     .orderBy('h.id')
     .execute();
 }
 export type ManifestHoldRow = Awaited<ReturnType<typeof activeHoldsOnDeparture>>[number];
 
-/** Room reserved on a departure for a re-offer now open (freed capacity offered to one forwarder before the board). */
-export function openOffersOnDeparture(db: Kysely<DB>, departureId: string, now: Date) {
+/** Room reserved on a departure for a re-offer still open (freed capacity offered to one forwarder before the board); as holds. */
+export function openOffersOnDeparture(db: Kysely<DB>, departureId: string) {
   return db
     .selectFrom('offers as f')
     .innerJoin('organisations as o', 'o.id', 'f.org_id')
     .select(['f.id', 'f.org_id', 'o.name as org_name', 'f.listing_id', 'f.teu', 'f.tonnes', 'f.unit_price_cents', 'f.reason', 'f.expires_at'])
     .where('f.departure_id', '=', departureId)
     .where('f.status', '=', 'open')
-    .where('f.expires_at', '>', now)
     .orderBy('f.expires_at')
     .orderBy('f.id')
     .execute();

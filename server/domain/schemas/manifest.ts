@@ -59,7 +59,7 @@ export const DepartureManifest = Type.Object({
   departureId: Uuid,
   asOf: IsoTime,
   bookings: Type.Array(ManifestBooking, { description: 'every booking ever made on it, oldest first, cancelled ones included' }),
-  holds: Type.Array(ManifestHold, { description: 'active holds, soonest to expire first' }),
+  holds: Type.Array(ManifestHold, { description: 'active holds, soonest to expire first (one just past its expiry is listed until the sweep ends it, as the departure counts it until then)' }),
   offers: Type.Array(ManifestOffer, { description: 'open re-offers: room reserved for one forwarder until it answers; counted as held on the departure' }),
   totals: Type.Object({
     bookedTeu: Type.Integer({ description: 'of the active (confirmed or settled) bookings' }),
