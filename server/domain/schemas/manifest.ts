@@ -25,8 +25,8 @@ export const ManifestBooking = Type.Object({
 });
 export type ManifestBooking = Static<typeof ManifestBooking>;
 
-/** Room held on the departure now: who, how much, until when (a hold that expires goes back on sale). */
-export const ManifestHold = Type.Object({
+/** Room someone has on the departure without a booking: who, how much, at what price. */
+const RoomHeld = {
   id: Uuid,
   forwarderOrgId: Uuid,
   forwarderOrgName: Type.String(),
@@ -35,23 +35,14 @@ export const ManifestHold = Type.Object({
   tonnes: Type.Integer(),
   unitPriceCents: Type.Integer(),
   expiresAt: IsoTime,
-  createdAt: IsoTime,
-  itineraryId: Type.Union([Uuid, Type.Null()]),
-});
+};
+
+/** Room held on the departure now: who, how much, until when (a hold that expires goes back on sale). */
+export const ManifestHold = Type.Object({ ...RoomHeld, createdAt: IsoTime, itineraryId: Type.Union([Uuid, Type.Null()]) });
 export type ManifestHold = Static<typeof ManifestHold>;
 
 /** Room reserved for a re-offer now open: freed capacity offered to one forwarder first (README "Watches and cascade re-offers"). */
-export const ManifestOffer = Type.Object({
-  id: Uuid,
-  forwarderOrgId: Uuid,
-  forwarderOrgName: Type.String(),
-  listingId: Uuid,
-  teu: Type.Integer(),
-  tonnes: Type.Integer(),
-  unitPriceCents: Type.Integer(),
-  reason: StringEnum(['expired_hold', 'cancellation', 'no_show', 'unsold', 'derating']),
-  expiresAt: IsoTime,
-});
+export const ManifestOffer = Type.Object({ ...RoomHeld, reason: StringEnum(['expired_hold', 'cancellation', 'no_show', 'unsold', 'derating']) });
 export type ManifestOffer = Static<typeof ManifestOffer>;
 
 /** `GET /api/departures/:id/manifest` — its operator (and the platform). */
