@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Db } from '../adapters/db/db.ts';
-import { activeApiKeyByHash, apiKeysOfOrg, insertApiKey, revokeApiKey } from '../adapters/db/api-keys-repo.ts';
+import { activeApiKeyByHash, apiKeysOfOrg, insertApiKey, revokeApiKey, touchApiKey } from '../adapters/db/api-keys-repo.ts';
 import { audit } from '../adapters/db/audit.ts';
 import { insertSession, revokeSession, validLiveRooms, validSession } from '../adapters/db/sessions-repo.ts';
 import { credentialsUnchanged, userForSignIn } from '../adapters/db/users-repo.ts';
@@ -203,7 +203,10 @@ export class AuthService {
     const hash = sha256(key);
     const now = Date.now();
     const cached = this.principals.get(`k:${hash}`, now);
-    if (cached) return cached;
+    if (cached) {
+      this.touched(cached.apiKeyId!, now);
+      return cached;
+    }
     const evictions = this.principals.evictions;
     const row = await activeApiKeyByHash(this.db, hash);
     if (!row) return null;
@@ -219,7 +222,19 @@ export class AuthService {
       apiKeyId: row.id,
     };
     this.principals.set(`k:${hash}`, p, now, Infinity, evictions);
+    this.touched(row.id, now);
     return p;
+  }
+
+  /** API key → when this process last recorded its use: the key's "last used" is written at most once a minute. */
+  private readonly keyUse = new Map<string, number>();
+
+  /** Records a key's use in the background (never on the request's path, never failing it). */
+  private touched(keyId: string, now: number): void {
+    if (now - (this.keyUse.get(keyId) ?? 0) < 60_000) return;
+    this.keyUse.set(keyId, now);
+    if (this.keyUse.size > 10_000) this.keyUse.clear();
+    void touchApiKey(this.db, keyId).catch(() => this.keyUse.delete(keyId));
   }
 
   /** Creates an API key for the caller's organisation. The secret is returned once and stored hashed:
@@ -248,6 +263,7 @@ export class AuthService {
       role: r.role,
       createdAt: r.created_at.toISOString(),
       revokedAt: r.revoked_at?.toISOString() ?? null,
+      lastUsedAt: r.last_used_at?.toISOString() ?? null,
     }));
   }
 

@@ -262,6 +262,14 @@ describe('authentication, sessions, CSRF and API keys (real Postgres + Redis)', 
       expect(list.statusCode).toBe(200);
       const item = list.json().find((k: { id: string }) => k.id === id);
       expect(item).toMatchObject({ id, name: 'TMS integration', revokedAt: null });
+      // its use is recorded (in the background, at most once a minute): an admin can tell a live integration from a stale key
+      const used = async () => (await env.db.selectFrom('api_keys').select('last_used_at').where('id', '=', id).executeTakeFirstOrThrow()).last_used_at;
+      await expect.poll(used).not.toBeNull();
+      const usedItem = (await as(app, f1)({ method: 'GET', url: '/api/api-keys' })).json().find((k: { id: string }) => k.id === id);
+      expect(Date.parse(usedItem.lastUsedAt)).toBe((await used())!.getTime());
+      const unused = await as(app, f1)({ method: 'POST', url: '/api/api-keys', payload: { name: 'never used' } });
+      const unusedItem = (await as(app, f1)({ method: 'GET', url: '/api/api-keys' })).json().find((k: { id: string }) => k.id === unused.json().id);
+      expect(unusedItem.lastUsedAt).toBeNull();
       expect(list.body).not.toContain(key);
       // the secret part: cxk_<8-char prefix>_<43-char secret> — both base64url, so '_' may occur inside either (splitting on
       // it once left a one-letter "secret" that a listing's prefix happened to contain: a fresh-clone CI run failed on it)

@@ -23,6 +23,8 @@ export interface ApiKey {
   role: string;
   createdAt: string;
   revokedAt: string | null;
+  /** to the minute; null or absent (a key just created): never used */
+  lastUsedAt?: string | null;
 }
 
 export interface ApiKeyCreated extends ApiKey {

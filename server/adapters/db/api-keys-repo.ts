@@ -1,4 +1,4 @@
-import type { Insertable, Kysely } from 'kysely';
+import { sql, type Insertable, type Kysely } from 'kysely';
 import type { ApiKeysTable, DB } from './schema.ts';
 import type { Tx } from './db.ts';
 
@@ -10,7 +10,7 @@ export function insertApiKey(tx: Tx, values: Insertable<ApiKeysTable>) {
 export function apiKeysOfOrg(db: Kysely<DB>, orgId: string) {
   return db
     .selectFrom('api_keys')
-    .select(['id', 'name', 'prefix', 'role', 'created_at', 'revoked_at'])
+    .select(['id', 'name', 'prefix', 'role', 'created_at', 'revoked_at', 'last_used_at'])
     .where('org_id', '=', orgId)
     .orderBy('created_at', 'desc')
     .execute();
@@ -43,4 +43,14 @@ export function activeApiKeyByHash(db: Kysely<DB>, keyHash: string) {
 export async function activeKeyRole(tx: Tx, id: string, orgId: string): Promise<string | null> {
   const row = await tx.selectFrom('api_keys').select('role').where('id', '=', id).where('org_id', '=', orgId).where('revoked_at', 'is', null).executeTakeFirst();
   return row?.role ?? null;
+}
+
+/** Records that a key signed a request now — at most once a minute per key (the write is skipped when recent). */
+export async function touchApiKey(db: Kysely<DB>, id: string): Promise<void> {
+  await db
+    .updateTable('api_keys')
+    .set({ last_used_at: sql`now()` })
+    .where('id', '=', id)
+    .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', sql<Date>`now() - interval '1 minute'`)]))
+    .execute();
 }

@@ -53,6 +53,7 @@ export const ApiKeyListItem = Type.Object({
   role: Type.String(),
   createdAt: Type.String(),
   revokedAt: Type.Union([Type.String(), Type.Null()]),
+  lastUsedAt: Type.Union([Type.String(), Type.Null()], { description: 'when a request last signed in with it, to the minute; null: never' }),
 });
 export type ApiKeyListItem = Static<typeof ApiKeyListItem>;
 
