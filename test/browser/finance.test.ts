@@ -70,6 +70,19 @@ describe('finance: invoices a page at a time', () => {
     expect(await page.getByTestId('invoices-older').count()).toBe(0);
     expect(await page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe('invoices-all');
     await page.screenshot({ path: path.join(RESULTS, 'finance-invoices-phone.png'), fullPage: false });
+    // the filter (an operator found none): a period with no invoice, then back to all; one counterparty, and the CSV follows
+    const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+    await page.getByTestId('invoice-filter-from').fill(tomorrow);
+    await page.getByTestId('invoice-filter-from').dispatchEvent('change');
+    await expect.poll(async () => (await page.getByTestId('invoices-none-filtered').textContent()) ?? '', { timeout: WAIT }).toContain('No invoice matches');
+    expect(await rows.count()).toBe(0);
+    await page.getByTestId('invoice-filter-clear').click();
+    await expect.poll(() => rows.count(), { timeout: WAIT }).toBe(100);
+    const party = page.getByTestId('invoice-filter-party');
+    await expect.poll(() => party.locator('option').count(), { timeout: WAIT }).toBe(2); // All + the one operator
+    await party.selectOption({ index: 1 });
+    await expect.poll(async () => (await page.getByTestId('invoices-csv').getAttribute('href')) ?? '', { timeout: WAIT }).toMatch(/^\/api\/invoices\.csv\?counterpartyOrgId=[0-9a-f-]{36}$/);
+    await expect.poll(() => rows.count(), { timeout: WAIT }).toBe(100);
     expect(errors).toEqual([]);
     await ctx.close();
   });

@@ -166,6 +166,7 @@ const MATRIX: readonly Row[] = [
   ['GET /api/ledger/transfers',                  '-',                 [401, 200, 200, 200, 200, 200, 200]],
   ['GET /api/invoices',                          '-',                 [401, 200, 200, 200, 200, 200, 200]],
   ['GET /api/invoices.csv',                      '-',                 [401, 200, 200, 200, 200, 200, 200]],
+  ['GET /api/invoices/counterparties',           '-',                 [401, 200, 200, 200, 200, 200, 200]],
   ['GET /api/invoices/:id',                      'f1.invoice',        [401, 200, 404, 200, 404, 404, 200]], // op1 issued it
   ['GET /api/invoices/:id',                      'f2.invoice',        [401, 404, 200, 404, 200, 404, 200]], // op2 issued it
   ['GET /api/invoices/:id',                      'missing',           [401, 404, 404, 404, 404, 404, 404]],

@@ -201,6 +201,51 @@ describe('finance endpoints: balances, transfers and invoices per organisation',
     expect(far.statusCode, far.body).toBe(200);
     expect((far.json() as unknown[]).length).toBe(Math.min(1000, (await expected(f1.me.org.id)).length));
   });
+  it('the invoice list narrows to one counterparty and to issue days, pages within that, and its CSV follows; bad days are 400', async () => {
+    const all = async (s: Session, q: string) => {
+      const out: { id: string; issuerOrgId: string; recipientOrgId: string; issuedAt: string }[] = [];
+      let url: string | null = `/api/invoices?limit=5${q}`;
+      while (url) {
+        const r = await as(built.app, s)({ method: 'GET', url });
+        expect(r.statusCode, r.body).toBe(200);
+        out.push(...r.json());
+        const next = r.headers['x-next-cursor'];
+        // the next link keeps the filters
+        if (typeof next === 'string') for (const part of q.split('&').filter(Boolean)) expect(String(r.headers.link)).toContain(part);
+        url = typeof next === 'string' ? `/api/invoices?limit=5${q}&before=${next}` : null;
+      }
+      return out;
+    };
+    const parties = (await as(built.app, op1)({ method: 'GET', url: '/api/invoices/counterparties' })).json() as { orgId: string; name: string; invoices: number }[];
+    const f1Party = parties.find((x) => x.orgId === f1.me.org.id);
+    expect(f1Party, 'operator 1 has invoiced forwarder 1').toBeDefined();
+    const withF1 = await all(op1, `&counterpartyOrgId=${f1.me.org.id}`);
+    expect(withF1.length).toBe(f1Party!.invoices);
+    for (const i of withF1) expect([i.issuerOrgId, i.recipientOrgId].sort()).toEqual([op1.me.org.id, f1.me.org.id].sort());
+    const { rows } = await sql<{ n: number }>`select count(*)::int as n from invoices where (issuer_org_id = ${op1.me.org.id} and recipient_org_id = ${f1.me.org.id}) or (issuer_org_id = ${f1.me.org.id} and recipient_org_id = ${op1.me.org.id})`.execute(env.db);
+    expect(withF1.length).toBe(rows[0]!.n);
+    // counterparties add up to the whole list
+    const everything = await all(op1, '');
+    expect(parties.reduce((n, x) => n + x.invoices, 0)).toBe(everything.length);
+    // one issue day: exactly the invoices issued that UTC day
+    const day = everything[0]!.issuedAt.slice(0, 10);
+    const thatDay = await all(op1, `&from=${day}&to=${day}`);
+    expect(thatDay.map((i) => i.id)).toEqual(everything.filter((i) => i.issuedAt.slice(0, 10) === day).map((i) => i.id));
+    // the CSV follows the same filters
+    const csv = await as(built.app, op1)({ method: 'GET', url: `/api/invoices.csv?counterpartyOrgId=${f1.me.org.id}` });
+    expect(csv.statusCode).toBe(200);
+    expect(csv.body.trim().split('\n').length - 1).toBe(withF1.length);
+    for (const q of ['from=2026-02-30', 'to=2026-13-01', 'from=2026-12-05&to=2026-12-04', 'counterpartyOrgId=nope', 'from=5']) {
+      for (const path of ['/api/invoices', '/api/invoices.csv']) {
+        const r = await as(built.app, op1)({ method: 'GET', url: `${path}?${q}` });
+        expect(r.statusCode, `${path}?${q}`).toBe(400);
+        expectErrorShape(r.json());
+      }
+    }
+    // another organisation named as the counterparty opens nothing of theirs: only the caller's own invoices with it
+    const f2WithOp1 = await all(f2, `&counterpartyOrgId=${op1.me.org.id}`);
+    for (const i of f2WithOp1) expect([i.issuerOrgId, i.recipientOrgId]).toContain(f2.me.org.id);
+  });
 });
 
 /** verifyLedger finds what it is meant to find (the database cannot refuse everything by itself). */

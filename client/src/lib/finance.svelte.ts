@@ -42,8 +42,25 @@ export const INVOICE_PAGE = 100;
 
 const toInvoice = (i: Invoice) => cents(i, ['totalCents', 'vatCents', 'netCents']);
 
+/** What narrows the invoice list (and its CSV): one counterparty, issue days (UTC, both included). Empty: all. */
+export interface InvoiceFilter {
+  counterpartyOrgId: string;
+  from: string;
+  to: string;
+}
+export const NO_INVOICE_FILTER: InvoiceFilter = { counterpartyOrgId: '', from: '', to: '' };
+
+/** The filter as query parameters of GET /api/invoices and its CSV (empty fields left out). */
+export function invoiceQuery(f: InvoiceFilter): Record<string, string> {
+  return Object.fromEntries(Object.entries(f).filter(([, v]) => v !== ''));
+}
+
 export class Finance {
   accounts = $state<LedgerAccount[]>([]);
+  /** the invoice list's filter; changing it reads the list anew */
+  filter = $state<InvoiceFilter>({ ...NO_INVOICE_FILTER });
+  /** the organisations there are invoices with, for the filter */
+  counterparties = $state<{ orgId: string; name: string; invoices: number }[]>([]);
   transfers = $state<Transfer[]>([]);
   /** newest first, as the server orders them (issue time, then number) */
   invoices = $state<Invoice[]>([]);
@@ -82,7 +99,7 @@ export class Finance {
     const [bal, tr, inv] = await Promise.allSettled([
       api.get<{ accounts?: LedgerAccount[] } | LedgerAccount[]>('/ledger/balance'),
       api.get<Transfer[] | { transfers?: Transfer[] }>('/ledger/transfers'),
-      api.get<Invoice[]>('/invoices', { query: { limit }, onHeaders: (h) => (cursor = h.get('x-next-cursor')) }),
+      api.get<Invoice[]>('/invoices', { query: { limit, ...invoiceQuery(this.filter) }, onHeaders: (h) => (cursor = h.get('x-next-cursor')) }),
     ]);
     if (token !== this.#token) return;
     this.refreshing = false;
@@ -124,7 +141,7 @@ export class Finance {
       token = await this.#pages.beforeOlder(this.invoices.length);
       if (!this.olderCursor) return;
       let cursor: string | null = null;
-      const page = await api.get<Invoice[]>('/invoices', { query: { limit: INVOICE_PAGE, before: this.olderCursor }, onHeaders: (h) => (cursor = h.get('x-next-cursor')) });
+      const page = await api.get<Invoice[]>('/invoices', { query: { limit: INVOICE_PAGE, before: this.olderCursor, ...invoiceQuery(this.filter) }, onHeaders: (h) => (cursor = h.get('x-next-cursor')) });
       if (!this.#pages.isCurrent(token)) return await this.#pages.settled();
       const known = new Set(this.invoices.map((i) => i.id));
       this.invoices = [...this.invoices, ...page.filter((i) => i && !known.has(i.id)).map(toInvoice)];
@@ -133,6 +150,24 @@ export class Finance {
       if (this.#pages.isCurrent(token)) this.olderError = errorMessage(e);
     } finally {
       this.loadingOlder = false;
+    }
+  }
+
+  /** A new filter: the list starts over from its newest page (older pages asked for under the old filter are dropped). */
+  setFilter(f: InvoiceFilter): Promise<void> {
+    this.filter = { ...f };
+    this.invoices = [];
+    this.olderCursor = null;
+    this.#pages = new OlderPages(INVOICE_PAGE);
+    return this.load(true);
+  }
+
+  /** The organisations there are invoices with (read once, for the filter's choices). */
+  async loadCounterparties(): Promise<void> {
+    try {
+      this.counterparties = await api.get<{ orgId: string; name: string; invoices: number }[]>('/invoices/counterparties');
+    } catch {
+      this.counterparties = []; // the filter then offers the period only
     }
   }
 

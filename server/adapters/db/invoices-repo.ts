@@ -133,6 +133,25 @@ function invoiceQuery(db: Db) {
 }
 export type InvoiceRow = Awaited<ReturnType<ReturnType<typeof invoiceQuery>['executeTakeFirstOrThrow']>>;
 
+/** What narrows a list of invoices: the other party, and issue times in [fromAt, toBefore). */
+export interface InvoiceWindow {
+  counterpartyOrgId?: string | undefined;
+  fromAt?: Date | undefined;
+  toBefore?: Date | undefined;
+}
+
+/** The organisations `scope` has invoices with (the platform: every issuer and recipient), with how many, by name. */
+export async function invoiceCounterparties(db: Db, scope: Scope): Promise<{ org_id: string; name: string; invoices: number }[]> {
+  const counted =
+    scope.kind === 'all'
+      ? sql`select x.org_id, count(*) as n from invoices i cross join lateral unnest(array[i.issuer_org_id, i.recipient_org_id]) as x(org_id) group by 1`
+      : sql`select case when i.issuer_org_id = ${scope.orgId} then i.recipient_org_id else i.issuer_org_id end as org_id, count(*) as n
+              from invoices i where i.issuer_org_id = ${scope.orgId} or i.recipient_org_id = ${scope.orgId} group by 1`;
+  const r = await sql<{ org_id: string; name: string; invoices: number }>`
+    select o.id as org_id, o.name, c.n::int as invoices from (${counted}) c join organisations o on o.id = c.org_id order by o.name, o.id`.execute(db);
+  return r.rows;
+}
+
 /** Where a page of invoices ends: the last row's issue time in Postgres's microseconds, its number's sequence, its id. */
 export interface InvoiceKey {
   atUs: number;
@@ -144,9 +163,20 @@ export interface InvoiceKey {
  * Invoices within `scope`, newest first (then highest number first): all of them, or those its organisation issued
  * or received; `before`: only those after that row in this order (keyset paging, stable while new invoices arrive).
  */
-export function listInvoices(db: Db, scope: Scope, limit: number, before?: InvoiceKey): Promise<(InvoiceRow & { at_us: number })[]> {
+export function listInvoices(db: Db, scope: Scope, limit: number, before?: InvoiceKey, filter: InvoiceWindow = {}): Promise<(InvoiceRow & { at_us: number })[]> {
   let q = invoiceQuery(db).select(epochMicros('i.issued_at').as('at_us'));
   if (scope.kind !== 'all') q = q.where((eb) => eb.or([eb('i.issuer_org_id', '=', scope.orgId), eb('i.recipient_org_id', '=', scope.orgId)]));
+  const other = filter.counterpartyOrgId;
+  if (other) {
+    q = scope.kind === 'all'
+      ? q.where((eb) => eb.or([eb('i.issuer_org_id', '=', other), eb('i.recipient_org_id', '=', other)]))
+      : q.where((eb) => eb.or([
+          eb.and([eb('i.issuer_org_id', '=', scope.orgId), eb('i.recipient_org_id', '=', other)]),
+          eb.and([eb('i.recipient_org_id', '=', scope.orgId), eb('i.issuer_org_id', '=', other)]),
+        ]));
+  }
+  if (filter.fromAt) q = q.where('i.issued_at', '>=', filter.fromAt);
+  if (filter.toBefore) q = q.where('i.issued_at', '<', filter.toBefore);
   if (before) {
     q = q.where(sql<boolean>`(i.issued_at, i.seq, i.id) < (${fromEpochMicros(before.atUs)}, ${before.seq}::bigint, ${before.id}::uuid)`);
   }

@@ -25,6 +25,21 @@ export type Account = Static<typeof Account>;
 export const Balance = Type.Object({ accounts: Type.Array(Account) });
 export type Balance = Static<typeof Balance>;
 
+const DAY = '^[0-9]{4}-[0-9]{2}-[0-9]{2}$';
+
+/** What narrows `GET /api/invoices` and its CSV: the other party, and the days of issue (UTC, both ends included). */
+const InvoiceFilterFields = {
+  counterpartyOrgId: Type.Optional(Type.String({ format: 'uuid', description: 'only the invoices between the caller and this organisation (the platform: to or from it)' })),
+  from: Type.Optional(Type.String({ pattern: DAY, description: 'issued on or after this UTC day, YYYY-MM-DD' })),
+  to: Type.Optional(Type.String({ pattern: DAY, description: 'issued on or before this UTC day, YYYY-MM-DD' })),
+};
+export type InvoiceFilter = { counterpartyOrgId?: string | undefined; from?: string | undefined; to?: string | undefined };
+export const InvoiceCsvQuery = Type.Object(InvoiceFilterFields, { additionalProperties: false });
+
+/** `GET /api/invoices/counterparties`: the organisations the caller has invoices with, for the filter. */
+export const InvoiceCounterparty = Type.Object({ orgId: Uuid, name: Type.String(), invoices: Type.Integer({ description: 'how many invoices and credit notes' }) });
+export type InvoiceCounterparty = Static<typeof InvoiceCounterparty>;
+
 /** `GET /api/invoices`: a page, newest first (keyset cursor from the previous page's `x-next-cursor`). */
 export const InvoiceListQuery = Type.Object(
   {
@@ -32,6 +47,7 @@ export const InvoiceListQuery = Type.Object(
     before: Type.Optional(
       Type.String({ pattern: '^[0-9]{1,16}_[0-9]{1,10}_[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$', description: 'the x-next-cursor of the previous page' }),
     ),
+    ...InvoiceFilterFields,
   },
   { additionalProperties: false },
 );

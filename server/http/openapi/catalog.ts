@@ -206,8 +206,9 @@ export const CATALOG: Record<string, CatalogEntry> = {
 
   'GET /api/ledger/balance': { operationId: 'getLedgerBalance', tag: 'money', description: `${ANY} The organisation's ledger accounts and their balances (EUR cents).` },
   'GET /api/ledger/transfers': { operationId: 'listLedgerTransfers', tag: 'money', description: `${ANY} Recent ledger entries on the organisation's accounts, newest first.` },
-  'GET /api/invoices': { operationId: 'listInvoices', tag: 'money', description: `${ANY} Invoices and credit notes the organisation issued or received, newest first, a page at a time (\`x-next-cursor\`).` },
-  'GET /api/invoices.csv': { operationId: 'exportInvoicesCsv', tag: 'money', description: `${ANY} The invoice list as a CSV download.` },
+  'GET /api/invoices': { operationId: 'listInvoices', tag: 'money', description: `${ANY} Invoices and credit notes the organisation issued or received, newest first, a page at a time (\`x-next-cursor\`); narrowed to one counterparty (\`counterpartyOrgId\`) and issue days (\`from\`, \`to\`, UTC, both included; 400 \`invalid_day\`, \`invalid_period\`).` },
+  'GET /api/invoices.csv': { operationId: 'exportInvoicesCsv', tag: 'money', description: `${ANY} The invoice list as a CSV download, with the same filters as the list (\`counterpartyOrgId\`, \`from\`, \`to\`).` },
+  'GET /api/invoices/counterparties': { operationId: 'listInvoiceCounterparties', tag: 'money', description: `${ANY} The organisations the caller has invoices with, by name, with how many: the choices of the list's \`counterpartyOrgId\` filter.` },
   'GET /api/invoices/:id': { operationId: 'getInvoice', tag: 'money', description: 'The issuer or the recipient. An invoice with its lines.' },
   'GET /api/invoices/:id/print': { operationId: 'printInvoice', tag: 'money', description: 'The issuer or the recipient. The invoice as print-ready HTML.' },
 

@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import type { Context } from '../../context.ts';
 import { principalOf } from '../plugins/auth.ts';
 import { errors, IdParams } from '../../domain/schemas/common.ts';
-import { Balance, InvoiceDetail, InvoiceListQuery, InvoiceSummary, Transfer, TransfersQuery } from '../../domain/schemas/finance.ts';
+import { Balance, InvoiceCounterparty, InvoiceCsvQuery, InvoiceDetail, InvoiceListQuery, InvoiceSummary, Transfer, TransfersQuery } from '../../domain/schemas/finance.ts';
 import { INVOICE_LIST_LIMIT } from '../../services/ledger/index.ts';
 import { nextPageHeaders } from '../paging.ts';
 
@@ -43,9 +43,22 @@ export const financeRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async 
     },
     async (req, reply) => {
       const { items, next } = await ledger.invoices(principalOf(req), req.query);
-      nextPageHeaders(reply, '/api/invoices', next, req.query.limit);
+      const { counterpartyOrgId, from, to } = req.query;
+      nextPageHeaders(reply, '/api/invoices', next, req.query.limit, { keep: { counterpartyOrgId, from, to } });
       return items;
     },
+  );
+
+  app.get(
+    '/api/invoices/counterparties',
+    {
+      schema: {
+        tags: ['money'],
+        summary: 'The organisations my organisation has invoices with, and how many (for the invoice filter)',
+        response: { 200: Type.Array(InvoiceCounterparty), ...errors(401) },
+      },
+    },
+    async (req) => ledger.invoiceCounterparties(principalOf(req)),
   );
 
   app.get(
@@ -55,11 +68,12 @@ export const financeRoutes: FastifyPluginAsyncTypebox<{ ctx: Context }> = async 
         tags: ['money'],
         summary: 'The same list as CSV',
         produces: ['text/csv'],
-        response: { 200: Type.String({ description: 'text/csv' }), ...errors(401) },
+        querystring: InvoiceCsvQuery,
+        response: { 200: Type.String({ description: 'text/csv' }), ...errors(400, 401) },
       },
     },
     async (req, reply) => {
-      const csv = await ledger.invoicesCsv(principalOf(req));
+      const csv = await ledger.invoicesCsv(principalOf(req), req.query);
       return reply
         .type('text/csv; charset=utf-8')
         .header('content-disposition', 'attachment; filename="invoices.csv"')

@@ -1,6 +1,6 @@
 import type { Db } from '../../adapters/db/db.ts';
 import type { Principal } from '../../domain/principal.ts';
-import type { Balance, InvoiceDetail, InvoiceSummary, Transfer } from '../../domain/schemas/finance.ts';
+import type { Balance, InvoiceCounterparty, InvoiceDetail, InvoiceFilter, InvoiceSummary, Transfer } from '../../domain/schemas/finance.ts';
 import type { SweepLog } from '../sweep.ts';
 import { invoiceHtml, invoicesCsv } from './invoice-documents.ts';
 import { LedgerAccounts } from './posting.ts';
@@ -91,8 +91,13 @@ export class LedgerService {
   }
 
   /** A page of the caller's invoices, newest first (`limit`: default and at most INVOICE_LIST_LIMIT). */
-  invoices(p: Principal, page: { limit?: number | undefined; before?: string | undefined } = {}): Promise<{ items: InvoiceSummary[]; next: string | null }> {
-    return this.reads.invoices(p, { limit: Math.min(page.limit ?? INVOICE_LIST_LIMIT, INVOICE_LIST_LIMIT), before: page.before });
+  invoices(p: Principal, page: { limit?: number | undefined; before?: string | undefined } & InvoiceFilter = {}): Promise<{ items: InvoiceSummary[]; next: string | null }> {
+    return this.reads.invoices(p, { limit: Math.min(page.limit ?? INVOICE_LIST_LIMIT, INVOICE_LIST_LIMIT), before: page.before }, page);
+  }
+
+  /** The organisations the caller has invoices with, for the list's filter. */
+  invoiceCounterparties(p: Principal): Promise<InvoiceCounterparty[]> {
+    return this.reads.counterparties(p);
   }
 
   invoice(p: Principal, id: string): Promise<InvoiceDetail> {
@@ -105,7 +110,7 @@ export class LedgerService {
   }
 
   /** The caller's invoices as CSV (up to 100,000 at once, not a page of the JSON list). */
-  async invoicesCsv(p: Principal): Promise<string> {
-    return invoicesCsv((await this.reads.invoices(p, { limit: 100_000 })).items);
+  async invoicesCsv(p: Principal, filter: InvoiceFilter = {}): Promise<string> {
+    return invoicesCsv((await this.reads.invoices(p, { limit: 100_000 }, filter)).items);
   }
 }

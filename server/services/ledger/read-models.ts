@@ -1,10 +1,10 @@
 import type { Db } from '../../adapters/db/db.ts';
 import { accountTotals, recentEntries } from '../../adapters/db/ledger-repo.ts';
-import { findInvoice, linesOfInvoice, listInvoices, type InvoiceRow } from '../../adapters/db/invoices-repo.ts';
+import { findInvoice, invoiceCounterparties, linesOfInvoice, listInvoices, type InvoiceRow, type InvoiceWindow } from '../../adapters/db/invoices-repo.ts';
 import type { LedgerAccountKind } from '../../domain/enums.ts';
-import { notFound } from '../../domain/errors.ts';
+import { badRequest, notFound } from '../../domain/errors.ts';
 import { policy, type Principal } from '../../domain/principal.ts';
-import type { Balance, InvoiceDetail, InvoiceSummary, Transfer } from '../../domain/schemas/finance.ts';
+import type { Balance, InvoiceCounterparty, InvoiceDetail, InvoiceFilter, InvoiceSummary, Transfer } from '../../domain/schemas/finance.ts';
 import { accountKindsOf, type LedgerAccounts } from './posting.ts';
 import { pageOf } from '../../core/paging.ts';
 import { nameUuid } from '../../core/identity.ts';
@@ -86,11 +86,16 @@ export class LedgerReads {
    * A page of the invoices and credit notes the caller's organisation issued or received (platform: all), newest first;
    * `next`: the cursor of the page after it (`<µs>_<seq>_<id>` of its last row), null on the last page.
    */
-  async invoices(p: Principal, page: { limit: number; before?: string | undefined }): Promise<{ items: InvoiceSummary[]; next: string | null }> {
+  async invoices(p: Principal, page: { limit: number; before?: string | undefined }, filter: InvoiceFilter = {}): Promise<{ items: InvoiceSummary[]; next: string | null }> {
     const cursor = page.before ? /^(\d{1,16})_(\d{1,10})_([0-9a-f-]{36})$/i.exec(page.before) : null;
     const key = cursor ? { atUs: Number(cursor[1]), seq: Number(cursor[2]), id: cursor[3]! } : undefined;
-    const rows = await listInvoices(this.db, policy.scopeOf(p), page.limit + 1, key);
+    const rows = await listInvoices(this.db, policy.scopeOf(p), page.limit + 1, key, invoiceWindow(filter));
     return pageOf(rows, page.limit, (last) => `${last.at_us}_${last.seq}_${last.id}`, toInvoiceSummary);
+  }
+
+  /** The organisations the caller has invoices with (the platform: all that have any), for the list's filter. */
+  async counterparties(p: Principal): Promise<InvoiceCounterparty[]> {
+    return (await invoiceCounterparties(this.db, policy.scopeOf(p))).map((r) => ({ orgId: r.org_id, name: r.name, invoices: r.invoices }));
   }
 
   /** One invoice with its lines: its issuer and recipient only (404 for anyone else). */
@@ -114,4 +119,18 @@ export class LedgerReads {
       })),
     };
   }
+}
+
+/** A filter's days as issue times: [from 00:00 UTC, the day after `to` 00:00 UTC); 400 for a day that does not exist. */
+export function invoiceWindow(f: InvoiceFilter): InvoiceWindow {
+  const day = (d: string | undefined, name: string) => {
+    if (d === undefined) return undefined;
+    const t = new Date(`${d}T00:00:00Z`);
+    if (Number.isNaN(t.getTime()) || t.toISOString().slice(0, 10) !== d) throw badRequest('invalid_day', `${name} is not a calendar day (YYYY-MM-DD)`);
+    return t;
+  };
+  const fromAt = day(f.from, 'from');
+  const to = day(f.to, 'to');
+  if (fromAt && to && to < fromAt) throw badRequest('invalid_period', 'to is before from');
+  return { counterpartyOrgId: f.counterpartyOrgId?.toLowerCase(), fromAt, toBefore: to ? new Date(to.getTime() + 86_400_000) : undefined };
 }
