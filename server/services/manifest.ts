@@ -8,8 +8,9 @@ import type { Cargo } from '../domain/schemas/trade.ts';
 
 /**
  * A departure's manifest for its operator (and the platform): every booking with its customer, load, price, cargo
- * and what ended it, the holds on it now, the room reserved for open re-offers, and the totals. Another operator's departure is 404 (its customers are that
- * operator's business); forwarders and schedulers 403 — a scheduler sees the load, not who pays what.
+ * and what ended it, the holds on it now, the room reserved for open re-offers, and the totals. Another operator's
+ * departure is 404 (its customers are that operator's business); forwarders and schedulers 403 — a scheduler sees
+ * the load, not who pays what.
  */
 export class ManifestService {
   constructor(private readonly db: Db) {}
@@ -32,13 +33,13 @@ export class ManifestService {
     }));
     const active = bookings.filter((b) => b.status !== 'cancelled');
     const sum = <T>(xs: T[], f: (x: T) => number) => xs.reduce((s, x) => s + f(x), 0);
+    const offeredTeu = sum(offers, (f) => f.teu);
     return {
       departureId, asOf: now.toISOString(), bookings, holds, offers,
       totals: {
         bookedTeu: sum(active, (b) => b.teu), bookedTonnes: sum(active, (b) => b.tonnes), bookedCents: sum(active, (b) => b.totalCents),
         feesCents: sum(bookings.filter((b) => b.status === 'cancelled'), (b) => b.cancellationFeeCents ?? 0),
-        heldTeu: sum(holds, (h) => h.teu) + sum(offers, (f) => f.teu), heldTonnes: sum(holds, (h) => h.tonnes) + sum(offers, (f) => f.tonnes),
-        offeredTeu: sum(offers, (f) => f.teu),
+        heldTeu: sum(holds, (h) => h.teu) + offeredTeu, heldTonnes: sum(holds, (h) => h.tonnes) + sum(offers, (f) => f.tonnes), offeredTeu,
         dangerousGoodsBookings: active.filter((b) => b.cargo?.dangerousGoods === true).length,
       },
     };

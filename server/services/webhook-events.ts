@@ -30,6 +30,9 @@ export function holdExpiredEvents(holds: { id: string; org_id: string; listing_i
   }));
 }
 
+/** A booking an auction's close made for a winner (the rows it inserted). */
+type AuctionWin = { id: string; forwarder_org_id: string; teu: number; unit_price_cents: number; total_cents: number; bid_id?: string | null };
+
 /**
  * `auction.won` to each winner's organisation (one per booking it won) and `auction.lost` to every other bidder's,
  * with the listing, its departure and the clearing price.
@@ -37,7 +40,7 @@ export function holdExpiredEvents(holds: { id: string; org_id: string; listing_i
 export function auctionEvents(
   a: { listingId: string; departureId: string; clearingPriceCents: number | null },
   bidderOrgIds: string[],
-  won: { id: string; forwarder_org_id: string; teu: number; unit_price_cents: number; total_cents: number; bid_id?: string | null }[],
+  won: AuctionWin[],
 ): WebhookEventInput[] {
   const winners = new Set(won.map((b) => b.forwarder_org_id));
   const base = { listingId: a.listingId, departureId: a.departureId, clearingPriceCents: a.clearingPriceCents };
@@ -59,7 +62,7 @@ export function auctionEvents(
 export function auctionClosedEvent(
   operatorOrgId: string,
   a: { listingId: string; departureId: string; format: string; clearingPriceCents: number | null; awardedTeu: number; unallocatedTeu: number; relistedListingId: string | null; bidders: number },
-  won: { id: string; forwarder_org_id: string; teu: number; unit_price_cents: number; total_cents: number }[],
+  won: AuctionWin[],
 ): WebhookEventInput {
   return {
     orgId: operatorOrgId, type: 'auction.closed', objectKey: `auction:${a.listingId}:closed`,

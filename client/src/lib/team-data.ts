@@ -1,4 +1,5 @@
 /** Team page data (README "Team, keys and audit"): the API's shapes and plain helpers, no state. */
+import { fmtMoney } from './format.ts';
 
 export type Role = 'admin' | 'member';
 
@@ -141,7 +142,7 @@ export function detailLabel(e: AuditEntry): string {
   // trading entries: what it was about, and its size and money
   if (parts.length === 0 && e.entityId && e.entityType !== 'user' && e.entityType !== 'organisation') parts.push(`${e.entityType.replace(/_/g, ' ')} #${e.entityId.slice(0, 8)}`);
   if (typeof d.teu === 'number') parts.push(`${d.teu} TEU`);
-  const cents = (k: string) => (typeof d[k] === 'number' ? `€${((d[k]) / 100).toLocaleString('en-GB', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}` : null);
+  const cents = (k: string) => (typeof d[k] === 'number' ? fmtMoney(d[k]) : null);
   for (const [k, label] of [['unitPriceCents', 'per TEU'], ['feeCents', 'fee'], ['amountCents', ''], ['clearingPriceCents', 'cleared']] as const) {
     const v = cents(k);
     if (v) parts.push(label ? `${v} ${label}` : v);

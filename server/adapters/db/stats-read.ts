@@ -342,8 +342,16 @@ export async function totalSums(db: Kysely<DB>, scope: StatsScope, f: StatsFilte
  * Scheduled departures whose cut-off is in (now, until] and whose booked TEU are below their minimum load,
  * by cut-off (index departures_cutoff_scheduled_idx).
  */
+/** Which departures a statistic is about: one operator's, one corridor's, one cluster's, one mode's (none: all). */
+export interface DepartureScopeFilter {
+  operatorOrgId?: string | undefined;
+  corridorId?: string | undefined;
+  clusterId?: string | undefined;
+  mode?: 'rail' | 'barge' | undefined;
+}
+
 /** The statistics' departure scope as one condition on `d` (departures) and `c` (its corridor); no filter: true. */
-function departureScope(f: { operatorOrgId?: string | undefined; corridorId?: string | undefined; clusterId?: string | undefined; mode?: 'rail' | 'barge' | undefined }) {
+function departureScope(f: DepartureScopeFilter) {
   const parts: RawBuilder<unknown>[] = [sql`true`];
   if (f.operatorOrgId) parts.push(sql`d.operator_org_id = ${f.operatorOrgId}::uuid`);
   if (f.corridorId) parts.push(sql`d.corridor_id = ${f.corridorId}::uuid`);
@@ -414,13 +422,9 @@ export async function settledState(db: Kysely<DB>): Promise<SettledState> {
 }
 
 /** What {@link marketActivity} reads: the scope and filters of the statistics, over (since, now]. */
-export interface ActivityFilter {
+export interface ActivityFilter extends DepartureScopeFilter {
   since: Date;
   now: Date;
-  operatorOrgId?: string | undefined;
-  corridorId?: string | undefined;
-  clusterId?: string | undefined;
-  mode?: 'rail' | 'barge' | undefined;
 }
 
 /**

@@ -33,8 +33,8 @@ const InvoiceFilterFields = {
   from: Type.Optional(Type.String({ pattern: DAY, description: 'issued on or after this UTC day, YYYY-MM-DD' })),
   to: Type.Optional(Type.String({ pattern: DAY, description: 'issued on or before this UTC day, YYYY-MM-DD' })),
 };
-export type InvoiceFilter = { counterpartyOrgId?: string | undefined; from?: string | undefined; to?: string | undefined };
 export const InvoiceCsvQuery = Type.Object(InvoiceFilterFields, { additionalProperties: false });
+export type InvoiceFilter = Static<typeof InvoiceCsvQuery>;
 
 /** `GET /api/invoices/counterparties`: the organisations the caller has invoices with, for the filter. */
 export const InvoiceCounterparty = Type.Object({ orgId: Uuid, name: Type.String(), invoices: Type.Integer({ description: 'how many invoices and credit notes' }) });
