@@ -2,6 +2,7 @@
 import { api, ApiError, errorMessage } from './api';
 import { OlderPages } from './older-pages';
 import type { Invoice, InvoiceDetail, LedgerAccount, Transfer } from './types';
+import type { InvoiceCounterparty } from '../../../server/domain/schemas/finance.ts';
 
 export const ACCOUNT_INFO: Record<string, { title: string; text: string }> = {
   forwarder_payable: {
@@ -60,7 +61,7 @@ export class Finance {
   /** the invoice list's filter; changing it reads the list anew */
   filter = $state<InvoiceFilter>({ ...NO_INVOICE_FILTER });
   /** the organisations there are invoices with, for the filter */
-  counterparties = $state<{ orgId: string; name: string; invoices: number }[]>([]);
+  counterparties = $state<InvoiceCounterparty[]>([]);
   transfers = $state<Transfer[]>([]);
   /** newest first, as the server orders them (issue time, then number) */
   invoices = $state<Invoice[]>([]);
@@ -165,7 +166,7 @@ export class Finance {
   /** The organisations there are invoices with (read once, for the filter's choices). */
   async loadCounterparties(): Promise<void> {
     try {
-      this.counterparties = await api.get<{ orgId: string; name: string; invoices: number }[]>('/invoices/counterparties');
+      this.counterparties = await api.get<InvoiceCounterparty[]>('/invoices/counterparties');
     } catch {
       this.counterparties = []; // the filter then offers the period only
     }

@@ -4,6 +4,7 @@
  * state and a delivery's status (text, never colour alone). No state, no requests: tested in
  * test/unit/client-webhooks.test.ts.
  */
+import type { OrgKind } from '../../../server/domain/enums.ts';
 import type { NewWebhookBody, Webhook, WebhookDelivery, WebhookEventType } from './types.ts';
 
 /**
@@ -28,7 +29,6 @@ type Missing = Exclude<WebhookEventType, (typeof EVENT_TYPES)[number]>;
 /** fails to compile when the server knows an event type this list lacks */
 export const EVENT_TYPES_COMPLETE: [Missing] extends [never] ? true : never = true;
 
-type OrgKind = 'forwarder' | 'operator' | 'scheduler' | 'platform';
 
 /**
  * Who receives each event type: a forwarder's endpoint offered `auction.closed` (an operator's listing result) or an
@@ -55,7 +55,7 @@ export function eventTypesFor(kind: string | undefined): WebhookEventType[] {
 }
 
 /** A short explanation per event type, as the organisation receiving it reads it (README "Webhooks"). */
-const HINTS: Record<WebhookEventType, string> = {
+export const EVENT_HINTS: Record<WebhookEventType, string> = {
   'booking.confirmed': 'a booking was confirmed (hold, itinerary or auction win)',
   'booking.cancelled': 'a booking was cancelled',
   'hold.expired': 'a hold ran out and its capacity was released',
@@ -75,9 +75,8 @@ const OPERATOR_HINTS: Partial<Record<WebhookEventType, string>> = {
   'departure.derated': 'one of your barge departures was derated by low water',
   'proposal.created': 'the optimiser proposes to cancel or merge one of your departures',
 };
-export const EVENT_HINTS: Record<WebhookEventType, string> = HINTS;
 export function eventHint(t: WebhookEventType, kind: string | undefined): string {
-  return (kind === 'operator' ? OPERATOR_HINTS[t] : undefined) ?? HINTS[t];
+  return (kind === 'operator' ? OPERATOR_HINTS[t] : undefined) ?? EVENT_HINTS[t];
 }
 
 /** server/domain/schemas/webhooks.ts RotateSecretBody */
